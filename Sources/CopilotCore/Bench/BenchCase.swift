@@ -1,0 +1,83 @@
+/// The two timed operations of a case: the same work done by the baseline (normally the
+/// CopilotReference implementation) and by the optimized implementation.
+public struct BenchOperations: Sendable {
+    /// One run of the baseline implementation.
+    public var reference: @Sendable () -> Void
+    /// One run of the optimized implementation.
+    public var optimized: @Sendable () -> Void
+
+    /// Creates the pair.
+    public init(reference: @escaping @Sendable () -> Void, optimized: @escaping @Sendable () -> Void) {
+        self.reference = reference
+        self.optimized = optimized
+    }
+}
+
+/// One row of `copilot bench`.
+///
+/// Describing a case is cheap; `prepare` does the set-up (generating input, allocating rings,
+/// writing files) only when the case is about to run, so `--filter` and `--list` skip it.
+public struct BenchCase: Sendable {
+    /// Stable name shown in the table and matched by `--filter`, e.g. `ring/spsc 64MB`.
+    public var name: String
+    /// Unit of the throughput column, e.g. `MB`, `samples`, `frames`, `lookups`.
+    public var unit: String
+    /// How many `unit`s one operation processes; throughput = unitsPerOp / seconds per op.
+    public var unitsPerOp: Double
+    /// Seconds of audio one operation processes, when the case is about audio; adds a
+    /// "times real time" figure.
+    public var audioSecondsPerOp: Double?
+    /// Label of the baseline column when it is not the Python-parity reference (for example
+    /// `memcpy` for the physical limit of a copy).
+    public var baselineLabel: String
+    /// Builds the input and returns the timed operations.
+    public var prepare: @Sendable () throws -> BenchOperations
+
+    /// Creates a case.
+    public init(
+        name: String, unit: String, unitsPerOp: Double, audioSecondsPerOp: Double? = nil,
+        baselineLabel: String = "reference",
+        prepare: @escaping @Sendable () throws -> BenchOperations
+    ) {
+        self.name = name
+        self.unit = unit
+        self.unitsPerOp = unitsPerOp
+        self.audioSecondsPerOp = audioSecondsPerOp
+        self.baselineLabel = baselineLabel
+        self.prepare = prepare
+    }
+}
+
+/// What a case factory may know about the run.
+public struct BenchContext: Sendable {
+    /// `--quick`: inputs small enough that every case together finishes in under 10 s.
+    public var quick: Bool
+    /// Seed for generated input, so every run measures the same data.
+    public var seed: UInt64
+
+    /// Creates a context.
+    public init(quick: Bool, seed: UInt64 = 42) {
+        self.quick = quick
+        self.seed = seed
+    }
+}
+
+/// A named group of cases (one per component).
+public struct BenchSuite: Sendable {
+    /// Prefix shared by the suite's case names, e.g. `ring`.
+    public var name: String
+    /// Describes the cases (cheap: the set-up is in each case's `prepare`).
+    public var makeCases: @Sendable (BenchContext) -> [BenchCase]
+
+    /// Creates a suite.
+    public init(name: String, makeCases: @escaping @Sendable (BenchContext) -> [BenchCase]) {
+        self.name = name
+        self.makeCases = makeCases
+    }
+}
+
+/// Keeps a value alive and opaque to the optimizer, so timed work is not removed as dead code.
+@inline(never)
+public func benchBlackHole<T>(_ value: T) {
+    withExtendedLifetime(value) {}
+}

@@ -1,0 +1,162 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// The measured outcome of one ``BenchCase``.
+public struct BenchResult: Sendable, Codable, Equatable {
+    /// Case name.
+    public var name: String
+    /// Throughput unit, e.g. `MB`.
+    public var unit: String
+    /// What the baseline column measured (`reference` unless the case says otherwise).
+    public var baseline: String
+    /// Median wall time of one reference operation, in nanoseconds.
+    public var referenceNsPerOp: Double
+    /// Median wall time of one optimized operation, in nanoseconds.
+    public var optimizedNsPerOp: Double
+    /// Reference time divided by optimized time.
+    public var speedup: Double
+    /// Units per second of the reference implementation.
+    public var referenceThroughput: Double
+    /// Units per second of the optimized implementation.
+    public var optimizedThroughput: Double
+    /// Seconds of audio processed per second of wall time by the optimized implementation.
+    public var optimizedTimesRealtime: Double?
+    /// Same for the reference implementation.
+    public var referenceTimesRealtime: Double?
+    /// Timed runs of each implementation behind the medians.
+    public var runs: Int
+
+    enum CodingKeys: String, CodingKey {
+        case name, unit, baseline, speedup, runs
+        case referenceNsPerOp = "reference_ns_per_op"
+        case optimizedNsPerOp = "optimized_ns_per_op"
+        case referenceThroughput = "reference_per_second"
+        case optimizedThroughput = "optimized_per_second"
+        case optimizedTimesRealtime = "optimized_times_realtime"
+        case referenceTimesRealtime = "reference_times_realtime"
+    }
+}
+
+/// Runs bench cases: one warm-up of each side, then alternating timed runs (so drift in machine
+/// load hits both sides alike) until the run count and the time budget are both met; medians.
+public struct BenchRunner: Sendable {
+    /// Minimum timed runs per side.
+    public var minRuns: Int
+    /// Maximum timed runs per side.
+    public var maxRuns: Int
+    /// Wall-time budget per case in seconds; runs stop at `minRuns` once it is spent.
+    public var budgetSeconds: Double
+
+    /// A runner sized for `--quick` (about a tenth of a second per case) or a full run.
+    public init(quick: Bool) {
+        minRuns = quick ? 2 : 5
+        maxRuns = quick ? 5 : 31
+        budgetSeconds = quick ? 0.15 : 1.5
+    }
+
+    /// Creates a runner with explicit limits.
+    public init(minRuns: Int, maxRuns: Int, budgetSeconds: Double) {
+        self.minRuns = minRuns
+        self.maxRuns = maxRuns
+        self.budgetSeconds = budgetSeconds
+    }
+
+    /// Prepares and measures one case.
+    public func run(_ benchCase: BenchCase) throws -> BenchResult {
+        let ops = try benchCase.prepare()
+        ops.reference()
+        ops.optimized()
+        var referenceNs: [Double] = []
+        var optimizedNs: [Double] = []
+        let start = monotonicNanoseconds()
+        while referenceNs.count < maxRuns {
+            referenceNs.append(Self.time(ops.reference))
+            optimizedNs.append(Self.time(ops.optimized))
+            let spentSeconds = Double(monotonicNanoseconds() - start) / 1e9
+            if referenceNs.count >= minRuns && spentSeconds >= budgetSeconds { break }
+        }
+        let ref = Self.median(referenceNs)
+        let opt = Self.median(optimizedNs)
+        let refTput = benchCase.unitsPerOp / (ref / 1e9)
+        let optTput = benchCase.unitsPerOp / (opt / 1e9)
+        return BenchResult(
+            name: benchCase.name, unit: benchCase.unit, baseline: benchCase.baselineLabel,
+            referenceNsPerOp: ref, optimizedNsPerOp: opt, speedup: ref / opt,
+            referenceThroughput: refTput, optimizedThroughput: optTput,
+            optimizedTimesRealtime: benchCase.audioSecondsPerOp.map { $0 / (opt / 1e9) },
+            referenceTimesRealtime: benchCase.audioSecondsPerOp.map { $0 / (ref / 1e9) },
+            runs: referenceNs.count)
+    }
+
+    static func time(_ body: () -> Void) -> Double {
+        let t0 = monotonicNanoseconds()
+        body()
+        return Double(max(monotonicNanoseconds() - t0, 1))
+    }
+
+    package static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        let mid = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+    }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds.
+public func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+}
+
+/// Renders results as the Markdown table `copilot bench` prints.
+public enum BenchReport {
+    /// A Markdown table: case, baseline time/op, optimized time/op, speedup, throughput.
+    public static func markdown(_ results: [BenchResult]) -> String {
+        var lines = [
+            "| case | baseline | baseline time/op | optimized time/op | speedup | optimized throughput | baseline throughput |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for r in results {
+            var opt = formatRate(r.optimizedThroughput, unit: r.unit)
+            var ref = formatRate(r.referenceThroughput, unit: r.unit)
+            if let x = r.optimizedTimesRealtime { opt += String(format: " (%.0fx RT)", x) }
+            if let x = r.referenceTimesRealtime { ref += String(format: " (%.0fx RT)", x) }
+            lines.append(
+                "| \(r.name) | \(r.baseline) | \(formatDuration(r.referenceNsPerOp)) | "
+                    + "\(formatDuration(r.optimizedNsPerOp)) | \(String(format: "%.2fx", r.speedup)) | "
+                    + "\(opt) | \(ref) |")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// JSON array of results, keys in snake_case, sorted for stable output.
+    public static func json(_ results: [BenchResult]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(results), as: UTF8.self) + "\n"
+    }
+
+    /// `1.23 ms`, `456 ns`, `2.50 s`.
+    public static func formatDuration(_ ns: Double) -> String {
+        switch ns {
+        case ..<1e3: return String(format: "%.1f ns", ns)
+        case ..<1e6: return String(format: "%.2f us", ns / 1e3)
+        case ..<1e9: return String(format: "%.2f ms", ns / 1e6)
+        default: return String(format: "%.2f s", ns / 1e9)
+        }
+    }
+
+    /// `12.3 M samples/s`; units already per byte (MB, GB) are not scaled again.
+    public static func formatRate(_ perSecond: Double, unit: String) -> String {
+        let (scaled, prefix): (Double, String) =
+            switch perSecond {
+            case 1e9...: (perSecond / 1e9, "G ")
+            case 1e6...: (perSecond / 1e6, "M ")
+            case 1e3...: (perSecond / 1e3, "k ")
+            default: (perSecond, "")
+            }
+        return String(format: "%.2f ", scaled) + prefix + unit + "/s"
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import TOMLKit
+
+/// Errors reading `copilot.toml`.
+public enum ConfigurationError: Error, LocalizedError, Equatable {
+    /// The file named by `--config` or `COPILOT_CONFIG` does not exist or cannot be read.
+    case unreadable(path: String, reason: String)
+    /// The file is not valid TOML.
+    case syntax(path: String, line: Int, column: Int, reason: String)
+    /// A key has the wrong type or an out-of-range value.
+    case invalidValue(path: String, key: String, expected: String)
+    /// A key or section that copilot does not know (usually a typo).
+    case unknownKey(path: String, key: String, known: [String])
+
+    public var errorDescription: String? {
+        switch self {
+        case .unreadable(let path, let reason):
+            "cannot read configuration \(path): \(reason); pass an existing file to --config"
+        case .syntax(let path, let line, let column, let reason):
+            "\(path):\(line):\(column): invalid TOML: \(reason)"
+        case .invalidValue(let path, let key, let expected):
+            "\(path): `\(key)` must be \(expected); fix the value or delete the line to use the default"
+        case .unknownKey(let path, let key, let known):
+            "\(path): unknown key `\(key)`; known keys here: \(known.joined(separator: ", "))"
+        }
+    }
+}
+
+/// The parsed configuration file: sections of typed keys, each area reading its own section.
+///
+/// Lookup order for the file: `--config PATH`, then `$COPILOT_CONFIG`, then
+/// `$XDG_CONFIG_HOME/copilot/copilot.toml` (or `~/.config/copilot/copilot.toml`); with none
+/// present every key takes its built-in default, which `config/copilot.toml` documents.
+/// Command-line flags override the file.
+public struct Configuration: @unchecked Sendable {
+    /// Path the values came from, or `nil` for built-in defaults.
+    public let path: String?
+    private let table: TOMLTable?
+
+    /// Built-in defaults only.
+    public static let defaults = Configuration(path: nil, table: nil)
+
+    private init(path: String?, table: TOMLTable?) {
+        self.path = path
+        self.table = table
+    }
+
+    /// Parses TOML text; `path` names it in errors.
+    public init(text: String, path: String) throws {
+        do {
+            self.init(path: path, table: try TOMLTable(string: text))
+        } catch let error as TOMLParseError {
+            throw ConfigurationError.syntax(
+                path: path, line: error.source.begin.line, column: error.source.begin.column,
+                reason: error.description)
+        }
+    }
+
+    /// Loads the file at `path`.
+    public init(contentsOf path: String) throws {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ConfigurationError.unreadable(path: path, reason: "no such file or not readable")
+        }
+        try self.init(text: String(decoding: data, as: UTF8.self), path: path)
+    }
+
+    /// Resolves the configuration from an explicit path or the environment (see type docs).
+    public static func load(explicitPath: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Configuration {
+        if let explicitPath { return try Configuration(contentsOf: explicitPath) }
+        if let fromEnv = environment["COPILOT_CONFIG"], !fromEnv.isEmpty {
+            return try Configuration(contentsOf: fromEnv)
+        }
+        let base = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (environment["HOME"].map { $0 + "/.config" } ?? "")
+        let userFile = base + "/copilot/copilot.toml"
+        if !base.isEmpty && FileManager.default.fileExists(atPath: userFile) {
+            return try Configuration(contentsOf: userFile)
+        }
+        return .defaults
+    }
+
+    /// Section names present in the file.
+    public var sectionNames: [String] { table?.keys ?? [] }
+
+    /// A section's reader; an absent section reads as all defaults.
+    public func section(_ name: String) throws -> ConfigurationSection {
+        guard let value = table?[name] else {
+            return ConfigurationSection(name: name, path: path ?? "defaults", table: nil)
+        }
+        guard let sub = value.table else {
+            throw ConfigurationError.invalidValue(path: path ?? "defaults", key: name, expected: "a [\(name)] table")
+        }
+        return ConfigurationSection(name: name, path: path ?? "defaults", table: sub)
+    }
+
+    /// Refuses sections copilot does not know.
+    public func checkSections(known: [String]) throws {
+        for name in sectionNames where !known.contains(name) {
+            throw ConfigurationError.unknownKey(path: path ?? "defaults", key: name, known: known)
+        }
+    }
+}
+
+/// Typed access to one `[section]` of the configuration.
+public struct ConfigurationSection {
+    /// Section name, e.g. `buffer`.
+    public let name: String
+    let path: String
+    let table: TOMLTable?
+
+    /// Refuses keys the area does not know.
+    public func checkKeys(known: [String]) throws {
+        for key in table?.keys ?? [] where !known.contains(key) {
+            throw ConfigurationError.unknownKey(path: path, key: "\(name).\(key)", known: known)
+        }
+    }
+
+    /// An integer key within `range`, or `defaultValue` when absent.
+    public func int(_ key: String, default defaultValue: Int, in range: ClosedRange<Int>) throws -> Int {
+        guard let value = table?[key] else { return defaultValue }
+        guard let v = value.int, range.contains(v) else {
+            throw ConfigurationError.invalidValue(
+                path: path, key: "\(name).\(key)", expected: "an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return v
+    }
+
+    /// A number key within `range` (integers accepted), or `defaultValue` when absent.
+    public func double(_ key: String, default defaultValue: Double, in range: ClosedRange<Double>) throws -> Double {
+        guard let value = table?[key] else { return defaultValue }
+        guard let v = value.double ?? value.int.map(Double.init), range.contains(v) else {
+            throw ConfigurationError.invalidValue(
+                path: path, key: "\(name).\(key)", expected: "a number in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return v
+    }
+
+    /// A boolean key, or `defaultValue` when absent.
+    public func bool(_ key: String, default defaultValue: Bool) throws -> Bool {
+        guard let value = table?[key] else { return defaultValue }
+        guard let v = value.bool else {
+            throw ConfigurationError.invalidValue(path: path, key: "\(name).\(key)", expected: "true or false")
+        }
+        return v
+    }
+
+    /// A string key, or `defaultValue` when absent.
+    public func string(_ key: String, default defaultValue: String) throws -> String {
+        guard let value = table?[key] else { return defaultValue }
+        guard let v = value.string else {
+            throw ConfigurationError.invalidValue(path: path, key: "\(name).\(key)", expected: "a string")
+        }
+        return v
+    }
+
+    /// A string key that must be one of an enum's raw values.
+    public func choice<T: RawRepresentable & CaseIterable>(_ key: String, default defaultValue: T) throws -> T
+    where T.RawValue == String {
+        guard let value = table?[key] else { return defaultValue }
+        guard let s = value.string, let v = T(rawValue: s) else {
+            let names = T.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+            throw ConfigurationError.invalidValue(path: path, key: "\(name).\(key)", expected: "one of \(names)")
+        }
+        return v
+    }
+}

@@ -1,0 +1,8 @@
+import CopilotCore
+import CopilotReference
+
+/// Every component's bench suite, in table order. Each area adds its suite here.
+enum BenchSuites {
+    static let all: [BenchSuite] = [
+    ]
+}
