@@ -20,6 +20,12 @@ func vadAudio(_ parts: [(Double, Double)], tail: Int = 0) -> Data {
 }
 
 @Suite struct VadCLITests {
+    init() {
+        // Bad-input runs exit before reading stdin; writing to them must fail with EPIPE,
+        // not kill the test process.
+        signal(SIGPIPE, SIG_IGN)
+    }
+
     @Test func framesFormatIsExact() throws {
         // 1 s silence, 0.5 s tone, 0.3 s silence, plus 100 samples: the partial frame is dropped.
         let audio = vadAudio([(1, 0), (0.5, 0.3), (0.3, 0)], tail: 100)
@@ -86,7 +92,8 @@ func vadAudio(_ parts: [(Double, Double)], tail: Int = 0) -> Data {
             (["--aggressiveness", "4"], "--aggressiveness 4"),
             (["--threshold", "1.5"], "--threshold 1.5"),
             (["--threshold", "nan"], "--threshold"),
-            (["--min-silence-ms", "-5"], "--min-silence-ms -5"),
+            (["--min-silence-ms=-5"], "--min-silence-ms -5"),
+            (["--pad-ms=700000"], "--pad-ms 700000"),
             (["--detector", "silero"], "silero"),
             (["/nonexistent/audio.raw"], "/nonexistent/audio.raw"),
         ]
@@ -94,7 +101,7 @@ func vadAudio(_ parts: [(Double, Double)], tail: Int = 0) -> Data {
             let r = try CLI.run(["vad"] + args, stdin: audio)
             #expect(r.status != 0 && r.status != -1, "\(args)")
             #expect(r.err.contains(fragment), "\(args): \(r.err)")
-            #expect(r.err.split(separator: "\n").count <= 3, "\(args): \(r.err)")
+            #expect(r.err.hasPrefix("Error: "), "\(args): \(r.err)")
         }
         let odd = try CLI.run(["vad"], stdin: audio + Data([1]))
         #expect(odd.status == 1)

@@ -2,9 +2,9 @@
 /// fixed threshold (default 0.01 of full scale). Stateless across frames; the prototype used
 /// 50 ms chunks, which is `frameSamples = 800`.
 ///
-/// O(frameSamples) per frame, no allocation. Sums of squares are accumulated in Double over
-/// four lanes so the decision matches the reference's single running sum except for inputs
-/// within about 1e-12 relative of the threshold.
+/// O(frameSamples) per frame, no allocation. Squares are summed in Float over 16 lanes, so the
+/// decision matches the reference's Double running sum except for frames whose RMS is within
+/// about 1e-5 relative of the threshold.
 public final class EnergyVoiceDetector: VoiceActivityDetecting {
     /// Default RMS threshold, as a fraction of full scale.
     public static let defaultThreshold = 0.01
@@ -24,24 +24,26 @@ public final class EnergyVoiceDetector: VoiceActivityDetecting {
     }
 
     public func process(_ frame: UnsafeBufferPointer<Float>) -> VADDecision {
-        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+        guard let base = frame.baseAddress else { return VADDecision(probability: 0, isSpeech: false) }
         let n = frame.count
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         var i = 0
-        while i + 4 <= n {
-            let a = Double(VADMath.sanitize(frame[i])), b = Double(VADMath.sanitize(frame[i + 1]))
-            let c = Double(VADMath.sanitize(frame[i + 2])), d = Double(VADMath.sanitize(frame[i + 3]))
-            s0 += a * a
-            s1 += b * b
-            s2 += c * c
-            s3 += d * d
-            i += 4
+        while i + 16 <= n {
+            let v0 = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<Float>.self)
+            let v1 = UnsafeRawPointer(base + i + 8).loadUnaligned(as: SIMD8<Float>.self)
+            let c0 = VADMath.sanitize(v0), c1 = VADMath.sanitize(v1)
+            acc0 += c0 * c0
+            acc1 += c1 * c1
+            i += 16
         }
+        let acc = acc0 + acc1
+        var sum = Double((acc[0] + acc[1]) + (acc[2] + acc[3]) + ((acc[4] + acc[5]) + (acc[6] + acc[7])))
         while i < n {
-            let a = Double(VADMath.sanitize(frame[i]))
-            s0 += a * a
+            let a = Double(VADMath.sanitize(base[i]))
+            sum += a * a
             i += 1
         }
-        let speech = (s0 + s1) + (s2 + s3) > thresholdEnergy
+        let speech = sum > thresholdEnergy
         return VADDecision(probability: speech ? 1 : 0, isSpeech: speech)
     }
 

@@ -37,6 +37,7 @@ public final class SpectralFeatureExtractor {
     private let windowed: UnsafeMutablePointer<Float>
     private let hann: UnsafeMutablePointer<Float>
     private let power: UnsafeMutablePointer<Float>
+    private let signs: UnsafeMutablePointer<Int32>
     private let bandLinear: UnsafeMutablePointer<Float>
     private let bandLog: UnsafeMutablePointer<Float>
     private let snr: UnsafeMutablePointer<Float>
@@ -60,6 +61,7 @@ public final class SpectralFeatureExtractor {
         windowed = .allocate(capacity: w)
         hann = .allocate(capacity: w)
         power = .allocate(capacity: RealFFT256.bins)
+        signs = .allocate(capacity: P.hopSamples)
         bandLinear = .allocate(capacity: P.bandCount)
         bandLog = .allocate(capacity: P.bandCount)
         snr = .allocate(capacity: P.bandCount)
@@ -82,6 +84,7 @@ public final class SpectralFeatureExtractor {
             p.deallocate()
         }
         edges.deallocate()
+        signs.deallocate()
     }
 
     /// Forgets the history, floors and smoothing.
@@ -103,15 +106,19 @@ public final class SpectralFeatureExtractor {
     public func process(hop: UnsafePointer<Float>, features f: UnsafeMutablePointer<Float>) {
         let w = P.windowSamples, h = P.hopSamples, keep = w - h
         history.update(from: history + h, count: keep)
-        var crossings = 0
-        var previous = history[keep - 1] >= 0
-        for i in 0..<h {
-            let x = VADMath.sanitize(hop[i])
-            history[keep + i] = x
-            let positive = x >= 0
-            if i > 0 && positive != previous { crossings += 1 }
-            previous = positive
+        // Clamp (NaN -> +1) eight samples at a time; mark non-negative samples for the
+        // zero-crossing count.
+        let dst = history + keep
+        var i = 0
+        while i + 8 <= h {
+            let v = UnsafeRawPointer(hop + i).loadUnaligned(as: SIMD8<Float>.self)
+            let c = VADMath.sanitize(v)
+            UnsafeMutableRawPointer(dst + i).storeBytes(of: c, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(signs + i).storeBytes(of: SIMD8<Int32>(repeating: 0).replacing(with: 1, where: c .>= 0), as: SIMD8<Int32>.self)
+            i += 8
         }
+        var crossings: Int32 = 0
+        for i in 1..<h { crossings &+= signs[i] ^ signs[i - 1] }
         for n in 0..<w { windowed[n] = history[n] * hann[n] }
         fft.power(windowed, into: power)
 

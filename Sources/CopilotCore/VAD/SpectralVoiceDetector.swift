@@ -70,40 +70,44 @@ public final class SpectralVoiceDetector: VoiceActivityDetecting {
     }
 }
 
-/// `SpectralVADModel`'s weights in flat buffers for the hot loop.
+/// `SpectralVADModel`'s weights laid out for the hot loop: the hidden layer as one 16-lane
+/// vector per input, so a hop costs 33 vector multiply-adds, one vector tanh and a 16-term dot.
 final class SpectralNetwork {
     private let inputs = SpectralVADModel.inputCount
-    private let hidden = SpectralVADModel.hiddenCount
-    private let w1: UnsafeMutablePointer<Float>
-    private let b1: UnsafeMutablePointer<Float>
-    private let w2: UnsafeMutablePointer<Float>
+    private let columns: UnsafeMutablePointer<SIMD16<Float>>
+    private let b1: SIMD16<Float>
+    private let w2: SIMD16<Float>
     private let b2 = SpectralVADModel.outputBias
 
     init() {
-        w1 = .allocate(capacity: inputs * hidden)
-        b1 = .allocate(capacity: hidden)
-        w2 = .allocate(capacity: hidden)
-        w1.initialize(from: SpectralVADModel.hiddenWeights, count: inputs * hidden)
-        b1.initialize(from: SpectralVADModel.hiddenBias, count: hidden)
-        w2.initialize(from: SpectralVADModel.outputWeights, count: hidden)
+        // The layout needs exactly 16 hidden units; vad_train.py exports that shape.
+        precondition(SpectralVADModel.hiddenCount == 16, "SpectralVADModel must have 16 hidden units")
+        columns = .allocate(capacity: inputs)
+        for i in 0..<inputs {
+            var c = SIMD16<Float>()
+            for j in 0..<16 { c[j] = SpectralVADModel.hiddenWeights[j * inputs + i] }
+            columns[i] = c
+        }
+        var b = SIMD16<Float>(), w = SIMD16<Float>()
+        for j in 0..<16 {
+            b[j] = SpectralVADModel.hiddenBias[j]
+            w[j] = SpectralVADModel.outputWeights[j]
+        }
+        b1 = b
+        w2 = w
     }
 
-    deinit {
-        w1.deallocate()
-        b1.deallocate()
-        w2.deallocate()
-    }
+    deinit { columns.deallocate() }
 
     /// Speech probability of one hop's features.
     @inline(__always)
     func probability(_ x: UnsafePointer<Float>) -> Float {
-        var logit = b2
-        for j in 0..<hidden {
-            let row = w1 + j * inputs
-            var z = b1[j]
-            for i in 0..<inputs { z += row[i] * x[i] }
-            logit += w2[j] * VADMath.fastTanh(z)
-        }
+        var z = b1
+        for i in 0..<inputs { z += columns[i] * x[i] }
+        let t = w2 * VADMath.fastTanh(z)
+        let half = t.lowHalf + t.highHalf
+        let quarter = half.lowHalf + half.highHalf
+        let logit = b2 + ((quarter[0] + quarter[1]) + (quarter[2] + quarter[3]))
         return 1 / (1 + exp(-logit))
     }
 }

@@ -110,4 +110,27 @@ public enum VADMath {
         let den = 135_135 + c2 * (62_370 + c2 * (3_150 + c2 * 28))
         return min(max(num / den, -1), 1)
     }
+
+    /// `fastTanh` on every lane (the same operations, so the same results as the scalar one).
+    @inline(__always)
+    public static func fastTanh(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        let c = clamp(x, 4.97)
+        let c2 = c * c
+        let num = c * (135_135 + c2 * (17_325 + c2 * (378 + c2)))
+        let den = 135_135 + c2 * (62_370 + c2 * (3_150 + c2 * 28))
+        return clamp(num / den, 1)
+    }
+
+    /// Lanes clamped to [-limit, limit] by compare-and-select (the standard library's
+    /// `clamped` is not vectorized here), NaN lanes kept.
+    @inline(__always)
+    public static func clamp(_ x: SIMD16<Float>, _ limit: Float) -> SIMD16<Float> {
+        x.replacing(with: -limit, where: x .< -limit).replacing(with: limit, where: x .> limit)
+    }
+
+    /// `sanitize` on eight lanes: NaN to +1, clamped to [-1, 1].
+    @inline(__always)
+    public static func sanitize(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        x.replacing(with: -1, where: x .< -1).replacing(with: 1, where: x .> 1).replacing(with: 1, where: x .!= x)
+    }
 }

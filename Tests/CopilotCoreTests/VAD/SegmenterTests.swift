@@ -14,9 +14,9 @@ import Testing
     }
 
     @Test func bridgesShortGapsAndSplitsOnLongOnes() {
-        // 0.09 s gap is bridged at min-silence 0.1 s (4 frames); 0.15 s is not.
+        // A 90 ms gap is bridged at min-silence 100 ms (4 frames); 150 ms is not.
         let segs = run("0011110001110000011100", shaping: SegmentShaping(minSpeechMs: 0, minSilenceMs: 100, padMs: 0))
-        #expect(segs.map { [$0.startSample, $0.endSample] } == [[960, 6_240], [8_640, 10_080]])
+        #expect(segs.map { [$0.startSample, $0.endSample] } == [[960, 5_760], [8_160, 9_600]])
         #expect(segs.map(\.index) == [0, 1])
     }
 

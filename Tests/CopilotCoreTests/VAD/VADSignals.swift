@@ -24,6 +24,19 @@ enum VADSignals {
         }
     }
 
+    /// A sine with NaN and infinities sprinkled in.
+    static func specials() -> [Float] {
+        var out: [Float] = []
+        for i in 0..<9_600 {
+            var v = Float(sin(Double(i) * 0.05)) * 0.1
+            if i % 83 == 0 { v = -.infinity }
+            if i % 89 == 0 { v = .infinity }
+            if i % 97 == 0 { v = .nan }
+            out.append(v)
+        }
+        return out
+    }
+
     /// Inputs of many kinds and lengths for differential tests.
     static func suite() -> [(String, [Float])] {
         var cases: [(String, [Float])] = [
@@ -34,8 +47,8 @@ enum VADSignals {
             ("loud noise", noise(24_000, amplitude: 0.3, seed: 2)),
             ("tone", tone(20_000, hz: 440, amplitude: 0.2)),
             ("clipping", tone(16_000, hz: 200, amplitude: 3)),
-            ("nan and inf", (0..<9_600).map { i in i % 97 == 0 ? .nan : i % 89 == 0 ? .infinity : i % 83 == 0 ? -.infinity : Float(sin(Double(i) * 0.05)) * 0.1 }),
         ]
+        cases.append(("nan and inf", specials()))
         var speechy = noise(8_000, amplitude: 0.01, seed: 3)
         for k in 0..<4 {
             speechy += vowel(6_400, f0: 110 + 30 * Double(k), amplitude: 0.5)
