@@ -1,0 +1,30 @@
+/// A producer of interleaved float frames at its own sample rate and channel count: a decoded
+/// file, raw PCM, or a live capture. ``AudioStream`` turns any of them into mono samples at the
+/// rate a consumer needs.
+package protocol AudioFrameSource: AnyObject {
+    /// Frames per second the source delivers.
+    var sampleRate: Int { get }
+    /// Interleaved channels per frame.
+    var channels: Int { get }
+    /// Names the input in messages: a path, `stdin` or `ALSA device NAME`.
+    var inputName: String { get }
+    /// Frames the source announces in advance (a file header), or `nil` when unknown.
+    var expectedFrames: Int? { get }
+    /// `true` for a live capture, which may end with no frames when stopped early.
+    var isLive: Bool { get }
+
+    /// Reads up to `buffer.count / channels` whole frames, interleaved, as floats in [-1, 1]
+    /// for integer sources (float sources pass through unclamped). Returns the frame count,
+    /// 0 at the end. May return fewer frames than asked before the end (a pipe, a capture).
+    func readFrames(into buffer: UnsafeMutableBufferPointer<Float>) throws -> Int
+
+    /// Asks a live source to end; the frames already captured are still delivered, then 0.
+    /// No effect on files.
+    func stop()
+}
+
+extension AudioFrameSource {
+    package var expectedFrames: Int? { nil }
+    package var isLive: Bool { false }
+    package func stop() {}
+}
