@@ -1,6 +1,6 @@
 import Foundation
 
-/// Writes a WAV or FLAC file through libsndfile, atomically: the audio goes to a temporary file
+/// Writes a WAV, FLAC, Ogg Vorbis, Opus or MP3 file through libsndfile, atomically: the audio goes to a temporary file
 /// in the destination's directory, and ``finish()`` renames it over the final path, so a crash
 /// or an error never leaves a half-written file there.
 ///

@@ -28,3 +28,31 @@ extension AudioFrameSource {
     package var isLive: Bool { false }
     package func stop() {}
 }
+
+/// Frames already in memory, served in order: generated signals in tests and benchmarks.
+package final class MemoryFrameSource: AudioFrameSource {
+    package let sampleRate: Int
+    package let channels: Int
+    package let inputName: String
+    package var expectedFrames: Int? { samples.count / channels }
+    private let samples: [Float]
+    private var position = 0
+
+    /// Serves `interleaved` (whole frames of `channels` samples) at `sampleRate`.
+    package init(interleaved: [Float], sampleRate: Int, channels: Int, name: String = "memory") {
+        self.samples = interleaved
+        self.sampleRate = sampleRate
+        self.channels = channels
+        self.inputName = name
+    }
+
+    package func readFrames(into buffer: UnsafeMutableBufferPointer<Float>) throws -> Int {
+        let frames = min(buffer.count / channels, (samples.count - position) / channels)
+        guard frames > 0, let out = buffer.baseAddress else { return 0 }
+        samples.withUnsafeBufferPointer { s in
+            out.update(from: s.baseAddress! + position, count: frames * channels)
+        }
+        position += frames * channels
+        return frames
+    }
+}

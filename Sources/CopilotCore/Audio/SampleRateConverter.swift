@@ -51,6 +51,10 @@ package final class SampleRateConverter {
     private var ended = false
     private var inputFramesTotal = 0
     private var outputFramesTotal = 0
+    /// The last few output frames, held back until the next call so the end can trim them:
+    /// the zero-order-hold and linear converters may run one frame past the exact length.
+    private var held: [Float] = []
+    private static let heldFrames = 2
 
     /// Creates a converter; throws when libsamplerate refuses the rates or channel count.
     package init(quality: ResampleQuality, inputRate: Int, outputRate: Int, channels: Int = 1) throws {
@@ -88,13 +92,23 @@ package final class SampleRateConverter {
     ///
     /// The total output is exactly `round(inputFrames * outputRate / inputRate)` frames:
     /// libsamplerate's sinc converters stop a few frames short at the end of input (their last
-    /// half filter length), so the tail is completed with silence, or trimmed if ever long.
+    /// half filter length), so the tail is completed with silence; the simple converters may run
+    /// a frame long, so the last ``heldFrames`` frames are held back until the next call and
+    /// trimmed at the end.
     package func process(_ input: UnsafeBufferPointer<Float>, endOfInput: Bool, appendingTo output: inout [Float]) throws {
         guard let state, !ended else { return }
         var offset = 0
         let totalFrames = input.count / channels
         inputFramesTotal += totalFrames
-        let startCount = output.count
+        output.append(contentsOf: held)
+        held.removeAll(keepingCapacity: true)
+        defer {
+            if !ended {
+                let keep = min(Self.heldFrames * channels, output.count)
+                held.append(contentsOf: output[(output.count - keep)...])
+                output.removeLast(keep)
+            }
+        }
         let scratchFrames = scratch.count / channels
         while true {
             var data = SRC_DATA()
@@ -129,8 +143,8 @@ package final class SampleRateConverter {
                     if outputFramesTotal < expected {
                         output.append(contentsOf: repeatElement(0, count: (expected - outputFramesTotal) * channels))
                     } else if outputFramesTotal > expected {
-                        let excess = min(outputFramesTotal - expected, (output.count - startCount) / channels)
-                        output.removeLast(excess * channels)
+                        let excess = min(outputFramesTotal - expected, Self.heldFrames)
+                        output.removeLast(min(excess * channels, output.count))
                     }
                     outputFramesTotal = expected
                     return

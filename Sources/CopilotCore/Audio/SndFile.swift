@@ -1,12 +1,21 @@
 import CSndFile
 import Foundation
 
-/// Container written by ``AudioFileWriter``.
+/// File format written by ``AudioFileWriter``.
 public enum AudioFileFormat: String, CaseIterable, Sendable {
     /// RIFF WAVE.
     case wav
     /// Free Lossless Audio Codec.
     case flac
+    /// Ogg Vorbis (lossy).
+    case ogg
+    /// Opus in Ogg (lossy; 8, 12, 16, 24 or 48 kHz only).
+    case opus
+    /// MPEG-1/2 Layer III (lossy, through LAME).
+    case mp3
+
+    /// `true` for formats that store PCM as given (the ``AudioFileEncoding`` applies).
+    public var isLossless: Bool { self == .wav || self == .flac }
 
     /// The format a path's extension names (`.wav`, `.flac`, any case), or `nil`.
     public init?(pathExtension path: String) {
@@ -14,6 +23,9 @@ public enum AudioFileFormat: String, CaseIterable, Sendable {
         switch ext {
         case "wav", "wave": self = .wav
         case "flac": self = .flac
+        case "ogg", "oga": self = .ogg
+        case "opus": self = .opus
+        case "mp3": self = .mp3
         default: return nil
         }
     }
@@ -120,16 +132,23 @@ package final class SndFile: AudioFrameSource {
     package static func create(
         path: String, format: AudioFileFormat, encoding: AudioFileEncoding, sampleRate: Int, channels: Int
     ) throws -> SndFile {
-        let major: Int32 = format == .wav ? Int32(SF_FORMAT_WAV) : Int32(SF_FORMAT_FLAC)
-        let minor: Int32
+        let major: Int32
+        var minor: Int32
         switch encoding {
         case .pcm16: minor = Int32(SF_FORMAT_PCM_16)
         case .pcm24: minor = Int32(SF_FORMAT_PCM_24)
-        case .float32:
-            guard format == .wav else {
+        case .float32: minor = Int32(SF_FORMAT_FLOAT)
+        }
+        switch format {
+        case .wav: major = Int32(SF_FORMAT_WAV)
+        case .flac:
+            major = Int32(SF_FORMAT_FLAC)
+            guard encoding != .float32 else {
                 throw AudioError.writeFailed(path: path, reason: "FLAC stores integers only; use s16 or s24")
             }
-            minor = Int32(SF_FORMAT_FLOAT)
+        case .ogg: (major, minor) = (Int32(SF_FORMAT_OGG), Int32(SF_FORMAT_VORBIS))
+        case .opus: (major, minor) = (Int32(SF_FORMAT_OGG), Int32(SF_FORMAT_OPUS))
+        case .mp3: (major, minor) = (Int32(SF_FORMAT_MPEG), Int32(SF_FORMAT_MPEG_LAYER_III))
         }
         var info = SF_INFO()
         info.samplerate = Int32(clamping: sampleRate)

@@ -10,7 +10,8 @@ struct Convert: ParsableCommand {
         discussion: """
             Reads the shared audio input (a file of any format libsndfile decodes, raw PCM on \
             stdin, or a live ALSA device) and writes mono audio at --out-rate (default: the \
-            input's rate). The output format follows the extension of --to (.wav, .flac); \
+            input's rate). The output format follows the extension of --to (.wav, .flac, .ogg, \
+            .opus, .mp3); \
             `--to -` writes raw PCM to stdout. Files appear atomically when complete.
 
             Examples:
@@ -23,7 +24,7 @@ struct Convert: ParsableCommand {
     @OptionGroup(title: "Audio input") var audio: AudioInputOptions
     @OptionGroup var config: ConfigOptions
 
-    @Option(help: ArgumentHelp("Output file (.wav or .flac), or - for raw PCM on stdout.", valueName: "file|-"))
+    @Option(help: ArgumentHelp("Output file (.wav, .flac, .ogg, .opus, .mp3), or - for raw PCM on stdout.", valueName: "file|-"))
     var to: String
 
     @Option(help: ArgumentHelp("Output sample rate in Hz (default: the input's).", valueName: "hz"))
@@ -46,10 +47,13 @@ struct Convert: ParsableCommand {
             throw ValidationError("--out-raw applies to --to - (stdout); the file's format follows its extension")
         }
         guard let format = AudioFileFormat(pathExtension: to) else {
-            throw ValidationError("cannot tell the format of \(to) from its extension; name it .wav or .flac, or use --to - for raw PCM")
+            throw ValidationError("cannot tell the format of \(to) from its extension; name it .wav, .flac, .ogg, .opus or .mp3, or use --to - for raw PCM")
         }
         if format == .flac && outEncoding == .float32 {
             throw ValidationError("FLAC stores integers; use --out-encoding s16 or s24, or write a .wav")
+        }
+        if !format.isLossless && outEncoding != .pcm16 {
+            throw ValidationError("--out-encoding applies to .wav and .flac; \(format.rawValue) chooses its own")
         }
     }
 
