@@ -17,6 +17,7 @@ package final class ALSACapture: AudioFrameSource, @unchecked Sendable {
     package let channels: Int
     /// `ALSA device NAME`.
     package let inputName: String
+    /// Always `true`: a capture may end with nothing when stopped at once.
     package var isLive: Bool { true }
     /// Frames per `snd_pcm_readi` call.
     package let periodFrames: Int
@@ -121,6 +122,8 @@ package final class ALSACapture: AudioFrameSource, @unchecked Sendable {
         return overrunCount
     }
 
+    /// Takes the queued frames (waiting for the first period if none yet); 0 once the capture
+    /// ended and the queue is empty; throws the capture thread's error, if any, at that point.
     package func readFrames(into buffer: UnsafeMutableBufferPointer<Float>) throws -> Int {
         let wantFrames = buffer.count / channels
         guard wantFrames > 0, let out = buffer.baseAddress else { return 0 }
@@ -134,9 +137,10 @@ package final class ALSACapture: AudioFrameSource, @unchecked Sendable {
         let frames = min(wantFrames, ringCount / channels)
         let samples = frames * channels
         ring.withUnsafeBufferPointer { r in
+            guard let base = r.baseAddress else { return }
             let first = min(samples, r.count - ringStart)
-            out.update(from: r.baseAddress! + ringStart, count: first)
-            if first < samples { (out + first).update(from: r.baseAddress!, count: samples - first) }
+            out.update(from: base + ringStart, count: first)
+            if first < samples { (out + first).update(from: base, count: samples - first) }
         }
         ringStart = (ringStart + samples) % ring.count
         ringCount -= samples
@@ -144,6 +148,7 @@ package final class ALSACapture: AudioFrameSource, @unchecked Sendable {
         return frames
     }
 
+    /// Asks the capture thread to end after the current period; safe from any thread.
     package func stop() {
         condition.lock()
         stopRequested = true

@@ -19,6 +19,8 @@ public enum AudioError: Error, LocalizedError, Equatable {
     case partialFrame(input: String, byteCount: Int, frameBytes: Int)
     /// A sample rate outside 1...384000 Hz.
     case invalidSampleRate(input: String, rate: Int)
+    /// A consumer asked for an output rate outside 1...384000 Hz.
+    case invalidTargetRate(rate: Int)
     /// A channel count outside 1...64.
     case invalidChannelCount(input: String, channels: Int)
     /// Reading the input failed at the operating-system level.
@@ -53,6 +55,8 @@ public enum AudioError: Error, LocalizedError, Equatable {
             "\(input) ends inside a sample: \(byteCount) bytes is not a multiple of the \(frameBytes)-byte frame; check --raw and --channels"
         case .invalidSampleRate(let input, let rate):
             "sample rate \(rate) Hz for \(input) is out of range; give --rate between 1 and \(Self.maximumSampleRate)"
+        case .invalidTargetRate(let rate):
+            "output sample rate \(rate) Hz is out of range; ask for 1 to \(Self.maximumSampleRate) Hz"
         case .invalidChannelCount(let input, let channels):
             "\(channels) channels for \(input) is out of range; give --channels between 1 and \(Self.maximumChannels)"
         case .readFailed(let input, let reason):

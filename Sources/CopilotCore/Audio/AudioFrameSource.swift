@@ -24,16 +24,23 @@ package protocol AudioFrameSource: AnyObject {
 }
 
 extension AudioFrameSource {
+    /// Unknown unless the source says.
     package var expectedFrames: Int? { nil }
+    /// Not live unless the source says.
     package var isLive: Bool { false }
+    /// Nothing to stop for a file.
     package func stop() {}
 }
 
 /// Frames already in memory, served in order: generated signals in tests and benchmarks.
 package final class MemoryFrameSource: AudioFrameSource {
+    /// Frames per second.
     package let sampleRate: Int
+    /// Interleaved channels.
     package let channels: Int
+    /// Name in messages.
     package let inputName: String
+    /// All frames held.
     package var expectedFrames: Int? { samples.count / channels }
     private let samples: [Float]
     private var position = 0
@@ -46,11 +53,12 @@ package final class MemoryFrameSource: AudioFrameSource {
         self.inputName = name
     }
 
+    /// Copies the next frames.
     package func readFrames(into buffer: UnsafeMutableBufferPointer<Float>) throws -> Int {
         let frames = min(buffer.count / channels, (samples.count - position) / channels)
         guard frames > 0, let out = buffer.baseAddress else { return 0 }
         samples.withUnsafeBufferPointer { s in
-            out.update(from: s.baseAddress! + position, count: frames * channels)
+            if let base = s.baseAddress { out.update(from: base + position, count: frames * channels) }
         }
         position += frames * channels
         return frames

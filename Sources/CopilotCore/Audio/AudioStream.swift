@@ -89,7 +89,7 @@ public final class AudioStream: CustomStringConvertible {
         self.sourceChannels = source.channels
         let rate = targetRate ?? source.sampleRate
         guard (1...AudioError.maximumSampleRate).contains(rate) else {
-            throw AudioError.invalidSampleRate(input: source.inputName, rate: rate)
+            throw AudioError.invalidTargetRate(rate: rate)
         }
         self.sampleRate = rate
         self.converter = rate == source.sampleRate
@@ -143,7 +143,9 @@ public final class AudioStream: CustomStringConvertible {
         var head = [UInt8](repeating: 0, count: 12)
         var got = 0
         while got < head.count {
-            let n = head.withUnsafeMutableBytes { Glibc.read(STDIN_FILENO, $0.baseAddress! + got, 12 - got) }
+            let n = head.withUnsafeMutableBytes { raw in
+                Glibc.read(STDIN_FILENO, raw.baseAddress.map { $0 + got }, raw.count - got)
+            }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw AudioError.readFailed(input: name, reason: String(cString: strerror(errno)))
@@ -159,7 +161,7 @@ public final class AudioStream: CustomStringConvertible {
         var bytes = head
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(STDIN_FILENO, $0.baseAddress!, $0.count) }
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(STDIN_FILENO, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw AudioError.readFailed(input: name, reason: String(cString: strerror(errno)))
@@ -207,7 +209,7 @@ public final class AudioStream: CustomStringConvertible {
             if available > 0 {
                 let n = min(available, buffer.count - written)
                 pending.withUnsafeBufferPointer { p in
-                    (out + written).update(from: p.baseAddress! + pendingOffset, count: n)
+                    if let base = p.baseAddress { (out + written).update(from: base + pendingOffset, count: n) }
                 }
                 pendingOffset += n
                 written += n

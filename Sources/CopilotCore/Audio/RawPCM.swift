@@ -61,10 +61,15 @@ public struct RawPCMLayout: Sendable, Equatable {
 /// ``AudioError/partialFrame(input:byteCount:frameBytes:)``; an empty stdin throws
 /// ``AudioError/emptyStandardInput``.
 package final class RawPCMReader: AudioFrameSource {
+    /// Encoding, rate and channels of the bytes.
     package let layout: RawPCMLayout
+    /// `stdin` or the path.
     package let inputName: String
+    /// Frames per second, from the layout.
     package var sampleRate: Int { layout.sampleRate }
+    /// Interleaved channels, from the layout.
     package var channels: Int { layout.channels }
+    /// Frames in a regular file (its size over the frame size), `nil` for a pipe.
     package let expectedFrames: Int?
     private let fd: Int32
     private let ownsDescriptor: Bool
@@ -112,6 +117,7 @@ package final class RawPCMReader: AudioFrameSource {
                                 expectedBytes: size)
     }
 
+    /// Reads the whole frames at hand (at least one unless at the end), converted to floats.
     package func readFrames(into buffer: UnsafeMutableBufferPointer<Float>) throws -> Int {
         let frameBytes = layout.frameBytes
         let wantFrames = min(buffer.count / channels, bytes.count / frameBytes)
@@ -120,7 +126,7 @@ package final class RawPCMReader: AudioFrameSource {
         while carried < frameBytes && !atEnd {
             let limit = wantFrames * frameBytes
             let n = bytes.withUnsafeMutableBytes { raw in
-                Glibc.read(fd, raw.baseAddress! + carried, limit - carried)
+                Glibc.read(fd, raw.baseAddress.map { $0 + carried }, limit - carried)
             }
             if n < 0 {
                 if errno == EINTR { continue }
@@ -151,7 +157,8 @@ package final class RawPCMReader: AudioFrameSource {
         let rest = carried - consumed
         if rest > 0 {
             bytes.withUnsafeMutableBytes { raw in
-                raw.baseAddress!.copyMemory(from: raw.baseAddress! + consumed, byteCount: rest)
+                guard let base = raw.baseAddress else { return }
+                base.copyMemory(from: base + consumed, byteCount: rest)
             }
         }
         carried = rest

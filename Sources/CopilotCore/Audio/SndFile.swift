@@ -274,7 +274,7 @@ private final class MemoryFile {
         let n = Int(min(count, length - position))
         guard n > 0 else { return 0 }
         bytes.withUnsafeBytes { raw in
-            pointer.copyMemory(from: raw.baseAddress! + Int(position), byteCount: n)
+            if let base = raw.baseAddress { pointer.copyMemory(from: base + Int(position), byteCount: n) }
         }
         position += sf_count_t(n)
         return sf_count_t(n)

@@ -37,6 +37,9 @@ struct Convert: ParsableCommand {
     var outEncoding: AudioFileEncoding = .pcm16
 
     func validate() throws {
+        if let outRate, !(1...AudioError.maximumSampleRate).contains(outRate) {
+            throw ValidationError("--out-rate must be between 1 and \(AudioError.maximumSampleRate) Hz, got \(outRate)")
+        }
         if to == "-" {
             if outEncoding != .pcm16 {
                 throw ValidationError("--out-encoding applies to files; with --to - use --out-raw s16le|s32le|f32le")

@@ -106,6 +106,20 @@ import Testing
         #expect(abs(peak - 0.375) < 0.01)
     }
 
+    @Test func sincFilterRemovesWhatLinearInterpolationAliases() throws {
+        // 10 kHz at 44.1 kHz is above 16 kHz's Nyquist: it must vanish, not fold to 6 kHz.
+        let tone = AudioFixtures.sine(frequency: 10_000, rate: 44_100, frames: 44_100)
+        let source = MemoryFrameSource(interleaved: tone, sampleRate: 44_100, channels: 1)
+        let sinc = try AudioStream(source: source, targetRate: 16_000).readAll()
+        let linear = ReferenceAudioDecoder.linearResample(tone, from: 44_100, to: 16_000)
+        func rms(_ x: [Float]) -> Float {
+            let inner = x[1_000..<(x.count - 1_000)]
+            return (inner.map { $0 * $0 }.reduce(0, +) / Float(inner.count)).squareRoot()
+        }
+        #expect(rms(sinc) < 0.001)
+        #expect(rms(linear) > 0.05)
+    }
+
     @Test(arguments: [1, 7, 160, 4_096, 100_000])
     func smallReadsEqualReadAll(readSize: Int) throws {
         let signal = AudioFixtures.sine(frequency: 700, rate: 44_100, frames: 30_011, channels: 2)
