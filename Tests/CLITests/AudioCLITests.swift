@@ -196,4 +196,36 @@ import Testing
         let samples = try AudioStream.open(AudioInputRequest(source: .file(path: out))).readAll()
         #expect(!samples.isEmpty)
     }
+
+    @Test func interruptEndsPipedInputCleanly() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("piped.wav").path
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["convert", "--to", out]
+        let inPipe = Pipe(), errPipe = Pipe()
+        process.standardInput = inPipe
+        process.standardError = errPipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // 0.1 s of audio arrives; the writer (still open) then goes quiet, like a paused arecord.
+        try inPipe.fileHandleForWriting.write(contentsOf: Self.s16le([Int16](repeating: 100, count: 1_600)))
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning && Date() < deadline {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+            if names.contains(where: { $0.hasPrefix(".piped.wav.tmp") }) { break }
+            usleep(5_000)
+        }
+        usleep(200_000)
+        process.interrupt()
+        let stopBy = Date().addingTimeInterval(20)
+        while process.isRunning && Date() < stopBy { usleep(10_000) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        try? inPipe.fileHandleForWriting.close()
+        let err = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0, "stderr: \(err)")
+        #expect(try AudioStream.open(AudioInputRequest(source: .file(path: out))).readAll().count == 1_600)
+    }
 }

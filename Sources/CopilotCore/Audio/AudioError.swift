@@ -13,6 +13,8 @@ public enum AudioError: Error, LocalizedError, Equatable {
     case corrupt(input: String, reason: String)
     /// Stdin carried no bytes at all.
     case emptyStandardInput
+    /// Stdin is a terminal, so no audio is coming (waiting would look like a hang).
+    case standardInputIsTerminal
     /// A file or device gave no audio samples.
     case noSamples(input: String)
     /// Raw input ended inside a frame: the byte count is not a multiple of the frame size.
@@ -49,6 +51,8 @@ public enum AudioError: Error, LocalizedError, Equatable {
             "\(input) is truncated or corrupt: \(reason); re-export or re-download the file"
         case .emptyStandardInput:
             "no audio on stdin; pipe raw s16le 16 kHz mono or give a file"
+        case .standardInputIsTerminal:
+            "stdin is a terminal, not audio; pipe raw s16le 16 kHz mono, give a file, or capture with --device"
         case .noSamples(let input):
             "\(input) holds no audio samples; give a file or device with audio"
         case .partialFrame(let input, let byteCount, let frameBytes):

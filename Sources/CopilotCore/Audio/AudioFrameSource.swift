@@ -10,7 +10,9 @@ package protocol AudioFrameSource: AnyObject {
     var inputName: String { get }
     /// Frames the source announces in advance (a file header), or `nil` when unknown.
     var expectedFrames: Int? { get }
-    /// `true` for a live capture, which may end with no frames when stopped early.
+    /// `true` for audio arriving in real time (a capture, a pipe): reads hand out what has
+    /// arrived instead of waiting for a full block, ``stop()`` ends it, and it may end with no
+    /// frames when stopped early.
     var isLive: Bool { get }
 
     /// Reads up to `buffer.count / channels` whole frames, interleaved, as floats in [-1, 1]

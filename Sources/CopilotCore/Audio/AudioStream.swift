@@ -28,8 +28,9 @@ public struct AudioInputRequest: Sendable {
     public var capturePeriodMs: Int
     /// Audio the capture queue holds before the capture thread waits, in milliseconds.
     public var captureQueueMs: Int
-    /// Install a SIGINT handler that ends a live capture cleanly (the consumer still gets the
-    /// audio captured so far); a second Ctrl-C kills the process as usual.
+    /// Install a SIGINT handler that ends a live input (a capture, or raw PCM from a pipe)
+    /// cleanly: the consumer still gets the audio so far and finishes its output; a second
+    /// Ctrl-C kills the process as usual.
     public var stopOnInterrupt: Bool
 
     /// Creates a request; defaults match `config/copilot.toml`'s `[audio]` section.
@@ -136,6 +137,9 @@ public final class AudioStream: CustomStringConvertible {
     /// magic; then the whole (encoded) input is read into memory and decoded by libsndfile.
     private static func openStandardInput(_ request: AudioInputRequest) throws -> AudioFrameSource {
         let name = "stdin"
+        if isatty(STDIN_FILENO) != 0 {
+            throw AudioError.standardInputIsTerminal
+        }
         if request.forceRaw {
             return try RawPCMReader(fd: STDIN_FILENO, ownsDescriptor: false, name: name, layout: request.raw,
                                     isStandardInput: true)
@@ -179,8 +183,8 @@ public final class AudioStream: CustomStringConvertible {
             || starts("OggS") || starts("ID3")
     }
 
-    /// Ends a live capture cleanly: later reads return what was captured, then 0. Files and
-    /// pipes are unaffected (their end comes from the data).
+    /// Ends a live input cleanly: later reads return what had arrived, then 0. Files are
+    /// unaffected (their end comes from the data).
     public func stop() {
         source.stop()
     }

@@ -71,6 +71,11 @@ package final class RawPCMReader: AudioFrameSource {
     package var channels: Int { layout.channels }
     /// Frames in a regular file (its size over the frame size), `nil` for a pipe.
     package let expectedFrames: Int?
+    /// `true` for a pipe, socket or terminal: reads return what has arrived, and ``stop()``
+    /// ends the input (Ctrl-C on `arecord | copilot ...` finishes the output cleanly).
+    package let isLive: Bool
+    private let stopLock = NSLock()
+    private var stopRequested = false
     private let fd: Int32
     private let ownsDescriptor: Bool
     private let isStandardInput: Bool
@@ -91,6 +96,9 @@ package final class RawPCMReader: AudioFrameSource {
         self.isStandardInput = isStandardInput
         self.bytes = [UInt8](repeating: 0, count: max(1 << 16, layout.frameBytes * 2))
         self.expectedFrames = expectedBytes.map { $0 / layout.frameBytes }
+        var status = stat()
+        let kind = fstat(fd, &status) == 0 ? status.st_mode & S_IFMT : S_IFREG
+        self.isLive = kind == S_IFIFO || kind == S_IFSOCK || kind == S_IFCHR
         let n = min(prefix.count, bytes.count)
         bytes.replaceSubrange(0..<n, with: prefix[0..<n])
         self.carried = n
@@ -124,6 +132,12 @@ package final class RawPCMReader: AudioFrameSource {
         guard wantFrames > 0 else { return 0 }
         // Read until at least one whole frame is in hand, or the end.
         while carried < frameBytes && !atEnd {
+            if isLive && !waitReadable() {
+                // Stopped: what arrived is delivered; a partial frame is dropped, not an error.
+                atEnd = true
+                carried = 0
+                return 0
+            }
             let limit = wantFrames * frameBytes
             let n = bytes.withUnsafeMutableBytes { raw in
                 Glibc.read(fd, raw.baseAddress.map { $0 + carried }, limit - carried)
@@ -163,6 +177,30 @@ package final class RawPCMReader: AudioFrameSource {
         }
         carried = rest
         return frames
+    }
+
+    /// Ends a live input at the next read.
+    package func stop() {
+        stopLock.lock()
+        stopRequested = true
+        stopLock.unlock()
+    }
+
+    private var isStopRequested: Bool {
+        stopLock.lock()
+        defer { stopLock.unlock() }
+        return stopRequested
+    }
+
+    /// Waits until `fd` has data or its end; `false` once ``stop()`` was asked. Polls in
+    /// 100 ms steps so a stop is seen without a signal interrupting `read(2)`.
+    private func waitReadable() -> Bool {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while true {
+            if isStopRequested { return false }
+            let ready = poll(&descriptor, 1, 100)
+            if ready != 0 { return true }  // readable, hung up, or an error read(2) reports
+        }
     }
 
     /// Converts `count` little-endian samples at the start of `raw` to floats.
