@@ -43,10 +43,10 @@ package final class ALSACapture: AudioFrameSource, @unchecked Sendable {
     ///   - channels: channels to ask for.
     ///   - periodMs: length of one read, in milliseconds.
     ///   - queueMs: audio the queue holds before the capture thread waits, in milliseconds.
-    ///   - maximumFrames: stop after this many frames (`--duration`), or `nil` to run until
-    ///     ``stop()``.
+    ///   - maximumSeconds: stop after this much audio (`--duration`, counted in frames at the
+    ///     rate the device agreed to), or `nil` to run until ``stop()``.
     package init(device: String, sampleRate: Int, channels: Int, periodMs: Int, queueMs: Int = 10_000,
-                 maximumFrames: Int? = nil) throws {
+                 maximumSeconds: Double? = nil) throws {
         let name = "ALSA device \(device)"
         try RawPCMLayout(format: .s16le, sampleRate: sampleRate, channels: channels).validate(input: name)
         copilot_alsa_silence_errors()
@@ -106,7 +106,7 @@ package final class ALSACapture: AudioFrameSource, @unchecked Sendable {
         self.channels = Int(agreedChannels)
         self.periodFrames = Int(period)
         self.capturesFloat = isFloat
-        self.maximumFrames = maximumFrames
+        self.maximumFrames = maximumSeconds.map { max(0, Int(($0 * Double(rate)).rounded())) }
         let queueFrames = max(Int(period) * 4, Int(rate) * max(queueMs, 1) / 1000)
         self.ring = [Float](repeating: 0, count: queueFrames * Int(agreedChannels))
         let pcmBox = PCMHandle(pcm)

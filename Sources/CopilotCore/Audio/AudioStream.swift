@@ -119,10 +119,10 @@ public final class AudioStream: CustomStringConvertible {
         case .standardInput:
             frameSource = try openStandardInput(request)
         case .device(let name):
-            let maximumFrames = request.durationSeconds.map { Int(($0 * Double(request.raw.sampleRate)).rounded()) }
             frameSource = try ALSACapture(
                 device: name, sampleRate: request.raw.sampleRate, channels: request.raw.channels,
-                periodMs: request.capturePeriodMs, queueMs: request.captureQueueMs, maximumFrames: maximumFrames)
+                periodMs: request.capturePeriodMs, queueMs: request.captureQueueMs,
+                maximumSeconds: request.durationSeconds)
         }
         let stream = try AudioStream(
             source: frameSource, targetRate: request.targetRate, quality: request.quality,

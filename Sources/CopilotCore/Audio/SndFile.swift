@@ -90,7 +90,7 @@ package final class SndFile: AudioFrameSource {
             throw AudioError.unreadable(input: path, reason: "it is a directory")
         }
         var info = SF_INFO()
-        guard let handle = sf_open(path, Int32(SFM_READ), &info) else {
+        guard let handle = Self.quietly({ sf_open(path, Int32(SFM_READ), &info) }) else {
             throw AudioError.undecodable(input: path, reason: Self.lastError(nil))
         }
         return try checked(SndFile(handle: handle, info: info, name: path))
@@ -107,7 +107,7 @@ package final class SndFile: AudioFrameSource {
             tell: { user in MemoryFile.from(user).position })
         var info = SF_INFO()
         let user = Unmanaged.passUnretained(memory).toOpaque()
-        guard let handle = sf_open_virtual(&io, Int32(SFM_READ), &info, user) else {
+        guard let handle = Self.quietly({ sf_open_virtual(&io, Int32(SFM_READ), &info, user) }) else {
             throw AudioError.undecodable(input: name, reason: Self.lastError(nil))
         }
         return try checked(SndFile(handle: handle, info: info, name: name, memory: memory))
@@ -171,14 +171,18 @@ package final class SndFile: AudioFrameSource {
         guard let handle, let base = buffer.baseAddress else { return 0 }
         let want = buffer.count / channels
         guard want > 0 else { return 0 }
-        let got = Int(sf_readf_float(handle, base, sf_count_t(want)))
+        let got = majorFormat == Int32(SF_FORMAT_MPEG)
+            ? Int(Self.quietly { sf_readf_float(handle, base, sf_count_t(want)) })
+            : Int(sf_readf_float(handle, base, sf_count_t(want)))
         framesRead += got
         if got < want {
             let code = sf_error(handle)
             if code != 0 {
                 throw AudioError.corrupt(input: inputName, reason: Self.lastError(handle))
             }
-            if got == 0, let expected = expectedFrames, framesRead < expected {
+            // MP3 frame counts are estimates (from a Xing header or the bitrate), so a short
+            // MP3 is not proof of damage; the other formats' counts are exact.
+            if got == 0, majorFormat != Int32(SF_FORMAT_MPEG), let expected = expectedFrames, framesRead < expected {
                 throw AudioError.corrupt(
                     input: inputName, reason: "decoded \(framesRead) of the \(expected) frames the header announces")
             }
@@ -234,6 +238,23 @@ package final class SndFile: AudioFrameSource {
         }
         return nil
     }
+
+    /// Runs `body` with fd 2 pointed at /dev/null: libmpg123, under libsndfile, prints its
+    /// resync notes on damaged MP3s straight to stderr, while copilot's errors must be one line
+    /// of its own. Only libsndfile calls run inside, on the calling thread.
+    private static func quietly<T>(_ body: () throws -> T) rethrows -> T {
+        let null = devNull
+        let saved = null >= 0 ? dup(STDERR_FILENO) : -1
+        guard saved >= 0 else { return try body() }
+        dup2(null, STDERR_FILENO)
+        defer {
+            dup2(saved, STDERR_FILENO)
+            Glibc.close(saved)
+        }
+        return try body()
+    }
+
+    private static let devNull: Int32 = Glibc.open("/dev/null", O_WRONLY | O_CLOEXEC)
 
     private static func lastError(_ handle: OpaquePointer?) -> String {
         var text = String(cString: sf_strerror(handle))

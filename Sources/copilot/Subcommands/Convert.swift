@@ -17,7 +17,7 @@ struct Convert: ParsableCommand {
             Examples:
               copilot convert talk.flac --out-rate 16000 --to talk16k.wav
               copilot convert music.mp3 --out-rate 16000 --to - | copilot vad
-              arecord -f S16_LE -r 48000 -c 2 | copilot convert --rate 48000 --channels 2 --out-rate 16000 --to mic.flac
+              copilot convert --rate 48000 --channels 2 --out-rate 16000 --to mic.flac < mic.raw
               copilot convert --device null --duration 2 --to silence.wav
             """)
 

@@ -205,7 +205,7 @@ import Testing
 @Suite struct ALSACaptureTests {
     /// ALSA's `null` PCM opens wherever alsa-lib and its configuration are installed.
     static let alsaAvailable: Bool = {
-        (try? ALSACapture(device: "null", sampleRate: 16_000, channels: 1, periodMs: 20, maximumFrames: 1)) != nil
+        (try? ALSACapture(device: "null", sampleRate: 16_000, channels: 1, periodMs: 20, maximumSeconds: 0.001)) != nil
     }()
 
     @Test(.enabled(if: alsaAvailable, "ALSA (alsa-lib with its configuration) is not installed; the null device cannot open"))
