@@ -10,7 +10,7 @@ import Foundation
 /// | 0 | 8 | magic `CPBLOOM` + 0x1A |
 /// | 8 | 4 | format version (1) |
 /// | 12 | 4 | kind: 1 = split-block, 512-bit blocks, 8 bits per item |
-/// | 16 | 4 | hash: 1 = wyhash final4, seed 0, default secret |
+/// | 16 | 4 | hash: 1 = wyhash final3, seed 0, default secret |
 /// | 20 | 4 | header size (64) |
 /// | 24 | 8 | block count |
 /// | 32 | 8 | capacity the filter was sized for |
@@ -27,7 +27,7 @@ public enum BloomFileFormat {
     public static let version: UInt32 = 1
     /// Split-block layout id.
     public static let splitBlockKind: UInt32 = 1
-    /// wyhash final4 id.
+    /// wyhash final3 id.
     public static let wyhashID: UInt32 = 1
     /// Header size in bytes.
     public static let headerBytes = 64
@@ -125,6 +125,7 @@ public enum BloomFile {
 
     /// Read-modify-write under the writer lock: opens `path`, lets `body` change the filter and
     /// writes it back atomically. Nothing is written when `body` throws.
+    @discardableResult
     public static func update<R>(_ path: String, _ body: (SplitBlockBloomFilter) throws -> R) throws -> R {
         let lock = try BloomFileLock(path: path)
         defer { lock.release() }
@@ -136,6 +137,7 @@ public enum BloomFile {
 
     /// Opens `path` under the writer lock when it exists, else creates a new filter in memory;
     /// `body` changes it and it is written atomically (nothing written when `body` throws).
+    @discardableResult
     public static func updateOrCreate<R>(
         _ path: String, capacity: Int, falsePositiveRate: Double, _ body: (SplitBlockBloomFilter) throws -> R
     ) throws -> R {

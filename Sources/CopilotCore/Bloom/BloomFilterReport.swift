@@ -42,7 +42,7 @@ public struct BloomFilterReport: Codable, Equatable, Sendable {
         self.path = path
         formatVersion = Int(BloomFileFormat.version)
         kind = "split-block-512"
-        hash = "wyhash-final4"
+        hash = "wyhash-final3"
         blocks = filter.blockCount
         bits = filter.blockCount * 512
         bytes = filter.byteCount

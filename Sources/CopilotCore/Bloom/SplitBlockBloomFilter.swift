@@ -261,6 +261,7 @@ public struct ByteStrings: Sendable {
     }
 
     /// Calls `body` with string `i`'s bytes.
+    @discardableResult
     public func withString<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try bytes.withUnsafeBytes { all in
             try body(UnsafeRawBufferPointer(rebasing: all[offsets[i]..<offsets[i + 1]]))

@@ -1,4 +1,4 @@
-/// wyhash "final4" (Wang Yi, public domain), the 64-bit hash behind the optimized Bloom filter.
+/// wyhash "final3" (Wang Yi, public domain), the 64-bit hash behind the optimized Bloom filter.
 ///
 /// Implemented from the algorithm's public description: little-endian 4/8-byte reads, the
 /// 64x64 -> 128-bit multiply folded with xor (`mix`), and the default secret. Filters live in
@@ -7,17 +7,17 @@
 /// the `wyhash` PyPI binding (0.1.2) with the same secret. Throughput is several GB/s for long
 /// inputs and a few nanoseconds for short keys.
 public enum WyHash {
-    /// The default secret of wyhash final4.
-    @usableFromInline static let secret0: UInt64 = 0x2d35_8dcc_aa6c_78a5
-    @usableFromInline static let secret1: UInt64 = 0x8bb8_4b93_962e_acc9
-    @usableFromInline static let secret2: UInt64 = 0x4b33_a62e_d433_d4a3
-    @usableFromInline static let secret3: UInt64 = 0x4d5a_2da5_1de1_aa47
+    /// The default secret of wyhash final3.
+    @usableFromInline static let secret0: UInt64 = 0xa076_1d64_78bd_642f
+    @usableFromInline static let secret1: UInt64 = 0xe703_7ed1_a0b4_28db
+    @usableFromInline static let secret2: UInt64 = 0x8ebc_6af0_9c88_c6e3
+    @usableFromInline static let secret3: UInt64 = 0x5899_65cc_7537_4cc3
 
     /// Hash of `bytes` with `seed` (0 for Bloom filters).
     @inlinable
     public static func hash(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
         let length = bytes.count
-        var seed = seed ^ mix(seed ^ secret0, secret1)
+        var seed = seed ^ secret0
         var a: UInt64 = 0
         var b: UInt64 = 0
         guard let p = bytes.baseAddress else {
@@ -36,7 +36,7 @@ public enum WyHash {
         } else {
             var q = p
             var left = length
-            if left >= 48 {
+            if left > 48 {
                 var see1 = seed
                 var see2 = seed
                 repeat {
@@ -45,7 +45,7 @@ public enum WyHash {
                     see2 = mix(read8(q + 32) ^ secret3, read8(q + 40) ^ see2)
                     q += 48
                     left -= 48
-                } while left >= 48
+                } while left > 48
                 seed ^= see1 ^ see2
             }
             while left > 16 {
@@ -68,8 +68,7 @@ public enum WyHash {
 
     @inlinable
     static func finish(a: UInt64, b: UInt64, seed: UInt64, length: Int) -> UInt64 {
-        let (hi, lo) = (a ^ secret1).multipliedFullWidth(by: b ^ seed)
-        return mix(lo ^ secret0 ^ UInt64(length), hi ^ secret1)
+        mix(secret1 ^ UInt64(length), mix(a ^ secret1, b ^ seed))
     }
 
     /// The 128-bit product of `a` and `b`, folded to 64 bits by xor.
