@@ -21,8 +21,10 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
     /// The false-positive rate the filter was sized for at `capacity` items (informational).
     public let targetFalsePositiveRate: Double
     /// Items added that were not already (maybe) present.
-    public var itemCount: Int { addedCount }
-    @usableFromInline var addedCount: Int
+    public var itemCount: Int { addedCount.pointee }
+    /// Behind a pointer rather than a stored `var`, so the hot path pays no exclusivity check;
+    /// `[1]` is the sink of the bulk paths' touch loads.
+    @usableFromInline let addedCount: UnsafeMutablePointer<Int>
 
     let memory: BloomMemory
     @usableFromInline let words: UnsafeMutablePointer<UInt64>
@@ -42,8 +44,12 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
         self.blockCount64 = UInt64(blockCount)
         self.capacity = capacity
         self.targetFalsePositiveRate = falsePositiveRate
-        self.addedCount = itemCount
+        self.addedCount = .allocate(capacity: 2)
+        self.addedCount.initialize(repeating: 0, count: 2)
+        self.addedCount.pointee = itemCount
     }
+
+    deinit { addedCount.deallocate() }
 
     /// Size of the bits in bytes (64 per block).
     public var byteCount: Int { blockCount * 64 }
@@ -55,7 +61,7 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
 
     /// Adds the item whose ``WyHash`` is `hash`; returns true when it was not already (maybe)
     /// present. O(1), one cache line.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func insert(hash: UInt64) -> Bool {
         let w = words + Self.blockIndex(hash, blockCount64) &* 8
         let x = UInt32(truncatingIfNeeded: hash)
@@ -68,12 +74,12 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
         }
         set(0, 0x47b6_137b); set(1, 0x4497_4d91); set(2, 0x8824_ad5b); set(3, 0xa2b7_289d)
         set(4, 0x7054_95c7); set(5, 0x2df1_424b); set(6, 0x9efc_4947); set(7, 0x5c6b_fb31)
-        if missing != 0 { addedCount &+= 1 }
+        addedCount.pointee &+= missing != 0 ? 1 : 0
         return missing != 0
     }
 
     /// Whether the item whose hash is `hash` may be present (false: certainly absent).
-    @inlinable
+    @inlinable @inline(__always)
     public func contains(hash: UInt64) -> Bool {
         let w = words + Self.blockIndex(hash, blockCount64) &* 8
         let x = UInt32(truncatingIfNeeded: hash)
@@ -133,6 +139,7 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
         var added = 0
         withUnsafeTemporaryAllocation(of: UInt64.self, capacity: Self.batchSize) { hashes in
             keys.forEachBatch(size: Self.batchSize, hashes: hashes) { count in
+                touch(hashes, count)
                 for i in 0..<count where insert(hash: hashes[i]) { added += 1 }
             }
         }
@@ -149,6 +156,7 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
         var next = 0
         withUnsafeTemporaryAllocation(of: UInt64.self, capacity: Self.batchSize) { hashes in
             keys.forEachBatch(size: Self.batchSize, hashes: hashes) { count in
+                touch(hashes, count)
                 for i in 0..<count {
                     let hit = contains(hash: hashes[i])
                     results[next + i] = hit
@@ -160,13 +168,24 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
         return present
     }
 
+    /// Loads one word of each key's block: a few instructions per key, so dozens of cache
+    /// misses are in flight at once (Swift has no prefetch intrinsic; a consumed load does the
+    /// same). The probes that follow then hit the cache.
+    @inline(__always)
+    private func touch(_ hashes: UnsafeMutableBufferPointer<UInt64>, _ count: Int) {
+        var sink: UInt64 = 0
+        for i in 0..<count { sink |= words[Self.blockIndex(hashes[i], blockCount64) &* 8] }
+        // A store through a pointer the optimizer cannot see through keeps the loads.
+        addedCount[1] = Int(truncatingIfNeeded: sink)
+    }
+
     // MARK: Set operations
 
     /// Adds every item of `other` (bitwise or). Both filters must have the same block count.
     public func formUnion(_ other: SplitBlockBloomFilter) throws(BloomError) {
         try checkCompatible(other)
         for i in 0..<(blockCount * 8) { words[i] |= other.words[i] }
-        addedCount = Int(min(estimatedCount, Double(Int.max / 2)).rounded())
+        addedCount.pointee = Int(min(estimatedCount, Double(Int.max / 2)).rounded())
     }
 
     /// Keeps only bits set in both filters (bitwise and): an item added to both is still
@@ -174,7 +193,7 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
     public func formIntersection(_ other: SplitBlockBloomFilter) throws(BloomError) {
         try checkCompatible(other)
         for i in 0..<(blockCount * 8) { words[i] &= other.words[i] }
-        addedCount = Int(min(estimatedCount, Double(Int.max / 2)).rounded())
+        addedCount.pointee = Int(min(estimatedCount, Double(Int.max / 2)).rounded())
     }
 
     func checkCompatible(_ other: SplitBlockBloomFilter) throws(BloomError) {
@@ -265,6 +284,20 @@ public struct ByteStrings: Sendable {
     public func withString<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try bytes.withUnsafeBytes { all in
             try body(UnsafeRawBufferPointer(rebasing: all[offsets[i]..<offsets[i + 1]]))
+        }
+    }
+
+    /// Calls `body` with each string's bytes, in order.
+    @inlinable
+    public func forEach(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        try bytes.withUnsafeBytes { all in
+            try offsets.withUnsafeBufferPointer { offs in
+                // No base address means no bytes: every string is empty.
+                guard let base = all.baseAddress ?? UnsafeRawPointer(bitPattern: 0x40) else { return }
+                for i in 0..<(offs.count - 1) {
+                    try body(UnsafeRawBufferPointer(start: base + offs[i], count: offs[i + 1] - offs[i]))
+                }
+            }
         }
     }
 

@@ -13,14 +13,32 @@ public enum WyHash {
     @usableFromInline static let secret2: UInt64 = 0x8ebc_6af0_9c88_c6e3
     @usableFromInline static let secret3: UInt64 = 0x5899_65cc_7537_4cc3
 
-    /// Hash of `bytes` with `seed` (0 for Bloom filters).
-    @inlinable
+    /// Hash of `bytes` with `seed` (0 for Bloom filters). Keys of up to 16 bytes take an
+    /// inlined path of two multiplies; longer keys call the out-of-line loop.
+    @inlinable @inline(__always)
     public static func hash(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
+        let length = bytes.count
+        guard length <= 16, length > 0, let p = bytes.baseAddress else { return hashAny(bytes, seed: seed) }
+        var a: UInt64
+        var b: UInt64 = 0
+        if length >= 4 {
+            let quarter = (length >> 3) << 2
+            a = (read4(p) << 32) | read4(p + quarter)
+            b = (read4(p + length - 4) << 32) | read4(p + length - 4 - quarter)
+        } else {
+            a = read3(p, length)
+        }
+        return finish(a: a, b: b, seed: seed ^ secret0, length: length)
+    }
+
+    /// The whole algorithm, for any length (the long-key path of ``hash(_:seed:)``).
+    @usableFromInline @inline(never)
+    static func hashAny(_ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
         let length = bytes.count
         var seed = seed ^ secret0
         var a: UInt64 = 0
         var b: UInt64 = 0
-        guard let p = bytes.baseAddress else {
+        guard let p = bytes.baseAddress, length > 0 else {
             return finish(a: 0, b: 0, seed: seed, length: 0)
         }
         if length <= 16 {
@@ -28,10 +46,8 @@ public enum WyHash {
                 let quarter = (length >> 3) << 2
                 a = (read4(p) << 32) | read4(p + quarter)
                 b = (read4(p + length - 4) << 32) | read4(p + length - 4 - quarter)
-            } else if length > 0 {
-                a = (UInt64(p.load(as: UInt8.self)) << 16)
-                    | (UInt64(p.load(fromByteOffset: length >> 1, as: UInt8.self)) << 8)
-                    | UInt64(p.load(fromByteOffset: length - 1, as: UInt8.self))
+            } else {
+                a = read3(p, length)
             }
         } else {
             var q = p
@@ -66,13 +82,13 @@ public enum WyHash {
         return string.withUTF8 { hash(UnsafeRawBufferPointer($0), seed: seed) }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     static func finish(a: UInt64, b: UInt64, seed: UInt64, length: Int) -> UInt64 {
         mix(secret1 ^ UInt64(length), mix(a ^ secret1, b ^ seed))
     }
 
     /// The 128-bit product of `a` and `b`, folded to 64 bits by xor.
-    @inlinable
+    @inlinable @inline(__always)
     static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
         let (hi, lo) = a.multipliedFullWidth(by: b)
         return hi ^ lo
@@ -81,6 +97,14 @@ public enum WyHash {
     @inlinable
     static func read8(_ p: UnsafeRawPointer) -> UInt64 {
         UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
+    }
+
+    /// First, middle and last byte of a 1...3-byte key.
+    @inlinable @inline(__always)
+    static func read3(_ p: UnsafeRawPointer, _ length: Int) -> UInt64 {
+        (UInt64(p.load(as: UInt8.self)) << 16)
+            | (UInt64(p.load(fromByteOffset: length >> 1, as: UInt8.self)) << 8)
+            | UInt64(p.load(fromByteOffset: length - 1, as: UInt8.self))
     }
 
     @inlinable

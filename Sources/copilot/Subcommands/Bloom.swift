@@ -20,5 +20,5 @@ struct Bloom: ParsableCommand {
               copilot bloom info seen.bloom --json
               copilot bloom merge all.bloom day1.bloom day2.bloom
             """,
-        subcommands: [BloomCreate.self, BloomAdd.self, BloomCheck.self, BloomDedup.self, BloomInfo.self, BloomMerge.self])
+        subcommands: [BloomCreate.self, BloomAdd.self, BloomCheck.self, BloomDedup.self, BloomInfo.self, BloomMerge.self, BloomSpeed.self])
 }
