@@ -5,5 +5,6 @@ import CopilotReference
 enum BenchSuites {
     static let all: [BenchSuite] = [
         AudioBenchSuite.suite,
+        BloomBenchSuite.suite,
     ]
 }
