@@ -20,25 +20,27 @@ public struct ConsensusAggregator: ConsensusAggregating {
     }
 
     public func aggregate(_ answers: [ExpertAnswer]) throws -> ConsensusReport {
-        var hashes: [UInt64] = []
-        hashes.reserveCapacity(answers.count * 64)
+        var capacity = 0
+        for answer in answers { capacity += WordHasher.maxWords(answer.text) }
+        var hashes: [UInt64] = scratchArray(count: capacity)
         var starts: [Int] = []
         var included: [Int] = []
         var excluded: [Int] = []
         var longest = 0
+        var position = 0
         for (index, answer) in answers.enumerated() {
-            let start = hashes.count
-            let count = WordHasher.appendWordHashes(of: answer.text, to: &hashes)
+            let count = WordHasher.hashWords(of: answer.text, into: &hashes, at: position)
             if count == 0 {
                 excluded.append(index)
             } else {
                 included.append(index)
-                starts.append(start)
+                starts.append(position)
+                position += count
                 longest = max(longest, count)
             }
         }
         guard !included.isEmpty else { throw ConsensusError.noUsableAnswers }
-        starts.append(hashes.count)
+        starts.append(position)
         let masses = try ConsensusVote.masses(answers, included: included)
 
         var values: [String?] = []
@@ -80,101 +82,111 @@ public struct ConsensusAggregator: ConsensusAggregating {
     }
 
     /// Jaccard similarity of the answers' n-gram sets (steps 2-3 above), row-major.
+    /// `starts[a]..<starts[a + 1]` are answer a's word hashes; every answer has at least one.
     func jaccardMatrix(hashes: [UInt64], starts: [Int]) -> [Double] {
         let n = starts.count - 1
         let ngram = max(1, options.ngramSize)
-        let stopwords = options.removeStopwords ? StopwordTable.english : nil
-        var kept = [UInt64](repeating: 0, count: hashes.count)
+        let totalWords = starts[n]
+
+        // Content words (an answer made only of stopwords keeps them all).
+        var kept: [UInt64] = scratchArray(count: max(1, totalWords))
         var keptStarts = [Int](repeating: 0, count: n + 1)
-        var total = 0
-        for a in 0..<n {
-            keptStarts[a] = total
-            let first = total
-            for t in starts[a]..<starts[a + 1] where stopwords?.contains(hashes[t]) != true {
-                kept[total] = hashes[t]
-                total += 1
-            }
-            if total == first {
-                // An answer made only of stopwords keeps them all.
-                for t in starts[a]..<starts[a + 1] {
-                    kept[total] = hashes[t]
-                    total += 1
+        hashes.withUnsafeBufferPointer { hashes in
+            kept.withUnsafeMutableBufferPointer { kept in
+                guard let src = hashes.baseAddress, let dst = kept.baseAddress else { return }
+                var total = 0
+                for a in 0..<n {
+                    keptStarts[a] = total
+                    let count = starts[a + 1] - starts[a]
+                    var written = 0
+                    if options.removeStopwords {
+                        written = StopwordTable.english.copyContentWords(src + starts[a], count: count, to: dst + total)
+                    }
+                    if written == 0 {
+                        (dst + total).update(from: src + starts[a], count: count)
+                        written = count
+                    }
+                    total += written
                 }
+                keptStarts[n] = total
             }
         }
-        keptStarts[n] = total
 
-        // Intern features: table of feature hash -> (id, last answer seen).
-        let occurrences = total * ngram
+        // Intern n-gram features. Slot: feature hash (0 = empty) and feature id; per id: the
+        // last answer that had it (to count each feature once per answer) and whether a
+        // second answer had it. Only `keys` needs zeroing.
+        let occurrences = max(1, keptStarts[n] * ngram)
         var capacityLog2 = 4
-        while (1 << capacityLog2) < 2 * occurrences { capacityLog2 += 1 }
+        while (1 << capacityLog2) < occurrences + occurrences / 4 { capacityLog2 += 1 }
         let capacity = 1 << capacityLog2
         let shift = UInt64(64 - capacityLog2)
         var keys = [UInt64](repeating: 0, count: capacity)
-        var lastAnswer = [Int32](repeating: -1, count: capacity)
-        var ids = [Int32](repeating: 0, count: capacity)
-        var shared: [Bool] = []
-        shared.reserveCapacity(occurrences)
-        var featureIds = [Int32](repeating: 0, count: occurrences)
+        var slotIds: [Int32] = scratchArray(count: capacity)
+        var lastAnswer: [Int32] = scratchArray(count: occurrences)
+        var shared: [Bool] = scratchArray(count: occurrences)
+        var featureIds: [Int32] = scratchArray(count: occurrences)
         var featureStarts = [Int](repeating: 0, count: n + 1)
-        var featureCount = 0
+        var distinct = 0
         kept.withUnsafeBufferPointer { kept in
             keys.withUnsafeMutableBufferPointer { keys in
-                lastAnswer.withUnsafeMutableBufferPointer { lastAnswer in
-                    ids.withUnsafeMutableBufferPointer { ids in
-                        featureIds.withUnsafeMutableBufferPointer { featureIds in
-                            let mask = capacity - 1
-                            for a in 0..<n {
-                                featureStarts[a] = featureCount
-                                let answer = Int32(a)
-                                let lo = keptStarts[a], hi = keptStarts[a + 1]
-                                for t in lo..<hi {
-                                    var feature = kept[t]
-                                    var length = 1
-                                    while true {
-                                        let key = feature == 0 ? 1 : feature
-                                        var slot = Int(truncatingIfNeeded: key >> shift)
+                slotIds.withUnsafeMutableBufferPointer { slotIds in
+                    lastAnswer.withUnsafeMutableBufferPointer { lastAnswer in
+                        shared.withUnsafeMutableBufferPointer { shared in
+                            featureIds.withUnsafeMutableBufferPointer { featureIds in
+                                let mask = capacity - 1
+                                var featureCount = 0
+                                for a in 0..<n {
+                                    featureStarts[a] = featureCount
+                                    let answer = Int32(a)
+                                    let lo = keptStarts[a], hi = keptStarts[a + 1]
+                                    for t in lo..<hi {
+                                        var feature = kept[t]
+                                        var length = 1
                                         while true {
-                                            let k = keys[slot]
-                                            if k == key {
-                                                if lastAnswer[slot] != answer {
-                                                    lastAnswer[slot] = answer
-                                                    let id = ids[slot]
-                                                    shared[Int(id)] = true
-                                                    featureIds[featureCount] = id
-                                                    featureCount += 1
+                                            let key = feature == 0 ? 1 : feature
+                                            var slot = Int(truncatingIfNeeded: key >> shift)
+                                            while true {
+                                                let k = keys[slot]
+                                                if k == key {
+                                                    let id = Int(slotIds[slot])
+                                                    if lastAnswer[id] != answer {
+                                                        lastAnswer[id] = answer
+                                                        shared[id] = true
+                                                        featureIds[featureCount] = Int32(id)
+                                                        featureCount += 1
+                                                    }
+                                                    break
                                                 }
-                                                break
+                                                if k == 0 {
+                                                    keys[slot] = key
+                                                    slotIds[slot] = Int32(distinct)
+                                                    lastAnswer[distinct] = answer
+                                                    shared[distinct] = false
+                                                    featureIds[featureCount] = Int32(distinct)
+                                                    featureCount += 1
+                                                    distinct += 1
+                                                    break
+                                                }
+                                                slot = (slot + 1) & mask
                                             }
-                                            if k == 0 {
-                                                keys[slot] = key
-                                                lastAnswer[slot] = answer
-                                                let id = Int32(shared.count)
-                                                ids[slot] = id
-                                                shared.append(false)
-                                                featureIds[featureCount] = id
-                                                featureCount += 1
-                                                break
-                                            }
-                                            slot = (slot + 1) & mask
+                                            if length == ngram || t + length >= hi { break }
+                                            feature = WordHasher.finalize((feature &* 0x9E37_79B9_7F4A_7C15) ^ kept[t + length])
+                                            length += 1
                                         }
-                                        if length == ngram || t + length >= hi { break }
-                                        feature = WordHasher.finalize((feature &* 0x9E37_79B9_7F4A_7C15) ^ kept[t + length])
-                                        length += 1
                                     }
                                 }
+                                featureStarts[n] = featureCount
                             }
-                            featureStarts[n] = featureCount
                         }
                     }
                 }
             }
         }
 
-        // Bitsets over the shared features only.
-        var sharedIndex = [Int32](repeating: -1, count: shared.count)
+        // Bitsets over the shared features only: a feature in one answer is in no intersection.
+        var sharedIndex = [Int32](repeating: -1, count: max(1, distinct))
         var sharedCount = 0
-        for id in 0..<shared.count where shared[id] {
+        for id in 0..<distinct where shared[id] {
             sharedIndex[id] = Int32(sharedCount)
             sharedCount += 1
         }
@@ -197,8 +209,7 @@ public struct ConsensusAggregator: ConsensusAggregating {
                     let rowI = i * words
                     for j in (i + 1)..<max(i + 1, n) {
                         let rowJ = j * words
-                        var inter = 0
-                        for w in 0..<words { inter &+= (bits[rowI + w] & bits[rowJ + w]).nonzeroBitCount }
+                        let inter = Self.intersectionCount(bits.baseAddress.unsafelyUnwrapped + rowI, bits.baseAddress.unsafelyUnwrapped + rowJ, words)
                         let union = sizes[i] + sizes[j] - inter
                         let s = union > 0 ? Double(inter) / Double(union) : 0
                         matrix[i * n + j] = s
@@ -209,6 +220,52 @@ public struct ConsensusAggregator: ConsensusAggregating {
         }
         return matrix
     }
+}
+
+extension ConsensusAggregator {
+    /// Carry-save adder: the sum bits (`low`) and carry bits (`high`) of three words.
+    @inline(__always)
+    static func carrySave(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> (high: UInt64, low: UInt64) {
+        let u = a ^ b
+        return ((a & b) | (u & c), u ^ c)
+    }
+
+    /// popcount(x & y) over `words` words. Blocks of 8 words go through a Harley-Seal
+    /// carry-save tree (one popcount per block): the default x86-64 target has no POPCNT
+    /// instruction, so each popcount is a ~20-instruction bit trick worth saving.
+    @inline(__always)
+    static func intersectionCount(_ x: UnsafePointer<UInt64>, _ y: UnsafePointer<UInt64>, _ words: Int) -> Int {
+        var eights = 0
+        var ones: UInt64 = 0, twos: UInt64 = 0, fours: UInt64 = 0
+        var w = 0
+        while w + 8 <= words {
+            let (twosA, onesA) = carrySave(ones, x[w] & y[w], x[w + 1] & y[w + 1])
+            let (twosB, onesB) = carrySave(onesA, x[w + 2] & y[w + 2], x[w + 3] & y[w + 3])
+            let (foursA, twosC) = carrySave(twos, twosA, twosB)
+            let (twosD, onesC) = carrySave(onesB, x[w + 4] & y[w + 4], x[w + 5] & y[w + 5])
+            let (twosE, onesD) = carrySave(onesC, x[w + 6] & y[w + 6], x[w + 7] & y[w + 7])
+            let (foursB, twosF) = carrySave(twosC, twosD, twosE)
+            let (eightsA, foursC) = carrySave(fours, foursA, foursB)
+            ones = onesD
+            twos = twosF
+            fours = foursC
+            eights &+= eightsA.nonzeroBitCount
+            w += 8
+        }
+        var total = 8 &* eights &+ 4 &* fours.nonzeroBitCount &+ 2 &* twos.nonzeroBitCount &+ ones.nonzeroBitCount
+        while w < words {
+            total &+= (x[w] & y[w]).nonzeroBitCount
+            w += 1
+        }
+        return total
+    }
+}
+
+/// An array of `count` elements whose contents are not set: scratch space that the caller
+/// writes before it reads (no zeroing pass over large buffers).
+@inline(__always)
+func scratchArray<T: BitwiseCopyable>(count: Int) -> [T] {
+    [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
 }
 
 /// Mass, vote and agreement shared logic of the optimized aggregator (CopilotReference has its

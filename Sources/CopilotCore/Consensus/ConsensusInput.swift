@@ -66,13 +66,17 @@ public enum ConsensusInput {
                 guard parser.peek == UInt8(ascii: "{") else {
                     throw parser.error("expected an answer object {\"expert\": ..., \"text\": ...} (JSON Lines: one object per line)")
                 }
+                // JSON Lines: each object is read within its own line, so errors name that line.
+                let lineEnd = bytes[parser.position...].firstIndex(of: 0x0A) ?? bytes.count
+                parser.end = lineEnd
                 guard case .object(let fields) = try parser.parseValue() else {
                     throw parser.error("expected an answer object")
                 }
                 parser.skipSpacesOnLine()
-                if !parser.atEnd && parser.peek != 0x0A {
+                if !parser.atEnd {
                     throw parser.error("extra text after the answer object; put one JSON object per line")
                 }
+                parser.end = bytes.count
                 objects.append((line, fields))
             }
         }
@@ -203,6 +207,8 @@ struct JSONScanner {
     var position: Int
     let source: String
     var line = 1
+    /// Reading stops here (the end of the current line for JSON Lines).
+    var end: Int
     private var depth = 0
     /// Nesting deeper than this is refused rather than risking the stack.
     static let maxDepth = 64
@@ -211,17 +217,28 @@ struct JSONScanner {
         self.bytes = bytes
         self.position = position
         self.source = source
+        self.end = bytes.count
     }
 
-    var atEnd: Bool { position >= bytes.count }
+    var atEnd: Bool { position >= end }
     var peek: UInt8 { bytes[position] }
 
+    /// An error at the current line; at the end of the input, the line of the last text
+    /// (not the empty line after a final newline).
     func error(_ reason: String) -> ConsensusError {
-        .malformedJSON(source: source, line: line, reason: reason)
+        var reported = line
+        if atEnd {
+            var i = min(position, bytes.count) - 1
+            while i >= 0, [0x20, 0x09, 0x0D, 0x0A].contains(bytes[i]) {
+                if bytes[i] == 0x0A { reported -= 1 }
+                i -= 1
+            }
+        }
+        return .malformedJSON(source: source, line: max(1, reported), reason: atEnd && end < bytes.count ? reason.replacingOccurrences(of: "end of input", with: "end of line") + "; JSON Lines needs each object on one line" : reason)
     }
 
     mutating func skipWhitespace() {
-        while position < bytes.count {
+        while position < end {
             switch bytes[position] {
             case 0x0A: line += 1
             case 0x20, 0x09, 0x0D: break
@@ -232,7 +249,7 @@ struct JSONScanner {
     }
 
     mutating func skipSpacesOnLine() {
-        while position < bytes.count, bytes[position] == 0x20 || bytes[position] == 0x09 || bytes[position] == 0x0D {
+        while position < end, bytes[position] == 0x20 || bytes[position] == 0x09 || bytes[position] == 0x0D {
             position += 1
         }
     }
@@ -353,7 +370,7 @@ struct JSONScanner {
                 case UInt8(ascii: "u"):
                     var scalarValue = try parseHex4()
                     if (0xD800...0xDBFF).contains(scalarValue) {
-                        guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"),
+                        guard position + 1 < end, bytes[position] == UInt8(ascii: "\\"),
                             bytes[position + 1] == UInt8(ascii: "u")
                         else { throw error("lone UTF-16 surrogate in \\u escape") }
                         position += 2
@@ -377,7 +394,7 @@ struct JSONScanner {
     }
 
     private mutating func parseHex4() throws -> UInt32 {
-        guard position + 4 <= bytes.count else { throw error("truncated \\u escape") }
+        guard position + 4 <= end else { throw error("truncated \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {
             let b = peek

@@ -47,7 +47,7 @@ public struct ConsensusOptions: Sendable, Equatable {
 
     /// Built-in defaults, the values config/copilot.toml documents.
     public static let defaults = ConsensusOptions(
-        threshold: 0.25, ngramSize: 2, factualMaxWords: 12, removeStopwords: true, mode: .auto)
+        threshold: 0.15, ngramSize: 2, factualMaxWords: 12, removeStopwords: true, mode: .auto)
 
     /// Creates options.
     public init(threshold: Double, ngramSize: Int, factualMaxWords: Int, removeStopwords: Bool, mode: ConsensusMode) {

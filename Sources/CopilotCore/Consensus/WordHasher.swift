@@ -1,12 +1,15 @@
 /// Splits text into words by ``ConsensusText``'s rules and hashes each lowercased word to 64
 /// bits straight from the UTF-8 bytes, with no String per word.
 ///
-/// ASCII bytes take a branch-light path; a non-ASCII text is first put in NFC and its
-/// non-ASCII scalars classified with Unicode properties (slower, still no allocation unless a
-/// scalar changes when lowercased). Hash: FNV-1a over the lowercased bytes, then a 64-bit
-/// finalizer so the top bits index hash tables well. Equal words give equal hashes; two
-/// different words collide with probability about 2^-64.
+/// The hash of a word is defined on its lowercased UTF-8 bytes, read 8 at a time (little
+/// endian, the last chunk zero-padded), each chunk xor-ed in and mixed, then finalized so the
+/// top bits index hash tables well. ASCII text takes the fast path: word bytes are letters and
+/// digits, whose lowercase form is `byte | 0x20`, so a whole 8-byte chunk is lowercased with
+/// one OR. Non-ASCII text is first put in NFC and each word's lowercased bytes are gathered in
+/// a scratch buffer (slower; no allocation unless a scalar changes when lowercased). Equal
+/// words give equal hashes; two different words collide with probability about 2^-64.
 package enum WordHasher {
+    /// MurmurHash3's 64-bit finalizer.
     @inline(__always)
     package static func finalize(_ key: UInt64) -> UInt64 {
         var k = key
@@ -18,70 +21,144 @@ package enum WordHasher {
         return k
     }
 
-    static let fnvOffset: UInt64 = 0xcbf2_9ce4_8422_2325
-    static let fnvPrime: UInt64 = 0x0000_0100_0000_01b3
-
-    /// Appends the hash of every word of `text` to `hashes`; returns the word count.
-    package static func appendWordHashes(of text: String, to hashes: inout [UInt64]) -> Int {
-        let before = hashes.count
-        let asciiOnly = text.utf8.withContiguousStorageIfAvailable { bytes in
-            scan(bytes, allowNonASCII: false, into: &hashes)
-        }
-        if asciiOnly == true { return hashes.count - before }
-        hashes.removeSubrange(before...)
-        var canonical = ConsensusText.canonical(text)
-        canonical.withUTF8 { _ = scan($0, allowNonASCII: true, into: &hashes) }
-        return hashes.count - before
+    @inline(__always)
+    static func mix(_ h: UInt64, _ chunk: UInt64) -> UInt64 {
+        let x = (h ^ chunk) &* 0x9E37_79B9_7F4A_7C15
+        return x ^ (x >> 29)
     }
 
-    /// The hash of one word given in lowercase ASCII (for building tables such as stopwords).
-    package static func hash(ofLowercaseWord word: String) -> UInt64 {
-        var h = fnvOffset
-        for b in word.utf8 { h = (h ^ UInt64(b)) &* fnvPrime }
+    static let seed: UInt64 = 0x243F_6A88_85A3_08D3
+
+    /// Hash of `length` lowercase bytes at `p`; `lowercaseMask` is OR-ed into every chunk
+    /// (`0x2020...` turns ASCII letters and digits into their lowercase bytes, 0 keeps bytes).
+    @inline(__always)
+    static func hashBytes(_ p: UnsafePointer<UInt8>, _ length: Int, readableAfter: Int, lowercaseMask: UInt64) -> UInt64 {
+        var h = seed ^ UInt64(truncatingIfNeeded: length)
+        var i = 0
+        while i + 8 <= length {
+            h = mix(h, UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self).littleEndian | lowercaseMask)
+            i += 8
+        }
+        let rest = length - i
+        if rest > 0 {
+            var tail: UInt64
+            if readableAfter - i >= 8 {
+                tail = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self).littleEndian
+            } else {
+                tail = 0
+                for k in 0..<rest { tail |= UInt64(p[i + k]) << UInt64(8 * k) }
+            }
+            let keep: UInt64 = (1 << UInt64(8 * rest)) &- 1
+            h = mix(h, (tail | lowercaseMask) & keep)
+        }
         return finalize(h)
     }
 
-    /// Returns false (having appended some hashes) when it meets a non-ASCII byte and
-    /// `allowNonASCII` is off; the caller then rescans the NFC text.
-    private static func scan(_ bytes: UnsafeBufferPointer<UInt8>, allowNonASCII: Bool, into hashes: inout [UInt64]) -> Bool {
-        var h = fnvOffset
-        var inWord = false
+    /// The hash of one word given in lowercase (for building tables such as stopwords).
+    package static func hash(ofLowercaseWord word: String) -> UInt64 {
+        var word = word
+        return word.withUTF8 { bytes in
+            guard let base = bytes.baseAddress else { return finalize(seed) }
+            return hashBytes(base, bytes.count, readableAfter: bytes.count, lowercaseMask: 0)
+        }
+    }
+
+    /// Upper bound of the number of words in `text` (each word needs a byte and a separator).
+    @inline(__always)
+    package static func maxWords(_ text: String) -> Int {
+        text.utf8.count / 2 + 1
+    }
+
+    /// Writes the hash of every word of `text` to `out` from index `at`; returns the word
+    /// count. `out` must have room for ``maxWords(_:)`` entries from `at` (the NFC path grows
+    /// `out` itself when its text is longer).
+    package static func hashWords(of text: String, into out: inout [UInt64], at: Int) -> Int {
+        reserve(&out, upTo: at + maxWords(text))
+        let ascii = text.utf8.withContiguousStorageIfAvailable { bytes in
+            out.withUnsafeMutableBufferPointer { out in
+                out.baseAddress.flatMap { scanASCII(bytes, into: $0 + at) }
+            }
+        }
+        if let ascii, let count = ascii { return count }
+        var canonical = ConsensusText.canonical(text)
+        reserve(&out, upTo: at + maxWords(canonical))
+        return canonical.withUTF8 { bytes in
+            out.withUnsafeMutableBufferPointer { out in
+                out.baseAddress.map { scanUnicode(bytes, into: $0 + at) } ?? 0
+            }
+        }
+    }
+
+    private static func reserve(_ out: inout [UInt64], upTo count: Int) {
+        if out.count < count { out.append(contentsOf: repeatElement(0, count: count - out.count)) }
+    }
+
+    /// ASCII-only scan; nil when a non-ASCII byte appears (the caller rescans in NFC).
+    @inline(__always)
+    private static func scanASCII(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<UInt64>) -> Int? {
+        guard let base = bytes.baseAddress else { return 0 }
+        let n = bytes.count
+        var count = 0
+        var i = 0
+        while i < n {
+            var b = base[i]
+            while !isASCIIAlnum(b) {
+                if b >= 0x80 { return nil }
+                i += 1
+                if i == n { return count }
+                b = base[i]
+            }
+            let start = i
+            i += 1
+            while i < n && isASCIIAlnum(base[i]) { i += 1 }
+            out[count] = hashBytes(base + start, i - start, readableAfter: n - start, lowercaseMask: 0x2020_2020_2020_2020)
+            count += 1
+        }
+        return count
+    }
+
+    @inline(__always)
+    private static func isASCIIAlnum(_ b: UInt8) -> Bool {
+        (b | 0x20) &- 0x61 < 26 || b &- 0x30 < 10
+    }
+
+    /// Full scan of NFC text: ASCII bytes as above, other scalars by Unicode properties.
+    private static func scanUnicode(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<UInt64>) -> Int {
+        var word: [UInt8] = []
+        word.reserveCapacity(64)
+        var count = 0
         var i = 0
         let n = bytes.count
+        func flush() {
+            guard !word.isEmpty else { return }
+            out[count] = word.withUnsafeBufferPointer {
+                guard let base = $0.baseAddress else { return finalize(seed) }
+                return hashBytes(base, $0.count, readableAfter: $0.count, lowercaseMask: 0)
+            }
+            count += 1
+            word.removeAll(keepingCapacity: true)
+        }
         while i < n {
             let b = bytes[i]
             if b < 0x80 {
-                let lower = b | 0x20
-                if b &- 0x30 < 10 || lower &- 0x61 < 26 {
-                    let c = b &- 0x30 < 10 ? b : lower
-                    h = (h ^ UInt64(c)) &* fnvPrime
-                    inWord = true
-                } else if inWord {
-                    hashes.append(finalize(h))
-                    h = fnvOffset
-                    inWord = false
-                }
+                if isASCIIAlnum(b) { word.append(b | 0x20) } else { flush() }
                 i += 1
                 continue
             }
-            guard allowNonASCII else { return false }
             let (scalar, length) = decodeScalar(bytes, at: i)
             if let scalar, ConsensusText.isWordScalar(scalar) {
                 if scalar.properties.changesWhenLowercased {
-                    for c in scalar.properties.lowercaseMapping.utf8 { h = (h ^ UInt64(c)) &* fnvPrime }
+                    word.append(contentsOf: scalar.properties.lowercaseMapping.utf8)
                 } else {
-                    for k in i..<(i + length) { h = (h ^ UInt64(bytes[k])) &* fnvPrime }
+                    word.append(contentsOf: bytes[i..<(i + length)])
                 }
-                inWord = true
-            } else if inWord {
-                hashes.append(finalize(h))
-                h = fnvOffset
-                inWord = false
+            } else {
+                flush()
             }
             i += length
         }
-        if inWord { hashes.append(finalize(h)) }
-        return true
+        flush()
+        return count
     }
 
     /// Decodes the scalar starting at `i` of valid UTF-8 (a Swift String's bytes); a scalar
@@ -125,17 +202,30 @@ struct StopwordTable: Sendable {
     /// The shared table of ``ConsensusText/stopwords``.
     static let english = StopwordTable(words: ConsensusText.stopwords)
 
-    @inline(__always)
-    func contains(_ hash: UInt64) -> Bool {
+    /// Copies the hashes at `source` that are not stopwords to `destination`; returns how many.
+    func copyContentWords(_ source: UnsafePointer<UInt64>, count: Int, to destination: UnsafeMutablePointer<UInt64>) -> Int {
         slots.withUnsafeBufferPointer { slots in
-            var slot = Int(truncatingIfNeeded: hash >> shift)
             let mask = slots.count - 1
-            while true {
-                let v = slots[slot]
-                if v == hash { return true }
-                if v == 0 { return false }
-                slot = (slot + 1) & mask
+            var written = 0
+            for t in 0..<count {
+                let hash = source[t]
+                var slot = Int(truncatingIfNeeded: hash >> shift)
+                var isStopword = false
+                while true {
+                    let v = slots[slot]
+                    if v == hash {
+                        isStopword = true
+                        break
+                    }
+                    if v == 0 { break }
+                    slot = (slot + 1) & mask
+                }
+                if !isStopword {
+                    destination[written] = hash
+                    written += 1
+                }
             }
+            return written
         }
     }
 }

@@ -27,7 +27,7 @@ struct Consensus: ParsableCommand {
     @Flag(help: "Add the pairwise similarity matrix (JSON key `matrix`, or a TSV table after the text).")
     var matrix = false
 
-    @Option(help: ArgumentHelp("Similarity at which two answers share a position, 0...1 (default from config: 0.25).", valueName: "similarity"))
+    @Option(help: ArgumentHelp("Similarity at which two answers share a position, 0...1 (default from config: 0.15).", valueName: "similarity"))
     var threshold: Double?
 
     @Option(help: ArgumentHelp("Comparison mode: auto, text or factual (default from config: auto).", valueName: "mode"))
