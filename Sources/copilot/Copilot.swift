@@ -19,5 +19,6 @@ struct Copilot: ParsableCommand {
             Bench.self,
             Convert.self,
             Bloom.self,
+            Consensus.self,
         ])
 }

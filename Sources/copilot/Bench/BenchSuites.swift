@@ -6,5 +6,6 @@ enum BenchSuites {
     static let all: [BenchSuite] = [
         AudioBenchSuite.suite,
         BloomBenchSuite.suite,
+        ConsensusBenchSuite.suite,
     ]
 }
