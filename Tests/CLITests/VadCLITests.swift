@@ -105,9 +105,38 @@ func vadAudio(_ parts: [(Double, Double)], tail: Int = 0) -> Data {
         }
         let odd = try CLI.run(["vad"], stdin: audio + Data([1]))
         #expect(odd.status == 1)
-        #expect(odd.err.contains("stray byte"))
+        #expect(odd.err.contains("inside a sample"))
+        let missing = try CLI.run(["vad", "--split", "/nonexistent/dir"], stdin: audio)
+        #expect(missing.status == 1 && missing.err.contains("/nonexistent/dir"))
+        let combo = try CLI.run(["vad", "--split", "/tmp", "--format", "frames"], stdin: audio)
+        #expect(combo.status == 64)
+        // NaN and infinite float samples are clipping, never a crash.
+        var floats = Data()
+        for i in 0..<16_000 {
+            let v: Float = i % 7 == 0 ? .nan : i % 11 == 0 ? .infinity : i % 13 == 0 ? -.infinity : 0.01
+            withUnsafeBytes(of: v.bitPattern.littleEndian) { floats.append(contentsOf: $0) }
+        }
+        for detector in ["default", "energy"] {
+            let nan = try CLI.run(["vad", "--raw", "f32le", "--detector", detector, "--format", "frames"], stdin: floats)
+            #expect(nan.status == 0, "\(nan.err)")
+            #expect(nan.out.split(separator: "\n").count == 33)
+        }
         let empty = try CLI.run(["vad"], stdin: Data())
-        #expect(empty.status == 0 && empty.out.isEmpty)
+        #expect(empty.status == 1 && empty.out.isEmpty && empty.err.contains("no audio"))
+    }
+
+    @Test func splitWritesOneWavPerSegment() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let audio = vadAudio([(1, 0), (0.6, 0.3), (1, 0), (0.9, 0.3), (0.5, 0)])
+        let r = try CLI.run(["vad", "--detector", "energy", "--frame-ms", "10", "--min-silence-ms", "100", "--pad-ms", "100", "--split", dir.path], stdin: audio)
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out == "0.900 1.600\n2.500 3.500\n")
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        #expect(names == ["0000_0.900.wav", "0001_2.500.wav"])
+        // 16-bit mono WAV: 44-byte header + 2 bytes per sample (0.7 s and 1.0 s).
+        let sizes = try names.map { try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent($0).path)[.size] as? Int }
+        #expect(sizes == [44 + 2 * 11_200, 44 + 2 * 16_000])
     }
 
     @Test func configSectionIsUsed() throws {

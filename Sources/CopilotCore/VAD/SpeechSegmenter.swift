@@ -12,10 +12,25 @@ public struct SpeechSegment: Equatable, Sendable {
     /// Sample rate the sample positions refer to.
     public var sampleRate: Int
 
+    /// Creates a segment.
+    public init(index: Int, startSample: Int, endSample: Int, meanProbability: Double, sampleRate: Int) {
+        self.index = index
+        self.startSample = startSample
+        self.endSample = endSample
+        self.meanProbability = meanProbability
+        self.sampleRate = sampleRate
+    }
+
     /// Start in seconds.
     public var start: Double { Double(startSample) / Double(sampleRate) }
     /// End in seconds.
     public var end: Double { Double(endSample) / Double(sampleRate) }
+
+    /// File name for `--split`: zero-padded index and start time, e.g. `0003_12.340.wav`.
+    public var splitFileName: String {
+        let index = String(self.index)
+        return String(repeating: "0", count: max(0, 4 - index.count)) + index + "_" + VADOutputFormat.seconds(start) + ".wav"
+    }
 }
 
 /// How frame decisions are shaped into segments.

@@ -49,12 +49,8 @@ public enum VADError: Error, LocalizedError, Equatable {
     case invalidThreshold(name: String, value: Double, range: ClosedRange<Double>)
     /// A duration flag is negative or too large (name, value in ms).
     case invalidDuration(name: String, ms: Int)
-    /// A `--split` file could not be written (path, reason).
-    case splitWriteFailed(path: String, reason: String)
-    /// Raw PCM input ended in the middle of a sample (input name, stray bytes).
-    case truncatedSample(input: String, bytes: Int)
-    /// Reading the input failed (input name, reason).
-    case readFailed(input: String, reason: String)
+    /// The `--split` directory does not exist or is not a directory.
+    case splitDirectoryMissing(path: String)
 
     public var errorDescription: String? {
         switch self {
@@ -68,12 +64,8 @@ public enum VADError: Error, LocalizedError, Equatable {
             return "\(name) \(value) is out of range; use a value in \(range.lowerBound)...\(range.upperBound)."
         case .invalidDuration(let name, let ms):
             return "\(name) \(ms) is out of range; use 0...600000 milliseconds."
-        case .splitWriteFailed(let path, let reason):
-            return "cannot write segment file \(path): \(reason); check that the --split directory is writable."
-        case .truncatedSample(let input, let bytes):
-            return "\(input) ends with \(bytes) stray byte(s), not a whole s16le sample; check the --raw format."
-        case .readFailed(let input, let reason):
-            return "cannot read \(input): \(reason)."
+        case .splitDirectoryMissing(let path):
+            return "--split directory \(path) does not exist; create it first (mkdir -p \(path))."
         }
     }
 }

@@ -5,23 +5,23 @@ import Foundation
 extension VADDetectorKind: ExpressibleByArgument {}
 extension VADOutputFormat: ExpressibleByArgument {}
 
-/// `copilot vad`: speech segments (or per-frame decisions) of 16 kHz audio.
+/// `copilot vad`: speech segments (or per-frame decisions) of any audio input, at 16 kHz.
 struct Vad: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Detect speech: segments, JSON or per-frame 1/0 decisions, streamed live.",
         discussion: """
-            Reads raw s16le 16 kHz mono from stdin (or a raw file) and prints each result as \
-            soon as it is decided.
+            Reads the shared audio input (raw s16le 16 kHz mono on stdin by default, any file, \
+            or --device) resampled to 16 kHz, and prints each result as soon as it is decided.
 
             Examples:
               copilot vad < speech.raw                       # "start end" per segment
               arecord -f S16_LE -r 16000 -c 1 -t raw | copilot vad --min-silence-ms 500
-              copilot vad --format frames --frame-ms 10 speech.raw
-              copilot vad --format json --detector energy --threshold 0.02 < speech.raw
+              copilot vad talk.wav --format frames --frame-ms 10
+              copilot vad talk.flac --format json --split segments/
+              copilot vad --detector energy --threshold 0.02 < speech.raw
             """)
 
-    @Argument(help: ArgumentHelp("Raw s16le 16 kHz mono file; - or absent reads stdin.", valueName: "input"))
-    var input: String?
+    @OptionGroup(title: "Audio input") var audio: AudioInputOptions
 
     @Option(help: "Output: segments, json (one object per line) or frames (1/0 per frame).")
     var format: VADOutputFormat = .segments
@@ -38,22 +38,32 @@ struct Vad: ParsableCommand {
     @Option(help: ArgumentHelp("energy: RMS threshold (default 0.01); default: speech probability 0...1.", valueName: "value"))
     var threshold: Double?
 
-    @Option(help: ArgumentHelp("Drop segments shorter than this.", valueName: "ms"))
+    @Option(help: ArgumentHelp("Drop segments shorter than this (default 100).", valueName: "ms"))
     var minSpeechMs: Int?
 
-    @Option(help: ArgumentHelp("Silence that ends a segment.", valueName: "ms"))
+    @Option(help: ArgumentHelp("Silence that ends a segment (default 300).", valueName: "ms"))
     var minSilenceMs: Int?
 
-    @Option(help: ArgumentHelp("Pre-roll added before each segment.", valueName: "ms"))
+    @Option(help: ArgumentHelp("Pre-roll added before each segment (default 0).", valueName: "ms"))
     var padMs: Int?
+
+    @Option(help: ArgumentHelp("Also write each segment as DIR/NNNN_START.wav.", valueName: "dir"))
+    var split: String?
 
     @Flag(help: .hidden)
     var dumpFeatures = false
 
     @OptionGroup var config: ConfigOptions
 
+    func validate() throws {
+        if split != nil && format == .frames {
+            throw ValidationError("--split writes segments; use --format segments or json with it")
+        }
+    }
+
     func run() throws {
-        var settings = try VADSettings(section: try config.load().section("vad"))
+        let configuration = try config.load()
+        var settings = try VADSettings(section: try configuration.section("vad"))
         if let detector { settings.detector = detector }
         if let frameMs { settings.frameMs = frameMs }
         if let aggressiveness { settings.aggressiveness = aggressiveness }
@@ -62,45 +72,36 @@ struct Vad: ParsableCommand {
         if let minSilenceMs { settings.shaping.minSilenceMs = minSilenceMs }
         if let padMs { settings.shaping.padMs = padMs }
         let detector = try settings.makeDetector(for: format)
-        let reader = try openInput()
-        if dumpFeatures { return try dumpFeatureRows(reader) }
-        let runner = VoiceActivityRunner(detector: detector, sampleRate: 16_000, shaping: settings.shaping)
+        if let split { try VADSplitter.checkDirectory(split) }
+        let stream = try audio.open(targetRate: SpectralVADParameters.sampleRate, configuration: configuration)
+        if dumpFeatures { return try dumpFeatureRows(stream) }
+        let runner = VoiceActivityRunner(
+            detector: detector, sampleRate: stream.sampleRate, shaping: settings.shaping, keepAudio: split != nil)
         try withStandardOutput { out in
             if format == .frames {
                 runner.onFrame = { _, decision in try out.write(decision.isSpeech ? "1\n" : "0\n") }
             } else {
-                runner.onSegment = { segment, _ in try out.write(format.line(for: segment)) }
+                runner.onSegment = { segment, samples in
+                    if let split, let samples { try VADSplitter.write(segment, samples, directory: split) }
+                    try out.write(format.line(for: segment))
+                }
             }
-            var buffer = [Float](repeating: 0, count: 8192)
-            while true {
-                let n = try buffer.withUnsafeMutableBufferPointer { try reader.read(into: $0) }
-                if n == 0 { break }
-                try buffer.withUnsafeBufferPointer { try runner.feed(UnsafeBufferPointer(rebasing: $0[0..<n])) }
+            try stream.forEachChunk { chunk in
+                try runner.feed(chunk)
                 try out.flush()
             }
             try runner.finish()
         }
     }
 
-    /// Raw float32 rows of the default detector's features, one row per 10 ms hop.
-    private func dumpFeatureRows(_ reader: RawPCMReader) throws {
-        let stream = SpectralFeatureStream()
+    /// Raw float32 rows of the default detector's features, one row per 10 ms hop (read by
+    /// benchmarks/vad_train.py).
+    private func dumpFeatureRows(_ stream: AudioStream) throws {
+        let features = SpectralFeatureStream()
         try withStandardOutput { out in
-            var buffer = [Float](repeating: 0, count: 8192)
-            while true {
-                let n = try buffer.withUnsafeMutableBufferPointer { try reader.read(into: $0) }
-                if n == 0 { break }
-                try buffer.withUnsafeBufferPointer { all in
-                    try stream.feed(UnsafeBufferPointer(rebasing: all[0..<n])) { try out.write(bytes: UnsafeRawBufferPointer($0)) }
-                }
+            try stream.forEachChunk { chunk in
+                try features.feed(chunk) { try out.write(bytes: UnsafeRawBufferPointer($0)) }
             }
         }
-    }
-
-    private func openInput() throws -> RawPCMReader {
-        guard let input, input != "-" else { return RawPCMReader(fd: STDIN_FILENO, description: "stdin") }
-        let fd = open(input, O_RDONLY)
-        guard fd >= 0 else { throw VADError.readFailed(input: input, reason: String(cString: strerror(errno))) }
-        return RawPCMReader(fd: fd, description: input)
     }
 }
