@@ -54,7 +54,7 @@ public struct VADSettings: Equatable, Sendable {
         let ms = try section.int("frame_ms", default: 0, in: 10...30)
         frameMs = ms == 0 ? nil : ms
         aggressiveness = try section.int("aggressiveness", default: aggressiveness, in: 0...3)
-        let t = try section.double("threshold", default: -1, in: -1...1)
+        let t = try section.double("threshold", default: -1, in: 0...1)
         threshold = t < 0 ? nil : t
         shaping = SegmentShaping(
             minSpeechMs: try section.int("min_speech_ms", default: shaping.minSpeechMs, in: 0...600_000),
