@@ -18,5 +18,7 @@ struct Copilot: ParsableCommand {
         subcommands: [
             Bench.self,
             Convert.self,
+            Bloom.self,
+            Consensus.self,
         ])
 }

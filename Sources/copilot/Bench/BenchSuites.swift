@@ -5,5 +5,7 @@ import CopilotReference
 enum BenchSuites {
     static let all: [BenchSuite] = [
         AudioBenchSuite.suite,
+        BloomBenchSuite.suite,
+        ConsensusBenchSuite.suite,
     ]
 }
