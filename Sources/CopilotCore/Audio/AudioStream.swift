@@ -71,7 +71,7 @@ public final class AudioStream: CustomStringConvertible {
     public var description: String { source.inputName }
 
     private let source: AudioFrameSource
-    private let converter: SampleRateConverter?
+    private let converter: StreamingResampler?
     private let blockFrames: Int
     private var interleaved: [Float]
     private var mono: [Float]
@@ -95,7 +95,7 @@ public final class AudioStream: CustomStringConvertible {
         self.sampleRate = rate
         self.converter = rate == source.sampleRate
             ? nil
-            : try SampleRateConverter(quality: quality, inputRate: source.sampleRate, outputRate: rate)
+            : try StreamingResampler(quality: quality, inputRate: source.sampleRate, outputRate: rate)
         self.blockFrames = max(1, blockFrames)
         self.interleaved = [Float](repeating: 0, count: self.blockFrames * source.channels)
         self.mono = [Float](repeating: 0, count: self.blockFrames)
@@ -232,7 +232,7 @@ public final class AudioStream: CustomStringConvertible {
         var all: [Float] = []
         if let expected = source.expectedFrames {
             let frames = min(expected, framesLeft ?? expected)
-            all.reserveCapacity((converter?.expectedOutputFrames(forInputFrames: frames) ?? frames) + 1024)
+            all.reserveCapacity(Int(Double(frames) * Double(sampleRate) / Double(sourceSampleRate)) + 1024)
         }
         var chunk = [Float](repeating: 0, count: 1 << 15)
         while true {
