@@ -113,9 +113,10 @@ public final class AudioStream: CustomStringConvertible {
         let frameSource: AudioFrameSource
         switch request.source {
         case .file(let path):
-            frameSource = request.forceRaw
+            let file: AudioFrameSource = request.forceRaw
                 ? try RawPCMReader.open(path: path, layout: request.raw)
                 : try SndFile.open(path: path)
+            frameSource = ReadAheadSource(file)
         case .standardInput:
             frameSource = try openStandardInput(request)
         case .device(let name):
