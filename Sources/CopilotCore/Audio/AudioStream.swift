@@ -69,6 +69,10 @@ public final class AudioStream: CustomStringConvertible {
     public let sourceChannels: Int
     /// Names the input for messages: a path, `stdin` or `ALSA device NAME`.
     public var description: String { source.inputName }
+    /// `true` when audio arrives in real time (a capture or a pipe): ``read(into:)`` then
+    /// returns what has arrived rather than waiting to fill the buffer, and a consumer should
+    /// flush its output as it goes.
+    public var isLive: Bool { source.isLive }
 
     private let source: AudioFrameSource
     private let converter: StreamingResampler?
@@ -135,7 +139,8 @@ public final class AudioStream: CustomStringConvertible {
     }
 
     /// Stdin is raw PCM, unless (without `--raw`) its first bytes are a known container's
-    /// magic; then the whole (encoded) input is read into memory and decoded by libsndfile.
+    /// magic. A PCM WAV stream (what `arecord` pipes by default) is streamed live after its
+    /// header; any other file is read into memory whole and decoded by libsndfile.
     private static func openStandardInput(_ request: AudioInputRequest) throws -> AudioFrameSource {
         let name = "stdin"
         if isatty(STDIN_FILENO) != 0 {
@@ -164,6 +169,15 @@ public final class AudioStream: CustomStringConvertible {
                                     isStandardInput: true, prefix: head)
         }
         var bytes = head
+        if head.starts(with: Array("RIFF".utf8)) {
+            switch try WAVStreamHeader.read(fd: STDIN_FILENO, prefix: head, name: name) {
+            case .streamable(let header, let remainder):
+                return try RawPCMReader(fd: STDIN_FILENO, ownsDescriptor: false, name: name, layout: header.layout,
+                                        isStandardInput: true, prefix: remainder, byteLimit: header.dataBytes)
+            case .notStreamable(let consumed):
+                bytes = consumed
+            }
+        }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(STDIN_FILENO, $0.baseAddress, $0.count) }
