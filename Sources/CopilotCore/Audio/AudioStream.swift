@@ -56,8 +56,10 @@ public struct AudioInputRequest: Sendable {
 ///
 /// Each block is downmixed to mono (the mean of the channels), cleaned (NaN becomes 0,
 /// infinities and values beyond full scale clip to ±1) and, when the source rate differs from
-/// the target, resampled by libsamplerate with its state carried across blocks. Memory stays
-/// at a few blocks however long the input; only ``readAll()`` holds the whole signal.
+/// the target, resampled by ``StreamingResampler`` (half-band decimation, then libsamplerate)
+/// with its state carried across blocks, to exactly `round(frames * target / source)` samples.
+/// Files are decoded a few blocks ahead on their own thread. Memory stays at a few blocks
+/// however long the input; only ``readAll()`` holds the whole signal.
 ///
 /// Not thread-safe: one consumer thread reads; ``stop()`` may be called from any thread.
 public final class AudioStream: CustomStringConvertible {
