@@ -28,6 +28,9 @@ enum CLI {
     /// Runs `copilot args...`; `stdin` nil means /dev/null. A run longer than `timeout`
     /// seconds is killed and reported as status -1 (a hang is a failure, not a stuck suite).
     static func run(_ args: [String], stdin: Data? = nil, environment: [String: String] = [:], timeout: Double = 60) throws -> CLIResult {
+        // A run may exit before reading all of `stdin`; the write must then fail with EPIPE
+        // instead of killing the whole test process with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         let process = Process()
         process.executableURL = binary
         process.arguments = args

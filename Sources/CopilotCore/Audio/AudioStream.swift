@@ -110,8 +110,17 @@ public final class AudioStream: CustomStringConvertible {
     }
 
     deinit {
-        interruptSource?.cancel()
+        releaseInterrupt()
         source.stop()
+    }
+
+    /// Gives Ctrl-C back its default meaning once the input is over, so a consumer that
+    /// works on after reading (a transcription) can still be interrupted.
+    private func releaseInterrupt() {
+        guard let interruptSource else { return }
+        interruptSource.cancel()
+        self.interruptSource = nil
+        signal(SIGINT, SIG_DFL)
     }
 
     /// Opens the input a request names.
@@ -206,7 +215,8 @@ public final class AudioStream: CustomStringConvertible {
         source.stop()
     }
 
-    /// Installs a SIGINT handler that calls ``stop()``; a second SIGINT kills the process.
+    /// Installs a SIGINT handler that calls ``stop()``; a second SIGINT kills the process, and
+    /// the default returns when the input ends.
     public func stopOnInterrupt() {
         guard interruptSource == nil else { return }
         signal(SIGINT, SIG_IGN)
@@ -280,6 +290,7 @@ public final class AudioStream: CustomStringConvertible {
                 throw AudioError.noSamples(input: source.inputName)
             }
             ended = true
+            releaseInterrupt()
             try converter?.process(UnsafeBufferPointer(start: nil, count: 0), endOfInput: true, appendingTo: &pending)
             Self.clampResampled(&pending)
             return
