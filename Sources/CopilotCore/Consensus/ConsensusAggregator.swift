@@ -193,11 +193,18 @@ public struct ConsensusAggregator: ConsensusAggregating {
         let words = max(1, (sharedCount + 63) / 64)
         var bits = [UInt64](repeating: 0, count: n * words)
         var sizes = [Int](repeating: 0, count: n)
-        for a in 0..<n {
-            sizes[a] = featureStarts[a + 1] - featureStarts[a]
-            for f in featureStarts[a]..<featureStarts[a + 1] {
-                let s = Int(sharedIndex[Int(featureIds[f])])
-                if s >= 0 { bits[a * words + (s >> 6)] |= 1 << UInt64(s & 63) }
+        bits.withUnsafeMutableBufferPointer { bits in
+            sharedIndex.withUnsafeBufferPointer { sharedIndex in
+                featureIds.withUnsafeBufferPointer { featureIds in
+                    for a in 0..<n {
+                        sizes[a] = featureStarts[a + 1] - featureStarts[a]
+                        let row = a * words
+                        for f in featureStarts[a]..<featureStarts[a + 1] {
+                            let s = Int(sharedIndex[Int(featureIds[f])])
+                            if s >= 0 { bits[row + (s >> 6)] |= 1 << UInt64(s & 63) }
+                        }
+                    }
+                }
             }
         }
 
