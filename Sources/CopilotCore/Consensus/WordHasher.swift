@@ -116,29 +116,37 @@ package enum WordHasher {
         var count = 0
         var i = 0
         while true {
-            // Next word start.
+            // Next word start: 8 bytes at a time, then byte by byte near the end.
+            var found = false
             while i + 8 <= n {
                 let m = alnumMask(load(base + i))
                 if m != 0 {
                     i += m.trailingZeroBitCount >> 3
+                    found = true
                     break
                 }
                 i += 8
             }
-            while i < n && !isASCIIAlnum(base[i]) { i += 1 }
-            if i >= n { return count }
+            if !found {
+                while i < n && !isASCIIAlnum(base[i]) { i += 1 }
+                if i >= n { return count }
+            }
             let start = i
-            // Its end.
+            // Its end, the same way.
             i += 1
+            found = false
             while i + 8 <= n {
                 let m = ~alnumMask(load(base + i)) & 0x8080_8080_8080_8080
                 if m != 0 {
                     i += m.trailingZeroBitCount >> 3
+                    found = true
                     break
                 }
                 i += 8
             }
-            while i < n && isASCIIAlnum(base[i]) { i += 1 }
+            if !found {
+                while i < n && isASCIIAlnum(base[i]) { i += 1 }
+            }
             out[count] = hashBytes(base + start, i - start, readableAfter: n - start, lowercaseMask: 0x2020_2020_2020_2020)
             count += 1
         }

@@ -1,4 +1,4 @@
-import CopilotCore
+@testable import CopilotCore
 import CopilotReference
 import Foundation
 import Testing
@@ -6,8 +6,13 @@ import Testing
 /// The optimized aggregator against CopilotReference on generated answer sets: same mode,
 /// groups, consensus, dissent and exclusions; support, agreement and matrix within 1e-9.
 @Suite struct ConsensusDifferentialTests {
-    func expectSame(_ answers: [ExpertAnswer], options: ConsensusOptions, label: String) {
-        let fast = Result { try ConsensusAggregator(options: options).aggregate(answers) }
+    func expectSame(
+        _ answers: [ExpertAnswer], options: ConsensusOptions, label: String,
+        intersection: ConsensusAggregator.IntersectionMethod = .automatic
+    ) {
+        var aggregator = ConsensusAggregator(options: options)
+        aggregator.intersection = intersection
+        let fast = Result { try aggregator.aggregate(answers) }
         let plain = Result { try ReferenceConsensusAggregator(options: options).aggregate(answers) }
         switch (fast, plain) {
         case (.success(let a), .success(let b)):
@@ -58,6 +63,21 @@ import Testing
             var options = ConsensusOptions.defaults
             options.mode = ConsensusMode.allCases[Int(generator.nextBelow(3))]
             expectSame(answers, options: options, label: "seed \(seed) round \(round) n=\(count) \(options.mode)")
+        }
+    }
+
+    @Test(arguments: [ConsensusAggregator.IntersectionMethod.bitset, .sortedMerge])
+    func bothIntersectionMethods(method: ConsensusAggregator.IntersectionMethod) {
+        var generator = ConsensusAnswerGenerator(seed: 99, unicode: true)
+        for round in 0..<12 {
+            let count = 1 + Int(generator.nextBelow(30))
+            let words = [2, 10, 40, 200][Int(generator.nextBelow(4))]
+            var options = ConsensusOptions.defaults
+            options.mode = .text
+            options.ngramSize = 1 + Int(generator.nextBelow(3))
+            expectSame(
+                generator.answerSet(count: count, words: words), options: options,
+                label: "\(method) round \(round) n=\(count) w=\(words)", intersection: method)
         }
     }
 
