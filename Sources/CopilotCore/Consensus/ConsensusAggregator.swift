@@ -205,13 +205,9 @@ public struct ConsensusAggregator: ConsensusAggregating {
             sharedCount += 1
         }
         var sizes = [Int](repeating: 0, count: n)
-        var sharedOccurrences = 0
-        for a in 0..<n {
-            sizes[a] = featureStarts[a + 1] - featureStarts[a]
-            for f in featureStarts[a]..<featureStarts[a + 1] where sharedIndex[Int(featureIds[f])] >= 0 {
-                sharedOccurrences += 1
-            }
-        }
+        for a in 0..<n { sizes[a] = featureStarts[a + 1] - featureStarts[a] }
+        // Every occurrence belongs to a shared feature except one per unshared feature.
+        let sharedOccurrences = featureStarts[n] - (distinct - sharedCount)
         let words = max(1, (sharedCount + 63) / 64)
         let useBitsets: Bool
         switch intersection {

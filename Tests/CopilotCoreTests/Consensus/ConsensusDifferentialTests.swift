@@ -81,6 +81,29 @@ import Testing
         }
     }
 
+    /// Texts made of awkward scalars: multi-scalar lowercase mappings (İ), ligatures,
+    /// combining marks, decomposed letters, letter numbers, circled letters, emoji and
+    /// joiners, fullwidth and non-Latin punctuation and digits.
+    @Test func unicodeScalarSoup() {
+        let pieces = [
+            "a", "B", "é", "E\u{301}", "ß", "İ", "ﬁ", "\u{301}", "Ⅻ", "Ⓐ", "😀", "\u{200D}", "_", "-", " ",
+            "．", "١٢", "Σ", "ǅ", "\u{345}", "ﾃｽﾄ", "中文", "٫", "\u{FEFF}", "\t", "42", "Ω", "ǰ",
+        ]
+        var generator = ConsensusAnswerGenerator(seed: 11)
+        for round in 0..<40 {
+            let count = 1 + Int(generator.nextBelow(6))
+            let answers = (0..<count).map { index in
+                let length = Int(generator.nextBelow(30))
+                let text = (0..<length).map { _ in pieces[Int(generator.nextBelow(UInt64(pieces.count)))] }.joined()
+                return ExpertAnswer(expert: "e\(index)", text: text)
+            }
+            var options = ConsensusOptions.defaults
+            options.mode = round % 3 == 0 ? .auto : .text
+            options.ngramSize = 1 + round % 3
+            expectSame(answers, options: options, label: "soup round \(round): \(answers.map(\.text))")
+        }
+    }
+
     @Test func benchSizedSets() {
         for count in [2, 5, 10, 20, 50] {
             var generator = ConsensusAnswerGenerator(seed: 42 &+ UInt64(count))
