@@ -11,6 +11,9 @@
 ///    average count of shared features (hundreds of answers), sorted lists of shared feature
 ///    ids are merged instead, O(n² w), so the pair cost never grows faster than pairs x words;
 /// 4. grouping, support and the vote are O(n²) on the matrix.
+/// No MinHash: exact Jaccard over shared-feature bitsets costs fewer operations per pair than
+/// comparing 128-value signatures, and has no estimation error to break ties differently
+/// from CopilotReference.
 /// Factual mode compares vote keys of short answers, O(n²).
 public struct ConsensusAggregator: ConsensusAggregating {
     /// The tuning in use.
@@ -184,7 +187,7 @@ public struct ConsensusAggregator: ConsensusAggregating {
                                                 slot = (slot + 1) & mask
                                             }
                                             if length == ngram || t + length >= hi { break }
-                                            feature = WordHasher.finalize((feature &* 0x9E37_79B9_7F4A_7C15) ^ kept[t + length])
+                                            feature = WordHasher.combine(feature, kept[t + length])
                                             length += 1
                                         }
                                     }
@@ -200,9 +203,11 @@ public struct ConsensusAggregator: ConsensusAggregating {
         // Only shared features can be in an intersection: number them 0..<S.
         var sharedIndex = [Int32](repeating: -1, count: max(1, distinct))
         var sharedCount = 0
-        for id in 0..<distinct where shared[id] {
-            sharedIndex[id] = Int32(sharedCount)
-            sharedCount += 1
+        sharedIndex.withUnsafeMutableBufferPointer { sharedIndex in
+            for id in 0..<distinct where shared[id] {
+                sharedIndex[id] = Int32(sharedCount)
+                sharedCount += 1
+            }
         }
         var sizes = [Int](repeating: 0, count: n)
         for a in 0..<n { sizes[a] = featureStarts[a + 1] - featureStarts[a] }

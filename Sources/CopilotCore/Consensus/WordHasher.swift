@@ -10,16 +10,12 @@
 /// a scratch buffer (slower; no allocation unless a scalar changes when lowercased). Equal
 /// words give equal hashes; two different words collide with probability about 2^-64.
 package enum WordHasher {
-    /// MurmurHash3's 64-bit finalizer.
+    /// The hash of an n-gram extended by one word: a multiply-xorshift step over both hashes
+    /// (word hashes are already well mixed, so one step keeps the top bits uniform).
     @inline(__always)
-    package static func finalize(_ key: UInt64) -> UInt64 {
-        var k = key
-        k ^= k >> 33
-        k &*= 0xff51_afd7_ed55_8ccd
-        k ^= k >> 33
-        k &*= 0xc4ce_b9fe_1a85_ec53
-        k ^= k >> 33
-        return k
+    package static func combine(_ prefix: UInt64, _ word: UInt64) -> UInt64 {
+        let x = (prefix &* 0xD6E8_FEB8_6659_FD93 ^ word) &* 0x9E37_79B9_7F4A_7C15
+        return x ^ (x >> 32)
     }
 
     @inline(__always)
@@ -34,22 +30,23 @@ package enum WordHasher {
     /// (`0x2020...` turns ASCII letters and digits into their lowercase bytes, 0 keeps bytes).
     @inline(__always)
     static func hashBytes(_ p: UnsafePointer<UInt8>, _ length: Int, readableAfter: Int, lowercaseMask: UInt64) -> UInt64 {
+        // Wrapping arithmetic throughout: lengths are buffer sizes, far from overflowing.
         var h = seed ^ UInt64(truncatingIfNeeded: length)
         var i = 0
-        while i + 8 <= length {
+        while i &+ 8 <= length {
             h = mix(h, UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self).littleEndian | lowercaseMask)
-            i += 8
+            i &+= 8
         }
-        let rest = length - i
+        let rest = length &- i
         if rest > 0 {
             var tail: UInt64
-            if readableAfter - i >= 8 {
+            if readableAfter &- i >= 8 {
                 tail = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self).littleEndian
             } else {
                 tail = 0
-                for k in 0..<rest { tail |= UInt64(p[i + k]) << UInt64(8 * k) }
+                for k in 0..<rest { tail |= UInt64(p[i &+ k]) &<< UInt64(8 &* k) }
             }
-            let keep: UInt64 = (1 << UInt64(8 * rest)) &- 1
+            let keep: UInt64 = (1 &<< UInt64(truncatingIfNeeded: 8 &* rest)) &- 1
             h = mix(h, (tail | lowercaseMask) & keep)
         }
         return h
@@ -118,14 +115,14 @@ package enum WordHasher {
         while true {
             // Next word start: 8 bytes at a time, then byte by byte near the end.
             var found = false
-            while i + 8 <= n {
+            while i &+ 8 <= n {
                 let m = alnumMask(load(base + i))
                 if m != 0 {
-                    i += m.trailingZeroBitCount >> 3
+                    i &+= m.trailingZeroBitCount &>> 3
                     found = true
                     break
                 }
-                i += 8
+                i &+= 8
             }
             if !found {
                 while i < n && !isASCIIAlnum(base[i]) { i += 1 }
@@ -133,22 +130,22 @@ package enum WordHasher {
             }
             let start = i
             // Its end, the same way.
-            i += 1
+            i &+= 1
             found = false
-            while i + 8 <= n {
+            while i &+ 8 <= n {
                 let m = ~alnumMask(load(base + i)) & 0x8080_8080_8080_8080
                 if m != 0 {
-                    i += m.trailingZeroBitCount >> 3
+                    i &+= m.trailingZeroBitCount &>> 3
                     found = true
                     break
                 }
-                i += 8
+                i &+= 8
             }
             if !found {
                 while i < n && isASCIIAlnum(base[i]) { i += 1 }
             }
-            out[count] = hashBytes(base + start, i - start, readableAfter: n - start, lowercaseMask: 0x2020_2020_2020_2020)
-            count += 1
+            out[count] = hashBytes(base + start, i &- start, readableAfter: n &- start, lowercaseMask: 0x2020_2020_2020_2020)
+            count &+= 1
         }
     }
 
