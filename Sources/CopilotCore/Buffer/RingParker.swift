@@ -1,0 +1,70 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// Puts one side of a ring to sleep until the other side makes progress, without costing the
+/// other side a lock on its fast path.
+///
+/// The sleeper announces itself in `waiting`, then re-checks its condition; the waker publishes
+/// its index and then looks at `waiting`. A sequentially consistent fence on both sides (the
+/// Dekker pattern) guarantees at least one of them sees the other's store, so a wake-up is never
+/// lost; the waker only takes the mutex when someone is actually asleep. The timed wait is a
+/// second line of defence, not part of the protocol.
+final class RingParker: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let condition: UnsafeMutablePointer<pthread_cond_t>
+    private let waiting = Atomic<Int>(0)
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        condition = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        condition.deallocate()
+    }
+
+    /// Returns once `ready()` is true: spins briefly (the other side is usually mid-copy),
+    /// yields, then sleeps on the condition variable.
+    func wait(until ready: () -> Bool) {
+        for _ in 0..<64 where ready() { return }
+        for _ in 0..<16 {
+            if ready() { return }
+            sched_yield()
+        }
+        waiting.store(1, ordering: .relaxed)
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        if !ready() {
+            pthread_mutex_lock(mutex)
+            while !ready() {
+                var deadline = timespec()
+                clock_gettime(CLOCK_REALTIME, &deadline)
+                deadline.tv_nsec += 50_000_000
+                if deadline.tv_nsec >= 1_000_000_000 {
+                    deadline.tv_sec += 1
+                    deadline.tv_nsec -= 1_000_000_000
+                }
+                pthread_cond_timedwait(condition, mutex, &deadline)
+            }
+            pthread_mutex_unlock(mutex)
+        }
+        waiting.store(0, ordering: .relaxed)
+    }
+
+    /// Wakes the sleeper, if any. Call after publishing the index the sleeper waits on.
+    @inline(__always)
+    func wake() {
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        if waiting.load(ordering: .relaxed) != 0 {
+            pthread_mutex_lock(mutex)
+            pthread_cond_broadcast(condition)
+            pthread_mutex_unlock(mutex)
+        }
+    }
+}
