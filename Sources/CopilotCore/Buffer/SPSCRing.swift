@@ -181,6 +181,7 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
     /// Returns false if the ring was closed first.
     public func waitUntilWritable(_ minimum: Int = 1) -> Bool {
         let needed = min(max(minimum, 1), capacity)
+        if isClosed { return false }
         if writableCount(refreshing: false) >= needed { return true }
         spaceParker.wait { self.isClosed || self.writableCount(refreshing: true) >= needed }
         return !isClosed
