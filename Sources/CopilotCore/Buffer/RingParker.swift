@@ -30,15 +30,13 @@ final class RingParker: @unchecked Sendable {
         condition.deallocate()
     }
 
-    /// Returns once `ready()` is true: spins briefly (the other side is usually mid-copy),
-    /// yields, then sleeps on the condition variable.
+    /// Returns once `ready()` is true: spins briefly (the other side is usually mid-copy and
+    /// publishes within a microsecond), then sleeps on the condition variable. No
+    /// `sched_yield` and no long spin: on a loaded machine both give the core away from, or
+    /// keep it from, the very thread this one waits for.
     func wait(until ready: () -> Bool) {
-        for _ in 0..<64 where ready() { return }
-        for _ in 0..<16 {
-            if ready() { return }
-            sched_yield()
-        }
-        waiting.store(1, ordering: .relaxed)
+        for _ in 0..<256 where ready() { return }
+        waiting.store(1, ordering: .sequentiallyConsistent)
         atomicMemoryFence(ordering: .sequentiallyConsistent)
         if !ready() {
             pthread_mutex_lock(mutex)
@@ -57,11 +55,12 @@ final class RingParker: @unchecked Sendable {
         waiting.store(0, ordering: .relaxed)
     }
 
-    /// Wakes the sleeper, if any. Call after publishing the index the sleeper waits on.
+    /// Wakes the sleeper, if any. Call right after publishing the index the sleeper waits on
+    /// with a sequentially consistent store (that store and this load are the waker's half of
+    /// the Dekker pattern; on x86 the store is an `xchg`, cheaper than a separate fence).
     @inline(__always)
     func wake() {
-        atomicMemoryFence(ordering: .sequentiallyConsistent)
-        if waiting.load(ordering: .relaxed) != 0 {
+        if waiting.load(ordering: .sequentiallyConsistent) != 0 {
             pthread_mutex_lock(mutex)
             pthread_cond_broadcast(condition)
             pthread_mutex_unlock(mutex)

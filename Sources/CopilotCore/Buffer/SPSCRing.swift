@@ -36,6 +36,9 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
     public let capacity: Int
     /// What a write into a full ring does.
     public let policy: RingFullPolicy
+    /// Under `dropOldest`, evictions come in multiples of this many elements, so a ring of
+    /// bytes holding whole sample frames (and written in whole frames) stays frame-aligned.
+    public let evictionGranule: Int
 
     private let mask: Int
     private let storage: UnsafeMutablePointer<Element>
@@ -82,7 +85,7 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
     /// Creates a ring holding at least `minimumCapacity` elements (rounded up to a power of
     /// two). Throws ``BufferError/invalidCapacity(what:requested:limit:)`` outside
     /// `1...maximumCapacity`.
-    public init(minimumCapacity: Int, policy: RingFullPolicy) throws {
+    public init(minimumCapacity: Int, policy: RingFullPolicy, evictionGranule: Int = 1) throws {
         guard minimumCapacity >= 1 && minimumCapacity <= Self.maximumCapacity else {
             throw BufferError.invalidCapacity(what: "ring", requested: minimumCapacity, limit: Self.maximumCapacity)
         }
@@ -91,6 +94,7 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
         capacity = size
         mask = size - 1
         self.policy = policy
+        self.evictionGranule = max(1, evictionGranule)
         let stride = MemoryLayout<Element>.stride
         let raw = UnsafeMutableRawPointer.allocate(
             byteCount: size * stride, alignment: max(Self.lineBytes, MemoryLayout<Element>.alignment))
@@ -131,7 +135,7 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
 
     /// Ends the stream (either side; idempotent) and wakes both sides.
     public func close() {
-        closedFlag.pointee.store(1, ordering: .releasing)
+        closedFlag.pointee.store(1, ordering: .sequentiallyConsistent)
         dataParker.wake()
         spaceParker.wake()
     }
@@ -161,7 +165,7 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
     /// ``writableRegions(atLeast:)`` (count must not exceed their total).
     public func commitWrite(_ count: Int) {
         let newWrite = writeIndex.pointee.load(ordering: .relaxed) &+ count
-        writeIndex.pointee.store(newWrite, ordering: .releasing)
+        writeIndex.pointee.store(newWrite, ordering: .sequentiallyConsistent)
         dataParker.wake()
         notePeak(writeIndex: newWrite)
     }
@@ -233,10 +237,13 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
         if capacity - (w &- cachedRead.pointee) < n {
             while true {
                 let r = readIndex.pointee.load(ordering: .acquiring)
-                let shortfall = n - (capacity - (w &- r))
+                var shortfall = n - (capacity - (w &- r))
                 if shortfall <= 0 {
                     cachedRead.pointee = r
                     break
+                }
+                if evictionGranule > 1 {
+                    shortfall = min((shortfall + evictionGranule - 1) / evictionGranule * evictionGranule, w &- r)
                 }
                 let (claimed, _) = readIndex.pointee.compareExchange(
                     expected: r, desired: r &+ shortfall,
@@ -303,13 +310,13 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
     public func commitRead(_ count: Int) -> Bool {
         let r = readSnapshot.pointee
         if policy == .block {
-            readIndex.pointee.store(r &+ count, ordering: .releasing)
+            readIndex.pointee.store(r &+ count, ordering: .sequentiallyConsistent)
             spaceParker.wake()
             return true
         }
         let (committed, _) = readIndex.pointee.compareExchange(
             expected: r, desired: r &+ count,
-            successOrdering: .acquiringAndReleasing, failureOrdering: .relaxed)
+            successOrdering: .sequentiallyConsistent, failureOrdering: .relaxed)
         if committed { spaceParker.wake() }
         return committed
     }

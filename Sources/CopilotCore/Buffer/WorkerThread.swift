@@ -38,5 +38,13 @@ public final class WorkerThread: @unchecked Sendable {
         pthread_join(thread, nil)
     }
 
+    /// Lets the thread run on unjoined (a reader stuck in `read(2)` on a terminal when the
+    /// output went away); the process exit ends it.
+    public func detach() {
+        guard !joined else { return }
+        joined = true
+        pthread_detach(thread)
+    }
+
     deinit { join() }
 }
