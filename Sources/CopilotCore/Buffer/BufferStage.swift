@@ -93,6 +93,13 @@ public protocol ByteSource: AnyObject, Sendable {
     var name: String { get }
     /// Fills the front of `buffer` with the next bytes and returns how many; 0 at the end.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+    /// Called once before the first read (a pipe may enlarge its buffer).
+    func prepareForBulkReads()
+}
+
+extension ByteSource {
+    /// Nothing to prepare by default.
+    public func prepareForBulkReads() {}
 }
 
 /// Raw bytes from a file descriptor (stdin, a pipe, a file), `read(2)` straight into the
@@ -120,6 +127,11 @@ public final class FileDescriptorSource: ByteSource, @unchecked Sendable {
     }
 
     deinit { if owned { close(fd) } }
+
+    /// Enlarges the pipe buffer when the descriptor is a pipe.
+    public func prepareForBulkReads() {
+        BufferStage.enlargePipe(fd)
+    }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
@@ -193,11 +205,24 @@ public final class BufferStage: @unchecked Sendable {
     /// Runs until the input ends (or the output closes, or an error), then returns the
     /// report. Throws ``OutputError/closed`` when the reader of the output went away.
     public func run() throws -> BufferReport {
+        Self.enlargePipe(output)
+        input.prepareForBulkReads()
         if let tail = settings.tailSeconds { return try runTail(seconds: tail) }
         return try runStream()
     }
 
     private var bytesPerSecond: Int { settings.sampleRate * settings.bytesPerFrame }
+
+    /// Asks the kernel for a 1 MiB pipe buffer when `fd` is a pipe (16 times the default),
+    /// so each `read(2)`/`write(2)` moves more and the two ends wake each other less often.
+    /// Best effort: an unprivileged process may be refused, which changes nothing else.
+    static func enlargePipe(_ fd: Int32) {
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFIFO else { return }
+        // F_SETPIPE_SZ (Linux fcntl.h, hidden behind _GNU_SOURCE in Glibc's Swift module).
+        let setPipeSize: Int32 = 1031
+        _ = fcntl(fd, setPipeSize, Int32(1 << 20))
+    }
 
     // MARK: Pass-through and re-framing
 
