@@ -17,6 +17,9 @@ struct Copilot: ParsableCommand {
         version: CopilotVersion.string,
         subcommands: [
             Bench.self,
+            Convert.self,
+            Bloom.self,
+            Consensus.self,
             Buffer.self,
         ])
 }

@@ -121,10 +121,39 @@ private final class LiveProcess: @unchecked Sendable {
         #expect(sameDropping, "a ring bigger than the input never drops")
     }
 
-    @Test func emptyInputGivesEmptyOutput() throws {
+    @Test func emptyStdinIsAnError() throws {
         let r = try CLI.run(["buffer"], stdin: Data())
-        #expect(r.status == 0)
+        #expect(r.status == 1)
         #expect(r.stdout.isEmpty)
+        #expect(r.err.contains("no audio on stdin"))
+    }
+
+    @Test func durationLimitsRawInput() throws {
+        let r = try CLI.run(["buffer", "--rate", "1000", "--duration", "0.25"], stdin: pcm16(0..<1000))
+        #expect(r.status == 0, "\(r.err)")
+        #expect(samples16(r.stdout) == Array(0..<250))
+    }
+
+    @Test func decodedFileComesOutAsRawS16() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let values = (0..<800).map { ($0 * 37) % 20000 - 10000 }
+        let body = pcm16(values)
+        var wav = Data("RIFF".utf8)
+        func le32(_ v: Int) { withUnsafeBytes(of: UInt32(v).littleEndian) { wav.append(contentsOf: $0) } }
+        func le16(_ v: Int) { withUnsafeBytes(of: UInt16(v).littleEndian) { wav.append(contentsOf: $0) } }
+        le32(36 + body.count)
+        wav.append(contentsOf: Data("WAVEfmt ".utf8))
+        le32(16); le16(1); le16(1); le32(8000); le32(16000); le16(2); le16(16)
+        wav.append(contentsOf: Data("data".utf8))
+        le32(body.count)
+        wav.append(body)
+        let path = dir.appendingPathComponent("tone.wav")
+        try wav.write(to: path)
+        let r = try CLI.run(["buffer", path.path, "--frame-ms", "10"])
+        #expect(r.status == 0, "\(r.err)")
+        // 8000 Hz: 10 ms frames of 80 samples, 800 samples = 10 frames, values unchanged.
+        #expect(samples16(r.stdout) == values)
     }
 
     @Test func reframesWithOverlapAndPadsTheLastFrame() throws {
@@ -167,6 +196,14 @@ private final class LiveProcess: @unchecked Sendable {
         #expect(final == Array(1500..<2500))
     }
 
+    @Test func liveDeviceComesOutAsRawS16() throws {
+        // ALSA's null device captures silence on any machine.
+        let r = try CLI.run(["buffer", "--device", "null", "--rate", "16000", "--duration", "0.25", "--stats"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.stdout == Data(count: 8000))
+        #expect(r.err.contains("in 8000 bytes"))
+    }
+
     @Test func statsGoToStandardError() throws {
         let r = try CLI.run(["buffer", "--stats"], stdin: pcm16(0..<1000))
         #expect(r.status == 0)
@@ -197,6 +234,12 @@ private final class LiveProcess: @unchecked Sendable {
         let missing = try CLI.run(["buffer", "/nonexistent/in.raw"])
         #expect(missing.status == 1)
         #expect(missing.err.contains("/nonexistent/in.raw"))
+        let missingRaw = try CLI.run(["buffer", "--raw", "s16le", "/nonexistent/in.raw"])
+        #expect(missingRaw.status == 1)
+        #expect(missingRaw.err.contains("/nonexistent/in.raw"))
+        let rate = try CLI.run(["buffer", "--rate", "0"], stdin: pcm16(0..<10))
+        #expect(rate.status != 0 && rate.status < 128)
+        #expect(rate.err.contains("0"))
         let badConfig = try CLI.run(["buffer"], stdin: Data(), environment: ["COPILOT_CONFIG": "/nonexistent.toml"])
         #expect(badConfig.status == 1)
     }

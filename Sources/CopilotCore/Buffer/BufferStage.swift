@@ -109,21 +109,24 @@ public final class FileDescriptorSource: ByteSource, @unchecked Sendable {
     public let name: String
     private let fd: Int32
     private let owned: Bool
+    private var bytesLeft: Int?
 
-    /// Reads `fd`; it is closed on deinit only when `owned`.
-    public init(fd: Int32, name: String, owned: Bool = false) {
+    /// Reads `fd` (up to `byteLimit` bytes, for `--duration`); it is closed on deinit only
+    /// when `owned`.
+    public init(fd: Int32, name: String, owned: Bool = false, byteLimit: Int? = nil) {
         self.fd = fd
         self.name = name
         self.owned = owned
+        bytesLeft = byteLimit
     }
 
     /// Opens `path` for reading.
-    public convenience init(path: String) throws {
+    public convenience init(path: String, byteLimit: Int? = nil) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw BufferError.readFailed(input: path, reason: String(cString: strerror(errno)) + "; check the path")
         }
-        self.init(fd: fd, name: path, owned: true)
+        self.init(fd: fd, name: path, owned: true, byteLimit: byteLimit)
     }
 
     deinit { if owned { close(fd) } }
@@ -134,10 +137,14 @@ public final class FileDescriptorSource: ByteSource, @unchecked Sendable {
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+        let wanted = min(buffer.count, bytesLeft ?? Int.max)
+        guard let base = buffer.baseAddress, wanted > 0 else { return 0 }
         while true {
-            let n = Glibc.read(fd, base, buffer.count)
-            if n >= 0 { return n }
+            let n = Glibc.read(fd, base, wanted)
+            if n >= 0 {
+                bytesLeft = bytesLeft.map { $0 - n }
+                return n
+            }
             if errno == EINTR { continue }
             throw BufferError.readFailed(input: name, reason: String(cString: strerror(errno)))
         }

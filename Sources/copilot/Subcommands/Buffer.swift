@@ -12,19 +12,20 @@ struct Buffer: ParsableCommand {
         abstract: "Buffer an audio stream between a producer and a slow consumer; re-frame it or keep its tail.",
         discussion: """
             A reader thread fills a lock-free ring from the input while a writer thread drains \
-            it to stdout. With no --frame-ms and no --tail, raw input passes through byte for \
-            byte. Under --policy block nothing is ever lost (the producer waits); under \
-            drop-oldest the producer never waits and the oldest audio is overwritten. Sizes in \
-            milliseconds are turned into bytes with the raw format (--raw, --rate, --channels).
+            it to stdout. Raw input (stdin, or a file with --raw) passes through byte for byte \
+            unless --frame-ms or --tail reshapes it; sizes in milliseconds follow --raw, --rate \
+            and --channels. A decoded file or a --device capture comes out as raw s16le mono at \
+            the source's rate. Under --policy block nothing is ever lost (the producer waits); \
+            under drop-oldest the producer never waits and the oldest audio is overwritten.
 
             Examples:
               arecord -f S16_LE -r 16000 | copilot buffer --capacity-ms 5000 | slow-consumer
               copilot buffer --frame-ms 30 --hop-ms 10 < speech.raw > frames.raw
-              arecord -f S16_LE -r 16000 | copilot buffer --tail 10 > last10s.raw   # kill -USR1 to dump
+              copilot buffer --device default --tail 10 > last10s.raw   # kill -USR1 to dump
               copilot buffer --policy drop-oldest --stats < live.raw | copilot vad
             """)
 
-    @OptionGroup(title: "Audio input") var audio: BufferInputOptions
+    @OptionGroup(title: "Audio input") var audio: AudioInputOptions
     @OptionGroup var config: ConfigOptions
 
     @Option(help: ArgumentHelp("Re-frame the output into frames of this many milliseconds.", valueName: "ms"))
@@ -58,18 +59,20 @@ struct Buffer: ParsableCommand {
     }
 
     func run() throws {
-        let defaults = try BufferDefaults(configuration: try config.load())
-        let layout = audio.layout
+        let configuration = try config.load()
+        let defaults = try BufferDefaults(configuration: configuration)
+        let input = try BufferInput.open(try audio.request(targetRate: nil, configuration: configuration))
         let settings = BufferSettings(
-            sampleRate: layout.sampleRate, bytesPerFrame: layout.bytesPerFrame, formatName: layout.formatName,
-            capacityMs: capacityMs ?? defaults.capacityMs, policy: policy ?? defaults.policy,
-            frameMs: frameMs, hopMs: hopMs, tailSeconds: tail)
-        let stage = try BufferStage(settings: settings, input: try audio.source(), output: STDOUT_FILENO)
+            sampleRate: input.layout.sampleRate, bytesPerFrame: input.layout.frameBytes,
+            formatName: input.layout.format.rawValue, capacityMs: capacityMs ?? defaults.capacityMs,
+            policy: policy ?? defaults.policy, frameMs: frameMs, hopMs: hopMs, tailSeconds: tail)
+        let stage = try BufferStage(settings: settings, input: input.source, output: STDOUT_FILENO)
         let watcher = tail == nil ? nil : SignalWatcher(signal: SIGUSR1) { stage.requestDump() }
         defer { withExtendedLifetime(watcher) {} }
         try withStandardOutput { _ in
             let report = try stage.run()
             if stats { writeStandardError(report.summary + "\n") }
+            if report.bytesIn == 0 && audio.readsStandardInput { throw AudioError.emptyStandardInput }
         }
     }
 }
