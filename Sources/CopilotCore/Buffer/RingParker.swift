@@ -15,6 +15,9 @@ final class RingParker: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
     private let waiting = Atomic<Int>(0)
+    /// How much progress (free or filled elements) the sleeper needs before a wake-up is
+    /// worth its cost; the waker compares its view of the ring against it.
+    private let threshold = Atomic<Int>(1)
 
     init() {
         mutex = .allocate(capacity: 1)
@@ -34,8 +37,9 @@ final class RingParker: @unchecked Sendable {
     /// publishes within a microsecond), then sleeps on the condition variable. No
     /// `sched_yield` and no long spin: on a loaded machine both give the core away from, or
     /// keep it from, the very thread this one waits for.
-    func wait(until ready: () -> Bool) {
+    func wait(threshold wanted: Int = 1, until ready: () -> Bool) {
         for _ in 0..<256 where ready() { return }
+        threshold.store(wanted, ordering: .relaxed)
         waiting.store(1, ordering: .sequentiallyConsistent)
         atomicMemoryFence(ordering: .sequentiallyConsistent)
         if !ready() {
@@ -58,9 +62,13 @@ final class RingParker: @unchecked Sendable {
     /// Wakes the sleeper, if any. Call right after publishing the index the sleeper waits on
     /// with a sequentially consistent store (that store and this load are the waker's half of
     /// the Dekker pattern; on x86 the store is an `xchg`, cheaper than a separate fence).
+    ///
+    /// `available` is the waker's view of what the sleeper waits for (free room for a
+    /// producer, unread elements for a consumer). The view may only overestimate, never
+    /// underestimate, so no wake-up the sleeper needs is skipped; `Int.max` always wakes.
     @inline(__always)
-    func wake() {
-        if waiting.load(ordering: .sequentiallyConsistent) != 0 {
+    func wake(available: Int = .max) {
+        if waiting.load(ordering: .sequentiallyConsistent) != 0 && available >= threshold.load(ordering: .relaxed) {
             pthread_mutex_lock(mutex)
             pthread_cond_broadcast(condition)
             pthread_mutex_unlock(mutex)

@@ -187,7 +187,11 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
         let needed = min(max(minimum, 1), capacity)
         if isClosed { return false }
         if writableCount(refreshing: false) >= needed { return true }
-        spaceParker.wait { self.isClosed || self.writableCount(refreshing: true) >= needed }
+        // Once asleep, sleep until a quarter of the ring is free: a producer woken for every
+        // consumer block would ping-pong between cores (and, on a loaded machine, through
+        // the run queue) once per block.
+        let batch = max(needed, capacity / 4)
+        spaceParker.wait(threshold: batch) { self.isClosed || self.writableCount(refreshing: true) >= needed }
         return !isClosed
     }
 
@@ -311,7 +315,9 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
         let r = readSnapshot.pointee
         if policy == .block {
             readIndex.pointee.store(r &+ count, ordering: .sequentiallyConsistent)
-            spaceParker.wake()
+            // The consumer's cached write index is never ahead, so this free count never
+            // falls short of the real one.
+            spaceParker.wake(available: capacity - (cachedWrite.pointee &- (r &+ count)))
             return true
         }
         let (committed, _) = readIndex.pointee.compareExchange(

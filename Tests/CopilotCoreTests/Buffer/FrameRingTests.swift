@@ -3,7 +3,7 @@ import CopilotReference
 import Foundation
 import Testing
 
-@Suite struct FrameRingTests {
+@Suite struct BufferFrameRingTests {
     @Test func evictsOldestFramesByBytes() throws {
         let ring = try FrameRing(capacityBytes: 10, maximumFrames: 100)
         for i in 0..<5 {

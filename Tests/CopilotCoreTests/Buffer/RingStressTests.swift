@@ -5,7 +5,7 @@ import Testing
 
 /// Two real threads through one queue: a sequence counter checks that nothing is lost,
 /// duplicated or reordered; bounded by element count, never by time.
-@Suite struct RingStressTests {
+@Suite struct BufferRingStressTests {
     /// Producer writes 0..<total in random block sizes; returns what the consumer saw.
     static func transfer<Q: SampleQueue>(
         _ queue: Q, total: Int, maxBlock: Int, seed: UInt64

@@ -16,7 +16,7 @@ struct BufferTestRandom: RandomNumberGenerator {
     }
 }
 
-@Suite struct SPSCRingTests {
+@Suite struct BufferSPSCRingTests {
     @Test func capacityIsRoundedUpToAPowerOfTwo() throws {
         #expect(try SPSCRing<Float>(minimumCapacity: 1, policy: .block).capacity == 1)
         #expect(try SPSCRing<Float>(minimumCapacity: 5, policy: .block).capacity == 8)
