@@ -71,7 +71,8 @@ private final class TransferBuffers: @unchecked Sendable {
 
     /// The physical limit: one thread copies every byte once.
     func copyDirectly() {
-        memcpy(destination.baseAddress!, source.baseAddress!, source.count * MemoryLayout<Float>.stride)
+        guard let to = destination.baseAddress, let from = source.baseAddress else { return }
+        memcpy(to, from, source.count * MemoryLayout<Float>.stride)
         benchBlackHole(destination[destination.count - 1])
     }
 

@@ -121,6 +121,19 @@ struct BufferTestRandom: RandomNumberGenerator {
         #expect(Array(out[..<m]) == (212..<220).map(Int16.init))
     }
 
+    @Test func evictionsKeepWholeSampleFrames() throws {
+        // Three-element frames in an 8-element ring: evicting one element would split a frame.
+        let ring = try SPSCRing<Int16>(minimumCapacity: 8, policy: .dropOldest, evictionGranule: 3)
+        let six: [Int16] = [0, 1, 2, 3, 4, 5]
+        let three: [Int16] = [6, 7, 8]
+        six.withUnsafeBufferPointer { _ = ring.write(from: $0) }
+        three.withUnsafeBufferPointer { _ = ring.write(from: $0) }
+        #expect(ring.statistics.overruns == 3)
+        var out = [Int16](repeating: 0, count: 8)
+        let n = out.withUnsafeMutableBufferPointer { ring.tryRead(into: $0) }
+        #expect(Array(out[..<n]) == [3, 4, 5, 6, 7, 8])
+    }
+
     @Test func underrunsAndCloseEndTheStream() throws {
         let ring = try SPSCRing<Float>(minimumCapacity: 4, policy: .block)
         var out = [Float](repeating: 0, count: 4)
