@@ -7,5 +7,6 @@ enum BenchSuites {
         AudioBenchSuite.suite,
         BloomBenchSuite.suite,
         ConsensusBenchSuite.suite,
+        RingBenchSuite.suite,
     ]
 }
