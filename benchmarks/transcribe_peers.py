@@ -26,13 +26,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHORT_SENTENCES = [
-    "The quick brown fox jumps over the lazy dog.",
-    "She sells sea shells by the sea shore every summer morning.",
     "A journey of a thousand miles begins with a single step.",
+    "Please remember to bring your umbrella because it might rain later today.",
+    "The library opens at nine in the morning.",
 ]
 LONG_SENTENCES = [
-    "Please remember to bring your umbrella because it might rain later today.",
-    "The library opens at nine in the morning and closes at six in the evening.",
     "My brother likes to cook pasta with fresh tomatoes and basil.",
     "The train to the city was delayed because of the heavy snow.",
     "We planted a small garden behind the house last spring.",
@@ -47,6 +45,8 @@ LONG_SENTENCES = [
     "He forgot his keys at the office and had to go back.",
     "The old bridge across the river was painted bright red.",
     "Birds were singing in the trees when the sun came up.",
+    "We will meet again at the station after lunch.",
+    "The weather was warm and sunny for the whole week.",
 ]
 
 
