@@ -17,5 +17,8 @@ struct Copilot: ParsableCommand {
         version: CopilotVersion.string,
         subcommands: [
             Bench.self,
+            Convert.self,
+            Bloom.self,
+            Consensus.self,
         ])
 }
