@@ -20,5 +20,6 @@ struct Copilot: ParsableCommand {
             Convert.self,
             Bloom.self,
             Consensus.self,
+            Mel.self,
         ])
 }
