@@ -21,5 +21,6 @@ struct Copilot: ParsableCommand {
             Bloom.self,
             Consensus.self,
             Buffer.self,
+            Mel.self,
         ])
 }

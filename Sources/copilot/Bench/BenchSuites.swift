@@ -8,5 +8,6 @@ enum BenchSuites {
         BloomBenchSuite.suite,
         ConsensusBenchSuite.suite,
         RingBenchSuite.suite,
+        melBenchSuite,
     ]
 }
