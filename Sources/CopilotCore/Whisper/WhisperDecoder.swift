@@ -33,6 +33,12 @@ public struct WhisperCrossCache: Sendable {
     public var keys: [[Float]]
     /// Values per layer.
     public var values: [[Float]]
+
+    /// Creates a cache from per-layer keys and values.
+    public init(keys: [[Float]], values: [[Float]]) {
+        self.keys = keys
+        self.values = values
+    }
 }
 
 /// The text decoder: one call appends tokens to a sequence and returns the next-token logits.
