@@ -4,5 +4,6 @@ import CopilotReference
 /// Every component's bench suite, in table order. Each area adds its suite here.
 enum BenchSuites {
     static let all: [BenchSuite] = [
+        WhisperBench.suite,
     ]
 }
