@@ -63,6 +63,20 @@ public final class Transcriber {
         self.detokenize = detokenize
     }
 
+    /// The optimized pipeline for `model`: OpenBLAS encoder and decoder on `threads` threads
+    /// (also set as OpenBLAS's thread count), FFT log-mel, the model's tokenizer.
+    public convenience init(model: WhisperModel, options: TranscriptionOptions, threads: Int) {
+        BLAS.setThreadCount(threads)
+        let decoder = WhisperDecoder(weights: model.weights, threads: threads)
+        let windowDecoder = WhisperWindowDecoder(
+            decoder: decoder, specials: model.tokenizer.special, suppressIds: model.suppressIds,
+            suppressIdsAtBegin: model.suppressIdsAtBegin, options: options.decoding)
+        let tokenizer = model.tokenizer
+        self.init(
+            encoder: WhisperEncoder(weights: model.weights, threads: threads), windowDecoder: windowDecoder,
+            mel: LogMelSpectrogram(threadCount: threads), options: options, detokenize: { tokenizer.decode($0) })
+    }
+
     /// Transcribes 16 kHz mono `samples`, calling `onSegment` for each segment in order and
     /// `progress(done, total)` in seconds of audio after each window.
     public func transcribe(
@@ -107,7 +121,7 @@ public final class Transcriber {
                 consecutive.append(i)
             }
             func seconds(_ timestamp: Int) -> Double {
-                Double(timestamp - specials.timestampBegin) * WhisperSpecialTokens.secondsPerTimestamp
+                Double(timestamp - specials.timestampBegin) * WhisperSpecialTokens.timestampStepSeconds
             }
             if !consecutive.isEmpty {
                 var slices = consecutive

@@ -13,6 +13,8 @@ public final class WhisperModel: Sendable {
     public let suppressIdsAtBegin: [Int]
     /// Path of the vocabulary file.
     public let vocabularyPath: String
+    /// The vocabulary, for turning token ids back into text.
+    public let tokenizer: WhisperTokenizer
 
     /// Whether the model transcribes English only (its vocabulary has no language tokens).
     public var isEnglishOnly: Bool { weights.dimensions.vocabularySize == 51864 }
@@ -47,11 +49,16 @@ public final class WhisperModel: Sendable {
             throw WhisperModelError.unreadable(path: candidates[0], reason: "missing (vocabulary.json is accepted too)")
         }
         vocabularyPath = vocabulary
+        tokenizer = try WhisperTokenizer(contentsOf: vocabulary)
         let file = try ModelFile(path: base.appendingPathComponent("model.bin").path)
         weights = try WhisperWeights.load(from: file)
         guard weights.dimensions.vocabularySize == 51864 else {
             throw WhisperModelError.unsupportedArchitecture(
                 path: file.path, reason: "a multilingual vocabulary of \(weights.dimensions.vocabularySize) tokens (copilot decodes English-only models)")
+        }
+        guard tokenizer.count == weights.dimensions.vocabularySize else {
+            throw WhisperModelError.badConfig(
+                path: vocabulary, reason: "\(tokenizer.count) tokens for a model of \(weights.dimensions.vocabularySize)")
         }
         for id in suppressIds + suppressIdsAtBegin where id < 0 || id >= weights.dimensions.vocabularySize {
             throw WhisperModelError.badConfig(path: configPath, reason: "token id \(id) is outside the vocabulary")

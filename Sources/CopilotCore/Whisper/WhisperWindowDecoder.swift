@@ -58,7 +58,7 @@ public final class WhisperWindowDecoder {
 
     /// A window decoder over `decoder`.
     public init(
-        decoder: any WhisperDecoding, specials: WhisperSpecialTokens = WhisperSpecialTokens(),
+        decoder: any WhisperDecoding, specials: WhisperSpecialTokens = .englishOnly,
         suppressIds: [Int], suppressIdsAtBegin: [Int], options: WhisperDecodingOptions
     ) {
         self.decoder = decoder
@@ -167,7 +167,7 @@ public final class WhisperWindowDecoder {
             }
             if sampled.isEmpty {
                 for i in 0..<begin { l[i] = -.infinity }
-                let lastAllowed = begin + Int((options.maxInitialTimestamp / WhisperSpecialTokens.secondsPerTimestamp).rounded())
+                let lastAllowed = begin + Int((options.maxInitialTimestamp / WhisperSpecialTokens.timestampStepSeconds).rounded())
                 if lastAllowed + 1 < vocabulary { for i in (lastAllowed + 1)..<vocabulary { l[i] = -.infinity } }
             }
             // When timestamps together are likelier than any text token, take a timestamp.

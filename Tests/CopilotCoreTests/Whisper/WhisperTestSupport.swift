@@ -151,3 +151,45 @@ enum RandomWhisper {
         return a.count == b.count ? diff / max(scale, 1e-30) : .infinity
     }
 }
+
+/// Speech clips synthesised at test time with Tests/Fixtures/make_speech.sh (espeak-ng, sox).
+enum SpeechClip {
+    static var repository: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// Writes a 16 kHz mono WAV of `sentences` (with `pause` seconds between) and returns its path.
+    static func make(_ sentences: [String], pause: Double = 0) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("copilot-speech-\(UUID()).wav").path
+        let process = Process()
+        process.executableURL = repository.appendingPathComponent("Tests/Fixtures/make_speech.sh")
+        process.arguments = (pause > 0 ? ["--pause", String(pause)] : []) + [path] + sentences
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+        return path
+    }
+
+    /// The samples of a 16-bit PCM mono WAV as floats in [-1, 1).
+    static func samples(wav path: String) throws -> [Float] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let bytes = [UInt8](data)
+        func u32(_ i: Int) -> Int { Int(bytes[i]) | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2]) << 16 | Int(bytes[i + 3]) << 24 }
+        var offset = 12
+        while offset + 8 <= bytes.count {
+            let id = String(decoding: bytes[offset..<offset + 4], as: UTF8.self)
+            let size = u32(offset + 4)
+            if id == "data" {
+                let end = min(bytes.count, offset + 8 + size)
+                return stride(from: offset + 8, to: end - 1, by: 2).map {
+                    Float(Int16(bitPattern: UInt16(bytes[$0]) | UInt16(bytes[$0 + 1]) << 8)) / 32768
+                }
+            }
+            offset += 8 + size + (size & 1)
+        }
+        return []
+    }
+}
