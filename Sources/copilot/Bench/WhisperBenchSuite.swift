@@ -11,6 +11,7 @@ enum WhisperBench {
         if let directory = try? WhisperModel.locate(explicit: nil, configured: nil) {
             if !ctx.quick { cases.append(realEncoder(directory)) }
             cases.append(decoderSteps(directory, tokens: ctx.quick ? 4 : 24))
+            if !ctx.quick { cases.append(endToEnd(directory)) }
         }
         return cases
     }
@@ -79,6 +80,57 @@ enum WhisperBench {
                 benchBlackHole(logits)
             }
             return BenchOperations(reference: { run(reference, slowCross) }, optimized: { run(optimized, fastCross) })
+        }
+    }
+}
+
+extension WhisperBench {
+    /// Sentences of the 11 s clip (the peer benchmark's short clip).
+    static let clipSentences = [
+        "The quick brown fox jumps over the lazy dog.",
+        "She sells sea shells by the sea shore every summer morning.",
+        "A journey of a thousand miles begins with a single step.",
+    ]
+
+    /// 16 kHz mono samples of `sentences` spoken by espeak-ng (resampled by sox), or nil when
+    /// either tool is missing.
+    static func speech(_ sentences: [String]) -> [Float]? {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("copilot-bench-\(getpid())")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let wav = dir.appendingPathComponent("speech.wav").path, raw = dir.appendingPathComponent("speech.f32").path
+        func run(_ tool: String, _ args: [String]) -> Bool {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = [tool] + args
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            guard (try? p.run()) != nil else { return false }
+            p.waitUntilExit()
+            return p.terminationStatus == 0
+        }
+        guard run("espeak-ng", ["-v", "en-us", "-s", "160", "-w", wav, sentences.joined(separator: " ")]),
+            run("sox", [wav, "-r", "16000", "-c", "1", "-t", "f32", raw]),
+            let data = FileManager.default.contents(atPath: raw)
+        else { return nil }
+        return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+
+    /// Whole transcription of the 11 s clip (mel, encoder, decoding, text), 2 threads against
+    /// the same pipeline on 1 thread.
+    static func endToEnd(_ directory: String) -> BenchCase {
+        BenchCase(name: "whisper/transcribe 11s speech", unit: "clips", unitsPerOp: 1, audioSecondsPerOp: 11, baselineLabel: "1 thread") {
+            let model = try model(directory)
+            guard let samples = speech(clipSentences) else { throw CocoaError(.fileNoSuchFile) }
+            nonisolated(unsafe) let one = Transcriber(model: model, options: TranscriptionOptions(), threads: 1)
+            nonisolated(unsafe) let two = Transcriber(model: model, options: TranscriptionOptions(), threads: 2)
+            @Sendable func run(_ t: Transcriber, threads: Int) {
+                BLAS.setThreadCount(threads)
+                var count = 0
+                try? t.transcribe(samples: samples) { _ in count += 1 }
+                benchBlackHole(count)
+            }
+            return BenchOperations(reference: { run(one, threads: 1) }, optimized: { run(two, threads: 2) })
         }
     }
 }
