@@ -17,5 +17,6 @@ struct Copilot: ParsableCommand {
         version: CopilotVersion.string,
         subcommands: [
             Bench.self,
+            Convert.self,
         ])
 }

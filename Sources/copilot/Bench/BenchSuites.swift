@@ -4,6 +4,7 @@ import CopilotReference
 /// Every component's bench suite, in table order. Each area adds its suite here.
 enum BenchSuites {
     static let all: [BenchSuite] = [
+        AudioBenchSuite.suite,
         melBenchSuite,
         WhisperBench.suite,
     ]
