@@ -18,5 +18,6 @@ struct Copilot: ParsableCommand {
         subcommands: [
             Bench.self,
             Convert.self,
+            Transcribe.self,
         ])
 }

@@ -102,3 +102,29 @@ public struct TranscriptRenderer: Sendable {
         return out + "\""
     }
 }
+
+/// Errors writing a transcript file.
+public enum TranscriptFileError: Error, LocalizedError, Equatable {
+    /// The file could not be written (directory missing, no permission, disk full).
+    case unwritable(path: String, reason: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case .unwritable(let path, let reason):
+            "cannot write transcript to \(path): \(reason); check that the directory exists and is writable"
+        }
+    }
+}
+
+/// Writes a finished transcript atomically: a temporary file in the same directory renamed
+/// over the destination, so readers never see half a transcript.
+public enum TranscriptFile {
+    /// Writes `text` (UTF-8) to `path`.
+    public static func write(_ text: String, to path: String) throws {
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw TranscriptFileError.unwritable(path: path, reason: (error as NSError).localizedFailureReason ?? error.localizedDescription)
+        }
+    }
+}
