@@ -19,6 +19,22 @@ public struct WhisperSegment: Sendable, Equatable {
     public var temperature: Double
     /// Compression ratio of the window's text.
     public var compressionRatio: Double
+
+    /// Creates a segment.
+    public init(
+        id: Int, start: Double, end: Double, text: String, tokens: [Int], avgLogProb: Double, noSpeechProb: Double,
+        temperature: Double, compressionRatio: Double
+    ) {
+        self.id = id
+        self.start = start
+        self.end = end
+        self.text = text
+        self.tokens = tokens
+        self.avgLogProb = avgLogProb
+        self.noSpeechProb = noSpeechProb
+        self.temperature = temperature
+        self.compressionRatio = compressionRatio
+    }
 }
 
 /// Transcription settings beyond one window's search.

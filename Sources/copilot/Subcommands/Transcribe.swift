@@ -65,12 +65,14 @@ struct Transcribe: ParsableCommand {
         if let format { settings.format = format }
         if let conditionOnPreviousText { settings.conditionOnPreviousText = conditionOnPreviousText }
         let directory = try WhisperModel.locate(explicit: model, configured: settings.model.isEmpty ? nil : settings.model)
+        // Open the input first so a bad file fails at once, then load the model while a live
+        // capture fills its queue.
+        let stream = try audio.open(targetRate: WhisperMel.sampleRate, configuration: configuration)
         let whisper = try WhisperModel(directory: directory)
         try whisper.checkLanguage(language)
         var options = settings.transcriptionOptions
         options.decoding.seed = seed
         let transcriber = Transcriber(model: whisper, options: options, threads: settings.resolvedThreads)
-        let stream = try audio.open(targetRate: WhisperMel.sampleRate, configuration: configuration)
         let samples = try stream.readAll()
         let renderer = TranscriptRenderer(format: settings.format)
         let progress = ProgressLine(enabled: Double(samples.count) > 30 * Double(WhisperMel.sampleRate))
