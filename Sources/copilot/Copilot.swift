@@ -22,5 +22,6 @@ struct Copilot: ParsableCommand {
             Consensus.self,
             Buffer.self,
             Mel.self,
+            Transcribe.self,
         ])
 }

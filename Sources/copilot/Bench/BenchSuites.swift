@@ -9,5 +9,7 @@ enum BenchSuites {
         ConsensusBenchSuite.suite,
         RingBenchSuite.suite,
         melBenchSuite,
+        melBenchSuite,
+        WhisperBench.suite,
     ]
 }
