@@ -20,5 +20,8 @@ struct Copilot: ParsableCommand {
             Convert.self,
             Bloom.self,
             Consensus.self,
+            Buffer.self,
+            Mel.self,
+            Transcribe.self,
         ])
 }

@@ -7,5 +7,9 @@ enum BenchSuites {
         AudioBenchSuite.suite,
         BloomBenchSuite.suite,
         ConsensusBenchSuite.suite,
+        RingBenchSuite.suite,
+        melBenchSuite,
+        melBenchSuite,
+        WhisperBench.suite,
     ]
 }
