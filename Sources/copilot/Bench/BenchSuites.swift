@@ -5,11 +5,10 @@ import CopilotReference
 enum BenchSuites {
     static let all: [BenchSuite] = [
         AudioBenchSuite.suite,
-        BloomBenchSuite.suite,
-        ConsensusBenchSuite.suite,
         RingBenchSuite.suite,
         melBenchSuite,
-        melBenchSuite,
         WhisperBench.suite,
+        BloomBenchSuite.suite,
+        ConsensusBenchSuite.suite,
     ]
 }
