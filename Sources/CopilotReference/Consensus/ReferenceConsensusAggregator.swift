@@ -95,14 +95,12 @@ public struct ReferenceConsensusAggregator: ConsensusAggregating {
         } else {
             let grams = included.map { ngrams(tokens[$0]) }
             for i in 0..<n {
-                for j in 0..<n {
-                    if i == j {
-                        similarity[i][j] = 1
-                    } else {
-                        let common = grams[i].intersection(grams[j]).count
-                        let all = grams[i].union(grams[j]).count
-                        similarity[i][j] = all == 0 ? 0 : Double(common) / Double(all)
-                    }
+                similarity[i][i] = 1
+                for j in (i + 1)..<max(i + 1, n) {
+                    let common = grams[i].intersection(grams[j]).count
+                    let all = grams[i].union(grams[j]).count
+                    similarity[i][j] = all == 0 ? 0 : Double(common) / Double(all)
+                    similarity[j][i] = similarity[i][j]
                 }
             }
         }
