@@ -14,7 +14,7 @@ seconds() {
     local start=$EPOCHREALTIME
     eval "$1"
     local end=$EPOCHREALTIME
-    echo "$end - $start" | bc -l
+    awk -v a="$start" -v b="$end" 'BEGIN { printf "%.6f\n", b - a }'
 }
 
 best() { sort -g | head -1; }
@@ -28,8 +28,9 @@ done
 cat_best=$(printf '%s\n' "${cat_times[@]}" | best)
 buf_best=$(printf '%s\n' "${buf_times[@]}" | best)
 printf '| pipeline | best of %d (s) | MB/s |\n|---|---:|---:|\n' "$RUNS"
-printf '| head -c %d /dev/zero \\| cat | %.3f | %.0f |\n' "$BYTES" "$cat_best" "$(echo "$BYTES / $cat_best / 1000000" | bc -l)"
-printf '| head -c %d /dev/zero \\| copilot buffer | %.3f | %.0f |\n' "$BYTES" "$buf_best" "$(echo "$BYTES / $buf_best / 1000000" | bc -l)"
+mbps() { awk -v n="$BYTES" -v s="$1" 'BEGIN { printf "%.0f", n / s / 1e6 }'; }
+printf '| head -c %d /dev/zero \\| cat | %.3f | %s |\n' "$BYTES" "$cat_best" "$(mbps "$cat_best")"
+printf '| head -c %d /dev/zero \\| copilot buffer | %.3f | %s |\n' "$BYTES" "$buf_best" "$(mbps "$buf_best")"
 # Correctness on the same path: random bytes come out unchanged.
 head -c 10000000 /dev/urandom > /tmp/copilot-buffer-check.$$
 $BIN buffer < /tmp/copilot-buffer-check.$$ | cmp -s - /tmp/copilot-buffer-check.$$ && echo "byte-for-byte: ok" || { echo "byte-for-byte: MISMATCH"; exit 1; }

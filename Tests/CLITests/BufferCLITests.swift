@@ -196,6 +196,19 @@ private final class LiveProcess: @unchecked Sendable {
         #expect(final == Array(1500..<2500))
     }
 
+    @Test func outRateResamplesToS16Mono() throws {
+        // 2 channels of 8 kHz s16 for one second, resampled to 16 kHz mono: 16000 samples.
+        let stereo = pcm16((0..<16000).map { $0 % 2 == 0 ? 1000 : 3000 })
+        let r = try CLI.run(["buffer", "--rate", "8000", "--channels", "2", "--out-rate", "16000"], stdin: stereo)
+        #expect(r.status == 0, "\(r.err)")
+        let out = samples16(r.stdout)
+        #expect(out.count == 16000)
+        // Away from the edges the mono mix of 1000 and 3000 full-scale units is 2000.
+        #expect(out[4000..<12000].allSatisfy { abs($0 - 2000) <= 2 })
+        let bad = try CLI.run(["buffer", "--out-rate", "0"], stdin: stereo)
+        #expect(bad.status == 64)
+    }
+
     @Test func liveDeviceComesOutAsRawS16() throws {
         // ALSA's null device captures silence on any machine.
         let r = try CLI.run(["buffer", "--device", "null", "--rate", "16000", "--duration", "0.25", "--stats"])

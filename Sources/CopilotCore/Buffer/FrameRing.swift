@@ -35,8 +35,10 @@ public final class FrameRing: @unchecked Sendable {
     public let maximumFrames: Int
 
     private let bytes: UnsafeMutableRawPointer
-    private var records: [FrameTiming]
-    private var offsets: [Int]
+    // Raw storage, not arrays: an array stored in a class pays a dynamic exclusivity check on
+    // every element write, which cost more than the frame copy itself.
+    private let records: UnsafeMutablePointer<FrameTiming>
+    private let offsets: UnsafeMutablePointer<Int>
     private var firstFrame = 0
     /// Frames held now.
     public private(set) var frameCount = 0
@@ -60,11 +62,17 @@ public final class FrameRing: @unchecked Sendable {
         self.capacityBytes = capacityBytes
         self.maximumFrames = maximumFrames
         bytes = .allocate(byteCount: capacityBytes, alignment: 64)
-        records = Array(repeating: FrameTiming(captureTime: 0, duration: 0, byteCount: 0), count: maximumFrames)
-        offsets = Array(repeating: 0, count: maximumFrames)
+        records = .allocate(capacity: maximumFrames)
+        records.initialize(repeating: FrameTiming(captureTime: 0, duration: 0, byteCount: 0), count: maximumFrames)
+        offsets = .allocate(capacity: maximumFrames)
+        offsets.initialize(repeating: 0, count: maximumFrames)
     }
 
-    deinit { bytes.deallocate() }
+    deinit {
+        bytes.deallocate()
+        records.deallocate()
+        offsets.deallocate()
+    }
 
     /// The `index`-th frame held, oldest first (`0..<frameCount`).
     public func timing(at index: Int) -> FrameTiming {

@@ -32,16 +32,134 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
     /// Largest capacity accepted, in elements.
     public static var maximumCapacity: Int { 1 << 34 }
 
+    @usableFromInline let core: RingCore
+
     /// Elements the ring holds (a power of two).
-    public let capacity: Int
+    public var capacity: Int { core.capacity }
     /// What a write into a full ring does.
-    public let policy: RingFullPolicy
+    public var policy: RingFullPolicy { core.policy }
     /// Under `dropOldest`, evictions come in multiples of this many elements, so a ring of
     /// bytes holding whole sample frames (and written in whole frames) stays frame-aligned.
-    public let evictionGranule: Int
+    public var evictionGranule: Int { core.evictionGranule }
 
+    /// Creates a ring holding at least `minimumCapacity` elements (rounded up to a power of
+    /// two). Throws ``BufferError/invalidCapacity(what:requested:limit:)`` outside
+    /// `1...maximumCapacity`.
+    public init(minimumCapacity: Int, policy: RingFullPolicy, evictionGranule: Int = 1) throws {
+        core = try RingCore(
+            minimumCapacity: minimumCapacity, policy: policy, evictionGranule: evictionGranule,
+            stride: MemoryLayout<Element>.stride, alignment: MemoryLayout<Element>.alignment)
+    }
+
+    /// Elements currently held (a snapshot when the other side is running).
+    public var count: Int { core.count }
+    /// True after ``close()``.
+    public var isClosed: Bool { core.isClosed }
+    /// The counters for `--stats`.
+    public var statistics: RingStatistics { core.statistics }
+    /// Ends the stream (either side; idempotent) and wakes both sides.
+    public func close() { core.close() }
+
+    // MARK: Producer
+
+    /// Producer: the free space as up to two contiguous slices (the second is empty unless
+    /// the space wraps). Re-reads the consumer's index only if the cached one shows fewer
+    /// than `atLeast` free. Under `dropOldest` this is the space free *without* evicting;
+    /// use ``write(from:)`` to evict.
+    @inlinable
+    public func writableRegions(atLeast minimum: Int = 1) -> (first: UnsafeMutableBufferPointer<Element>, second: UnsafeMutableBufferPointer<Element>) {
+        let span = core.writableSpan(atLeast: minimum)
+        let base = core.storage.assumingMemoryBound(to: Element.self)
+        let firstCount = min(span.count, core.capacity - span.start)
+        return (
+            UnsafeMutableBufferPointer(start: base + span.start, count: firstCount),
+            UnsafeMutableBufferPointer(start: base, count: span.count - firstCount)
+        )
+    }
+
+    /// Producer: publishes `count` elements written into the slices from
+    /// ``writableRegions(atLeast:)`` (count must not exceed their total).
+    @inlinable
+    public func commitWrite(_ count: Int) { core.commitWrite(count) }
+
+    /// Producer: waits until at least `minimum` elements are free (clamped to the capacity).
+    /// Returns false if the ring was closed first.
+    @inlinable
+    public func waitUntilWritable(_ minimum: Int = 1) -> Bool { core.waitUntilWritable(minimum) }
+
+    /// Producer: writes what fits now (all of it under `dropOldest`) and returns the count.
+    @inlinable
+    public func tryWrite(from source: UnsafeBufferPointer<Element>) -> Int {
+        guard let base = source.baseAddress else { return 0 }
+        return core.tryWrite(from: UnsafeRawPointer(base), count: source.count)
+    }
+
+    /// Producer: writes all of `source`. Under `block` it waits for room as often as needed;
+    /// under `dropOldest` it never waits. Returns less than `source.count` only if the ring
+    /// was closed meanwhile.
+    @inlinable
+    public func write(from source: UnsafeBufferPointer<Element>) -> Int {
+        guard let base = source.baseAddress else { return 0 }
+        return core.write(from: UnsafeRawPointer(base), count: source.count)
+    }
+
+    // MARK: Consumer
+
+    /// Consumer: the unread elements as up to two contiguous slices. Re-reads the producer's
+    /// index only if the cached one shows fewer than `atLeast`. Under `dropOldest` the
+    /// contents are valid only if the following ``commitRead(_:)`` returns true.
+    @inlinable
+    public func readableRegions(atLeast minimum: Int = 1) -> (first: UnsafeBufferPointer<Element>, second: UnsafeBufferPointer<Element>) {
+        let span = core.readableSpan(atLeast: minimum)
+        let base = UnsafePointer(core.storage.assumingMemoryBound(to: Element.self))
+        let firstCount = min(span.count, core.capacity - span.start)
+        return (
+            UnsafeBufferPointer(start: base + span.start, count: firstCount),
+            UnsafeBufferPointer(start: base, count: span.count - firstCount)
+        )
+    }
+
+    /// Consumer: releases the first `count` elements seen by the last
+    /// ``readableRegions(atLeast:)``. Always true under `block`; under `dropOldest`, false
+    /// when the producer overwrote them meanwhile (discard what was copied and look again).
+    @inlinable @discardableResult
+    public func commitRead(_ count: Int) -> Bool { core.commitRead(count) }
+
+    /// Consumer: waits until at least `minimum` elements are unread (clamped to the
+    /// capacity). Returns false if the ring is closed with fewer left (the caller then takes
+    /// the remainder). Counts an underrun when it has to wait.
+    @inlinable
+    public func waitUntilReadable(_ minimum: Int = 1) -> Bool { core.waitUntilReadable(minimum) }
+
+    /// Consumer: copies out what is there now, up to `destination.count`; 0 when empty
+    /// (an underrun if the ring is still open).
+    @inlinable
+    public func tryRead(into destination: UnsafeMutableBufferPointer<Element>) -> Int {
+        guard let base = destination.baseAddress else { return 0 }
+        return core.tryRead(into: UnsafeMutableRawPointer(base), count: destination.count)
+    }
+
+    /// Consumer: waits for data, then copies out up to `destination.count`; 0 only at the end
+    /// of the stream (closed and drained).
+    @inlinable
+    public func read(into destination: UnsafeMutableBufferPointer<Element>) -> Int {
+        guard let base = destination.baseAddress else { return 0 }
+        return core.read(into: UnsafeMutableRawPointer(base), count: destination.count)
+    }
+}
+
+/// The element-type-free machinery of ``SPSCRing``: indices, counters, parking and copies in
+/// element units with a runtime stride. Kept non-generic so it is compiled once, fully
+/// optimized, and callers in other modules never run unspecialized generic code (which
+/// looked up type metadata for every returned slice, costing more than a 4 KB copy).
+@usableFromInline
+final class RingCore: @unchecked Sendable {
+    @usableFromInline let capacity: Int
+    @usableFromInline let policy: RingFullPolicy
+    @usableFromInline let evictionGranule: Int
+    @usableFromInline let stride: Int
     private let mask: Int
-    private let storage: UnsafeMutablePointer<Element>
+    @usableFromInline let storage: UnsafeMutableRawPointer
     private let control: UnsafeMutableRawPointer
     private let spaceParker = RingParker()
     private let dataParker = RingParker()
@@ -85,9 +203,10 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
     /// Creates a ring holding at least `minimumCapacity` elements (rounded up to a power of
     /// two). Throws ``BufferError/invalidCapacity(what:requested:limit:)`` outside
     /// `1...maximumCapacity`.
-    public init(minimumCapacity: Int, policy: RingFullPolicy, evictionGranule: Int = 1) throws {
-        guard minimumCapacity >= 1 && minimumCapacity <= Self.maximumCapacity else {
-            throw BufferError.invalidCapacity(what: "ring", requested: minimumCapacity, limit: Self.maximumCapacity)
+    init(minimumCapacity: Int, policy: RingFullPolicy, evictionGranule: Int, stride: Int, alignment: Int) throws {
+        let limit = 1 << 34
+        guard minimumCapacity >= 1 && minimumCapacity <= limit else {
+            throw BufferError.invalidCapacity(what: "ring", requested: minimumCapacity, limit: limit)
         }
         var size = 1
         while size < minimumCapacity { size <<= 1 }
@@ -95,11 +214,9 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
         mask = size - 1
         self.policy = policy
         self.evictionGranule = max(1, evictionGranule)
-        let stride = MemoryLayout<Element>.stride
-        let raw = UnsafeMutableRawPointer.allocate(
-            byteCount: size * stride, alignment: max(Self.lineBytes, MemoryLayout<Element>.alignment))
-        raw.initializeMemory(as: UInt8.self, repeating: 0, count: size * stride)
-        storage = raw.bindMemory(to: Element.self, capacity: size)
+        self.stride = stride
+        storage = UnsafeMutableRawPointer.allocate(byteCount: size * stride, alignment: max(Self.lineBytes, alignment))
+        storage.initializeMemory(as: UInt8.self, repeating: 0, count: size * stride)
         control = .allocate(byteCount: Self.controlBytes, alignment: Self.lineBytes)
         control.initializeMemory(as: UInt8.self, repeating: 0, count: Self.controlBytes)
         for offset in [
@@ -111,21 +228,21 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
     }
 
     deinit {
-        UnsafeMutableRawPointer(storage).deallocate()
+        storage.deallocate()
         control.deallocate()
     }
 
     /// Elements currently held (a snapshot when the other side is running).
-    public var count: Int {
+    @usableFromInline var count: Int {
         let r = readIndex.pointee.load(ordering: .acquiring)
         return writeIndex.pointee.load(ordering: .acquiring) &- r
     }
 
     /// True after ``close()``.
-    public var isClosed: Bool { closedFlag.pointee.load(ordering: .acquiring) != 0 }
+    @usableFromInline var isClosed: Bool { closedFlag.pointee.load(ordering: .acquiring) != 0 }
 
     /// The counters for `--stats`.
-    public var statistics: RingStatistics {
+    @usableFromInline var statistics: RingStatistics {
         RingStatistics(
             capacity: capacity,
             overruns: overrunCounter.pointee.load(ordering: .relaxed),
@@ -134,7 +251,7 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
     }
 
     /// Ends the stream (either side; idempotent) and wakes both sides.
-    public func close() {
+    @usableFromInline func close() {
         closedFlag.pointee.store(1, ordering: .sequentiallyConsistent)
         dataParker.wake()
         spaceParker.wake()
@@ -142,28 +259,21 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
 
     // MARK: Producer
 
-    /// Producer: the free space as up to two contiguous slices (the second is empty unless
-    /// the space wraps). Re-reads the consumer's index only if the cached one shows fewer
-    /// than `atLeast` free. Under `dropOldest` this is the space free *without* evicting;
-    /// use ``write(from:)`` to evict.
-    public func writableRegions(atLeast minimum: Int = 1) -> (first: UnsafeMutableBufferPointer<Element>, second: UnsafeMutableBufferPointer<Element>) {
+    /// Producer: where the free space starts (a slot index) and how many elements are free.
+    /// Re-reads the consumer's index only if the cached one shows fewer than `minimum`.
+    @usableFromInline func writableSpan(atLeast minimum: Int) -> (start: Int, count: Int) {
         let w = writeIndex.pointee.load(ordering: .relaxed)
         var free = capacity - (w &- cachedRead.pointee)
         if free < minimum {
             cachedRead.pointee = readIndex.pointee.load(ordering: .acquiring)
             free = capacity - (w &- cachedRead.pointee)
         }
-        let start = w & mask
-        let firstCount = min(free, capacity - start)
-        return (
-            UnsafeMutableBufferPointer(start: storage + start, count: firstCount),
-            UnsafeMutableBufferPointer(start: storage, count: free - firstCount)
-        )
+        return (w & mask, free)
     }
 
     /// Producer: publishes `count` elements written into the slices from
     /// ``writableRegions(atLeast:)`` (count must not exceed their total).
-    public func commitWrite(_ count: Int) {
+    @usableFromInline func commitWrite(_ count: Int) {
         let newWrite = writeIndex.pointee.load(ordering: .relaxed) &+ count
         writeIndex.pointee.store(newWrite, ordering: .sequentiallyConsistent)
         dataParker.wake()
@@ -183,7 +293,7 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
 
     /// Producer: waits until at least `minimum` elements are free (clamped to the capacity).
     /// Returns false if the ring was closed first.
-    public func waitUntilWritable(_ minimum: Int = 1) -> Bool {
+    @usableFromInline func waitUntilWritable(_ minimum: Int = 1) -> Bool {
         let needed = min(max(minimum, 1), capacity)
         if isClosed { return false }
         if writableCount(refreshing: false) >= needed { return true }
@@ -201,40 +311,38 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
     }
 
     /// Producer: writes what fits now (all of it under `dropOldest`) and returns the count.
-    public func tryWrite(from source: UnsafeBufferPointer<Element>) -> Int {
-        guard !isClosed else { return 0 }
-        if policy == .dropOldest { return writeEvicting(source) }
-        guard source.count > 0, let base = source.baseAddress else { return 0 }
-        let regions = writableRegions(atLeast: source.count)
-        let n = min(source.count, regions.first.count + regions.second.count)
+    @usableFromInline func tryWrite(from source: UnsafeRawPointer, count: Int) -> Int {
+        guard !isClosed, count > 0 else { return 0 }
+        if policy == .dropOldest { return writeEvicting(source, count: count) }
+        let span = writableSpan(atLeast: count)
+        let n = min(count, span.count)
         guard n > 0 else { return 0 }
-        copy(from: base, count: n, into: regions)
+        copyIn(from: source, count: n, at: span.start)
         commitWrite(n)
         return n
     }
 
-    /// Producer: writes all of `source`. Under `block` it waits for room as often as needed;
-    /// under `dropOldest` it never waits. Returns less than `source.count` only if the ring
-    /// was closed meanwhile.
-    public func write(from source: UnsafeBufferPointer<Element>) -> Int {
-        if policy == .dropOldest { return isClosed ? 0 : writeEvicting(source) }
+    /// Producer: writes all of `source`, waiting for room under `block`; fewer only if closed.
+    @usableFromInline func write(from source: UnsafeRawPointer, count: Int) -> Int {
+        if policy == .dropOldest { return isClosed ? 0 : writeEvicting(source, count: count) }
         var done = 0
-        while done < source.count {
-            done += tryWrite(from: UnsafeBufferPointer(rebasing: source[done...]))
-            if done < source.count && !waitUntilWritable(1) { break }
+        while done < count {
+            done += tryWrite(from: source + done * stride, count: count - done)
+            if done < count && !waitUntilWritable(1) { break }
         }
         return done
     }
 
     /// `dropOldest` write: claims room by moving the read index forward (CAS, racing only
     /// with the consumer's own commits), then copies and publishes.
-    private func writeEvicting(_ source: UnsafeBufferPointer<Element>) -> Int {
-        guard source.count > 0, var base = source.baseAddress else { return 0 }
-        var n = source.count
+    private func writeEvicting(_ source: UnsafeRawPointer, count: Int) -> Int {
+        guard count > 0 else { return 0 }
+        var base = source
+        var n = count
         var lost = 0
         if n > capacity {
             lost = n - capacity
-            base += lost
+            base += lost * stride
             n = capacity
         }
         let w = writeIndex.pointee.load(ordering: .relaxed)
@@ -262,32 +370,32 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
         if lost > 0 {
             overrunCounter.pointee.store(overrunCounter.pointee.load(ordering: .relaxed) + lost, ordering: .relaxed)
         }
-        copy(from: base, count: n, into: writableRegions(atLeast: n))
+        copyIn(from: base, count: n, at: writableSpan(atLeast: n).start)
         commitWrite(n)
-        return source.count
+        return count
     }
 
+    /// Copies `count` elements from `source` into the ring at slot `start`, wrapping.
     @inline(__always)
-    private func copy(
-        from source: UnsafePointer<Element>, count: Int,
-        into regions: (first: UnsafeMutableBufferPointer<Element>, second: UnsafeMutableBufferPointer<Element>)
-    ) {
-        let stride = MemoryLayout<Element>.stride
-        let firstCount = min(count, regions.first.count)
-        if firstCount > 0, let first = regions.first.baseAddress {
-            memcpy(first, source, firstCount * stride)
-        }
-        if count > firstCount, let second = regions.second.baseAddress {
-            memcpy(second, source + firstCount, (count - firstCount) * stride)
-        }
+    private func copyIn(from source: UnsafeRawPointer, count: Int, at start: Int) {
+        let firstCount = min(count, capacity - start)
+        memcpy(storage + start * stride, source, firstCount * stride)
+        if count > firstCount { memcpy(storage, source + firstCount * stride, (count - firstCount) * stride) }
+    }
+
+    /// Copies `count` elements out of the ring from slot `start`, wrapping.
+    @inline(__always)
+    private func copyOut(to target: UnsafeMutableRawPointer, count: Int, at start: Int) {
+        let firstCount = min(count, capacity - start)
+        memcpy(target, storage + start * stride, firstCount * stride)
+        if count > firstCount { memcpy(target + firstCount * stride, storage, (count - firstCount) * stride) }
     }
 
     // MARK: Consumer
 
-    /// Consumer: the unread elements as up to two contiguous slices. Re-reads the producer's
-    /// index only if the cached one shows fewer than `atLeast`. Under `dropOldest` the
-    /// contents are valid only if the following ``commitRead(_:)`` returns true.
-    public func readableRegions(atLeast minimum: Int = 1) -> (first: UnsafeBufferPointer<Element>, second: UnsafeBufferPointer<Element>) {
+    /// Consumer: where the unread elements start (a slot index) and how many there are.
+    /// Re-reads the producer's index only if the cached one shows fewer than `minimum`.
+    @usableFromInline func readableSpan(atLeast minimum: Int) -> (start: Int, count: Int) {
         // Acquire: under dropOldest the producer moves the read index too.
         let r = readIndex.pointee.load(ordering: .acquiring)
         readSnapshot.pointee = r
@@ -297,21 +405,15 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
             available = cachedWrite.pointee &- r
         }
         // Under dropOldest the producer may have lapped a stale `r`; the commit will fail,
-        // but the slices must still stay inside the storage.
-        available = min(available, capacity)
-        let start = r & mask
-        let firstCount = min(available, capacity - start)
-        return (
-            UnsafeBufferPointer(start: storage + start, count: firstCount),
-            UnsafeBufferPointer(start: storage, count: available - firstCount)
-        )
+        // but the span must still stay inside the storage.
+        return (r & mask, max(0, min(available, capacity)))
     }
 
     /// Consumer: releases the first `count` elements seen by the last
     /// ``readableRegions(atLeast:)``. Always true under `block`; under `dropOldest`, false
     /// when the producer overwrote them meanwhile (discard what was copied and look again).
-    @discardableResult
-    public func commitRead(_ count: Int) -> Bool {
+    @discardableResult @usableFromInline
+    func commitRead(_ count: Int) -> Bool {
         let r = readSnapshot.pointee
         if policy == .block {
             readIndex.pointee.store(r &+ count, ordering: .sequentiallyConsistent)
@@ -330,7 +432,7 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
     /// Consumer: waits until at least `minimum` elements are unread (clamped to the
     /// capacity). Returns false if the ring is closed with fewer left (the caller then takes
     /// the remainder). Counts an underrun when it has to wait.
-    public func waitUntilReadable(_ minimum: Int = 1) -> Bool {
+    @usableFromInline func waitUntilReadable(_ minimum: Int = 1) -> Bool {
         let needed = min(max(minimum, 1), capacity)
         if readableCount(refreshing: true) >= needed { return true }
         if isClosed { return readableCount(refreshing: true) >= needed }
@@ -348,13 +450,13 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
         underrunCounter.pointee.store(underrunCounter.pointee.load(ordering: .relaxed) + 1, ordering: .relaxed)
     }
 
-    /// Consumer: copies out what is there now, up to `destination.count`; 0 when empty
-    /// (an underrun if the ring is still open).
-    public func tryRead(into destination: UnsafeMutableBufferPointer<Element>) -> Int {
-        guard destination.count > 0, let target = destination.baseAddress else { return 0 }
+    /// Consumer: copies out what is there now, up to `capacity` elements; 0 when empty (an
+    /// underrun if the ring is still open).
+    @usableFromInline func tryRead(into target: UnsafeMutableRawPointer, count wanted: Int) -> Int {
+        guard wanted > 0 else { return 0 }
         while true {
-            let regions = readableRegions(atLeast: destination.count)
-            let n = min(destination.count, regions.first.count + regions.second.count)
+            let span = readableSpan(atLeast: wanted)
+            let n = min(wanted, span.count)
             if n == 0 {
                 // Closed is read before the final re-check, so data published before close
                 // is never mistaken for the end.
@@ -363,33 +465,23 @@ public final class SPSCRing<Element: BitwiseCopyable>: SampleQueue, @unchecked S
                 if !closed { noteUnderrun() }
                 return 0
             }
-            let stride = MemoryLayout<Element>.stride
-            let firstCount = min(n, regions.first.count)
-            if let first = regions.first.baseAddress { memcpy(target, first, firstCount * stride) }
-            if n > firstCount, let second = regions.second.baseAddress {
-                memcpy(target + firstCount, second, (n - firstCount) * stride)
-            }
+            copyOut(to: target, count: n, at: span.start)
             if commitRead(n) { return n }
         }
     }
 
-    /// Consumer: waits for data, then copies out up to `destination.count`; 0 only at the end
+    /// Consumer: waits for data, then copies out up to `wanted` elements; 0 only at the end
     /// of the stream (closed and drained).
-    public func read(into destination: UnsafeMutableBufferPointer<Element>) -> Int {
-        guard destination.count > 0, let target = destination.baseAddress else { return 0 }
+    @usableFromInline func read(into target: UnsafeMutableRawPointer, count wanted: Int) -> Int {
+        guard wanted > 0 else { return 0 }
         while true {
-            let regions = readableRegions(atLeast: destination.count)
-            let n = min(destination.count, regions.first.count + regions.second.count)
+            let span = readableSpan(atLeast: wanted)
+            let n = min(wanted, span.count)
             if n == 0 {
                 if !waitUntilReadable(1) { return 0 }
                 continue
             }
-            let stride = MemoryLayout<Element>.stride
-            let firstCount = min(n, regions.first.count)
-            if let first = regions.first.baseAddress { memcpy(target, first, firstCount * stride) }
-            if n > firstCount, let second = regions.second.baseAddress {
-                memcpy(target + firstCount, second, (n - firstCount) * stride)
-            }
+            copyOut(to: target, count: n, at: span.start)
             if commitRead(n) { return n }
         }
     }

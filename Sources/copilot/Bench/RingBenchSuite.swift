@@ -23,11 +23,11 @@ enum RingBenchSuite {
                 return BenchOperations(
                     reference: {
                         guard let queue = try? LockedQueue<Float>(capacity: ringSamples, policy: .block) else { return }
-                        buffers.transfer(through: queue)
+                        buffers.transfer(through: queue, intoDestination: false)
                     },
                     optimized: {
                         guard let ring = try? SPSCRing<Float>(minimumCapacity: ringSamples, policy: .block) else { return }
-                        buffers.transfer(through: ring)
+                        buffers.transfer(through: ring, intoDestination: false)
                     })
             },
             BenchCase(
@@ -39,7 +39,19 @@ enum RingBenchSuite {
                     reference: { buffers.copyDirectly() },
                     optimized: {
                         guard let ring = try? SPSCRing<Float>(minimumCapacity: ringSamples, policy: .block) else { return }
-                        buffers.transfer(through: ring)
+                        buffers.transfer(through: ring, intoDestination: false)
+                    })
+            },
+            BenchCase(
+                name: "ring/spsc vs memcpy \(megabytes)MB into \(megabytes)MB", unit: "MB", unitsPerOp: Double(megabytes),
+                baselineLabel: "memcpy"
+            ) {
+                let buffers = TransferBuffers(sampleCount: sampleCount)
+                return BenchOperations(
+                    reference: { buffers.copyDirectly() },
+                    optimized: {
+                        guard let ring = try? SPSCRing<Float>(minimumCapacity: ringSamples, policy: .block) else { return }
+                        buffers.transfer(through: ring, intoDestination: true)
                     })
             },
             BenchCase(name: "ring/frame push+evict \(frameCount) frames", unit: "frames", unitsPerOp: Double(frameCount)) {
@@ -77,17 +89,26 @@ private final class TransferBuffers: @unchecked Sendable {
     }
 
     /// This thread writes `source` in 1024-sample blocks; a second thread reads 1024-sample
-    /// blocks into `destination`.
-    func transfer<Queue: SampleQueue>(through queue: Queue) where Queue.Element == Float {
+    /// blocks, into consecutive slices of `destination` when `intoDestination` (a full copy
+    /// of the 64 MB, as memcpy does) or else into one reused block buffer, the way an audio
+    /// consumer takes block after block (the source still streams from memory).
+    func transfer<Queue: SampleQueue>(through queue: Queue, intoDestination: Bool) where Queue.Element == Float {
         let block = RingBenchSuite.blockSamples
         let total = source.count
         let consumer = try? WorkerThread { [self] in
             var done = 0
+            var check: Float = 0
+            let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: block)
+            defer { scratch.deallocate() }
             while done < total {
-                let n = queue.read(into: UnsafeMutableBufferPointer(rebasing: destination[done..<min(done + block, total)]))
+                let target = intoDestination
+                    ? UnsafeMutableBufferPointer(rebasing: destination[done..<min(done + block, total)]) : scratch
+                let n = queue.read(into: target)
                 if n == 0 { break }
+                check += target[n - 1]
                 done += n
             }
+            benchBlackHole(check)
         }
         var sent = 0
         while sent < total {
@@ -96,7 +117,6 @@ private final class TransferBuffers: @unchecked Sendable {
         }
         queue.close()
         consumer?.join()
-        benchBlackHole(destination[total - 1])
     }
 }
 
