@@ -24,5 +24,6 @@ struct Copilot: ParsableCommand {
             Mel.self,
             Transcribe.self,
             Bench.self,
+            Vad.self,
         ])
 }

@@ -10,5 +10,6 @@ enum BenchSuites {
         WhisperBench.suite,
         BloomBenchSuite.suite,
         ConsensusBenchSuite.suite,
+        VadBenchSuite.suite,
     ]
 }
