@@ -116,27 +116,33 @@ public struct LogMelSpectrogram: MelExtracting {
         splitRe.withUnsafeBufferPointer { splitRe in
         splitIm.withUnsafeBufferPointer { splitIm in
         filters.weights.withUnsafeBufferPointer { weights in
+        filters.firstBin.withUnsafeBufferPointer { firstBins in
+        filters.binCount.withUnsafeBufferPointer { binCounts in
+        filters.offset.withUnsafeBufferPointer { offsets in
             for batch in batches {
                 let firstFrame = batch * lanes
                 // Gather: lane l holds frame firstFrame + l; lanes past the end repeat the last
-                // frame, so they never change the maximum and are simply not stored.
-                re.withMemoryRebound(to: Float.self, capacity: half * lanes) { reF in
-                    im.withMemoryRebound(to: Float.self, capacity: half * lanes) { imF in
-                        for lane in 0..<lanes {
-                            let frame = min(firstFrame + lane, frameCount - 1)
-                            let src = signal + frame * hop
-                            for n in 0..<half {
-                                reF[n * lanes + lane] = src[2 * n] * window[2 * n]
-                                imF[n * lanes + lane] = src[2 * n + 1] * window[2 * n + 1]
-                            }
-                        }
-                    }
+                // frame, so they never change the maximum and are simply not stored. Even samples
+                // go to the real part, odd ones to the imaginary part (the packed real FFT).
+                let last = frameCount - 1
+                let s0 = signal + min(firstFrame, last) * hop, s1 = signal + min(firstFrame + 1, last) * hop
+                let s2 = signal + min(firstFrame + 2, last) * hop, s3 = signal + min(firstFrame + 3, last) * hop
+                let s4 = signal + min(firstFrame + 4, last) * hop, s5 = signal + min(firstFrame + 5, last) * hop
+                let s6 = signal + min(firstFrame + 6, last) * hop, s7 = signal + min(firstFrame + 7, last) * hop
+                for n in 0..<half {
+                    let e = 2 * n, o = 2 * n + 1
+                    re[n] = MelLanes(s0[e], s1[e], s2[e], s3[e], s4[e], s5[e], s6[e], s7[e]) * window[e]
+                    im[n] = MelLanes(s0[o], s1[o], s2[o], s3[o], s4[o], s5[o], s6[o], s7[o]) * window[o]
                 }
                 fft.transform(re: re, im: im, scratchRe: scratchRe, scratchIm: scratchIm)
-                // Real spectrum from the packed complex one: X[k] = E[k] + W^k O[k].
+                // Real spectrum from the packed complex one: X[k] = E[k] + W^k O[k], where
+                // E = (Z[k] + conj Z[n-k]) / 2 and O = -i (Z[k] - conj Z[n-k]) / 2; k = 0 and
+                // k = n/2 both pair Z[0] with itself.
                 for k in 0...half {
-                    let zr = re[k % half], zi = im[k % half]
-                    let cr = re[(half - k) % half], ci = im[(half - k) % half]
+                    let a = k == half ? 0 : k
+                    let b = k == 0 ? 0 : half - k
+                    let zr = re[a], zi = im[a]
+                    let cr = re[b], ci = im[b]
                     let er = (zr + cr) * 0.5, ei = (zi - ci) * 0.5
                     let or = (zi + ci) * 0.5, oi = (cr - zr) * 0.5
                     let wr = splitRe[k], wi = splitIm[k]
@@ -147,8 +153,8 @@ public struct LogMelSpectrogram: MelExtracting {
                 let valid = min(lanes, frameCount - firstFrame)
                 for mel in 0..<WhisperMel.melCount {
                     var acc = MelLanes(repeating: 0)
-                    let first = filters.firstBin[mel], offset = filters.offset[mel]
-                    for t in 0..<filters.binCount[mel] {
+                    let first = firstBins[mel], offset = offsets[mel]
+                    for t in 0..<binCounts[mel] {
                         acc += weights[offset + t] * power[first + t]
                     }
                     let logValue = Self.log10(acc.replacing(with: WhisperMel.powerFloor, where: .!(acc .>= WhisperMel.powerFloor)))
@@ -161,6 +167,9 @@ public struct LogMelSpectrogram: MelExtracting {
                     }
                 }
             }
+        }
+        }
+        }
         }
         }
         }
