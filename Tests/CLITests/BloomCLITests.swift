@@ -93,6 +93,32 @@ import Testing
         #expect(r.stdout == expected)
     }
 
+    @Test func dedupStreamsLinesAsTheyArrive() throws {
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["bloom", "dedup", "--capacity", "1000"]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+        }
+        try input.fileHandleForWriting.write(contentsOf: Data("first\nfirst\n".utf8))
+        // The first line must come out while stdin is still open (wait at most 20 s).
+        var fds = [pollfd(fd: output.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)]
+        #expect(poll(&fds, 1, 20_000) == 1, "no output while the input stays open")
+        if fds[0].revents & Int16(POLLIN) != 0 {
+            #expect(String(decoding: output.fileHandleForReading.availableData, as: UTF8.self) == "first\n")
+        }
+        try input.fileHandleForWriting.write(contentsOf: Data("second\n".utf8))
+        try input.fileHandleForWriting.close()
+        let rest = output.fileHandleForReading.readDataToEndOfFile()
+        #expect(String(decoding: rest, as: UTF8.self) == "second\n")
+    }
+
     @Test func dedupWithFileRemembersAcrossRuns() throws {
         let f = path("dedup.bloom")
         let first = try CLI.run(["bloom", "dedup", f, "--capacity", "1000"], stdin: Data("a\nb\na\n".utf8))

@@ -108,7 +108,8 @@ public enum LineDeduplicator {
 
     /// Reads lines from `input`, writes each line not (maybe) present in `filter` to `output`
     /// (with its `\n` when it had one) and adds it. Runs of passed lines are written straight
-    /// from the read buffer.
+    /// from the read buffer; the output is flushed after each read, so a slow stream (a log
+    /// being followed) comes out line by line.
     public static func run(input: LineReader, output: FileDescriptorOutput, filter: SplitBlockBloomFilter) throws -> Summary {
         var summary = Summary(lines: 0, passed: 0)
         try input.forEachBlock { block, _ in
@@ -128,6 +129,8 @@ public enum LineDeduplicator {
                 }
             }
             try output.write(bytes: UnsafeRawBufferPointer(rebasing: block[runStart..<runEnd]))
+            // One flush per read(2): whole buffers when input is fast, prompt lines when it trickles.
+            try output.flush()
         }
         return summary
     }

@@ -39,6 +39,7 @@ struct BloomCheck: ParsableCommand {
                                 try out.write("\n")
                             }
                         }
+                        try out.flush()
                     }
                 } else {
                     for item in items {
