@@ -81,9 +81,13 @@ import Testing
         var input = Data()
         var expected = Data()
         var seen = Set<Int>()
-        var rng = SystemRandomNumberGenerator()
+        var state: UInt64 = 42  // SplitMix64: the same lines on every run
         for _ in 0..<50_000 {
-            let v = Int.random(in: 0..<20_000, using: &rng)
+            state &+= 0x9e37_79b9_7f4a_7c15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+            let v = Int((z ^ (z >> 31)) % 20_000)
             let line = Data("line-\(v)\n".utf8)
             input.append(line)
             if seen.insert(v).inserted { expected.append(line) }

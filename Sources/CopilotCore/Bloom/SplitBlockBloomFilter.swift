@@ -182,6 +182,7 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
     // MARK: Set operations
 
     /// Adds every item of `other` (bitwise or). Both filters must have the same block count.
+    /// The item count becomes the fill estimate (the two sets may overlap). O(size).
     public func formUnion(_ other: SplitBlockBloomFilter) throws(BloomError) {
         try checkCompatible(other)
         for i in 0..<(blockCount * 8) { words[i] |= other.words[i] }
@@ -189,7 +190,8 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
     }
 
     /// Keeps only bits set in both filters (bitwise and): an item added to both is still
-    /// maybe-present; an item in one only is usually absent.
+    /// maybe-present; an item in one only is usually absent. The item count becomes the fill
+    /// estimate. O(size).
     public func formIntersection(_ other: SplitBlockBloomFilter) throws(BloomError) {
         try checkCompatible(other)
         for i in 0..<(blockCount * 8) { words[i] &= other.words[i] }

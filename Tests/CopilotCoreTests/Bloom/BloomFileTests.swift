@@ -94,6 +94,26 @@ import Testing
         #expect(message.contains("x.bloom") && message.contains("recreate"))
     }
 
+    @Test func garbageAfterAValidPrefixNeverCrashes() throws {
+        let good = path("g.bloom")
+        try BloomFile.save(try filled(50), to: good)
+        let original = try bytes(good)
+        var state: UInt64 = 7
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        // Keep the first `keep` bytes, overwrite one random byte after them: every header field
+        // and the bits get hit; each file must be refused (or, if only a bit flipped back, load).
+        for keep in stride(from: 8, to: original.count, by: 29) {
+            var damaged = original
+            let at = keep + Int(next() % UInt64(original.count - keep))
+            damaged[at] ^= UInt8(truncatingIfNeeded: next() | 1)
+            try write(damaged, path("x.bloom"))
+            #expect(throws: BloomError.self) { try BloomFile.open(path("x.bloom")) }
+        }
+    }
+
     @Test func failedWriteLeavesTheOriginalIntact() throws {
         let target = path("keep.bloom")
         try BloomFile.save(try filled(100), to: target)
