@@ -8,8 +8,10 @@ import Foundation
 /// The bits are 512-bit blocks of eight 64-bit words, one 64-byte cache line each. An item's
 /// 64-bit ``WyHash`` picks one block with its high 32 bits (multiply-shift, no division) and,
 /// with its low 32 bits multiplied by eight odd "salt" constants (the scheme of Parquet's and
-/// Impala's split-block filters), one bit in each of the block's eight words. An add or a lookup
-/// therefore touches exactly one cache line: one cache miss at most.
+/// Impala's split-block filters), one bit in each of the block's eight words, or two with a
+/// second set of salts in the 16-bits-per-item layout that low target rates get (see
+/// ``SplitBlockSizing``). An add or a lookup therefore touches exactly one cache line: one
+/// cache miss at most.
 ///
 /// Not safe for concurrent writers (see ``ConcurrentSplitBlockBloomFilter``); concurrent
 /// readers are fine.
