@@ -190,6 +190,11 @@ public enum BloomFile {
         guard fd >= 0 else { throw BloomFile.systemError(path, "creating temporary file \(temporary)") }
         var published = false
         defer { if !published { unlink(temporary) } }
+        var existing = stat()
+        if replace, stat(path, &existing) == 0 {
+            // The replacement keeps the permissions of the file it replaces.
+            _ = fchmod(fd, existing.st_mode & 0o7777)
+        }
         do {
             var budget = failingAfterBytes ?? Int.max
             try header.withUnsafeBytes { b in try writeAll(fd, b, path: temporary, budget: &budget) }

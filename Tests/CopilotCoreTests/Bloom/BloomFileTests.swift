@@ -50,8 +50,11 @@ import Testing
         #expect(throws: BloomError.fileExists(path: path("u.bloom"))) {
             try BloomFile.create(path("u.bloom"), capacity: 100, falsePositiveRate: 0.01, force: false)
         }
+        chmod(path("u.bloom"), 0o600)
         try BloomFile.update(path("u.bloom")) { $0.insert("x") }
         #expect(try BloomFile.open(path("u.bloom")).contains("x"))
+        var st = stat()
+        #expect(stat(path("u.bloom"), &st) == 0 && st.st_mode & 0o777 == 0o600)
         try BloomFile.create(path("u.bloom"), capacity: 100, falsePositiveRate: 0.01, force: true)
         #expect(!(try BloomFile.open(path("u.bloom")).contains("x")))
     }
