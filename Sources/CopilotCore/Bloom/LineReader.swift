@@ -135,3 +135,38 @@ public enum LineDeduplicator {
         return summary
     }
 }
+
+/// The stdin halves of `copilot bloom add` and `copilot bloom check`.
+public enum BloomLines {
+    /// Adds every line of `input` to `filter`; returns the number of lines read.
+    @discardableResult
+    public static func add(input: LineReader, to filter: SplitBlockBloomFilter) throws -> Int {
+        var lines = 0
+        try input.forEachBlock { block, _ in
+            LineReader.forEachLine(in: block) { line in
+                filter.insert(line)
+                lines += 1
+            }
+        }
+        return lines
+    }
+
+    /// Writes each line of `input` that may be in `filter` (or, with `printAbsent`, each that
+    /// certainly is not) to `output`, followed by `\n`, flushing after every read. Returns
+    /// whether any line may be present.
+    public static func check(input: LineReader, against filter: SplitBlockBloomFilter, output: FileDescriptorOutput, printAbsent: Bool) throws -> Bool {
+        var anyPresent = false
+        try input.forEachBlock { block, _ in
+            try LineReader.forEachLine(in: block) { line in
+                let hit = filter.contains(line)
+                anyPresent = anyPresent || hit
+                if hit != printAbsent {
+                    try output.write(bytes: line)
+                    try output.write("\n")
+                }
+            }
+            try output.flush()
+        }
+        return anyPresent
+    }
+}
