@@ -264,6 +264,7 @@ public final class AudioStream: CustomStringConvertible {
             }
             ended = true
             try converter?.process(UnsafeBufferPointer(start: nil, count: 0), endOfInput: true, appendingTo: &pending)
+            Self.clampResampled(&pending)
             return
         }
         sourceFrames += frames
@@ -277,9 +278,18 @@ public final class AudioStream: CustomStringConvertible {
             let slice = UnsafeBufferPointer(rebasing: block[0..<frames])
             if let converter {
                 try converter.process(slice, endOfInput: false, appendingTo: &pending)
+                Self.clampResampled(&pending)
             } else {
                 pending.append(contentsOf: slice)
             }
+        }
+    }
+
+    /// The sinc filter rings past full scale next to clipped input (a few percent); the
+    /// contract is [-1, 1], so the output is clipped again.
+    private static func clampResampled(_ samples: inout [Float]) {
+        samples.withUnsafeMutableBufferPointer { s in
+            for i in s.indices { s[i] = sanitizedSample(s[i]) }
         }
     }
 

@@ -5,6 +5,9 @@ import CopilotReference
 enum BenchSuites {
     static let all: [BenchSuite] = [
         AudioBenchSuite.suite,
+        RingBenchSuite.suite,
+        melBenchSuite,
+        WhisperBench.suite,
         BloomBenchSuite.suite,
         ConsensusBenchSuite.suite,
     ]

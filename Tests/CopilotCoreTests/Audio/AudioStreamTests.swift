@@ -58,6 +58,15 @@ import Testing
         #expect(resampled.allSatisfy { $0.isFinite && abs($0) <= 1 })
     }
 
+    @Test func resampledFullScaleStaysInRange() throws {
+        // A full-scale square wave makes the sinc filter ring past ±1; the stream clips it.
+        let square = (0..<4_410).map { Float(($0 / 50) % 2 == 0 ? 1 : -1) }
+        let source = MemoryFrameSource(interleaved: square, sampleRate: 44_100, channels: 1)
+        let out = try AudioStream(source: source, targetRate: 16_000).readAll()
+        #expect(out.allSatisfy { abs($0) <= 1 })
+        #expect(out.contains(1) && out.contains(-1))
+    }
+
     @Test func rawErrors() throws {
         let odd = try Self.rawFile([1, 2, 3])
         let empty = try Self.rawFile([])

@@ -1,0 +1,36 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The input of `copilot buffer` and the raw layout of the bytes it yields.
+///
+/// Raw PCM (stdin, or a file read with `--raw`) is read as bytes, untouched, so it can pass
+/// through byte for byte; stdin is always raw here (a WAV on stdin passes through whole). A
+/// file to decode or a live device goes through ``AudioStream`` and comes out as s16le mono
+/// at the source's rate.
+public struct BufferInput {
+    /// Where the bytes come from.
+    public var source: any ByteSource
+    /// Their layout.
+    public var layout: RawPCMLayout
+
+    /// Opens what `request` names.
+    public static func open(_ request: AudioInputRequest) throws -> BufferInput {
+        let limit: (RawPCMLayout) -> Int? = { layout in
+            request.durationSeconds.map { Int(($0 * Double(layout.sampleRate)).rounded()) * layout.frameBytes }
+        }
+        switch request.source {
+        case .standardInput:
+            try request.raw.validate(input: "stdin")
+            if isatty(STDIN_FILENO) != 0 { throw AudioError.standardInputIsTerminal }
+            return BufferInput(source: FileDescriptorSource(fd: STDIN_FILENO, name: "stdin", byteLimit: limit(request.raw)), layout: request.raw)
+        case .file(let path) where request.forceRaw:
+            try request.raw.validate(input: path)
+            return BufferInput(source: try FileDescriptorSource(path: path, byteLimit: limit(request.raw)), layout: request.raw)
+        case .file, .device:
+            let stream = try AudioStream.open(request)
+            let source = AudioStreamSource(stream: stream)
+            return BufferInput(source: source, layout: RawPCMLayout(format: .s16le, sampleRate: source.sampleRate, channels: 1))
+        }
+    }
+}
