@@ -131,7 +131,8 @@ public final class AudioStream: CustomStringConvertible {
             let file: AudioFrameSource = request.forceRaw
                 ? try RawPCMReader.open(path: path, layout: request.raw)
                 : try SndFile.open(path: path)
-            frameSource = ReadAheadSource(file)
+            // A named pipe given as a path stays live; only real files are decoded ahead.
+            frameSource = file.isLive ? file : ReadAheadSource(file)
         case .standardInput:
             frameSource = try openStandardInput(request)
         case .device(let name):
