@@ -149,6 +149,8 @@ public final class FileDescriptorSource: ByteSource, @unchecked Sendable {
         BufferStage.enlargePipe(fd)
     }
 
+    /// One `read(2)` into the front of `buffer` (at most the bytes left of the limit);
+    /// 0 at the end of the input.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let wanted = min(buffer.count, bytesLeft ?? Int.max)
         guard let base = buffer.baseAddress, wanted > 0 else { return 0 }
