@@ -5,7 +5,7 @@ Signals: espeak-ng speech, seeded white noise, silence, a 1 s clip and a 45 s cl
 sent to `copilot mel - --raw f32le --format npy` on stdin and to faster-whisper's extractor;
 the script asserts equal shapes and a max absolute difference <= 1e-3. Speed: numpy's
 extractor on 30 s of noise (median of repeated runs) against `copilot bench --filter mel`
-(the same computation in process), alternating, best of 3 rounds. Writes the `## mel` section of benchmarks/RESULTS.md.
+(the same computation in process), alternating, best of 5 rounds. Writes the `## mel` section of benchmarks/RESULTS.md.
 
   benchmarks/.venv/bin/python benchmarks/mel_compare.py   # after `swift build -c release`
 """
@@ -25,7 +25,7 @@ from faster_whisper.feature_extractor import FeatureExtractor
 ROOT = Path(__file__).resolve().parent.parent
 BINARY = ROOT / ".build" / "release" / "copilot"
 TOLERANCE = 1e-3
-ROUNDS = 3
+ROUNDS = 5
 RATE = 16000
 
 

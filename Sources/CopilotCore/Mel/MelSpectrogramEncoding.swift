@@ -10,6 +10,9 @@ public enum MelOutputFormat: String, CaseIterable, Sendable {
 extension MelSpectrogram {
     /// The values as little-endian float32 bytes, mel-major.
     public func float32LittleEndianBytes() -> [UInt8] {
+        if 1.littleEndian == 1 {
+            return values.withUnsafeBytes { Array($0) }
+        }
         var out = [UInt8]()
         out.reserveCapacity(values.count * 4)
         for value in values {

@@ -9,6 +9,7 @@ import CopilotCore
 /// Factual answers use CopilotCore's `FactualExtractor` (one set of extraction rules, tested
 /// on its own); the vote on the extracted values is done here again, plainly.
 public struct ReferenceConsensusAggregator: ConsensusAggregating {
+    /// The tuning in use.
     public let options: ConsensusOptions
 
     /// Creates the reference aggregator.

@@ -6,6 +6,7 @@ enum BenchSuites {
     static let all: [BenchSuite] = [
         AudioBenchSuite.suite,
         RingBenchSuite.suite,
+        VadBenchSuite.suite,
         melBenchSuite,
         WhisperBench.suite,
         BloomBenchSuite.suite,
