@@ -14,6 +14,7 @@ public final class AudioStreamSource: ByteSource, @unchecked Sendable {
         samples = [Float](repeating: 0, count: 1 << 14)
     }
 
+    /// Reads up to `buffer.count / 2` samples and stores them as s16le; 0 at the end.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let wanted = min(buffer.count / 2, samples.count)
         guard wanted > 0 else { return 0 }

@@ -29,6 +29,8 @@ public struct BufferSettings: Sendable, Equatable {
     public static let defaultCapacityMs = 2000
     /// Built-in default policy.
     public static let defaultPolicy = RingFullPolicy.block
+    /// Largest ring, frame pair or tail, in bytes: memory is allocated (and touched) up front.
+    public static let maximumBufferBytes = 1 << 30
 
     /// Creates settings; ``validated()`` checks them.
     public init(
@@ -72,6 +74,16 @@ public struct BufferSettings: Sendable, Equatable {
                 throw BufferError.invalidSetting(name: "--hop-ms", value: "\(hopMs)", expected: "1...\(frameMs) (at most --frame-ms)")
             }
         }
+        let bytesPerMs = Double(bytesPerFrame) * Double(sampleRate) / 1000
+        let limitMs = Int(Double(Self.maximumBufferBytes) / bytesPerMs)
+        guard Double(capacityMs) * bytesPerMs <= Double(Self.maximumBufferBytes) else {
+            throw BufferError.invalidSetting(
+                name: "--capacity-ms", value: "\(capacityMs)", expected: "at most \(limitMs) ms at this rate and format (1 GiB)")
+        }
+        if let frameMs, Double(2 * frameMs) * bytesPerMs > Double(Self.maximumBufferBytes) {
+            throw BufferError.invalidSetting(
+                name: "--frame-ms", value: "\(frameMs)", expected: "at most \(limitMs / 2) ms at this rate and format")
+        }
         if let tailSeconds {
             guard tailSeconds > 0 && tailSeconds <= 3600 else {
                 throw BufferError.invalidSetting(name: "--tail", value: "\(tailSeconds)", expected: "a number of seconds in (0, 3600]")
@@ -79,8 +91,9 @@ public struct BufferSettings: Sendable, Equatable {
             guard frameMs == nil else {
                 throw BufferError.invalidSetting(name: "--tail", value: "with --frame-ms", expected: "one of --tail or --frame-ms")
             }
-            guard Double(bytesPerFrame) * Double(sampleRate) * tailSeconds <= Double(1 << 33) else {
-                throw BufferError.invalidSetting(name: "--tail", value: "\(tailSeconds)", expected: "a tail under 8 GiB of audio")
+            guard tailSeconds * 1000 * bytesPerMs <= Double(Self.maximumBufferBytes) else {
+                throw BufferError.invalidSetting(
+                    name: "--tail", value: "\(tailSeconds)", expected: "at most \(limitMs / 1000) s at this rate and format (1 GiB)")
             }
         }
     }
@@ -136,6 +149,8 @@ public final class FileDescriptorSource: ByteSource, @unchecked Sendable {
         BufferStage.enlargePipe(fd)
     }
 
+    /// One `read(2)` into the front of `buffer` (at most the bytes left of the limit);
+    /// 0 at the end of the input.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let wanted = min(buffer.count, bytesLeft ?? Int.max)
         guard let base = buffer.baseAddress, wanted > 0 else { return 0 }

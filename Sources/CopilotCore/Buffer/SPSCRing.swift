@@ -275,7 +275,7 @@ final class RingCore: @unchecked Sendable {
     /// ``writableRegions(atLeast:)`` (count must not exceed their total).
     @usableFromInline func commitWrite(_ count: Int) {
         let newWrite = writeIndex.pointee.load(ordering: .relaxed) &+ count
-        writeIndex.pointee.store(newWrite, ordering: .sequentiallyConsistent)
+        writeIndex.pointee.store(newWrite, ordering: .releasing)
         dataParker.wake()
         notePeak(writeIndex: newWrite)
     }
@@ -416,7 +416,7 @@ final class RingCore: @unchecked Sendable {
     func commitRead(_ count: Int) -> Bool {
         let r = readSnapshot.pointee
         if policy == .block {
-            readIndex.pointee.store(r &+ count, ordering: .sequentiallyConsistent)
+            readIndex.pointee.store(r &+ count, ordering: .releasing)
             // The consumer's cached write index is never ahead, so this free count never
             // falls short of the real one.
             spaceParker.wake(available: capacity - (cachedWrite.pointee &- (r &+ count)))

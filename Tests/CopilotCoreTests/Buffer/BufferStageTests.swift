@@ -81,6 +81,10 @@ private func runStage(_ settings: BufferSettings, input: [UInt8], chunk: Int) th
         bad = base
         bad.sampleRate = 0
         #expect(throws: BufferError.self) { try bad.validate() }
+        bad = BufferSettings(sampleRate: 384_000, bytesPerFrame: 256, formatName: "f32le", capacityMs: 600_000)
+        #expect(throws: BufferError.self) { try bad.validate() }
+        bad = BufferSettings(sampleRate: 384_000, bytesPerFrame: 256, formatName: "f32le", capacityMs: 10, tailSeconds: 3600)
+        #expect(throws: BufferError.self) { try bad.validate() }
         #expect(throws: Never.self) { try base.validate() }
     }
 
