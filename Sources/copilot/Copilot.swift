@@ -16,10 +16,14 @@ struct Copilot: ParsableCommand {
             """,
         version: CopilotVersion.string,
         subcommands: [
-            Bench.self,
-            Convert.self,
+            Buffer.self,
+            Transcribe.self,
             Bloom.self,
             Consensus.self,
+            Convert.self,
             Mel.self,
+            Transcribe.self,
+            Bench.self,
+            Vad.self,
         ])
 }
