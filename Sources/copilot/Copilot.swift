@@ -16,14 +16,13 @@ struct Copilot: ParsableCommand {
             """,
         version: CopilotVersion.string,
         subcommands: [
+            Vad.self,
             Buffer.self,
             Transcribe.self,
             Bloom.self,
             Consensus.self,
             Convert.self,
             Mel.self,
-            Transcribe.self,
             Bench.self,
-            Vad.self,
         ])
 }

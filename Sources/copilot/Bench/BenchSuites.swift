@@ -6,10 +6,10 @@ enum BenchSuites {
     static let all: [BenchSuite] = [
         AudioBenchSuite.suite,
         RingBenchSuite.suite,
+        VadBenchSuite.suite,
         melBenchSuite,
         WhisperBench.suite,
         BloomBenchSuite.suite,
         ConsensusBenchSuite.suite,
-        VadBenchSuite.suite,
     ]
 }
