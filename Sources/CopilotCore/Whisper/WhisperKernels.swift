@@ -5,7 +5,7 @@ import Dispatch
 
 /// Row-wise building blocks of the optimized encoder and decoder, on raw row-major buffers.
 /// Each splits its rows over `threads` workers; none allocates.
-enum WhisperKernels {
+package enum WhisperKernels {
     /// LayerNorm epsilon used by Whisper.
     static let layerNormEpsilon: Float = 1e-5
 
