@@ -26,13 +26,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHORT_SENTENCES = [
-    "The quick brown fox jumps over the lazy dog.",
-    "She sells sea shells by the sea shore every summer morning.",
     "A journey of a thousand miles begins with a single step.",
+    "Please remember to bring your umbrella because it might rain later today.",
+    "The library opens at nine in the morning.",
 ]
 LONG_SENTENCES = [
-    "Please remember to bring your umbrella because it might rain later today.",
-    "The library opens at nine in the morning and closes at six in the evening.",
     "My brother likes to cook pasta with fresh tomatoes and basil.",
     "The train to the city was delayed because of the heavy snow.",
     "We planted a small garden behind the house last spring.",
@@ -47,6 +45,8 @@ LONG_SENTENCES = [
     "He forgot his keys at the office and had to go back.",
     "The old bridge across the river was painted bright red.",
     "Birds were singing in the trees when the sun came up.",
+    "We will meet again at the station after lunch.",
+    "The weather was warm and sunny for the whole week.",
 ]
 
 
@@ -151,12 +151,16 @@ def main():
     peers = ["faster-whisper", "whisper.cpp"] + (["copilot"] if copilot_available(binary) else [])
 
     results = {}
+    load_before = os.getloadavg()[0]
     for clip in args.clips.split(","):
         path, reference, duration = clips[clip]
         samples = {peer: [] for peer in peers}
+        failures = {}
         for run in range(args.runs + 1):  # run 0 warms the page cache and is discarded
             order = peers[run % len(peers):] + peers[:run % len(peers)]
             for peer in order:
+                if peer in failures:
+                    continue
                 if peer == "copilot":
                     command = [str(binary), "transcribe", "--format", "txt", "--threads", str(args.threads),
                                "--model", args.model_dir, str(path)]
@@ -164,7 +168,12 @@ def main():
                     command = [sys.executable, __file__, "--worker", peer, "--audio", str(path),
                                "--threads", str(args.threads), "--model-dir", args.model_dir,
                                "--out-dir", str(out_dir)]
-                wall, rss, out = measure(command)
+                try:
+                    wall, rss, out = measure(command)
+                except RuntimeError as error:
+                    failures[peer] = str(error).splitlines()[0] if str(error) else "failed"
+                    print(f"{clip} run {run} {peer}: {error}", file=sys.stderr)
+                    continue
                 if peer == "copilot":
                     record = {"text": out.strip(), "load_s": None, "transcribe_s": None}
                 else:
@@ -181,7 +190,8 @@ def main():
                 "rss_mb": max(r["rss_mb"] for r in runs),
                 "wer": word_error_rate(reference, runs[-1]["text"]),
                 "text": runs[-1]["text"],
-            } for peer, runs in samples.items()})
+            } if runs else {"failed": failures.get(peer, "no run")} for peer, runs in samples.items()})
+    args.load = (load_before, os.getloadavg()[0])
     write_results(Path(args.results), results, args, peers)
 
 
@@ -194,7 +204,9 @@ def write_results(path, results, args, peers):
              f"beam 1, no VAD; medians of {args.runs} alternating runs after one discarded warm-up; "
              "peak RSS = ru_maxrss of the peer's process. load/transcribe are timed inside the Python worker "
              "(interpreter start-up and imports excluded); wall is the whole process "
-             "(for copilot it includes loading the model). WER: lowercase, punctuation stripped, word Levenshtein.",
+             "(for copilot it includes loading the model). WER: lowercase, punctuation stripped, word Levenshtein. "
+             f"Load average at start/end: {args.load[0]:.1f}/{args.load[1]:.1f} on {os.cpu_count()} cores "
+             "(other work shares the machine, so absolute times vary; compare peers within one run).",
              ""]
     for clip, (duration, reference, table) in results.items():
         lines += [f"### {clip} clip ({duration:.1f} s of espeak-ng speech)", "",
@@ -202,15 +214,21 @@ def write_results(path, results, args, peers):
                   "|---|---:|---:|---:|---:|---:|---:|"]
         for peer in ["faster-whisper", "whisper.cpp", "copilot"]:
             if peer not in table:
-                lines.append(f"| {peer} | | | | not built yet | | |")
+                missing = "no `copilot transcribe` in .build/release yet" if peer == "copilot" else "not run"
+                lines.append(f"| {peer} | | | | {missing} | | |")
                 continue
             row = table[peer]
+            if "failed" in row:
+                lines.append(f"| {peer} | | | | failed: {row['failed'][:80]} | | |")
+                continue
             total = None if row["load_s"] is None else row["load_s"] + row["transcribe_s"]
             lines.append(f"| {peer} | {seconds(row['load_s'])} | {seconds(row['transcribe_s'])} | "
                          f"{seconds(total if total is not None else row['wall_s'])} | {seconds(row['wall_s'])} | "
                          f"{row['rss_mb']:.0f} MB | {row['wer']:.3f} |")
         lines.append("")
         for peer, row in table.items():
+            if "failed" in row:
+                continue
             lines.append(f"- {peer}: \"{row['text'][:300]}{'...' if len(row['text']) > 300 else ''}\"")
         lines.append("")
     replace_section(path, "transcribe", "\n".join(lines))

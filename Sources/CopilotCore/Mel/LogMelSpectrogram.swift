@@ -15,12 +15,7 @@ public struct LogMelSpectrogram: MelExtracting {
     public let threadCount: Int
 
     private let fft: BatchedComplexFFT
-    private let filters: MelFilterBank
-    /// The periodic Hann window, `0.5 - 0.5 cos(2 pi n / 400)`, rounded to float like numpy's.
-    private let window: [Float]
-    /// `exp(-2 pi i k / 400)` for k in 0...200: the real-FFT split twiddles.
-    private let splitRe: [Float]
-    private let splitIm: [Float]
+    private let tables: MelTables
 
     /// Frames per SIMD batch.
     private static let lanes = MelLanes.scalarCount
@@ -31,10 +26,7 @@ public struct LogMelSpectrogram: MelExtracting {
         let n = WhisperMel.fftSize
         // 200 = 4 * 2 * 5 * 5 always plans; the optional only guards other sizes.
         fft = BatchedComplexFFT(size: n / 2)!
-        filters = MelFilterBank()
-        window = (0..<n).map { Float(0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(n))) }
-        splitRe = (0...(n / 2)).map { Float(cos(-2 * Double.pi * Double($0) / Double(n))) }
-        splitIm = (0...(n / 2)).map { Float(sin(-2 * Double.pi * Double($0) / Double(n))) }
+        tables = MelTables(filters: MelFilterBank(), fftSize: n)
     }
 
     public func logMelSpectrogram(_ samples: UnsafeBufferPointer<Float>) -> MelSpectrogram {
@@ -111,59 +103,57 @@ public struct LogMelSpectrogram: MelExtracting {
         defer {
             re.deallocate(); im.deallocate(); scratchRe.deallocate(); scratchIm.deallocate(); power.deallocate()
         }
+        let window = tables.window, splitRe = tables.splitRe, splitIm = tables.splitIm
+        let weights = tables.weights, firstBins = tables.firstBin, binCounts = tables.binCount
+        let offsets = tables.offset
         var runningMax = MelLanes(repeating: -.infinity)
-        window.withUnsafeBufferPointer { window in
-        splitRe.withUnsafeBufferPointer { splitRe in
-        splitIm.withUnsafeBufferPointer { splitIm in
-        filters.weights.withUnsafeBufferPointer { weights in
-            for batch in batches {
-                let firstFrame = batch * lanes
-                // Gather: lane l holds frame firstFrame + l; lanes past the end repeat the last
-                // frame, so they never change the maximum and are simply not stored.
-                re.withMemoryRebound(to: Float.self, capacity: half * lanes) { reF in
-                    im.withMemoryRebound(to: Float.self, capacity: half * lanes) { imF in
-                        for lane in 0..<lanes {
-                            let frame = min(firstFrame + lane, frameCount - 1)
-                            let src = signal + frame * hop
-                            for n in 0..<half {
-                                reF[n * lanes + lane] = src[2 * n] * window[2 * n]
-                                imF[n * lanes + lane] = src[2 * n + 1] * window[2 * n + 1]
-                            }
-                        }
-                    }
+        for batch in batches {
+            let firstFrame = batch * lanes
+            // Gather: lane l holds frame firstFrame + l; lanes past the end repeat the last
+            // frame, so they never change the maximum and are simply not stored. Even samples
+            // go to the real part, odd ones to the imaginary part (the packed real FFT).
+            let last = frameCount - 1
+            let s0 = signal + min(firstFrame, last) * hop, s1 = signal + min(firstFrame + 1, last) * hop
+            let s2 = signal + min(firstFrame + 2, last) * hop, s3 = signal + min(firstFrame + 3, last) * hop
+            let s4 = signal + min(firstFrame + 4, last) * hop, s5 = signal + min(firstFrame + 5, last) * hop
+            let s6 = signal + min(firstFrame + 6, last) * hop, s7 = signal + min(firstFrame + 7, last) * hop
+            for n in 0..<half {
+                let e = 2 * n, o = 2 * n + 1
+                re[n] = MelLanes(s0[e], s1[e], s2[e], s3[e], s4[e], s5[e], s6[e], s7[e]) * window[e]
+                im[n] = MelLanes(s0[o], s1[o], s2[o], s3[o], s4[o], s5[o], s6[o], s7[o]) * window[o]
+            }
+            fft.transform(re: re, im: im, scratchRe: scratchRe, scratchIm: scratchIm)
+            // Real spectrum from the packed complex one: X[k] = E[k] + W^k O[k], where
+            // E = (Z[k] + conj Z[n-k]) / 2 and O = -i (Z[k] - conj Z[n-k]) / 2; k = 0 and
+            // k = n/2 both pair Z[0] with itself.
+            for k in 0...half {
+                let a = k == half ? 0 : k
+                let b = k == 0 ? 0 : half - k
+                let zr = re[a], zi = im[a]
+                let cr = re[b], ci = im[b]
+                let er = (zr + cr) * 0.5, ei = (zi - ci) * 0.5
+                let or = (zi + ci) * 0.5, oi = (cr - zr) * 0.5
+                let wr = splitRe[k], wi = splitIm[k]
+                let xr = er + (or * wr - oi * wi)
+                let xi = ei + (or * wi + oi * wr)
+                power[k] = xr * xr + xi * xi
+            }
+            let valid = min(lanes, frameCount - firstFrame)
+            for mel in 0..<WhisperMel.melCount {
+                var acc = MelLanes(repeating: 0)
+                let first = firstBins[mel], offset = offsets[mel]
+                for t in 0..<binCounts[mel] {
+                    acc += weights[offset + t] * power[first + t]
                 }
-                fft.transform(re: re, im: im, scratchRe: scratchRe, scratchIm: scratchIm)
-                // Real spectrum from the packed complex one: X[k] = E[k] + W^k O[k].
-                for k in 0...half {
-                    let zr = re[k % half], zi = im[k % half]
-                    let cr = re[(half - k) % half], ci = im[(half - k) % half]
-                    let er = (zr + cr) * 0.5, ei = (zi - ci) * 0.5
-                    let or = (zi + ci) * 0.5, oi = (cr - zr) * 0.5
-                    let wr = splitRe[k], wi = splitIm[k]
-                    let xr = er + (or * wr - oi * wi)
-                    let xi = ei + (or * wi + oi * wr)
-                    power[k] = xr * xr + xi * xi
-                }
-                let valid = min(lanes, frameCount - firstFrame)
-                for mel in 0..<WhisperMel.melCount {
-                    var acc = MelLanes(repeating: 0)
-                    let first = filters.firstBin[mel], offset = filters.offset[mel]
-                    for t in 0..<filters.binCount[mel] {
-                        acc += weights[offset + t] * power[first + t]
-                    }
-                    let logValue = Self.log10(acc.replacing(with: WhisperMel.powerFloor, where: .!(acc .>= WhisperMel.powerFloor)))
-                    runningMax = pointwiseMax(runningMax, logValue)
-                    let dst = out + mel * frameCount + firstFrame
-                    if valid == lanes {
-                        UnsafeMutableRawPointer(dst).storeBytes(of: logValue, as: MelLanes.self)
-                    } else {
-                        for lane in 0..<valid { dst[lane] = logValue[lane] }
-                    }
+                let logValue = Self.log10(acc.replacing(with: WhisperMel.powerFloor, where: .!(acc .>= WhisperMel.powerFloor)))
+                runningMax = pointwiseMax(runningMax, logValue)
+                let dst = out + mel * frameCount + firstFrame
+                if valid == lanes {
+                    UnsafeMutableRawPointer(dst).storeBytes(of: logValue, as: MelLanes.self)
+                } else {
+                    for lane in 0..<valid { dst[lane] = logValue[lane] }
                 }
             }
-        }
-        }
-        }
         }
         return runningMax.max()
     }
@@ -188,5 +178,41 @@ public struct LogMelSpectrogram: MelExtracting {
         let log10Of2: Float = 0.301_029_995_663_981_2
         let log10OfE: Float = 0.434_294_481_903_251_8
         return MelLanes(exponent) * log10Of2 + lnM * log10OfE
+    }
+}
+
+/// The extractor's constant tables in plain memory, so the per-frame loop reads them through
+/// pointers without bounds checks or nested buffer closures. Written once in `init`, read-only
+/// afterwards (hence safe to share between threads).
+private final class MelTables: @unchecked Sendable {
+    /// The periodic Hann window, `0.5 - 0.5 cos(2 pi n / 400)`, rounded to float like numpy's.
+    let window: UnsafeMutablePointer<Float>
+    /// `exp(-2 pi i k / 400)` for k in 0...200: the real-FFT split twiddles.
+    let splitRe: UnsafeMutablePointer<Float>
+    let splitIm: UnsafeMutablePointer<Float>
+    /// The sparse mel filter bank (see ``MelFilterBank``).
+    let weights: UnsafeMutablePointer<Float>
+    let firstBin: UnsafeMutablePointer<Int>
+    let binCount: UnsafeMutablePointer<Int>
+    let offset: UnsafeMutablePointer<Int>
+
+    init(filters: MelFilterBank, fftSize n: Int) {
+        func copy<T>(_ values: [T]) -> UnsafeMutablePointer<T> {
+            let p = UnsafeMutablePointer<T>.allocate(capacity: max(values.count, 1))
+            p.initialize(from: values, count: values.count)
+            return p
+        }
+        window = copy((0..<n).map { Float(0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(n))) })
+        splitRe = copy((0...(n / 2)).map { Float(cos(-2 * Double.pi * Double($0) / Double(n))) })
+        splitIm = copy((0...(n / 2)).map { Float(sin(-2 * Double.pi * Double($0) / Double(n))) })
+        weights = copy(filters.weights)
+        firstBin = copy(filters.firstBin)
+        binCount = copy(filters.binCount)
+        offset = copy(filters.offset)
+    }
+
+    deinit {
+        for p in [window, splitRe, splitIm, weights] { p.deallocate() }
+        for p in [firstBin, binCount, offset] { p.deallocate() }
     }
 }

@@ -104,3 +104,25 @@ import Testing
         #expect(features.window(startFrame: 50, frameCount: 5).values.allSatisfy { $0 == 0 })
     }
 }
+
+@Suite struct MelSpectrogramEncodingTests {
+    let features = MelSpectrogram(melCount: 2, frameCount: 3, values: [1, -1.5, 0, 2, 0.25, -0])
+
+    @Test func rawIsLittleEndianFloat32MelMajor() {
+        let bytes = features.encoded(as: .f32le)
+        #expect(bytes.count == 24)
+        #expect(Array(bytes[0..<4]) == [0x00, 0x00, 0x80, 0x3F])  // 1.0
+        #expect(Array(bytes[4..<8]) == [0x00, 0x00, 0xC0, 0xBF])  // -1.5
+    }
+
+    @Test func npyHeaderDescribesShapeAndAlignsData() {
+        let bytes = features.encoded(as: .npy)
+        #expect(Array(bytes[0..<8]) == [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0])
+        let headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+        #expect((10 + headerLength) % 64 == 0)
+        let header = String(decoding: bytes[10..<(10 + headerLength)], as: UTF8.self)
+        #expect(header.hasPrefix("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"))
+        #expect(header.hasSuffix("\n"))
+        #expect(Array(bytes[(10 + headerLength)...]) == features.encoded(as: .f32le))
+    }
+}

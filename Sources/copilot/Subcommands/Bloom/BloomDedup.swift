@@ -1,0 +1,54 @@
+import ArgumentParser
+import CopilotCore
+
+/// `copilot bloom dedup`: drops lines seen before.
+struct BloomDedup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dedup",
+        abstract: "Pass stdin lines not seen before to stdout, remembering them in a filter.",
+        discussion: """
+            Lines are bytes (any encoding); the \\n is not part of the line, and a last line \
+            without \\n is passed as it is. An empty line is a line like any other: the first \
+            one passes. Lines over 1 MiB stop the run with an error. A false positive drops a \
+            new line, with probability --fp-rate.
+
+            Without FILE the filter lives in memory, sized for --capacity lines (default 10M) at \
+            --fp-rate (default 1e-6). With FILE the filter is read from it (or created with \
+            those sizes) and written back atomically when the input ends, so runs remember each \
+            other.
+
+            Examples:
+              copilot bloom dedup < urls.txt > unique.txt
+              cat day1.log day2.log | copilot bloom dedup seen.bloom --capacity 50000000
+              tail -f events.log | copilot bloom dedup     # new lines appear as they arrive
+            """)
+
+    @Argument(help: "Filter file to read and update (created when missing); none keeps it in memory.")
+    var file: String?
+
+    @OptionGroup var size: BloomSizeOptions
+
+    @Flag(help: "Print lines read and passed to stderr at the end.")
+    var stats = false
+
+    @OptionGroup var config: ConfigOptions
+
+    func run() throws {
+        let settings = try BloomSettings(configuration: config.load())
+        let capacity = size.capacity ?? settings.dedupCapacity
+        let rate = size.falsePositiveRate ?? settings.dedupFalsePositiveRate
+        let input = LineReader(fd: 0, name: "stdin")
+        var summary = LineDeduplicator.Summary(lines: 0, passed: 0)
+        try withStandardOutput { out in
+            if let file {
+                summary = try BloomFile.updateOrCreate(file, capacity: capacity, falsePositiveRate: rate) { filter in
+                    try LineDeduplicator.run(input: input, output: out, filter: filter)
+                }
+            } else {
+                let filter = try SplitBlockBloomFilter(capacity: capacity, falsePositiveRate: rate)
+                summary = try LineDeduplicator.run(input: input, output: out, filter: filter)
+            }
+        }
+        if stats { writeStandardError("dedup: \(summary.lines) lines read, \(summary.passed) passed\n") }
+    }
+}
