@@ -227,6 +227,23 @@ public final class ModelFile {
         return result
     }
 
+    /// The float16 tensor `name` as its raw bit patterns (host order), checked to have `shape`.
+    public func halves(_ name: String, shape: [Int]) throws -> [UInt16] {
+        let v = try require(name)
+        guard v.shape == shape else {
+            throw WhisperModelError.shapeMismatch(path: path, tensor: name, expected: shape, actual: v.shape)
+        }
+        guard v.dataType == .float16 else {
+            throw WhisperModelError.unsupportedDataType(path: path, tensor: name, dataType: v.dataType.description)
+        }
+        guard v.count > 0, let base else { return [] }
+        var result = [UInt16](repeating: 0, count: v.count)
+        result.withUnsafeMutableBytes { memcpy($0.baseAddress!, base + v.offset, v.byteCount) }
+        for i in result.indices { result[i] = UInt16(littleEndian: result[i]) }
+        release(v)
+        return result
+    }
+
     private func scaleValues(for v: Variable) throws -> [Float] {
         let scaleName = v.name + "_scale"
         guard let s = variables[scaleName] else {

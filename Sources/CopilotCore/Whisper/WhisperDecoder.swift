@@ -62,13 +62,16 @@ public final class WhisperDecoder: WhisperDecoding {
     public let threads: Int
 
     private let x, h, qkv, hidden, scores, last: UnsafeMutablePointer<Float>
+    /// Tokens run through at once; longer inputs (a prompt with the previous text can have 225)
+    /// go in chunks, which bounds the scratch memory.
+    static let maximumRows = 128
 
     /// Prepares scratch buffers for `weights`' dimensions.
     public init(weights: WhisperWeights, threads: Int = 1) {
         self.weights = weights
         self.threads = max(1, threads)
         let dm = weights.dimensions
-        let n = dm.textContext, d = dm.width
+        let n = min(dm.textContext, Self.maximumRows), d = dm.width
         x = .allocate(capacity: n * d)
         h = .allocate(capacity: n * d)
         qkv = .allocate(capacity: n * 3 * d)
@@ -108,15 +111,19 @@ public final class WhisperDecoder: WhisperDecoding {
 
     public func decode(tokens: ArraySlice<Int>, cache: WhisperKVCache, cross: WhisperCrossCache, logits: inout [Float]) {
         let dm = dimensions
+        if tokens.count > Self.maximumRows {
+            decode(tokens: tokens.prefix(Self.maximumRows), cache: cache, cross: cross, logits: &logits)
+            decode(tokens: tokens.dropFirst(Self.maximumRows), cache: cache, cross: cross, logits: &logits)
+            return
+        }
         let d = dm.width, n = tokens.count, start = cache.count
         precondition(n > 0 && start + n <= dm.textContext, "decoder context overflow")
-        weights.tokenEmbedding.withUnsafeBufferPointer { emb in
-            weights.decoderPositions.withUnsafeBufferPointer { pos in
-                for (i, token) in tokens.enumerated() {
-                    let row = x + i * d
-                    let e = emb.baseAddress! + token * d, p = pos.baseAddress! + (start + i) * d
-                    for j in 0..<d { row[j] = e[j] + p[j] }
-                }
+        weights.decoderPositions.withUnsafeBufferPointer { pos in
+            for (i, token) in tokens.enumerated() {
+                let row = x + i * d
+                weights.tokenEmbedding.copyRow(token, into: row)
+                let p = pos.baseAddress! + (start + i) * d
+                for j in 0..<d { row[j] += p[j] }
             }
         }
         for (index, layer) in weights.decoderLayers.enumerated() {
@@ -130,10 +137,8 @@ public final class WhisperDecoder: WhisperDecoding {
         cache.count = start + n
         WhisperKernels.layerNorm(x + (n - 1) * d, last, rows: 1, width: d, weights.decoderNorm, threads: 1)
         if logits.count != dm.vocabularySize { logits = [Float](repeating: 0, count: dm.vocabularySize) }
-        weights.tokenEmbedding.withUnsafeBufferPointer { emb in
-            logits.withUnsafeMutableBufferPointer { out in
-                BLAS.gemv(m: dm.vocabularySize, n: d, a: emb.baseAddress!, lda: d, x: last, y: out.baseAddress!)
-            }
+        logits.withUnsafeMutableBufferPointer { out in
+            weights.tokenEmbedding.logits(last, into: out.baseAddress!, threads: threads)
         }
     }
 

@@ -16,12 +16,16 @@ public final class WhisperEncoder: WhisperEncoding {
     /// Worker threads for row-wise work (OpenBLAS's own count is set by the caller).
     public let threads: Int
 
-    private let x: UnsafeMutablePointer<Float>  // [T, d] residual stream
-    private let h: UnsafeMutablePointer<Float>  // [T, d] normalised / attention output
-    private let wide: UnsafeMutablePointer<Float>  // [max(2T x d, T x 3d, T x ffn, im2col)]
-    private let scores: UnsafeMutablePointer<Float>  // [T, T] one head
-    private let conv1Out: UnsafeMutablePointer<Float>  // [2T, d]
+    // x (residual stream) and h (normalised input / attention output), [T, d] each, are one
+    // block so that conv1's [2T, d] output can live there before conv2 writes x.
+    private let xh: UnsafeMutablePointer<Float>
+    private var x: UnsafeMutablePointer<Float> { xh }
+    private var h: UnsafeMutablePointer<Float> { xh + dimensions.audioContext * dimensions.width }
+    private let wide: UnsafeMutablePointer<Float>  // im2col, fused q;k;v, or FFN hidden
+    private let scores: UnsafeMutablePointer<Float>  // [scoreRows, T]: one block of one head
     private let wideCount: Int
+    /// Query rows whose attention scores are held at once (bounds memory: 256 x 1500 floats).
+    static let scoreRows = 256
 
     /// Prepares buffers for `weights`' dimensions.
     public init(weights: WhisperWeights, threads: Int = 1) {
@@ -29,26 +33,23 @@ public final class WhisperEncoder: WhisperEncoding {
         self.threads = max(1, threads)
         let dm = weights.dimensions
         let t = dm.audioContext, d = dm.width
-        x = .allocate(capacity: t * d)
-        h = .allocate(capacity: t * d)
-        wideCount = max(dm.melFrames * d, dm.melFrames * dm.melCount * 3, t * d * 3, t * 3 * d, t * dm.ffnWidth)
+        xh = .allocate(capacity: max(2 * t * d, dm.melFrames * d))
+        wideCount = max(dm.melFrames * dm.melCount * 3, t * d * 3, t * 3 * d, t * dm.ffnWidth)
         wide = .allocate(capacity: wideCount)
-        scores = .allocate(capacity: t * t)
-        conv1Out = .allocate(capacity: dm.melFrames * d)
+        scores = .allocate(capacity: min(t, Self.scoreRows) * t)
     }
 
     deinit {
-        x.deallocate()
-        h.deallocate()
+        xh.deallocate()
         wide.deallocate()
         scores.deallocate()
-        conv1Out.deallocate()
     }
 
     public func encode(mel: [Float]) -> [Float] {
         let dm = dimensions
         let frames = dm.melFrames, mels = dm.melCount, d = dm.width, t = dm.audioContext
         precondition(mel.count == mels * frames, "encoder input must be \(mels) x \(frames) mel values")
+        let conv1Out = xh
         // conv1 as a product: im2col [frames, mels*3] (col = bin*3 + tap) times W^T.
         mel.withUnsafeBufferPointer { m in
             let cols = mels * 3
@@ -108,10 +109,14 @@ public final class WhisperEncoder: WhisperEncoding {
         WhisperKernels.linear(h, rows: t, layer.qkv, qkv)
         let scale = 1 / Float(hw).squareRoot()
         for head in 0..<dm.headCount {
-            let q = qkv + head * hw, k = qkv + d + head * hw, v = qkv + 2 * d + head * hw
-            BLAS.gemm(m: t, n: t, k: hw, a: q, lda: 3 * d, b: k, ldb: 3 * d, transposeB: true, c: scores, ldc: t, alpha: scale)
-            WhisperKernels.softmaxRows(scores, rows: t, width: t, stride: t, threads: threads)
-            BLAS.gemm(m: t, n: hw, k: t, a: scores, lda: t, b: v, ldb: 3 * d, c: h + head * hw, ldc: d)
+            let k = qkv + d + head * hw, v = qkv + 2 * d + head * hw
+            for first in stride(from: 0, to: t, by: Self.scoreRows) {
+                let rows = min(Self.scoreRows, t - first)
+                let q = qkv + first * 3 * d + head * hw
+                BLAS.gemm(m: rows, n: t, k: hw, a: q, lda: 3 * d, b: k, ldb: 3 * d, transposeB: true, c: scores, ldc: t, alpha: scale)
+                WhisperKernels.softmaxRows(scores, rows: rows, width: t, stride: t, threads: threads)
+                BLAS.gemm(m: rows, n: hw, k: t, a: scores, lda: t, b: v, ldb: 3 * d, c: h + first * d + head * hw, ldc: d)
+            }
         }
         // x += attention W_o^T + b (h is free again after the product reads it).
         WhisperKernels.linear(h, rows: t, layer.attentionOut, x, accumulate: true)

@@ -153,7 +153,7 @@ public final class WhisperWeights: Sendable {
     public let encoderLayers: [WhisperEncoderLayer]
     public let encoderNorm: WhisperLayerNorm
     /// Token embeddings [vocabulary, d], also the output projection (tied).
-    public let tokenEmbedding: [Float]
+    public let tokenEmbedding: WhisperEmbedding
     /// Learned decoder positions [textContext, d].
     public let decoderPositions: [Float]
     public let decoderLayers: [WhisperDecoderLayer]
@@ -163,7 +163,7 @@ public final class WhisperWeights: Sendable {
     public init(
         dimensions: WhisperDimensions, conv1Weight: [Float], conv1Bias: [Float], conv2Weight: [Float],
         conv2Bias: [Float], encoderPositions: [Float], encoderLayers: [WhisperEncoderLayer],
-        encoderNorm: WhisperLayerNorm, tokenEmbedding: [Float], decoderPositions: [Float],
+        encoderNorm: WhisperLayerNorm, tokenEmbedding: WhisperEmbedding, decoderPositions: [Float],
         decoderLayers: [WhisperDecoderLayer], decoderNorm: WhisperLayerNorm
     ) {
         self.dimensions = dimensions
@@ -238,6 +238,22 @@ public final class WhisperWeights: Sendable {
             throw WhisperModelError.missingTensor(path: path, tensor: "decoder/layer_0/ffn/linear_0/weight")
         }
 
+        // The embedding first: the largest tensor, converted while little else is in memory.
+        // Debug builds (the test suite) keep float32 and OpenBLAS's gemv: unoptimized SIMD code
+        // makes the float16 kernel ~100x slower there. Its exactness is tested on its own.
+        #if DEBUG
+        let keepHalves = false
+        #else
+        let keepHalves = true
+        #endif
+        let tokenEmbedding: WhisperEmbedding
+        if embedding.dataType == .float16 && keepHalves {
+            tokenEmbedding = WhisperEmbedding(
+                halves: try file.halves(embedding.name, shape: [dims.vocabularySize, d]), vocabularySize: dims.vocabularySize, width: d)
+        } else {
+            tokenEmbedding = WhisperEmbedding(
+                floats: try file.floats(embedding.name, shape: [dims.vocabularySize, d]), vocabularySize: dims.vocabularySize, width: d)
+        }
         func vector(_ name: String, _ n: Int) throws -> [Float] { try file.floats(name, shape: [n]) }
         func linear(_ name: String, out: Int, in inCount: Int, bias: Bool = true) throws -> WhisperLinear {
             WhisperLinear(
@@ -288,7 +304,7 @@ public final class WhisperWeights: Sendable {
             encoderPositions: try file.floats(encPos.name, shape: [dims.audioContext, d]),
             encoderLayers: encoderLayers,
             encoderNorm: try norm("encoder/layer_norm"),
-            tokenEmbedding: try file.floats(embedding.name, shape: [dims.vocabularySize, d]),
+            tokenEmbedding: tokenEmbedding,
             decoderPositions: try file.floats(decPos.name, shape: [dims.textContext, d]),
             decoderLayers: decoderLayers,
             decoderNorm: try norm("decoder/layer_norm"))

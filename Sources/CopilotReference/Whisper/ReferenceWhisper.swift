@@ -99,7 +99,7 @@ public final class ReferenceWhisperDecoder: WhisperDecoding {
         var x = [Float](repeating: 0, count: n * d)
         for (i, token) in tokens.enumerated() {
             for c in 0..<d {
-                x[i * d + c] = weights.tokenEmbedding[token * d + c] + weights.decoderPositions[(start + i) * d + c]
+                x[i * d + c] = weights.tokenEmbedding[token, c] + weights.decoderPositions[(start + i) * d + c]
             }
         }
         for (index, layer) in weights.decoderLayers.enumerated() {
@@ -131,7 +131,7 @@ public final class ReferenceWhisperDecoder: WhisperDecoding {
         let last = referenceLayerNorm(Array(x[((n - 1) * d)...]), rows: 1, weights.decoderNorm)
         logits = (0..<dm.vocabularySize).map { v in
             var sum: Float = 0
-            for c in 0..<d { sum += weights.tokenEmbedding[v * d + c] * last[c] }
+            for c in 0..<d { sum += weights.tokenEmbedding[v, c] * last[c] }
             return sum
         }
     }

@@ -160,6 +160,6 @@ enum RandomWeights {
         return WhisperWeights(
             dimensions: dims, conv1Weight: random(d * mels * 3, 0.2), conv1Bias: random(d, 0.1), conv2Weight: random(d * d * 3, 0.05),
             conv2Bias: random(d, 0.1), encoderPositions: random(audioContext * d, 0.5), encoderLayers: enc, encoderNorm: norm(),
-            tokenEmbedding: random(vocabulary * d, 0.5), decoderPositions: random(text * d, 0.2), decoderLayers: dec, decoderNorm: norm())
+            tokenEmbedding: WhisperEmbedding(floats: random(vocabulary * d, 0.5), vocabularySize: vocabulary, width: d), decoderPositions: random(text * d, 0.2), decoderLayers: dec, decoderNorm: norm())
     }
 }

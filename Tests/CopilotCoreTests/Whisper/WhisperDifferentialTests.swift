@@ -51,3 +51,20 @@ import Testing
         #expect(RandomWhisper.relativeError(c, a) < 1e-4)
     }
 }
+
+extension WhisperDifferentialTests {
+    /// A prompt longer than the optimized decoder's row block goes through in chunks.
+    @Test func longPromptInChunksMatchesReference() {
+        let weights = RandomWhisper.weights(width: 32, heads: 2, audioContext: 20, textContext: 160, seed: 21)
+        let dims = weights.dimensions
+        let encoded = RandomWhisper.mel(dims.audioContext * dims.width, seed: 2)
+        let fast = WhisperDecoder(weights: weights, threads: 2), slow = ReferenceWhisperDecoder(weights: weights)
+        let fastCache = WhisperKVCache(dimensions: dims), slowCache = WhisperKVCache(dimensions: dims)
+        let prompt = (0..<150).map { ($0 * 37) % dims.vocabularySize }
+        var a: [Float] = [], b: [Float] = []
+        fast.decode(tokens: prompt[...], cache: fastCache, cross: fast.crossCache(encoderOutput: encoded), logits: &a)
+        slow.decode(tokens: prompt[...], cache: slowCache, cross: slow.crossCache(encoderOutput: encoded), logits: &b)
+        #expect(fastCache.count == 150)
+        #expect(RandomWhisper.relativeError(a, b) < 1e-3)
+    }
+}

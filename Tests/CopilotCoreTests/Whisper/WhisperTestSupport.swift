@@ -126,7 +126,7 @@ enum RandomWhisper {
             dimensions: dims, conv1Weight: random(d * mels * 3, scale: 0.3), conv1Bias: random(d, scale: 0.1),
             conv2Weight: random(d * d * 3, scale: 0.1), conv2Bias: random(d, scale: 0.1),
             encoderPositions: random(audioContext * d, scale: 0.5), encoderLayers: enc, encoderNorm: norm(),
-            tokenEmbedding: random(vocabulary * d, scale: 0.5), decoderPositions: random(textContext * d, scale: 0.2),
+            tokenEmbedding: WhisperEmbedding(floats: random(vocabulary * d, scale: 0.5), vocabularySize: vocabulary, width: d), decoderPositions: random(textContext * d, scale: 0.2),
             decoderLayers: dec, decoderNorm: norm())
     }
 
