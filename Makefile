@@ -45,8 +45,20 @@ test: deps model
 	swift build $(SWIFT_FLAGS)
 	swift test $(SWIFT_FLAGS)
 
-## run: the main job: set everything up, then time every component
+## run: the main job: set everything up, then run the copilot pipeline on a synthesised
+## meeting (speech found by the VAD, transcribed by Whisper) and time every component
+DEMO := .build/demo
 run: setup
+	@mkdir -p $(DEMO)
+	espeak-ng -s 165 -w $(DEMO)/a.wav "Thanks for joining. Today we review the quarterly budget."
+	espeak-ng -s 150 -v en-us -w $(DEMO)/b.wav "Can the launch move to the second week of March?"
+	sox -q -n -r 22050 -c 1 $(DEMO)/pause.wav trim 0 1.5
+	sox -q $(DEMO)/pause.wav $(DEMO)/a.wav $(DEMO)/pause.wav $(DEMO)/b.wav $(DEMO)/pause.wav $(DEMO)/meeting.wav
+	@echo "== speech segments (copilot vad)"
+	$(BIN) vad $(DEMO)/meeting.wav
+	@echo "== transcript (copilot transcribe)"
+	$(BIN) transcribe $(DEMO)/meeting.wav
+	@echo "== speed (copilot bench --quick)"
 	$(BIN) bench --quick
 
 bench: build

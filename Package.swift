@@ -23,11 +23,17 @@ let package = Package(
         .systemLibrary(
             name: "CALSA", pkgConfig: "alsa",
             providers: [.apt(["libasound2-dev"])]),
+        .systemLibrary(
+            name: "COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
 
         .target(
             name: "CopilotCore",
             dependencies: [
-                "CSndFile", "CSampleRate", "CALSA",
+                "CSndFile", "CSampleRate", "CALSA", "COpenBLAS", "CZlib",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]),
         .target(

@@ -91,7 +91,7 @@ def main():
             best["copilot"][f] = max(best["copilot"][f], c[f])
 
     print(f"{args.keys} keys, fp rate {args.fp_rate}, best of {args.rounds} x {args.repeats} runs"
-          f" (rbloom {importlib.metadata.version("rbloom")})")
+          f" (rbloom {importlib.metadata.version('rbloom')})")
     print("| figure | rbloom (M/s) | copilot (M/s) | copilot / rbloom |")
     print("|---|---:|---:|---:|")
     for f in figures:

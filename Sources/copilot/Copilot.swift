@@ -16,10 +16,13 @@ struct Copilot: ParsableCommand {
             """,
         version: CopilotVersion.string,
         subcommands: [
-            Bench.self,
-            Convert.self,
+            Vad.self,
+            Buffer.self,
+            Transcribe.self,
             Bloom.self,
             Consensus.self,
-            Vad.self,
+            Convert.self,
+            Mel.self,
+            Bench.self,
         ])
 }

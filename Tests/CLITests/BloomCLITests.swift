@@ -81,9 +81,13 @@ import Testing
         var input = Data()
         var expected = Data()
         var seen = Set<Int>()
-        var rng = SystemRandomNumberGenerator()
+        var state: UInt64 = 42  // SplitMix64: the same lines on every run
         for _ in 0..<50_000 {
-            let v = Int.random(in: 0..<20_000, using: &rng)
+            state &+= 0x9e37_79b9_7f4a_7c15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+            let v = Int((z ^ (z >> 31)) % 20_000)
             let line = Data("line-\(v)\n".utf8)
             input.append(line)
             if seen.insert(v).inserted { expected.append(line) }
@@ -91,6 +95,32 @@ import Testing
         let r = try CLI.run(["bloom", "dedup", "--capacity", "100000"], stdin: input)
         #expect(r.status == 0)
         #expect(r.stdout == expected)
+    }
+
+    @Test func dedupStreamsLinesAsTheyArrive() throws {
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["bloom", "dedup", "--capacity", "1000"]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+        }
+        try input.fileHandleForWriting.write(contentsOf: Data("first\nfirst\n".utf8))
+        // The first line must come out while stdin is still open (wait at most 20 s).
+        var fds = [pollfd(fd: output.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)]
+        #expect(poll(&fds, 1, 20_000) == 1, "no output while the input stays open")
+        if fds[0].revents & Int16(POLLIN) != 0 {
+            #expect(String(decoding: output.fileHandleForReading.availableData, as: UTF8.self) == "first\n")
+        }
+        try input.fileHandleForWriting.write(contentsOf: Data("second\n".utf8))
+        try input.fileHandleForWriting.close()
+        let rest = output.fileHandleForReading.readDataToEndOfFile()
+        #expect(String(decoding: rest, as: UTF8.self) == "second\n")
     }
 
     @Test func dedupWithFileRemembersAcrossRuns() throws {
@@ -158,6 +188,10 @@ import Testing
         #expect(try CLI.run(["bloom", "merge", out, a, b]).status == 0)
         #expect(try CLI.run(["bloom", "check", out, "left"]).status == 0)
         #expect(try CLI.run(["bloom", "check", out, "right"]).status == 0)
+        #expect(try CLI.run(["bloom", "add", b, "left"]).status == 0)
+        #expect(try CLI.run(["bloom", "merge", path("both.bloom"), a, b, "--intersect"]).status == 0)
+        #expect(try CLI.run(["bloom", "check", path("both.bloom"), "left"]).status == 0)
+        #expect(try CLI.run(["bloom", "check", path("both.bloom"), "right"]).status == 1)
         let bad = try CLI.run(["bloom", "merge", path("bad.bloom"), a, c])
         #expect(bad.status == 1 && bad.err.contains("incompatible"))
         #expect(try CLI.run(["bloom", "merge", out]).status == 64)

@@ -28,6 +28,7 @@ enum CLI {
     /// Runs `copilot args...`; `stdin` nil means /dev/null. A run longer than `timeout`
     /// seconds is killed and reported as status -1 (a hang is a failure, not a stuck suite).
     static func run(_ args: [String], stdin: Data? = nil, environment: [String: String] = [:], timeout: Double = 60) throws -> CLIResult {
+        _ = sigpipeIgnored
         let process = Process()
         process.executableURL = binary
         process.arguments = args
@@ -62,6 +63,13 @@ enum CLI {
         group.wait()
         return CLIResult(status: timedOut ? -1 : process.terminationStatus, stdout: outData.data, stderr: errData.data)
     }
+
+    /// A child that exits before reading all of its stdin must not kill the test runner with
+    /// SIGPIPE; the write fails with EPIPE instead, which the runner ignores.
+    private static let sigpipeIgnored: Bool = {
+        signal(SIGPIPE, SIG_IGN)
+        return true
+    }()
 
     /// A fresh temporary directory, removed by the caller.
     static func temporaryDirectory() throws -> URL {

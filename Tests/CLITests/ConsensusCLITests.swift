@@ -102,6 +102,28 @@ import Testing
         #expect(r.out.contains("\"dissent\": [\"bob\", \"erin\"]"))
     }
 
+    @Test func configSectionAndModeFlag() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("copilot.toml")
+        try Data("[consensus]\nthreshold = 0.25\n".utf8).write(to: config)
+        let r = try CLI.run(["consensus", "--json", "--config", config.path], stdin: Data(Self.sky.utf8))
+        #expect(r.status == 0)
+        #expect(r.out.contains("\"dissent\": [\"bob\", \"erin\"]"))
+        // The flag overrides the file.
+        let flag = try CLI.run(["consensus", "--json", "--config", config.path, "--threshold", "0.15"], stdin: Data(Self.sky.utf8))
+        #expect(flag.out.contains("\"dissent\": [\"erin\"]"))
+        // Compared as text, "forty-two" shares no word with the others; 42, 42.0 and "answer 42" do.
+        let text = try CLI.run(["consensus", "--json", "--mode", "text"], stdin: Data(Self.numeric.utf8))
+        #expect(text.status == 0)
+        #expect(text.out.contains("\"mode\": \"text\""))
+        #expect(text.out.contains("\"dissent\": [\"b\", \"e\"]"))
+        try Data("[consensus]\ntreshold = 0.2\n".utf8).write(to: config)
+        let typo = try CLI.run(["consensus", "--config", config.path], stdin: Data(Self.numeric.utf8))
+        #expect(typo.status == 1)
+        #expect(typo.err.contains("treshold"))
+    }
+
     @Test func badThresholdIsAUsageError() throws {
         let r = try CLI.run(["consensus", "--threshold", "1.5"], stdin: Data(Self.numeric.utf8))
         #expect(r.status == 64)

@@ -21,8 +21,8 @@ package final class ALSACapture: AudioFrameSource, @unchecked Sendable {
     package var isLive: Bool { true }
     /// Frames per `snd_pcm_readi` call.
     package let periodFrames: Int
-    /// `true` when the device delivers 32-bit floats, `false` for signed 16-bit.
-    package let capturesFloat: Bool
+    /// Sample encoding the device agreed to deliver.
+    package let sampleFormat: RawSampleFormat
 
     private let device: String
     private let maximumFrames: Int?
@@ -63,7 +63,7 @@ package final class ALSACapture: AudioFrameSource, @unchecked Sendable {
         }
         defer { snd_pcm_hw_params_free(hw) }
 
-        var isFloat = true
+        var agreedFormat = RawSampleFormat.f32le
         var rate = UInt32(sampleRate)
         var agreedChannels = UInt32(channels)
         var period = snd_pcm_uframes_t(max(1, sampleRate * periodMs / 1000))
@@ -73,11 +73,14 @@ package final class ALSACapture: AudioFrameSource, @unchecked Sendable {
             if rc < 0 { return (rc, "no configuration available") }
             rc = snd_pcm_hw_params_set_access(pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED)
             if rc < 0 { return (rc, "interleaved access not supported") }
-            if snd_pcm_hw_params_set_format(pcm, hw, SND_PCM_FORMAT_FLOAT_LE) < 0 {
-                isFloat = false
-                rc = snd_pcm_hw_params_set_format(pcm, hw, SND_PCM_FORMAT_S16_LE)
-                if rc < 0 { return (rc, "neither FLOAT_LE nor S16_LE samples supported (try plughw:)") }
+            // Floats first (no conversion), then the integer formats hardware offers most.
+            let candidates: [(snd_pcm_format_t, RawSampleFormat)] = [
+                (SND_PCM_FORMAT_FLOAT_LE, .f32le), (SND_PCM_FORMAT_S16_LE, .s16le), (SND_PCM_FORMAT_S32_LE, .s32le),
+            ]
+            guard let chosen = candidates.first(where: { snd_pcm_hw_params_set_format(pcm, hw, $0.0) >= 0 }) else {
+                return (-EINVAL, "none of FLOAT_LE, S16_LE, S32_LE samples supported (try plughw:)")
             }
+            agreedFormat = chosen.1
             rc = snd_pcm_hw_params_set_channels_near(pcm, hw, &agreedChannels)
             if rc < 0 { return (rc, "\(channels) channels not supported") }
             rc = snd_pcm_hw_params_set_rate_near(pcm, hw, &rate, &dir)
@@ -105,7 +108,7 @@ package final class ALSACapture: AudioFrameSource, @unchecked Sendable {
         self.sampleRate = Int(rate)
         self.channels = Int(agreedChannels)
         self.periodFrames = Int(period)
-        self.capturesFloat = isFloat
+        self.sampleFormat = agreedFormat
         self.maximumFrames = maximumSeconds.map { max(0, Int(($0 * Double(rate)).rounded())) }
         let queueFrames = max(Int(period) * 4, Int(rate) * max(queueMs, 1) / 1000)
         self.ring = [Float](repeating: 0, count: queueFrames * Int(agreedChannels))
@@ -159,7 +162,7 @@ package final class ALSACapture: AudioFrameSource, @unchecked Sendable {
     private func captureLoop(_ pcm: OpaquePointer) {
         let samplesPerPeriod = periodFrames * channels
         var floats = [Float](repeating: 0, count: samplesPerPeriod)
-        var shorts = [Int16](repeating: 0, count: capturesFloat ? 0 : samplesPerPeriod)
+        var bytes = [UInt8](repeating: 0, count: samplesPerPeriod * sampleFormat.bytesPerSample)
         var produced = 0
         var failed: AudioError?
         capture: while true {
@@ -172,12 +175,7 @@ package final class ALSACapture: AudioFrameSource, @unchecked Sendable {
                 want = min(want, maximumFrames - produced)
                 if want <= 0 { break }
             }
-            let n: Int
-            if capturesFloat {
-                n = floats.withUnsafeMutableBytes { snd_pcm_readi(pcm, $0.baseAddress, snd_pcm_uframes_t(want)) }
-            } else {
-                n = shorts.withUnsafeMutableBytes { snd_pcm_readi(pcm, $0.baseAddress, snd_pcm_uframes_t(want)) }
-            }
+            let n = bytes.withUnsafeMutableBytes { snd_pcm_readi(pcm, $0.baseAddress, snd_pcm_uframes_t(want)) }
             if n < 0 {
                 if n == -Int(EAGAIN) || n == -Int(EINTR) { continue }
                 let recovered = snd_pcm_recover(pcm, Int32(n), 1)
@@ -193,8 +191,8 @@ package final class ALSACapture: AudioFrameSource, @unchecked Sendable {
                 continue
             }
             if n == 0 { continue }
-            if !capturesFloat {
-                for i in 0..<(n * channels) { floats[i] = Float(shorts[i]) * (1.0 / 32768.0) }
+            floats.withUnsafeMutableBufferPointer { out in
+                bytes.withUnsafeBytes { RawPCMReader.convert($0, format: sampleFormat, count: n * channels, into: out) }
             }
             push(floats, count: n * channels)
             produced += n

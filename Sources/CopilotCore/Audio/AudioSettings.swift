@@ -47,8 +47,15 @@ public struct AudioSettings: Sendable, Equatable {
 public protocol AudioSink: AnyObject {
     /// Appends samples.
     func write(_ samples: UnsafeBufferPointer<Float>) throws
+    /// Pushes buffered output out now (after each block of a live input).
+    func flush() throws
     /// Completes the output (renames a file into place, flushes a pipe).
     func finish() throws
+}
+
+extension AudioFileWriter {
+    /// Files are complete only at ``finish()``; nothing to push early.
+    public func flush() throws {}
 }
 
 extension AudioFileWriter: AudioSink {}
@@ -60,7 +67,8 @@ extension RawPCMWriter: AudioSink {
 
 extension AudioStream {
     /// Copies the whole stream into `sink` block by block, then finishes it. Returns the
-    /// number of samples written. Memory stays at one block.
+    /// number of samples written. Memory stays at one block; with a live input each block
+    /// is flushed as it arrives.
     @discardableResult
     public func drain(into sink: AudioSink, blockSamples: Int = 1 << 14) throws -> Int {
         var block = [Float](repeating: 0, count: max(1, blockSamples))
@@ -69,6 +77,7 @@ extension AudioStream {
             let n = try block.withUnsafeMutableBufferPointer { try read(into: $0) }
             if n == 0 { break }
             try block.withUnsafeBufferPointer { try sink.write(UnsafeBufferPointer(rebasing: $0[0..<n])) }
+            if isLive { try sink.flush() }
             total += n
         }
         try sink.finish()

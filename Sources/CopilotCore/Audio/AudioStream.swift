@@ -56,8 +56,10 @@ public struct AudioInputRequest: Sendable {
 ///
 /// Each block is downmixed to mono (the mean of the channels), cleaned (NaN becomes 0,
 /// infinities and values beyond full scale clip to ±1) and, when the source rate differs from
-/// the target, resampled by libsamplerate with its state carried across blocks. Memory stays
-/// at a few blocks however long the input; only ``readAll()`` holds the whole signal.
+/// the target, resampled by ``StreamingResampler`` (half-band decimation, then libsamplerate)
+/// with its state carried across blocks, to exactly `round(frames * target / source)` samples.
+/// Files are decoded a few blocks ahead on their own thread. Memory stays at a few blocks
+/// however long the input; only ``readAll()`` holds the whole signal.
 ///
 /// Not thread-safe: one consumer thread reads; ``stop()`` may be called from any thread.
 public final class AudioStream: CustomStringConvertible {
@@ -69,9 +71,13 @@ public final class AudioStream: CustomStringConvertible {
     public let sourceChannels: Int
     /// Names the input for messages: a path, `stdin` or `ALSA device NAME`.
     public var description: String { source.inputName }
+    /// `true` when audio arrives in real time (a capture or a pipe): ``read(into:)`` then
+    /// returns what has arrived rather than waiting to fill the buffer, and a consumer should
+    /// flush its output as it goes.
+    public var isLive: Bool { source.isLive }
 
     private let source: AudioFrameSource
-    private let converter: SampleRateConverter?
+    private let converter: StreamingResampler?
     private let blockFrames: Int
     private var interleaved: [Float]
     private var mono: [Float]
@@ -95,17 +101,27 @@ public final class AudioStream: CustomStringConvertible {
         self.sampleRate = rate
         self.converter = rate == source.sampleRate
             ? nil
-            : try SampleRateConverter(quality: quality, inputRate: source.sampleRate, outputRate: rate)
+            : try StreamingResampler(quality: quality, inputRate: source.sampleRate, outputRate: rate)
         self.blockFrames = max(1, blockFrames)
         self.interleaved = [Float](repeating: 0, count: self.blockFrames * source.channels)
         self.mono = [Float](repeating: 0, count: self.blockFrames)
-        self.framesLeft = durationSeconds.map { max(0, Int(($0 * Double(source.sampleRate)).rounded())) }
+        // Any positive duration reads at least one frame.
+        self.framesLeft = durationSeconds.map { $0 > 0 ? max(1, Int(($0 * Double(source.sampleRate)).rounded())) : 0 }
         pending.reserveCapacity(self.blockFrames * 2 + 64)
     }
 
     deinit {
-        interruptSource?.cancel()
+        releaseInterrupt()
         source.stop()
+    }
+
+    /// Gives Ctrl-C back its default meaning once the input is over, so a consumer that
+    /// works on after reading (a transcription) can still be interrupted.
+    private func releaseInterrupt() {
+        guard let interruptSource else { return }
+        interruptSource.cancel()
+        self.interruptSource = nil
+        signal(SIGINT, SIG_DFL)
     }
 
     /// Opens the input a request names.
@@ -113,9 +129,11 @@ public final class AudioStream: CustomStringConvertible {
         let frameSource: AudioFrameSource
         switch request.source {
         case .file(let path):
-            frameSource = request.forceRaw
+            let file: AudioFrameSource = request.forceRaw
                 ? try RawPCMReader.open(path: path, layout: request.raw)
                 : try SndFile.open(path: path)
+            // A named pipe given as a path stays live; only real files are decoded ahead.
+            frameSource = file.isLive ? file : ReadAheadSource(file)
         case .standardInput:
             frameSource = try openStandardInput(request)
         case .device(let name):
@@ -134,7 +152,8 @@ public final class AudioStream: CustomStringConvertible {
     }
 
     /// Stdin is raw PCM, unless (without `--raw`) its first bytes are a known container's
-    /// magic; then the whole (encoded) input is read into memory and decoded by libsndfile.
+    /// magic. A PCM WAV stream (what `arecord` pipes by default) is streamed live after its
+    /// header; any other file is read into memory whole and decoded by libsndfile.
     private static func openStandardInput(_ request: AudioInputRequest) throws -> AudioFrameSource {
         let name = "stdin"
         if isatty(STDIN_FILENO) != 0 {
@@ -163,6 +182,15 @@ public final class AudioStream: CustomStringConvertible {
                                     isStandardInput: true, prefix: head)
         }
         var bytes = head
+        if head.starts(with: Array("RIFF".utf8)) {
+            switch try WAVStreamHeader.read(fd: STDIN_FILENO, prefix: head, name: name) {
+            case .streamable(let header, let remainder):
+                return try RawPCMReader(fd: STDIN_FILENO, ownsDescriptor: false, name: name, layout: header.layout,
+                                        isStandardInput: true, prefix: remainder, byteLimit: header.dataBytes)
+            case .notStreamable(let consumed):
+                bytes = consumed
+            }
+        }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(STDIN_FILENO, $0.baseAddress, $0.count) }
@@ -189,7 +217,8 @@ public final class AudioStream: CustomStringConvertible {
         source.stop()
     }
 
-    /// Installs a SIGINT handler that calls ``stop()``; a second SIGINT kills the process.
+    /// Installs a SIGINT handler that calls ``stop()``; a second SIGINT kills the process, and
+    /// the default returns when the input ends.
     public func stopOnInterrupt() {
         guard interruptSource == nil else { return }
         signal(SIGINT, SIG_IGN)
@@ -232,7 +261,7 @@ public final class AudioStream: CustomStringConvertible {
         var all: [Float] = []
         if let expected = source.expectedFrames {
             let frames = min(expected, framesLeft ?? expected)
-            all.reserveCapacity((converter?.expectedOutputFrames(forInputFrames: frames) ?? frames) + 1024)
+            all.reserveCapacity(Int(Double(frames) * Double(sampleRate) / Double(sourceSampleRate)) + 1024)
         }
         var chunk = [Float](repeating: 0, count: 1 << 15)
         while true {
@@ -263,7 +292,9 @@ public final class AudioStream: CustomStringConvertible {
                 throw AudioError.noSamples(input: source.inputName)
             }
             ended = true
+            releaseInterrupt()
             try converter?.process(UnsafeBufferPointer(start: nil, count: 0), endOfInput: true, appendingTo: &pending)
+            Self.clampResampled(&pending)
             return
         }
         sourceFrames += frames
@@ -277,9 +308,18 @@ public final class AudioStream: CustomStringConvertible {
             let slice = UnsafeBufferPointer(rebasing: block[0..<frames])
             if let converter {
                 try converter.process(slice, endOfInput: false, appendingTo: &pending)
+                Self.clampResampled(&pending)
             } else {
                 pending.append(contentsOf: slice)
             }
+        }
+    }
+
+    /// The sinc filter rings past full scale next to clipped input (a few percent); the
+    /// contract is [-1, 1], so the output is clipped again.
+    private static func clampResampled(_ samples: inout [Float]) {
+        samples.withUnsafeMutableBufferPointer { s in
+            for i in s.indices { s[i] = sanitizedSample(s[i]) }
         }
     }
 

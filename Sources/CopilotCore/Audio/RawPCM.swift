@@ -76,6 +76,7 @@ package final class RawPCMReader: AudioFrameSource {
     package let isLive: Bool
     private let stopLock = NSLock()
     private var stopRequested = false
+    private var drainedAfterStop = false
     private let fd: Int32
     private let ownsDescriptor: Bool
     private let isStandardInput: Bool
@@ -84,18 +85,23 @@ package final class RawPCMReader: AudioFrameSource {
     private var carried: Int
     private var totalBytes = 0
     private var atEnd = false
+    /// Bytes still allowed by `byteLimit`, or `nil` for no limit.
+    private var bytesLeft: Int?
 
     /// Reads from `fd`; `prefix` holds bytes already taken from it (by content sniffing).
+    /// `byteLimit` ends the input after that many bytes (a WAV data chunk's size).
     package init(fd: Int32, ownsDescriptor: Bool, name: String, layout: RawPCMLayout, isStandardInput: Bool,
-                 prefix: [UInt8] = [], expectedBytes: Int? = nil) throws {
+                 prefix: [UInt8] = [], expectedBytes: Int? = nil, byteLimit: Int? = nil) throws {
         try layout.validate(input: name)
         self.fd = fd
         self.ownsDescriptor = ownsDescriptor
         self.inputName = name
         self.layout = layout
         self.isStandardInput = isStandardInput
-        self.bytes = [UInt8](repeating: 0, count: max(1 << 16, layout.frameBytes * 2))
-        self.expectedFrames = expectedBytes.map { $0 / layout.frameBytes }
+        let prefix = byteLimit.map { Array(prefix.prefix($0)) } ?? prefix
+        self.bytes = [UInt8](repeating: 0, count: max(1 << 16, layout.frameBytes * 2, prefix.count))
+        self.expectedFrames = (byteLimit ?? expectedBytes).map { $0 / layout.frameBytes }
+        self.bytesLeft = byteLimit.map { $0 - prefix.count }
         var status = stat()
         let kind = fstat(fd, &status) == 0 ? status.st_mode & S_IFMT : S_IFREG
         self.isLive = kind == S_IFIFO || kind == S_IFSOCK || kind == S_IFCHR
@@ -138,9 +144,14 @@ package final class RawPCMReader: AudioFrameSource {
                 carried = 0
                 return 0
             }
-            let limit = wantFrames * frameBytes
+            var room = max(wantFrames * frameBytes, frameBytes) - carried
+            if let left = bytesLeft { room = min(room, left) }
+            if room <= 0 {
+                atEnd = true
+                break
+            }
             let n = bytes.withUnsafeMutableBytes { raw in
-                Glibc.read(fd, raw.baseAddress.map { $0 + carried }, limit - carried)
+                Glibc.read(fd, raw.baseAddress.map { $0 + carried }, room)
             }
             if n < 0 {
                 if errno == EINTR { continue }
@@ -151,6 +162,7 @@ package final class RawPCMReader: AudioFrameSource {
             } else {
                 carried += n
                 totalBytes += n
+                if let left = bytesLeft { bytesLeft = left - n }
             }
         }
         if atEnd && carried < frameBytes {
@@ -192,12 +204,17 @@ package final class RawPCMReader: AudioFrameSource {
         return stopRequested
     }
 
-    /// Waits until `fd` has data or its end; `false` once ``stop()`` was asked. Polls in
-    /// 100 ms steps so a stop is seen without a signal interrupting `read(2)`.
+    /// Waits until `fd` has data or its end; `false` once ``stop()`` was asked (after one
+    /// last read of whatever had already arrived). Polls in 100 ms steps so a stop is seen
+    /// without a signal interrupting `read(2)`.
     private func waitReadable() -> Bool {
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         while true {
-            if isStopRequested { return false }
+            if isStopRequested {
+                guard !drainedAfterStop else { return false }
+                drainedAfterStop = true
+                return poll(&descriptor, 1, 0) > 0
+            }
             let ready = poll(&descriptor, 1, 100)
             if ready != 0 { return true }  // readable, hung up, or an error read(2) reports
         }

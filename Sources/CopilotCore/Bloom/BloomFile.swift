@@ -9,7 +9,7 @@ import Foundation
 /// |---|---|---|
 /// | 0 | 8 | magic `CPBLOOM` + 0x1A |
 /// | 8 | 4 | format version (1) |
-/// | 12 | 4 | kind: 1 = split-block, 512-bit blocks, 8 bits per item |
+/// | 12 | 4 | kind: split-block, 512-bit blocks, 1 = 8 bits per item, 2 = 16 bits per item |
 /// | 16 | 4 | hash: 1 = wyhash final3, seed 0, default secret |
 /// | 20 | 4 | header size (64) |
 /// | 24 | 8 | block count |
@@ -25,8 +25,10 @@ public enum BloomFileFormat {
     public static let magic: [UInt8] = Array("CPBLOOM".utf8) + [0x1A]
     /// The format version this build reads and writes.
     public static let version: UInt32 = 1
-    /// Split-block layout id.
-    public static let splitBlockKind: UInt32 = 1
+    /// Layout id of split-block filters setting 8 bits per item.
+    public static let splitBlock8Kind: UInt32 = 1
+    /// Layout id of split-block filters setting 16 bits per item.
+    public static let splitBlock16Kind: UInt32 = 2
     /// wyhash final3 id.
     public static let wyhashID: UInt32 = 1
     /// Header size in bytes.
@@ -34,7 +36,7 @@ public enum BloomFileFormat {
 
     /// The header fields.
     struct Header: Equatable {
-        var blockCount: Int
+        var layout: SplitBlockLayout
         var capacity: Int
         var falsePositiveRate: Double
         var itemCount: Int
@@ -45,8 +47,9 @@ public enum BloomFileFormat {
         var out = magic
         func put32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         func put64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-        put32(version); put32(splitBlockKind); put32(wyhashID); put32(UInt32(headerBytes))
-        put64(UInt64(h.blockCount)); put64(UInt64(h.capacity)); put64(h.falsePositiveRate.bitPattern)
+        put32(version); put32(h.layout.bitsPerItem == 16 ? splitBlock16Kind : splitBlock8Kind)
+        put32(wyhashID); put32(UInt32(headerBytes))
+        put64(UInt64(h.layout.blockCount)); put64(UInt64(h.capacity)); put64(h.falsePositiveRate.bitPattern)
         put64(UInt64(h.itemCount)); put64(h.checksum)
         return out
     }
@@ -66,7 +69,10 @@ public enum BloomFileFormat {
         func u64(_ o: Int) -> UInt64 { UInt64(littleEndian: b.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
         let v = u32(8)
         guard v == version else { throw .unsupportedVersion(path: path, version: v) }
-        guard u32(12) == splitBlockKind else { throw .unsupportedLayout(path: path, what: "filter kind \(u32(12))") }
+        let kind = u32(12)
+        guard kind == splitBlock8Kind || kind == splitBlock16Kind else {
+            throw .unsupportedLayout(path: path, what: "filter kind \(kind)")
+        }
         guard u32(16) == wyhashID else { throw .unsupportedLayout(path: path, what: "hash function \(u32(16))") }
         guard u32(20) == UInt32(headerBytes) else { throw .corrupt(path: path, reason: "header size \(u32(20))") }
         let blocks = u64(24)
@@ -81,7 +87,8 @@ public enum BloomFileFormat {
         guard rate > 0, rate < 1, u64(32) <= UInt64(Int.max), u64(48) <= UInt64(Int.max) else {
             throw .corrupt(path: path, reason: "header fields out of range")
         }
-        return Header(blockCount: Int(blocks), capacity: Int(u64(32)), falsePositiveRate: rate,
+        let layout = SplitBlockLayout(blockCount: Int(blocks), bitsPerItem: kind == splitBlock16Kind ? 16 : 8)
+        return Header(layout: layout, capacity: Int(u64(32)), falsePositiveRate: rate,
                       itemCount: Int(u64(48)), checksum: u64(56))
     }
 }
@@ -160,17 +167,17 @@ public enum BloomFile {
             try BloomFileFormat.decode(UnsafeRawBufferPointer(rebasing: b[0..<got]), path: path, fileBytes: size)
         }
         let memory = try BloomMemory(fileDescriptor: fd, fileBytes: size, offset: BloomFileFormat.headerBytes,
-                                     byteCount: h.blockCount * 64, path: path)
+                                     byteCount: h.layout.blockCount * 64, path: path)
         let sum = BloomFileFormat.checksum(headerPrefix: memory.mappedBytes, blocks: memory.bytes)
         guard sum == h.checksum else { throw BloomError.corrupt(path: path, reason: "checksum mismatch") }
-        return SplitBlockBloomFilter(memory: memory, blockCount: h.blockCount, capacity: h.capacity,
+        return SplitBlockBloomFilter(memory: memory, layout: h.layout, capacity: h.capacity,
                                      falsePositiveRate: h.falsePositiveRate, itemCount: h.itemCount)
     }
 
     /// The atomic write; `failingAfterBytes` simulates a crash of the writer (tests).
     package static func write(_ filter: SplitBlockBloomFilter, to path: String, replace: Bool, failingAfterBytes: Int?) throws {
         var header = BloomFileFormat.encode(.init(
-            blockCount: filter.blockCount, capacity: filter.capacity, falsePositiveRate: filter.targetFalsePositiveRate,
+            layout: filter.layout, capacity: filter.capacity, falsePositiveRate: filter.targetFalsePositiveRate,
             itemCount: filter.itemCount, checksum: 0))
         let sum = header.withUnsafeBytes { BloomFileFormat.checksum(headerPrefix: $0, blocks: filter.bits) }
         withUnsafeBytes(of: sum.littleEndian) { header.replaceSubrange(56..<64, with: $0) }
@@ -183,6 +190,11 @@ public enum BloomFile {
         guard fd >= 0 else { throw BloomFile.systemError(path, "creating temporary file \(temporary)") }
         var published = false
         defer { if !published { unlink(temporary) } }
+        var existing = stat()
+        if replace, stat(path, &existing) == 0 {
+            // The replacement keeps the permissions of the file it replaces.
+            _ = fchmod(fd, existing.st_mode & 0o7777)
+        }
         do {
             var budget = failingAfterBytes ?? Int.max
             try header.withUnsafeBytes { b in try writeAll(fd, b, path: temporary, budget: &budget) }

@@ -41,12 +41,12 @@ public struct BloomFilterReport: Codable, Equatable, Sendable {
     public init(path: String, filter: SplitBlockBloomFilter) {
         self.path = path
         formatVersion = Int(BloomFileFormat.version)
-        kind = "split-block-512"
+        kind = "split-block-512/\(filter.bitsPerItem)"
         hash = "wyhash-final3"
         blocks = filter.blockCount
         bits = filter.blockCount * 512
         bytes = filter.byteCount
-        bitsPerItem = SplitBlockSizing.bitsPerItem
+        bitsPerItem = filter.bitsPerItem
         capacity = filter.capacity
         targetFpRate = filter.targetFalsePositiveRate
         itemCount = filter.itemCount

@@ -11,8 +11,8 @@ import Synchronization
 /// item may still say absent until the add has finished. ``snapshot()`` freezes the bits into
 /// a plain filter (for saving or fast single-threaded lookups).
 public final class ConcurrentSplitBlockBloomFilter: @unchecked Sendable {
-    /// Number of 512-bit blocks.
-    public let blockCount: Int
+    /// Number of 512-bit blocks and bits per item.
+    public let layout: SplitBlockLayout
     /// The capacity the filter was sized for.
     public let capacity: Int
     /// The false-positive rate the filter was sized for.
@@ -25,11 +25,12 @@ public final class ConcurrentSplitBlockBloomFilter: @unchecked Sendable {
 
     /// An empty filter sized for `capacity` items at `falsePositiveRate`.
     public init(capacity: Int, falsePositiveRate: Double) throws(BloomError) {
-        let blocks = try SplitBlockSizing.blockCount(capacity: capacity, falsePositiveRate: falsePositiveRate)
+        let layout = try SplitBlockSizing.layout(capacity: capacity, falsePositiveRate: falsePositiveRate)
+        let blocks = layout.blockCount
         memory = try BloomMemory(zeroedBytes: blocks * 64)
         // Atomic<UInt64> has UInt64's size and alignment; the zeroed words are valid atomics.
         words = UnsafeMutableRawPointer(memory.words).assumingMemoryBound(to: Atomic<UInt64>.self)
-        blockCount = blocks
+        self.layout = layout
         blockCount64 = UInt64(blocks)
         self.capacity = capacity
         targetFalsePositiveRate = falsePositiveRate
@@ -49,8 +50,8 @@ public final class ConcurrentSplitBlockBloomFilter: @unchecked Sendable {
         let base = SplitBlockBloomFilter.blockIndex(hash, blockCount64) &* 8
         let x = UInt32(truncatingIfNeeded: hash)
         var missing: UInt64 = 0
-        for (i, salt) in SplitBlockBloomFilter.salts.enumerated() {
-            let m = SplitBlockBloomFilter.mask(x, salt)
+        for i in 0..<8 {
+            let m = mask(x, i)
             let old = (words + base + i).pointee.bitwiseOr(m, ordering: .relaxed).oldValue
             missing |= ~old & m
         }
@@ -69,9 +70,8 @@ public final class ConcurrentSplitBlockBloomFilter: @unchecked Sendable {
         let base = SplitBlockBloomFilter.blockIndex(hash, blockCount64) &* 8
         let x = UInt32(truncatingIfNeeded: hash)
         var missing: UInt64 = 0
-        for (i, salt) in SplitBlockBloomFilter.salts.enumerated() {
-            let m = SplitBlockBloomFilter.mask(x, salt)
-            missing |= ~(words + base + i).pointee.load(ordering: .relaxed) & m
+        for i in 0..<8 {
+            missing |= ~(words + base + i).pointee.load(ordering: .relaxed) & mask(x, i)
         }
         return missing == 0
     }
@@ -79,13 +79,18 @@ public final class ConcurrentSplitBlockBloomFilter: @unchecked Sendable {
     /// A plain filter with the bits as they are now (call after the producers finished for an
     /// exact copy).
     public func snapshot() throws(BloomError) -> SplitBlockBloomFilter {
-        let copy = try BloomMemory(zeroedBytes: blockCount * 64)
-        for i in 0..<(blockCount * 8) {
+        let copy = try BloomMemory(zeroedBytes: layout.blockCount * 64)
+        for i in 0..<(layout.blockCount * 8) {
             copy.words[i] = (words + i).pointee.load(ordering: .relaxed)
         }
-        return SplitBlockBloomFilter(memory: copy, blockCount: blockCount, capacity: capacity,
+        return SplitBlockBloomFilter(memory: copy, layout: layout, capacity: capacity,
                                      falsePositiveRate: targetFalsePositiveRate,
                                      itemCount: added.load(ordering: .relaxed))
     }
 
+    /// The item's bits in word `i`, as ``SplitBlockBloomFilter`` sets them.
+    private func mask(_ x: UInt32, _ i: Int) -> UInt64 {
+        let first = SplitBlockBloomFilter.mask(x, SplitBlockBloomFilter.salts[i])
+        return layout.bitsPerItem == 16 ? first | SplitBlockBloomFilter.mask(x, SplitBlockBloomFilter.secondSalts[i]) : first
+    }
 }

@@ -108,7 +108,8 @@ public enum LineDeduplicator {
 
     /// Reads lines from `input`, writes each line not (maybe) present in `filter` to `output`
     /// (with its `\n` when it had one) and adds it. Runs of passed lines are written straight
-    /// from the read buffer.
+    /// from the read buffer; the output is flushed after each read, so a slow stream (a log
+    /// being followed) comes out line by line.
     public static func run(input: LineReader, output: FileDescriptorOutput, filter: SplitBlockBloomFilter) throws -> Summary {
         var summary = Summary(lines: 0, passed: 0)
         try input.forEachBlock { block, _ in
@@ -128,7 +129,44 @@ public enum LineDeduplicator {
                 }
             }
             try output.write(bytes: UnsafeRawBufferPointer(rebasing: block[runStart..<runEnd]))
+            // One flush per read(2): whole buffers when input is fast, prompt lines when it trickles.
+            try output.flush()
         }
         return summary
+    }
+}
+
+/// The stdin halves of `copilot bloom add` and `copilot bloom check`.
+public enum BloomLines {
+    /// Adds every line of `input` to `filter`; returns the number of lines read.
+    @discardableResult
+    public static func add(input: LineReader, to filter: SplitBlockBloomFilter) throws -> Int {
+        var lines = 0
+        try input.forEachBlock { block, _ in
+            LineReader.forEachLine(in: block) { line in
+                filter.insert(line)
+                lines += 1
+            }
+        }
+        return lines
+    }
+
+    /// Writes each line of `input` that may be in `filter` (or, with `printAbsent`, each that
+    /// certainly is not) to `output`, followed by `\n`, flushing after every read. Returns
+    /// whether any line may be present.
+    public static func check(input: LineReader, against filter: SplitBlockBloomFilter, output: FileDescriptorOutput, printAbsent: Bool) throws -> Bool {
+        var anyPresent = false
+        try input.forEachBlock { block, _ in
+            try LineReader.forEachLine(in: block) { line in
+                let hit = filter.contains(line)
+                anyPresent = anyPresent || hit
+                if hit != printAbsent {
+                    try output.write(bytes: line)
+                    try output.write("\n")
+                }
+            }
+            try output.flush()
+        }
+        return anyPresent
     }
 }

@@ -8,14 +8,18 @@ import Foundation
 /// The bits are 512-bit blocks of eight 64-bit words, one 64-byte cache line each. An item's
 /// 64-bit ``WyHash`` picks one block with its high 32 bits (multiply-shift, no division) and,
 /// with its low 32 bits multiplied by eight odd "salt" constants (the scheme of Parquet's and
-/// Impala's split-block filters), one bit in each of the block's eight words. An add or a lookup
-/// therefore touches exactly one cache line: one cache miss at most.
+/// Impala's split-block filters), one bit in each of the block's eight words, or two with a
+/// second set of salts in the 16-bits-per-item layout that low target rates get (see
+/// ``SplitBlockSizing``). An add or a lookup therefore touches exactly one cache line: one
+/// cache miss at most.
 ///
 /// Not safe for concurrent writers (see ``ConcurrentSplitBlockBloomFilter``); concurrent
 /// readers are fine.
 public final class SplitBlockBloomFilter: @unchecked Sendable {
     /// Number of 512-bit blocks.
     public let blockCount: Int
+    /// Bits set per item: 8 (one per word) or 16 (two per word, for low false-positive rates).
+    public let bitsPerItem: Int
     /// The capacity the filter was sized for (informational).
     public let capacity: Int
     /// The false-positive rate the filter was sized for at `capacity` items (informational).
@@ -29,19 +33,34 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
     let memory: BloomMemory
     @usableFromInline let words: UnsafeMutablePointer<UInt64>
     @usableFromInline let blockCount64: UInt64
+    @usableFromInline let sixteenBits: Bool
 
     /// An empty filter sized for `capacity` items at `falsePositiveRate`.
     public convenience init(capacity: Int, falsePositiveRate: Double) throws(BloomError) {
-        let blocks = try SplitBlockSizing.blockCount(capacity: capacity, falsePositiveRate: falsePositiveRate)
-        try self.init(memory: BloomMemory(zeroedBytes: blocks * 64), blockCount: blocks, capacity: capacity,
+        let layout = try SplitBlockSizing.layout(capacity: capacity, falsePositiveRate: falsePositiveRate)
+        try self.init(memory: BloomMemory(zeroedBytes: layout.blockCount * 64), layout: layout, capacity: capacity,
                       falsePositiveRate: falsePositiveRate, itemCount: 0)
     }
 
-    init(memory: BloomMemory, blockCount: Int, capacity: Int, falsePositiveRate: Double, itemCount: Int) {
+    /// An empty filter with `bitsPerItem` (8 or 16) bits per item, sized for `capacity` items
+    /// at `falsePositiveRate` with that layout.
+    public convenience init(capacity: Int, falsePositiveRate: Double, bitsPerItem: Int) throws(BloomError) {
+        guard SplitBlockSizing.supportedBitsPerItem.contains(bitsPerItem) else {
+            throw .incompatible("\(bitsPerItem) bits per item is not a split-block layout (8 or 16)")
+        }
+        let blocks = try SplitBlockSizing.blockCount(capacity: capacity, falsePositiveRate: falsePositiveRate, bitsPerItem: bitsPerItem)
+        let layout = SplitBlockLayout(blockCount: blocks, bitsPerItem: bitsPerItem)
+        try self.init(memory: BloomMemory(zeroedBytes: blocks * 64), layout: layout, capacity: capacity,
+                      falsePositiveRate: falsePositiveRate, itemCount: 0)
+    }
+
+    init(memory: BloomMemory, layout: SplitBlockLayout, capacity: Int, falsePositiveRate: Double, itemCount: Int) {
         self.memory = memory
         self.words = memory.words
-        self.blockCount = blockCount
-        self.blockCount64 = UInt64(blockCount)
+        self.blockCount = layout.blockCount
+        self.blockCount64 = UInt64(layout.blockCount)
+        self.bitsPerItem = layout.bitsPerItem
+        self.sixteenBits = layout.bitsPerItem == 16
         self.capacity = capacity
         self.targetFalsePositiveRate = falsePositiveRate
         self.addedCount = .allocate(capacity: 2)
@@ -50,6 +69,9 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
     }
 
     deinit { addedCount.deallocate() }
+
+    /// Block count and bits per item.
+    public var layout: SplitBlockLayout { SplitBlockLayout(blockCount: blockCount, bitsPerItem: bitsPerItem) }
 
     /// Size of the bits in bytes (64 per block).
     public var byteCount: Int { blockCount * 64 }
@@ -63,17 +85,8 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
     /// present. O(1), one cache line.
     @inlinable @inline(__always) @discardableResult
     public func insert(hash: UInt64) -> Bool {
-        let w = words + Self.blockIndex(hash, blockCount64) &* 8
-        let x = UInt32(truncatingIfNeeded: hash)
-        var missing: UInt64 = 0
-        @inline(__always) func set(_ i: Int, _ salt: UInt32) {
-            let m = Self.mask(x, salt)
-            let old = w[i]
-            missing |= ~old & m
-            w[i] = old | m
-        }
-        set(0, 0x47b6_137b); set(1, 0x4497_4d91); set(2, 0x8824_ad5b); set(3, 0xa2b7_289d)
-        set(4, 0x7054_95c7); set(5, 0x2df1_424b); set(6, 0x9efc_4947); set(7, 0x5c6b_fb31)
+        let missing = sixteenBits ? Self.set(hash, words, blockCount64, sixteen: true)
+                                  : Self.set(hash, words, blockCount64, sixteen: false)
         addedCount.pointee &+= missing != 0 ? 1 : 0
         return missing != 0
     }
@@ -81,17 +94,51 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
     /// Whether the item whose hash is `hash` may be present (false: certainly absent).
     @inlinable @inline(__always)
     public func contains(hash: UInt64) -> Bool {
-        let w = words + Self.blockIndex(hash, blockCount64) &* 8
-        let x = UInt32(truncatingIfNeeded: hash)
-        var missing = ~w[0] & Self.mask(x, 0x47b6_137b)
-        missing |= ~w[1] & Self.mask(x, 0x4497_4d91)
-        missing |= ~w[2] & Self.mask(x, 0x8824_ad5b)
-        missing |= ~w[3] & Self.mask(x, 0xa2b7_289d)
-        missing |= ~w[4] & Self.mask(x, 0x7054_95c7)
-        missing |= ~w[5] & Self.mask(x, 0x2df1_424b)
-        missing |= ~w[6] & Self.mask(x, 0x9efc_4947)
-        missing |= ~w[7] & Self.mask(x, 0x5c6b_fb31)
+        let missing = sixteenBits ? Self.test(hash, words, blockCount64, sixteen: true)
+                                  : Self.test(hash, words, blockCount64, sixteen: false)
         return missing == 0
+    }
+
+    /// The bits of word `i` for the item: one (salt `a`), or two with `sixteen` (salts `a`, `b`).
+    @inlinable @inline(__always)
+    static func wordMask(_ x: UInt32, _ a: UInt32, _ b: UInt32, sixteen: Bool) -> UInt64 {
+        sixteen ? mask(x, a) | mask(x, b) : mask(x, a)
+    }
+
+    /// Sets the item's bits in its block; returns the bits that were clear. Called with a
+    /// literal `sixteen`, so each layout gets its own straight-line copy.
+    @inlinable @inline(__always)
+    static func set(_ hash: UInt64, _ words: UnsafeMutablePointer<UInt64>, _ blocks: UInt64, sixteen: Bool) -> UInt64 {
+        let w = words + blockIndex(hash, blocks) &* 8
+        let x = UInt32(truncatingIfNeeded: hash)
+        var missing: UInt64 = 0
+        @inline(__always) func set(_ i: Int, _ a: UInt32, _ b: UInt32) {
+            let m = wordMask(x, a, b, sixteen: sixteen)
+            let old = w[i]
+            missing |= ~old & m
+            w[i] = old | m
+        }
+        set(0, 0x47b6_137b, 0x9e37_79b1); set(1, 0x4497_4d91, 0x85eb_ca77)
+        set(2, 0x8824_ad5b, 0xc2b2_ae3d); set(3, 0xa2b7_289d, 0x27d4_eb2f)
+        set(4, 0x7054_95c7, 0x1656_67b1); set(5, 0x2df1_424b, 0xd3a2_646d)
+        set(6, 0x9efc_4947, 0xfd70_46c5); set(7, 0x5c6b_fb31, 0xb55a_4f09)
+        return missing
+    }
+
+    /// The item's bits that are clear in its block (0: maybe present).
+    @inlinable @inline(__always)
+    static func test(_ hash: UInt64, _ words: UnsafeMutablePointer<UInt64>, _ blocks: UInt64, sixteen: Bool) -> UInt64 {
+        let w = words + blockIndex(hash, blocks) &* 8
+        let x = UInt32(truncatingIfNeeded: hash)
+        var missing = ~w[0] & wordMask(x, 0x47b6_137b, 0x9e37_79b1, sixteen: sixteen)
+        missing |= ~w[1] & wordMask(x, 0x4497_4d91, 0x85eb_ca77, sixteen: sixteen)
+        missing |= ~w[2] & wordMask(x, 0x8824_ad5b, 0xc2b2_ae3d, sixteen: sixteen)
+        missing |= ~w[3] & wordMask(x, 0xa2b7_289d, 0x27d4_eb2f, sixteen: sixteen)
+        missing |= ~w[4] & wordMask(x, 0x7054_95c7, 0x1656_67b1, sixteen: sixteen)
+        missing |= ~w[5] & wordMask(x, 0x2df1_424b, 0xd3a2_646d, sixteen: sixteen)
+        missing |= ~w[6] & wordMask(x, 0x9efc_4947, 0xfd70_46c5, sixteen: sixteen)
+        missing |= ~w[7] & wordMask(x, 0x5c6b_fb31, 0xb55a_4f09, sixteen: sixteen)
+        return missing
     }
 
     /// Adds a byte string; returns true when it was not already (maybe) present.
@@ -110,10 +157,14 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
     @inlinable
     public func contains(_ string: String) -> Bool { contains(hash: WyHash.hash(string)) }
 
-    /// The eight odd multipliers that pick a bit in each word (Parquet's split-block salts);
-    /// ``insert(hash:)`` and ``contains(hash:)`` spell them out unrolled.
+    /// The odd multipliers that pick a bit in each word (Parquet's split-block salts), and the
+    /// second set for the 16-bit layout; ``set(_:_:_:sixteen:)`` and ``test(_:_:_:sixteen:)``
+    /// spell them out unrolled.
     static let salts: [UInt32] = [
         0x47b6_137b, 0x4497_4d91, 0x8824_ad5b, 0xa2b7_289d, 0x7054_95c7, 0x2df1_424b, 0x9efc_4947, 0x5c6b_fb31,
+    ]
+    static let secondSalts: [UInt32] = [
+        0x9e37_79b1, 0x85eb_ca77, 0xc2b2_ae3d, 0x27d4_eb2f, 0x1656_67b1, 0xd3a2_646d, 0xfd70_46c5, 0xb55a_4f09,
     ]
 
     @inlinable @inline(__always)
@@ -182,6 +233,7 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
     // MARK: Set operations
 
     /// Adds every item of `other` (bitwise or). Both filters must have the same block count.
+    /// The item count becomes the fill estimate (the two sets may overlap). O(size).
     public func formUnion(_ other: SplitBlockBloomFilter) throws(BloomError) {
         try checkCompatible(other)
         for i in 0..<(blockCount * 8) { words[i] |= other.words[i] }
@@ -189,7 +241,8 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
     }
 
     /// Keeps only bits set in both filters (bitwise and): an item added to both is still
-    /// maybe-present; an item in one only is usually absent.
+    /// maybe-present; an item in one only is usually absent. The item count becomes the fill
+    /// estimate. O(size).
     public func formIntersection(_ other: SplitBlockBloomFilter) throws(BloomError) {
         try checkCompatible(other)
         for i in 0..<(blockCount * 8) { words[i] &= other.words[i] }
@@ -197,8 +250,8 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
     }
 
     func checkCompatible(_ other: SplitBlockBloomFilter) throws(BloomError) {
-        guard other.blockCount == blockCount else {
-            throw .incompatible("\(blockCount) blocks vs \(other.blockCount) blocks")
+        guard other.layout == layout else {
+            throw .incompatible("\(blockCount) blocks of \(bitsPerItem) bits per item vs \(other.blockCount) of \(other.bitsPerItem)")
         }
     }
 
@@ -206,7 +259,7 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
     public func copy() throws(BloomError) -> SplitBlockBloomFilter {
         let memory = try BloomMemory(zeroedBytes: byteCount)
         memcpy(memory.words, words, byteCount)
-        return SplitBlockBloomFilter(memory: memory, blockCount: blockCount, capacity: capacity,
+        return SplitBlockBloomFilter(memory: memory, layout: layout, capacity: capacity,
                                      falsePositiveRate: targetFalsePositiveRate, itemCount: itemCount)
     }
 
@@ -222,22 +275,26 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
     /// Fraction of bits set, in [0, 1].
     public var fillRatio: Double { Double(setBitCount) / Double(blockCount * 512) }
 
-    /// Items estimated from the fill: each item sets one bit per word, so a word's expected
-    /// fill after a Poisson load of mean λ is 1 - e^(-λ/64); λ is solved from the measured
-    /// fill. Infinite when every bit is set.
+    /// Items estimated from the fill: each item sets b = 1 or 2 bits per word, so a word's
+    /// expected fill after a Poisson load of mean λ is 1 - e^(-bλ/64); λ is solved from the
+    /// measured fill. Infinite when every bit is set.
     public var estimatedCount: Double {
         let fill = fillRatio
         guard fill < 1 else { return .infinity }
-        return -Double(blockCount) * 64 * log1p(-fill)
+        return -Double(blockCount) * 64 / Double(bitsPerItem / 8) * log1p(-fill)
     }
 
     /// The false-positive rate of the filter as it is now: the probability that a random
-    /// hash finds its eight bits set, averaged exactly over the blocks. O(size).
+    /// hash finds its bits set, averaged exactly over the blocks (for two bits per word, the
+    /// two positions coincide one time in 64). O(size).
     public var currentFalsePositiveRate: Double {
         var total = 0.0
         for b in 0..<blockCount {
             var p = 1.0
-            for i in 0..<8 { p *= Double(words[b * 8 + i].nonzeroBitCount) / 64 }
+            for i in 0..<8 {
+                let f = Double(words[b * 8 + i].nonzeroBitCount) / 64
+                p *= sixteenBits ? (63 * f * f + f) / 64 : f
+            }
             total += p
         }
         return total / Double(blockCount)

@@ -7,12 +7,29 @@
 ///    occur in two or more answers, O(n w);
 /// 3. only shared features can be in an intersection, so each answer becomes a bitset over
 ///    the S shared features; |A ∩ B| is a popcount of ANDed words and
-///    |A ∪ B| = |A| + |B| - |A ∩ B|, O(n² S / 64) with S <= n w / 2 (far below a sorted merge,
-///    O(n² w), at the sizes answers come in);
+///    |A ∪ B| = |A| + |B| - |A ∩ B|, O(n² S / 64). When S / 64 would exceed an answer's
+///    average count of shared features (hundreds of answers), sorted lists of shared feature
+///    ids are merged instead, O(n² w), so the pair cost never grows faster than pairs x words;
 /// 4. grouping, support and the vote are O(n²) on the matrix.
+/// No MinHash: exact Jaccard over shared-feature bitsets costs fewer operations per pair than
+/// comparing 128-value signatures, and has no estimation error to break ties differently
+/// from CopilotReference.
 /// Factual mode compares vote keys of short answers, O(n²).
 public struct ConsensusAggregator: ConsensusAggregating {
+    /// The tuning in use.
     public let options: ConsensusOptions
+    /// How pair intersections are counted; tests force each method, the default picks per input.
+    package var intersection: IntersectionMethod = .automatic
+
+    /// Pair intersection counting (step 3).
+    package enum IntersectionMethod: Sendable {
+        /// Bitsets while they are shorter than the average shared-feature list, else merging.
+        case automatic
+        /// Always bitsets with popcounts.
+        case bitset
+        /// Always merging of sorted shared-feature id lists.
+        case sortedMerge
+    }
 
     /// Creates an aggregator.
     public init(options: ConsensusOptions = .defaults) {
@@ -170,7 +187,7 @@ public struct ConsensusAggregator: ConsensusAggregating {
                                                 slot = (slot + 1) & mask
                                             }
                                             if length == ngram || t + length >= hi { break }
-                                            feature = WordHasher.finalize((feature &* 0x9E37_79B9_7F4A_7C15) ^ kept[t + length])
+                                            feature = WordHasher.combine(feature, kept[t + length])
                                             length += 1
                                         }
                                     }
@@ -183,37 +200,95 @@ public struct ConsensusAggregator: ConsensusAggregating {
             }
         }
 
-        // Bitsets over the shared features only: a feature in one answer is in no intersection.
+        // Only shared features can be in an intersection: number them 0..<S.
         var sharedIndex = [Int32](repeating: -1, count: max(1, distinct))
         var sharedCount = 0
-        for id in 0..<distinct where shared[id] {
-            sharedIndex[id] = Int32(sharedCount)
-            sharedCount += 1
-        }
-        let words = max(1, (sharedCount + 63) / 64)
-        var bits = [UInt64](repeating: 0, count: n * words)
-        var sizes = [Int](repeating: 0, count: n)
-        for a in 0..<n {
-            sizes[a] = featureStarts[a + 1] - featureStarts[a]
-            for f in featureStarts[a]..<featureStarts[a + 1] {
-                let s = Int(sharedIndex[Int(featureIds[f])])
-                if s >= 0 { bits[a * words + (s >> 6)] |= 1 << UInt64(s & 63) }
+        sharedIndex.withUnsafeMutableBufferPointer { sharedIndex in
+            for id in 0..<distinct where shared[id] {
+                sharedIndex[id] = Int32(sharedCount)
+                sharedCount += 1
             }
         }
-
+        var sizes = [Int](repeating: 0, count: n)
+        for a in 0..<n { sizes[a] = featureStarts[a + 1] - featureStarts[a] }
+        // Every occurrence belongs to a shared feature except one per unshared feature.
+        let sharedOccurrences = featureStarts[n] - (distinct - sharedCount)
+        let words = max(1, (sharedCount + 63) / 64)
+        let useBitsets: Bool
+        switch intersection {
+        case .automatic: useBitsets = words <= max(8, sharedOccurrences / n)
+        case .bitset: useBitsets = true
+        case .sortedMerge: useBitsets = false
+        }
         var matrix = [Double](repeating: 0, count: n * n)
-        bits.withUnsafeBufferPointer { bits in
-            matrix.withUnsafeMutableBufferPointer { matrix in
-                for i in 0..<n {
-                    matrix[i * n + i] = 1
-                    let rowI = i * words
-                    for j in (i + 1)..<max(i + 1, n) {
-                        let rowJ = j * words
-                        let inter = Self.intersectionCount(bits.baseAddress.unsafelyUnwrapped + rowI, bits.baseAddress.unsafelyUnwrapped + rowJ, words)
-                        let union = sizes[i] + sizes[j] - inter
-                        let s = union > 0 ? Double(inter) / Double(union) : 0
-                        matrix[i * n + j] = s
-                        matrix[j * n + i] = s
+        let similarityOf = { (i: Int, j: Int, inter: Int) -> Double in
+            let union = sizes[i] + sizes[j] - inter
+            return union > 0 ? Double(inter) / Double(union) : 0
+        }
+
+        if useBitsets {
+            var bits = [UInt64](repeating: 0, count: n * words)
+            bits.withUnsafeMutableBufferPointer { bits in
+                sharedIndex.withUnsafeBufferPointer { sharedIndex in
+                    featureIds.withUnsafeBufferPointer { featureIds in
+                        for a in 0..<n {
+                            let row = a * words
+                            for f in featureStarts[a]..<featureStarts[a + 1] {
+                                let s = Int(sharedIndex[Int(featureIds[f])])
+                                if s >= 0 { bits[row + (s >> 6)] |= 1 << UInt64(s & 63) }
+                            }
+                        }
+                    }
+                }
+            }
+            bits.withUnsafeBufferPointer { bits in
+                matrix.withUnsafeMutableBufferPointer { matrix in
+                    let base = bits.baseAddress.unsafelyUnwrapped
+                    for i in 0..<n {
+                        matrix[i * n + i] = 1
+                        for j in (i + 1)..<max(i + 1, n) {
+                            let s = similarityOf(i, j, Self.intersectionCount(base + i * words, base + j * words, words))
+                            matrix[i * n + j] = s
+                            matrix[j * n + i] = s
+                        }
+                    }
+                }
+            }
+        } else {
+            // Sorted shared-feature ids per answer, merged pair by pair.
+            var lists = [Int32](repeating: 0, count: max(1, sharedOccurrences))
+            var listStarts = [Int](repeating: 0, count: n + 1)
+            var filled = 0
+            for a in 0..<n {
+                listStarts[a] = filled
+                for f in featureStarts[a]..<featureStarts[a + 1] {
+                    let s = sharedIndex[Int(featureIds[f])]
+                    if s >= 0 {
+                        lists[filled] = s
+                        filled += 1
+                    }
+                }
+                lists[listStarts[a]..<filled].sort()
+            }
+            listStarts[n] = filled
+            lists.withUnsafeBufferPointer { lists in
+                matrix.withUnsafeMutableBufferPointer { matrix in
+                    for i in 0..<n {
+                        matrix[i * n + i] = 1
+                        for j in (i + 1)..<max(i + 1, n) {
+                            var x = listStarts[i], y = listStarts[j]
+                            let xEnd = listStarts[i + 1], yEnd = listStarts[j + 1]
+                            var inter = 0
+                            while x < xEnd && y < yEnd {
+                                let u = lists[x], v = lists[y]
+                                if u == v { inter += 1 }
+                                if u <= v { x += 1 }
+                                if v <= u { y += 1 }
+                            }
+                            let s = similarityOf(i, j, inter)
+                            matrix[i * n + j] = s
+                            matrix[j * n + i] = s
+                        }
                     }
                 }
             }

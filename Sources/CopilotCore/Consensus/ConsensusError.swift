@@ -4,6 +4,8 @@ import Foundation
 public enum ConsensusError: Error, LocalizedError, Equatable {
     /// The input file cannot be read.
     case unreadable(source: String, reason: String)
+    /// No input file was given and stdin is a terminal (nothing piped in).
+    case stdinIsTerminal
     /// The input holds no answers at all (empty file, blank lines only, or `[]`).
     case noAnswers(source: String)
     /// The input is not valid UTF-8; `line` is where the first bad byte sits.
@@ -21,6 +23,8 @@ public enum ConsensusError: Error, LocalizedError, Equatable {
         switch self {
         case .unreadable(let source, let reason):
             "cannot read answers from \(source): \(reason); pass an existing file or `-` for stdin"
+        case .stdinIsTerminal:
+            "no answers given: pass a JSON Lines or JSON file, or pipe answers to stdin"
         case .noAnswers(let source):
             "\(source) holds no answers; give one JSON object per line or a JSON array of {\"expert\", \"text\"} objects"
         case .notUTF8(let source, let line):

@@ -10,7 +10,7 @@ import Foundation
 /// Other keys are ignored. The input must be UTF-8 (a leading byte-order mark is skipped);
 /// every error names the line.
 public enum ConsensusInput {
-    /// Reads `path` (`nil` or `-` means stdin) and parses it.
+    /// Reads `path` (`nil` or `-` means stdin, which must not be a terminal) and parses it.
     public static func read(path: String?) throws -> [ExpertAnswer] {
         let source = sourceName(path)
         let data: Data
@@ -21,6 +21,8 @@ public enum ConsensusInput {
                 throw ConsensusError.unreadable(source: path, reason: "no such file or not readable")
             }
         } else {
+            // Waiting on a terminal would look like a hang; a pipe or file is expected.
+            if isatty(STDIN_FILENO) != 0 { throw ConsensusError.stdinIsTerminal }
             data = FileHandle.standardInput.readDataToEndOfFile()
         }
         return try parse(Array(data), source: source)

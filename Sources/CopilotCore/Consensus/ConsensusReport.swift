@@ -76,7 +76,10 @@ public enum ConsensusReportFormatter {
     public static func plain(_ report: ConsensusReport, answers: [ExpertAnswer], matrix: Bool) -> String {
         var out = answers[report.consensusIndex].text + "\n"
         guard matrix else { return out }
-        let names = report.included.map { answers[$0].expert }
+        // Tabs and line breaks in names would break the table's columns.
+        let names = report.included.map { index in
+            String(answers[index].expert.map { $0 == "\t" || $0.isNewline ? " " : $0 })
+        }
         let k = names.count
         out += "\n" + (["expert"] + names).joined(separator: "\t") + "\n"
         for i in 0..<k {

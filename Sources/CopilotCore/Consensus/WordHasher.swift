@@ -2,23 +2,20 @@
 /// bits straight from the UTF-8 bytes, with no String per word.
 ///
 /// The hash of a word is defined on its lowercased UTF-8 bytes, read 8 at a time (little
-/// endian, the last chunk zero-padded), each chunk xor-ed in and mixed, then finalized so the
-/// top bits index hash tables well. ASCII text takes the fast path: word bytes are letters and
+/// endian, the last chunk zero-padded), each chunk xor-ed in and mixed by a multiply and an
+/// xor-shift (a bijection, so words of up to 8 bytes never collide; the multiply carries every
+/// input bit into the top bits that index hash tables). ASCII text takes the fast path: word bytes are letters and
 /// digits, whose lowercase form is `byte | 0x20`, so a whole 8-byte chunk is lowercased with
 /// one OR. Non-ASCII text is first put in NFC and each word's lowercased bytes are gathered in
 /// a scratch buffer (slower; no allocation unless a scalar changes when lowercased). Equal
 /// words give equal hashes; two different words collide with probability about 2^-64.
 package enum WordHasher {
-    /// MurmurHash3's 64-bit finalizer.
+    /// The hash of an n-gram extended by one word: a multiply-xorshift step over both hashes
+    /// (word hashes are already well mixed, so one step keeps the top bits uniform).
     @inline(__always)
-    package static func finalize(_ key: UInt64) -> UInt64 {
-        var k = key
-        k ^= k >> 33
-        k &*= 0xff51_afd7_ed55_8ccd
-        k ^= k >> 33
-        k &*= 0xc4ce_b9fe_1a85_ec53
-        k ^= k >> 33
-        return k
+    package static func combine(_ prefix: UInt64, _ word: UInt64) -> UInt64 {
+        let x = (prefix &* 0xD6E8_FEB8_6659_FD93 ^ word) &* 0x9E37_79B9_7F4A_7C15
+        return x ^ (x >> 32)
     }
 
     @inline(__always)
@@ -33,32 +30,33 @@ package enum WordHasher {
     /// (`0x2020...` turns ASCII letters and digits into their lowercase bytes, 0 keeps bytes).
     @inline(__always)
     static func hashBytes(_ p: UnsafePointer<UInt8>, _ length: Int, readableAfter: Int, lowercaseMask: UInt64) -> UInt64 {
+        // Wrapping arithmetic throughout: lengths are buffer sizes, far from overflowing.
         var h = seed ^ UInt64(truncatingIfNeeded: length)
         var i = 0
-        while i + 8 <= length {
+        while i &+ 8 <= length {
             h = mix(h, UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self).littleEndian | lowercaseMask)
-            i += 8
+            i &+= 8
         }
-        let rest = length - i
+        let rest = length &- i
         if rest > 0 {
             var tail: UInt64
-            if readableAfter - i >= 8 {
+            if readableAfter &- i >= 8 {
                 tail = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self).littleEndian
             } else {
                 tail = 0
-                for k in 0..<rest { tail |= UInt64(p[i + k]) << UInt64(8 * k) }
+                for k in 0..<rest { tail |= UInt64(p[i &+ k]) &<< UInt64(8 &* k) }
             }
-            let keep: UInt64 = (1 << UInt64(8 * rest)) &- 1
+            let keep: UInt64 = (1 &<< UInt64(truncatingIfNeeded: 8 &* rest)) &- 1
             h = mix(h, (tail | lowercaseMask) & keep)
         }
-        return finalize(h)
+        return h
     }
 
     /// The hash of one word given in lowercase (for building tables such as stopwords).
     package static func hash(ofLowercaseWord word: String) -> UInt64 {
         var word = word
         return word.withUTF8 { bytes in
-            guard let base = bytes.baseAddress else { return finalize(seed) }
+            guard let base = bytes.baseAddress else { return seed }
             return hashBytes(base, bytes.count, readableAfter: bytes.count, lowercaseMask: 0)
         }
     }
@@ -93,33 +91,85 @@ package enum WordHasher {
         if out.count < count { out.append(contentsOf: repeatElement(0, count: count - out.count)) }
     }
 
-    /// ASCII-only scan; nil when a non-ASCII byte appears (the caller rescans in NFC).
+    /// ASCII-only scan; nil when the text has a non-ASCII byte (the caller rescans in NFC).
+    /// Word boundaries are found 8 bytes at a time (``alnumMask(_:)``), so a word costs two
+    /// or three mask computations and one hash instead of a branch per byte.
     @inline(__always)
     private static func scanASCII(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<UInt64>) -> Int? {
         guard let base = bytes.baseAddress else { return 0 }
         let n = bytes.count
+        var highBits: UInt64 = 0
+        var k = 0
+        while k + 8 <= n {
+            highBits |= load(base + k)
+            k += 8
+        }
+        while k < n {
+            highBits |= UInt64(base[k])
+            k += 1
+        }
+        if highBits & 0x8080_8080_8080_8080 != 0 { return nil }
+
         var count = 0
         var i = 0
-        while i < n {
-            var b = base[i]
-            while !isASCIIAlnum(b) {
-                if b >= 0x80 { return nil }
-                i += 1
-                if i == n { return count }
-                b = base[i]
+        while true {
+            // Next word start: 8 bytes at a time, then byte by byte near the end.
+            var found = false
+            while i &+ 8 <= n {
+                let m = alnumMask(load(base + i))
+                if m != 0 {
+                    i &+= m.trailingZeroBitCount &>> 3
+                    found = true
+                    break
+                }
+                i &+= 8
+            }
+            if !found {
+                while i < n && !isASCIIAlnum(base[i]) { i += 1 }
+                if i >= n { return count }
             }
             let start = i
-            i += 1
-            while i < n && isASCIIAlnum(base[i]) { i += 1 }
-            out[count] = hashBytes(base + start, i - start, readableAfter: n - start, lowercaseMask: 0x2020_2020_2020_2020)
-            count += 1
+            // Its end, the same way.
+            i &+= 1
+            found = false
+            while i &+ 8 <= n {
+                let m = ~alnumMask(load(base + i)) & 0x8080_8080_8080_8080
+                if m != 0 {
+                    i &+= m.trailingZeroBitCount &>> 3
+                    found = true
+                    break
+                }
+                i &+= 8
+            }
+            if !found {
+                while i < n && isASCIIAlnum(base[i]) { i += 1 }
+            }
+            out[count] = hashBytes(base + start, i &- start, readableAfter: n &- start, lowercaseMask: 0x2020_2020_2020_2020)
+            count &+= 1
         }
-        return count
     }
 
     @inline(__always)
     private static func isASCIIAlnum(_ b: UInt8) -> Bool {
         (b | 0x20) &- 0x61 < 26 || b &- 0x30 < 10
+    }
+
+    @inline(__always)
+    private static func load(_ p: UnsafePointer<UInt8>) -> UInt64 {
+        UnsafeRawPointer(p).loadUnaligned(as: UInt64.self).littleEndian
+    }
+
+    /// For 8 ASCII bytes, the high bit of each byte that is a letter or digit. Adding
+    /// `0x80 - c` to a byte below 0x80 sets its high bit exactly when the byte is >= c, with
+    /// no carry into the next byte.
+    @inline(__always)
+    private static func alnumMask(_ x: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let lower = x | 0x2020_2020_2020_2020
+        let letters = (lower &+ ones &* (0x80 - 0x61)) & ~(lower &+ ones &* (0x80 - 0x7B))
+        let digits = (x &+ ones &* (0x80 - 0x30)) & ~(x &+ ones &* (0x80 - 0x3A))
+        return (letters | digits) & high
     }
 
     /// Full scan of NFC text: ASCII bytes as above, other scalars by Unicode properties.
@@ -132,7 +182,7 @@ package enum WordHasher {
         func flush() {
             guard !word.isEmpty else { return }
             out[count] = word.withUnsafeBufferPointer {
-                guard let base = $0.baseAddress else { return finalize(seed) }
+                guard let base = $0.baseAddress else { return seed }
                 return hashBytes(base, $0.count, readableAfter: $0.count, lowercaseMask: 0)
             }
             count += 1

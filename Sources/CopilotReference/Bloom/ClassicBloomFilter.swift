@@ -33,6 +33,7 @@ public final class ClassicBloomFilter: MembershipFiltering {
         pow(1 - exp(-Double(hashCount) * Double(items) / Double(bitCount)), Double(hashCount))
     }
 
+    /// Sets the k bits of `bytes`; true when one of them was clear. O(k) random accesses.
     @discardableResult
     public func insert(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var added = false
@@ -47,6 +48,7 @@ public final class ClassicBloomFilter: MembershipFiltering {
         return added
     }
 
+    /// Whether all k bits of `bytes` are set (stops at the first clear one, as Python's `all`).
     public func contains(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var all = true
         forEachIndex(bytes) { i in
@@ -81,6 +83,7 @@ public final class ClassicBloomFilter: MembershipFiltering {
         for i in words.indices { words[i] &= other.words[i] }
     }
 
+    /// Fraction of the m bits that are set.
     public var fillRatio: Double {
         Double(words.reduce(0) { $0 + $1.nonzeroBitCount }) / Double(bitCount)
     }

@@ -9,6 +9,7 @@ import CopilotCore
 /// Factual answers use CopilotCore's `FactualExtractor` (one set of extraction rules, tested
 /// on its own); the vote on the extracted values is done here again, plainly.
 public struct ReferenceConsensusAggregator: ConsensusAggregating {
+    /// The tuning in use.
     public let options: ConsensusOptions
 
     /// Creates the reference aggregator.
@@ -95,14 +96,12 @@ public struct ReferenceConsensusAggregator: ConsensusAggregating {
         } else {
             let grams = included.map { ngrams(tokens[$0]) }
             for i in 0..<n {
-                for j in 0..<n {
-                    if i == j {
-                        similarity[i][j] = 1
-                    } else {
-                        let common = grams[i].intersection(grams[j]).count
-                        let all = grams[i].union(grams[j]).count
-                        similarity[i][j] = all == 0 ? 0 : Double(common) / Double(all)
-                    }
+                similarity[i][i] = 1
+                for j in (i + 1)..<max(i + 1, n) {
+                    let common = grams[i].intersection(grams[j]).count
+                    let all = grams[i].union(grams[j]).count
+                    similarity[i][j] = all == 0 ? 0 : Double(common) / Double(all)
+                    similarity[j][i] = similarity[i][j]
                 }
             }
         }

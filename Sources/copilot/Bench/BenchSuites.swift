@@ -5,8 +5,11 @@ import CopilotReference
 enum BenchSuites {
     static let all: [BenchSuite] = [
         AudioBenchSuite.suite,
+        RingBenchSuite.suite,
+        VadBenchSuite.suite,
+        melBenchSuite,
+        WhisperBench.suite,
         BloomBenchSuite.suite,
         ConsensusBenchSuite.suite,
-        VadBenchSuite.suite,
     ]
 }

@@ -30,7 +30,7 @@ struct Consensus: ParsableCommand {
     @Option(help: ArgumentHelp("Similarity at which two answers share a position, 0...1 (default from config: 0.15).", valueName: "similarity"))
     var threshold: Double?
 
-    @Option(help: ArgumentHelp("Comparison mode: auto, text or factual (default from config: auto).", valueName: "mode"))
+    @Option(help: ArgumentHelp("How answers are compared (default from config: auto).", valueName: "mode"))
     var mode: ConsensusMode?
 
     @OptionGroup(title: "Configuration")

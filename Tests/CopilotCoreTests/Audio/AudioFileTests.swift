@@ -154,4 +154,44 @@ import Testing
         let maxError = inner.map { abs(optimized[$0] - reference[$0]) }.max() ?? 1
         #expect(maxError < 0.01)
     }
+
+    @Test(arguments: [AudioFileFormat.wav, .flac, .ogg, .mp3])
+    func damagedFilesNeverCrash(format: AudioFileFormat) throws {
+        let dir = try AudioFixtures.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let signal = AudioFixtures.sine(frequency: 440, rate: 16_000, frames: 8_000, channels: 2)
+        let path = try AudioFixtures.write(signal, to: dir, name: "f.\(format.rawValue)", format: format, rate: 16_000, channels: 2)
+        let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var generator = AudioDamageGenerator(seed: 7)
+        for round in 0..<40 {
+            var bytes = original
+            if round % 2 == 0 {
+                bytes.removeLast(Int(generator.next() % UInt64(bytes.count)))
+            } else {
+                for _ in 0..<(1 + Int(generator.next() % 40)) {
+                    bytes[Int(generator.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: generator.next())
+                }
+            }
+            // Decoded audio or an AudioError; anything else (or a crash) fails the test.
+            do {
+                let samples = try AudioStream(source: SndFile.open(bytes: bytes, name: "damaged"), targetRate: 8_000).readAll()
+                #expect(samples.allSatisfy { $0.isFinite && abs($0) <= 1 })
+            } catch let error as AudioError {
+                #expect(error.errorDescription?.contains("damaged") == true)
+            }
+        }
+    }
+}
+
+/// SplitMix64: a small seedable generator, so the damage is the same on every run.
+private struct AudioDamageGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }

@@ -58,6 +58,15 @@ import Testing
         #expect(resampled.allSatisfy { $0.isFinite && abs($0) <= 1 })
     }
 
+    @Test func resampledFullScaleStaysInRange() throws {
+        // A full-scale square wave makes the sinc filter ring past ±1; the stream clips it.
+        let square = (0..<4_410).map { Float(($0 / 50) % 2 == 0 ? 1 : -1) }
+        let source = MemoryFrameSource(interleaved: square, sampleRate: 44_100, channels: 1)
+        let out = try AudioStream(source: source, targetRate: 16_000).readAll()
+        #expect(out.allSatisfy { abs($0) <= 1 })
+        #expect(out.contains(1) && out.contains(-1))
+    }
+
     @Test func rawErrors() throws {
         let odd = try Self.rawFile([1, 2, 3])
         let empty = try Self.rawFile([])
@@ -134,6 +143,31 @@ import Testing
         let otherBlocks = try stream(block: 333).readAll()
         #expect(otherBlocks.count == all.count)
         #expect(zip(otherBlocks, all).allSatisfy { abs($0 - $1) < 1e-5 })
+    }
+
+    @Test(arguments: [(1, 1), (7, 2), (4_096, 8)])
+    func readAheadDeliversTheSameFrames(blockFrames: Int, depth: Int) throws {
+        let signal = AudioFixtures.sine(frequency: 300, rate: 22_050, frames: 10_007, channels: 3)
+        func source() -> MemoryFrameSource { MemoryFrameSource(interleaved: signal, sampleRate: 22_050, channels: 3) }
+        let direct = try AudioStream(source: source(), targetRate: 16_000).readAll()
+        let ahead = try AudioStream(source: ReadAheadSource(source(), blockFrames: blockFrames, depth: depth),
+                                    targetRate: 16_000).readAll()
+        #expect(ahead == direct)
+    }
+
+    @Test func droppingAStreamEarlyEndsItsDecoder() throws {
+        let dir = try AudioFixtures.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let signal = AudioFixtures.sine(frequency: 440, rate: 16_000, frames: 160_000)
+        let path = try AudioFixtures.write(signal, to: dir, name: "long.flac", format: .flac, rate: 16_000, channels: 1)
+        for _ in 0..<20 {
+            let stream = try AudioStream.open(AudioInputRequest(source: .file(path: path)))
+            var block = [Float](repeating: 0, count: 100)
+            #expect(try block.withUnsafeMutableBufferPointer { try stream.read(into: $0) } == 100)
+        }
+        // With --duration the decoder is stopped at the limit too.
+        let limited = try AudioStream.open(AudioInputRequest(source: .file(path: path), durationSeconds: 0.5))
+        #expect(try limited.readAll().count == 8_000)
     }
 
     @Test func durationLimitsInput() throws {

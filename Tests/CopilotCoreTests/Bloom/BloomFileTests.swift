@@ -26,12 +26,14 @@ import Testing
         try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".tmp-") }
     }
 
-    @Test func roundTrip() throws {
-        let f = try filled()
+    @Test(arguments: [0.01, 1e-7])
+    func roundTrip(rate: Double) throws {
+        let f = try SplitBlockBloomFilter(capacity: 2000, falsePositiveRate: rate)
+        BloomTestKeys.forEach("ins:", 0..<1000) { f.insert($0) }
         try BloomFile.save(f, to: path("a.bloom"))
         let g = try BloomFile.open(path("a.bloom"))
         #expect(Array(g.bits) == Array(f.bits))
-        #expect(g.blockCount == f.blockCount && g.capacity == 2000 && g.targetFalsePositiveRate == 0.01)
+        #expect(g.layout == f.layout && g.capacity == 2000 && g.targetFalsePositiveRate == rate)
         #expect(g.itemCount == f.itemCount)
         var missing = 0
         BloomTestKeys.forEach("ins:", 0..<1000) { if !g.contains($0) { missing += 1 } }
@@ -48,8 +50,11 @@ import Testing
         #expect(throws: BloomError.fileExists(path: path("u.bloom"))) {
             try BloomFile.create(path("u.bloom"), capacity: 100, falsePositiveRate: 0.01, force: false)
         }
+        chmod(path("u.bloom"), 0o600)
         try BloomFile.update(path("u.bloom")) { $0.insert("x") }
         #expect(try BloomFile.open(path("u.bloom")).contains("x"))
+        var st = stat()
+        #expect(stat(path("u.bloom"), &st) == 0 && st.st_mode & 0o777 == 0o600)
         try BloomFile.create(path("u.bloom"), capacity: 100, falsePositiveRate: 0.01, force: true)
         #expect(!(try BloomFile.open(path("u.bloom")).contains("x")))
     }
@@ -92,6 +97,26 @@ import Testing
 
         let message = BloomError.corrupt(path: "x.bloom", reason: "checksum mismatch").localizedDescription
         #expect(message.contains("x.bloom") && message.contains("recreate"))
+    }
+
+    @Test func garbageAfterAValidPrefixNeverCrashes() throws {
+        let good = path("g.bloom")
+        try BloomFile.save(try filled(50), to: good)
+        let original = try bytes(good)
+        var state: UInt64 = 7
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        // Keep the first `keep` bytes, overwrite one random byte after them: every header field
+        // and the bits get hit; each file must be refused (or, if only a bit flipped back, load).
+        for keep in stride(from: 8, to: original.count, by: 29) {
+            var damaged = original
+            let at = keep + Int(next() % UInt64(original.count - keep))
+            damaged[at] ^= UInt8(truncatingIfNeeded: next() | 1)
+            try write(damaged, path("x.bloom"))
+            #expect(throws: BloomError.self) { try BloomFile.open(path("x.bloom")) }
+        }
     }
 
     @Test func failedWriteLeavesTheOriginalIntact() throws {

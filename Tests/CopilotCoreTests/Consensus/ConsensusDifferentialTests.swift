@@ -1,4 +1,4 @@
-import CopilotCore
+@testable import CopilotCore
 import CopilotReference
 import Foundation
 import Testing
@@ -6,8 +6,13 @@ import Testing
 /// The optimized aggregator against CopilotReference on generated answer sets: same mode,
 /// groups, consensus, dissent and exclusions; support, agreement and matrix within 1e-9.
 @Suite struct ConsensusDifferentialTests {
-    func expectSame(_ answers: [ExpertAnswer], options: ConsensusOptions, label: String) {
-        let fast = Result { try ConsensusAggregator(options: options).aggregate(answers) }
+    func expectSame(
+        _ answers: [ExpertAnswer], options: ConsensusOptions, label: String,
+        intersection: ConsensusAggregator.IntersectionMethod = .automatic
+    ) {
+        var aggregator = ConsensusAggregator(options: options)
+        aggregator.intersection = intersection
+        let fast = Result { try aggregator.aggregate(answers) }
         let plain = Result { try ReferenceConsensusAggregator(options: options).aggregate(answers) }
         switch (fast, plain) {
         case (.success(let a), .success(let b)):
@@ -58,6 +63,44 @@ import Testing
             var options = ConsensusOptions.defaults
             options.mode = ConsensusMode.allCases[Int(generator.nextBelow(3))]
             expectSame(answers, options: options, label: "seed \(seed) round \(round) n=\(count) \(options.mode)")
+        }
+    }
+
+    @Test(arguments: [ConsensusAggregator.IntersectionMethod.bitset, .sortedMerge])
+    func bothIntersectionMethods(method: ConsensusAggregator.IntersectionMethod) {
+        var generator = ConsensusAnswerGenerator(seed: 99, unicode: true)
+        for round in 0..<12 {
+            let count = 1 + Int(generator.nextBelow(30))
+            let words = [2, 10, 40, 200][Int(generator.nextBelow(4))]
+            var options = ConsensusOptions.defaults
+            options.mode = .text
+            options.ngramSize = 1 + Int(generator.nextBelow(3))
+            expectSame(
+                generator.answerSet(count: count, words: words), options: options,
+                label: "\(method) round \(round) n=\(count) w=\(words)", intersection: method)
+        }
+    }
+
+    /// Texts made of awkward scalars: multi-scalar lowercase mappings (İ), ligatures,
+    /// combining marks, decomposed letters, letter numbers, circled letters, emoji and
+    /// joiners, fullwidth and non-Latin punctuation and digits.
+    @Test func unicodeScalarSoup() {
+        let pieces = [
+            "a", "B", "é", "E\u{301}", "ß", "İ", "ﬁ", "\u{301}", "Ⅻ", "Ⓐ", "😀", "\u{200D}", "_", "-", " ",
+            "．", "١٢", "Σ", "ǅ", "\u{345}", "ﾃｽﾄ", "中文", "٫", "\u{FEFF}", "\t", "42", "Ω", "ǰ",
+        ]
+        var generator = ConsensusAnswerGenerator(seed: 11)
+        for round in 0..<40 {
+            let count = 1 + Int(generator.nextBelow(6))
+            let answers = (0..<count).map { index in
+                let length = Int(generator.nextBelow(30))
+                let text = (0..<length).map { _ in pieces[Int(generator.nextBelow(UInt64(pieces.count)))] }.joined()
+                return ExpertAnswer(expert: "e\(index)", text: text)
+            }
+            var options = ConsensusOptions.defaults
+            options.mode = round % 3 == 0 ? .auto : .text
+            options.ngramSize = 1 + round % 3
+            expectSame(answers, options: options, label: "soup round \(round): \(answers.map(\.text))")
         }
     }
 

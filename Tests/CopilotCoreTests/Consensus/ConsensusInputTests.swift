@@ -1,4 +1,4 @@
-import CopilotCore
+@testable import CopilotCore
 import Foundation
 import Testing
 
@@ -128,5 +128,41 @@ import Testing
         ).errorDescription ?? ""
         #expect(message.contains("x.jsonl line 4") && message.contains("bob") && message.contains("weight"))
         #expect((ConsensusError.notUTF8(source: "x.jsonl", line: 9).errorDescription ?? "").contains("line 9"))
+    }
+}
+
+/// Random and mutated inputs never crash the reader: each parses or throws a ConsensusError.
+@Suite struct ConsensusInputRobustnessTests {
+    @Test func randomAndMutatedBytes() {
+        var generator = ConsensusAnswerGenerator(seed: 5)
+        let valid = Array("[{\"expert\": \"a\", \"text\": \"caf\\u00e9 42\", \"weight\": 2.5e0, \"confidence\": 0.5},\n{\"text\": \"x\"}]\n".utf8)
+        let alphabet = Array("{}[]\":,\\ \n\tu0123456789.eE-+truefalsnl".utf8) + [0x80, 0xC3, 0xA9, 0xFF, 0x00]
+        for round in 0..<3000 {
+            var bytes: [UInt8]
+            if round % 2 == 0 {
+                bytes = valid
+                for _ in 0..<(1 + Int(generator.nextBelow(4))) {
+                    let at = Int(generator.nextBelow(UInt64(bytes.count)))
+                    switch generator.nextBelow(3) {
+                    case 0: bytes[at] = alphabet[Int(generator.nextBelow(UInt64(alphabet.count)))]
+                    case 1: bytes.remove(at: at)
+                    default: bytes.insert(alphabet[Int(generator.nextBelow(UInt64(alphabet.count)))], at: at)
+                    }
+                }
+            } else {
+                bytes = (0..<Int(generator.nextBelow(40))).map { _ in alphabet[Int(generator.nextBelow(UInt64(alphabet.count)))] }
+            }
+            do {
+                let answers = try ConsensusInput.parse(bytes, source: "fuzz")
+                #expect(!answers.isEmpty)
+                for answer in answers {
+                    #expect(answer.weight.isFinite && answer.weight >= 0)
+                    #expect(answer.confidence >= 0 && answer.confidence <= 1)
+                }
+            } catch is ConsensusError {
+            } catch {
+                Issue.record("unexpected error type \(error)")
+            }
+        }
     }
 }

@@ -23,9 +23,7 @@ struct BloomAdd: ParsableCommand {
     func run() throws {
         try BloomFile.update(file) { filter in
             if items.isEmpty {
-                try LineReader(fd: 0, name: "stdin").forEachBlock { block, _ in
-                    LineReader.forEachLine(in: block) { filter.insert($0) }
-                }
+                try BloomLines.add(input: LineReader(fd: 0, name: "stdin"), to: filter)
             } else {
                 for item in items { filter.insert(item) }
             }

@@ -30,16 +30,7 @@ struct BloomCheck: ParsableCommand {
             let filter = try BloomFile.open(file)
             try withStandardOutput { out in
                 if items.isEmpty {
-                    try LineReader(fd: 0, name: "stdin").forEachBlock { block, _ in
-                        try LineReader.forEachLine(in: block) { line in
-                            let hit = filter.contains(line)
-                            anyPresent = anyPresent || hit
-                            if hit != absent {
-                                try out.write(bytes: line)
-                                try out.write("\n")
-                            }
-                        }
-                    }
+                    anyPresent = try BloomLines.check(input: LineReader(fd: 0, name: "stdin"), against: filter, output: out, printAbsent: absent)
                 } else {
                     for item in items {
                         let hit = filter.contains(item)

@@ -14,11 +14,13 @@ struct BloomDedup: ParsableCommand {
 
             Without FILE the filter lives in memory, sized for --capacity lines (default 10M) at \
             --fp-rate (default 1e-6). With FILE the filter is read from it (or created with \
-            those sizes) and written back atomically at the end, so runs remember each other.
+            those sizes) and written back atomically when the input ends, so runs remember each \
+            other.
 
             Examples:
               copilot bloom dedup < urls.txt > unique.txt
-              tail -f events.log | copilot bloom dedup seen.bloom --capacity 50000000
+              cat day1.log day2.log | copilot bloom dedup seen.bloom --capacity 50000000
+              tail -f events.log | copilot bloom dedup     # new lines appear as they arrive
             """)
 
     @Argument(help: "Filter file to read and update (created when missing); none keeps it in memory.")

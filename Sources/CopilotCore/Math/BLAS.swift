@@ -1,0 +1,42 @@
+import COpenBLAS
+
+/// The one wrapper around OpenBLAS (Debian's libopenblas, via the `COpenBLAS` system
+/// library target): single-precision matrix products on row-major storage, and the size of
+/// OpenBLAS's thread pool. No other file imports `COpenBLAS`.
+package enum BLAS {
+    /// Sets how many threads OpenBLAS uses for one product (`--threads`). Process-wide.
+    package static func setThreadCount(_ count: Int) {
+        openblas_set_num_threads(Int32(max(1, count)))
+    }
+
+    /// `C[m x n] = alpha * op(A) * op(B) + beta * C`, all row-major, with leading dimensions
+    /// (elements between consecutive rows) `lda`, `ldb`, `ldc`.
+    ///
+    /// `transposeA`: A is stored as [k x m] and used transposed; likewise `transposeB`: B is
+    /// stored [n x k] (the layout of a linear layer's [out, in] weight). Cost O(m n k).
+    package static func gemm(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        alpha: Float = 1, beta: Float = 0
+    ) {
+        guard m > 0, n > 0 else { return }
+        cblas_sgemm(
+            CblasRowMajor,
+            transposeA ? CblasTrans : CblasNoTrans,
+            transposeB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha,
+            a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// `y[m] = alpha * A[m x n] * x[n] + beta * y`, A row-major with leading dimension `lda`.
+    package static func gemv(
+        m: Int, n: Int, a: UnsafePointer<Float>, lda: Int,
+        x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+        alpha: Float = 1, beta: Float = 0
+    ) {
+        guard m > 0 else { return }
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
+    }
+}

@@ -1,0 +1,115 @@
+/// Whisper's log-mel front end, as faster-whisper computes it with numpy.
+///
+/// 16 kHz mono samples, a 400-sample periodic Hann window every 160 samples (10 ms), centred
+/// with reflect padding, power spectrum over 201 bins, 80 Slaney mel filters, then
+/// `log10(max(x, 1e-10))` clamped to (global maximum - 8) and mapped by `(x + 4) / 4`.
+public enum WhisperMel {
+    /// Input sample rate, in Hz.
+    public static let sampleRate = 16_000
+    /// FFT (and window) length, in samples.
+    public static let fftSize = 400
+    /// Distance between frames, in samples (10 ms).
+    public static let hopLength = 160
+    /// Number of mel bands.
+    public static let melCount = 80
+    /// Frequency bins of the one-sided spectrum (`fftSize / 2 + 1`).
+    public static let binCount = fftSize / 2 + 1
+    /// Frames in one 30 s decoding window.
+    public static let windowFrames = 3000
+    /// Zero samples faster-whisper appends to the whole signal before the STFT.
+    public static let trailingPaddingSamples = 160
+    /// Floor applied to mel power before the logarithm.
+    public static let powerFloor: Float = 1e-10
+    /// Dynamic range kept below the global maximum, in log10 units.
+    public static let dynamicRange: Float = 8
+
+    /// Frames produced for `sampleCount` samples: one per hop of the padded signal, the last
+    /// STFT frame dropped, i.e. `(sampleCount + 160) / 160` (1 frame for an empty signal).
+    public static func frameCount(sampleCount: Int) -> Int {
+        (max(sampleCount, 0) + trailingPaddingSamples) / hopLength
+    }
+}
+
+/// A log-mel spectrogram in mel-major order, like numpy's `[80, frames]` array:
+/// the value of band `mel` at frame `frame` is `values[mel * frameCount + frame]`.
+public struct MelSpectrogram: Sendable, Equatable {
+    /// Number of mel bands (rows).
+    public let melCount: Int
+    /// Number of 10 ms frames (columns).
+    public let frameCount: Int
+    /// Row-major values, `melCount * frameCount` of them.
+    public var values: [Float]
+
+    /// Wraps `values`; `values.count` must be `melCount * frameCount`.
+    public init(melCount: Int, frameCount: Int, values: [Float]) {
+        precondition(values.count == melCount * frameCount, "MelSpectrogram: values.count must be melCount * frameCount")
+        self.melCount = melCount
+        self.frameCount = frameCount
+        self.values = values
+    }
+
+    /// The value of band `mel` at `frame`.
+    public subscript(mel: Int, frame: Int) -> Float {
+        values[mel * frameCount + frame]
+    }
+
+    /// The frames `startFrame ..< startFrame + frameCount`, with zero features where the range
+    /// runs past the end (faster-whisper's `pad_or_trim` of a window). A negative start is
+    /// treated as 0.
+    ///
+    /// - Complexity: O(melCount * frameCount).
+    public func window(startFrame: Int, frameCount count: Int = WhisperMel.windowFrames) -> MelSpectrogram {
+        let count = max(count, 0)
+        let start = max(startFrame, 0)
+        var out = [Float](repeating: 0, count: melCount * count)
+        let available = max(0, min(count, frameCount - start))
+        if available > 0 {
+            values.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { dst in
+                    for mel in 0..<melCount {
+                        let from = src.baseAddress! + mel * frameCount + start
+                        (dst.baseAddress! + mel * count).update(from: from, count: available)
+                    }
+                }
+            }
+        }
+        return MelSpectrogram(melCount: melCount, frameCount: count, values: out)
+    }
+}
+
+/// Turns 16 kHz mono samples into Whisper's log-mel features.
+///
+/// Implementations must give the same frames as faster-whisper's numpy `FeatureExtractor`
+/// (`WhisperMel` describes the algorithm), within 1e-3. Non-finite samples are treated as
+/// clipping: NaN as 0, +-infinity as +-1.
+public protocol MelExtracting: Sendable {
+    /// Computes the features of the whole signal: `WhisperMel.frameCount(sampleCount:)`
+    /// frames, the clamp taken against the maximum over all of them.
+    func logMelSpectrogram(_ samples: UnsafeBufferPointer<Float>) -> MelSpectrogram
+}
+
+extension MelExtracting {
+    /// Computes the features of an array of 16 kHz mono samples.
+    public func logMelSpectrogram(_ samples: [Float]) -> MelSpectrogram {
+        samples.withUnsafeBufferPointer { logMelSpectrogram($0) }
+    }
+}
+
+/// Non-finite samples as clipping: NaN becomes 0, infinities become +-1.
+@inline(__always)
+package func melSanitizedSample(_ x: Float) -> Float {
+    if x.isFinite { return x }
+    if x.isNaN { return 0 }
+    return x > 0 ? 1 : -1
+}
+
+/// numpy's `reflect` padding index for any (possibly far out of range) position `index` of a
+/// signal of `length` samples: the signal mirrored about its first and last samples,
+/// repeated with period `2 * (length - 1)`.
+package func melReflectIndex(_ index: Int, length: Int) -> Int {
+    if length <= 1 { return 0 }
+    let period = 2 * (length - 1)
+    var m = index % period
+    if m < 0 { m += period }
+    return m >= length ? period - m : m
+}

@@ -1,0 +1,55 @@
+import Foundation
+
+/// The `[transcribe]` section of the configuration, with built-in defaults (documented in
+/// config/copilot.toml); `copilot transcribe`'s flags override each value.
+public struct TranscribeSettings: Sendable, Equatable {
+    /// Model directory; empty means the default search (see ``WhisperModel/locate``).
+    public var model = ""
+    /// Worker threads, 0 meaning one per CPU core.
+    public var threads = 0
+    /// Output format.
+    public var format = TranscriptFormat.txt
+    /// Prompt each window with the previous windows' text.
+    public var conditionOnPreviousText = true
+    /// Temperature fallback threshold on the gzip compression ratio.
+    public var compressionRatioThreshold = 2.4
+    /// Temperature fallback threshold on the average log-probability.
+    public var logProbThreshold = -1.0
+    /// Silence threshold on the no-speech probability.
+    public var noSpeechThreshold = 0.6
+
+    /// The built-in defaults.
+    public init() {}
+
+    /// Reads `[transcribe]`, refusing unknown keys and out-of-range values.
+    public init(configuration: Configuration) throws {
+        let s = try configuration.section("transcribe")
+        try s.checkKeys(known: [
+            "model", "threads", "format", "condition_on_previous_text", "compression_ratio_threshold",
+            "log_prob_threshold", "no_speech_threshold",
+        ])
+        let d = TranscribeSettings()
+        model = try s.string("model", default: d.model)
+        threads = try s.int("threads", default: d.threads, in: 0...256)
+        format = try s.choice("format", default: d.format)
+        conditionOnPreviousText = try s.bool("condition_on_previous_text", default: d.conditionOnPreviousText)
+        compressionRatioThreshold = try s.double("compression_ratio_threshold", default: d.compressionRatioThreshold, in: 0...1000)
+        logProbThreshold = try s.double("log_prob_threshold", default: d.logProbThreshold, in: -1000...0)
+        noSpeechThreshold = try s.double("no_speech_threshold", default: d.noSpeechThreshold, in: 0...1)
+    }
+
+    /// Threads to use: `threads`, or the number of CPU cores when 0.
+    public var resolvedThreads: Int {
+        threads > 0 ? threads : max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// The transcription options these settings describe.
+    public var transcriptionOptions: TranscriptionOptions {
+        var options = TranscriptionOptions()
+        options.conditionOnPreviousText = conditionOnPreviousText
+        options.decoding.compressionRatioThreshold = compressionRatioThreshold
+        options.decoding.logProbThreshold = logProbThreshold
+        options.decoding.noSpeechThreshold = noSpeechThreshold
+        return options
+    }
+}

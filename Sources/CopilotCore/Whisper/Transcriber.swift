@@ -1,0 +1,182 @@
+import Foundation
+
+/// One transcribed segment, as faster-whisper yields it.
+public struct WhisperSegment: Sendable, Equatable {
+    /// Index in the transcript, from 0.
+    public var id: Int
+    /// Start and end, in seconds from the start of the audio.
+    public var start: Double
+    public var end: Double
+    /// Decoded text (usually with a leading space).
+    public var text: String
+    /// Token ids, timestamps included.
+    public var tokens: [Int]
+    /// Average log-probability of the window's tokens.
+    public var avgLogProb: Double
+    /// Probability of no speech in the window.
+    public var noSpeechProb: Double
+    /// Temperature that produced it.
+    public var temperature: Double
+    /// Compression ratio of the window's text.
+    public var compressionRatio: Double
+
+    /// Creates a segment.
+    public init(
+        id: Int, start: Double, end: Double, text: String, tokens: [Int], avgLogProb: Double, noSpeechProb: Double,
+        temperature: Double, compressionRatio: Double
+    ) {
+        self.id = id
+        self.start = start
+        self.end = end
+        self.text = text
+        self.tokens = tokens
+        self.avgLogProb = avgLogProb
+        self.noSpeechProb = noSpeechProb
+        self.temperature = temperature
+        self.compressionRatio = compressionRatio
+    }
+}
+
+/// Transcription settings beyond one window's search.
+public struct TranscriptionOptions: Sendable, Equatable {
+    /// Per-window search settings.
+    public var decoding = WhisperDecodingOptions()
+    /// Prompt each window with the text of the previous ones.
+    public var conditionOnPreviousText = true
+    /// Stop conditioning after a window decoded above this temperature.
+    public var promptResetOnTemperature = 0.5
+
+    /// faster-whisper's defaults (greedy).
+    public init() {}
+}
+
+/// Long-form transcription the way faster-whisper does it: log-mel features of the whole
+/// signal, 30 s windows starting at `seek`, each encoded once and decoded with fallback,
+/// segments split on timestamp pairs, `seek` moved to the last complete pair.
+public final class Transcriber {
+    /// Mel frames per second (10 ms hop).
+    public static let framesPerSecond = 100
+    /// Mel frames per timestamp step (conv2 halves the frame rate).
+    static let inputStride = 2
+
+    public let encoder: any WhisperEncoding
+    public let windowDecoder: WhisperWindowDecoder
+    public let mel: any MelExtracting
+    public let options: TranscriptionOptions
+    private let detokenize: ([Int]) -> String
+    private var crossDecoder: any WhisperDecoding { windowDecoder.decoder }
+
+    /// A transcriber from its stages; `detokenize` turns token ids into text (ids >= 50256
+    /// dropped).
+    public init(
+        encoder: any WhisperEncoding, windowDecoder: WhisperWindowDecoder, mel: any MelExtracting,
+        options: TranscriptionOptions, detokenize: @escaping ([Int]) -> String
+    ) {
+        self.encoder = encoder
+        self.windowDecoder = windowDecoder
+        self.mel = mel
+        self.options = options
+        self.detokenize = detokenize
+    }
+
+    /// The optimized pipeline for `model`: OpenBLAS encoder and decoder on `threads` threads
+    /// (also set as OpenBLAS's thread count), FFT log-mel, the model's tokenizer.
+    public convenience init(model: WhisperModel, options: TranscriptionOptions, threads: Int) {
+        BLAS.setThreadCount(threads)
+        let decoder = WhisperDecoder(weights: model.weights, threads: threads)
+        let windowDecoder = WhisperWindowDecoder(
+            decoder: decoder, specials: model.tokenizer.special, suppressIds: model.suppressIds,
+            suppressIdsAtBegin: model.suppressIdsAtBegin, options: options.decoding)
+        let tokenizer = model.tokenizer
+        self.init(
+            encoder: WhisperEncoder(weights: model.weights, threads: threads), windowDecoder: windowDecoder,
+            mel: LogMelSpectrogram(threadCount: threads), options: options, detokenize: { tokenizer.decode($0) })
+    }
+
+    /// Transcribes 16 kHz mono `samples`, calling `onSegment` for each segment in order and
+    /// `progress(done, total)` in seconds of audio after each window.
+    public func transcribe(
+        samples: [Float], progress: (Double, Double) -> Void = { _, _ in },
+        onSegment: (WhisperSegment) throws -> Void
+    ) throws {
+        let features = mel.logMelSpectrogram(samples)
+        let windowFrames = encoder.dimensions.melFrames
+        let contentFrames = features.frameCount - 1
+        let specials = windowDecoder.specials
+        let secondsPerFrame = 1 / Double(Self.framesPerSecond)
+        var seek = 0
+        var allTokens: [Int] = []
+        var promptResetSince = 0
+        var nextId = 0
+        let total = Double(max(contentFrames, 0)) * secondsPerFrame
+        while seek < contentFrames {
+            let timeOffset = Double(seek) * secondsPerFrame
+            let segmentSize = min(windowFrames, contentFrames - seek)
+            let segmentDuration = Double(segmentSize) * secondsPerFrame
+            let window = features.window(startFrame: seek, frameCount: segmentSize).window(startFrame: 0, frameCount: windowFrames)
+            let encoded = encoder.encode(mel: window.values)
+            let cross = crossDecoder.crossCache(encoderOutput: encoded)
+            let previous = options.conditionOnPreviousText ? allTokens[promptResetSince...] : []
+            let prompt = windowDecoder.prompt(previousTokens: previous)
+            let result = try windowDecoder.decodeWithFallback(cross: cross, prompt: prompt, text: detokenize)
+            let decoding = options.decoding
+            if let noSpeech = decoding.noSpeechThreshold, result.noSpeechProb > noSpeech,
+                !(decoding.logProbThreshold.map { result.avgLogProb > $0 } ?? false)
+            {
+                seek += segmentSize  // silence
+                progress(Double(seek) * secondsPerFrame, total)
+                continue
+            }
+            let tokens = result.tokens
+            let seekBefore = seek
+            var pieces: [(start: Double, end: Double, tokens: [Int])] = []
+            let singleTimestampEnding = tokens.count >= 2 && !specials.isTimestamp(tokens[tokens.count - 2])
+                && specials.isTimestamp(tokens[tokens.count - 1])
+            var consecutive: [Int] = []
+            for i in tokens.indices.dropFirst() where specials.isTimestamp(tokens[i]) && specials.isTimestamp(tokens[i - 1]) {
+                consecutive.append(i)
+            }
+            func seconds(_ timestamp: Int) -> Double {
+                Double(timestamp - specials.timestampBegin) * WhisperSpecialTokens.timestampStepSeconds
+            }
+            if !consecutive.isEmpty {
+                var slices = consecutive
+                if singleTimestampEnding { slices.append(tokens.count) }
+                var lastSlice = 0
+                for current in slices {
+                    let sliced = Array(tokens[lastSlice..<current])
+                    pieces.append((timeOffset + seconds(sliced[0]), timeOffset + seconds(sliced[sliced.count - 1]), sliced))
+                    lastSlice = current
+                }
+                if singleTimestampEnding {
+                    seek += segmentSize
+                } else {
+                    seek += (tokens[lastSlice - 1] - specials.timestampBegin) * Self.inputStride
+                }
+            } else {
+                var duration = segmentDuration
+                if let last = tokens.last(where: specials.isTimestamp), last != specials.timestampBegin {
+                    duration = seconds(last)
+                }
+                pieces.append((timeOffset, timeOffset + duration, tokens))
+                seek += segmentSize
+            }
+            if seek <= seekBefore { seek = seekBefore + segmentSize }  // a <|0.00|><|0.00|> pair must not stall
+            for piece in pieces {
+                let text = detokenize(piece.tokens)
+                if piece.start == piece.end || text.trimmingWhitespace().isEmpty { continue }
+                allTokens += piece.tokens
+                try onSegment(
+                    WhisperSegment(
+                        id: nextId, start: piece.start, end: piece.end, text: text, tokens: piece.tokens,
+                        avgLogProb: result.avgLogProb, noSpeechProb: result.noSpeechProb,
+                        temperature: result.temperature, compressionRatio: result.compressionRatio))
+                nextId += 1
+            }
+            if !options.conditionOnPreviousText || result.temperature > options.promptResetOnTemperature {
+                promptResetSince = allTokens.count
+            }
+            progress(Double(min(seek, contentFrames)) * secondsPerFrame, total)
+        }
+    }
+}

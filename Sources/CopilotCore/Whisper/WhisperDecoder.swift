@@ -1,0 +1,195 @@
+/// Self-attention keys and values of the tokens decoded so far in one sequence (one beam):
+/// per layer, `textContext x width` values row-major, of which the first `count` rows are set.
+public final class WhisperKVCache {
+    /// Keys per layer.
+    public var keys: [[Float]]
+    /// Values per layer.
+    public var values: [[Float]]
+    /// Tokens cached.
+    public var count = 0
+
+    /// An empty cache for `dimensions`.
+    public init(dimensions: WhisperDimensions) {
+        let size = dimensions.textContext * dimensions.width
+        keys = Array(repeating: [Float](repeating: 0, count: size), count: dimensions.decoderLayerCount)
+        values = keys
+    }
+
+    /// Forgets every token (keeps the storage).
+    public func clear() { count = 0 }
+
+    /// Makes this cache a copy of `other` (beam search reorders beams this way).
+    public func copy(from other: WhisperKVCache) {
+        keys = other.keys
+        values = other.values
+        count = other.count
+    }
+}
+
+/// Cross-attention keys and values of one window's encoder output, per decoder layer
+/// (`audioContext x width` each), computed once per window.
+public struct WhisperCrossCache: Sendable {
+    /// Keys per layer.
+    public var keys: [[Float]]
+    /// Values per layer.
+    public var values: [[Float]]
+
+    /// Creates a cache from per-layer keys and values.
+    public init(keys: [[Float]], values: [[Float]]) {
+        self.keys = keys
+        self.values = values
+    }
+}
+
+/// The text decoder: one call appends tokens to a sequence and returns the next-token logits.
+public protocol WhisperDecoding: AnyObject {
+    /// The model's dimensions.
+    var dimensions: WhisperDimensions { get }
+    /// Cross-attention keys and values for a window's encoder output (`audioContext x width`).
+    func crossCache(encoderOutput: [Float]) -> WhisperCrossCache
+    /// Runs `tokens` (at positions `cache.count...`) through the decoder, appends their keys and
+    /// values to `cache`, and writes the logits after the last token (`vocabularySize` values)
+    /// into `logits`. `cache.count + tokens.count` must not exceed `textContext`.
+    func decode(tokens: ArraySlice<Int>, cache: WhisperKVCache, cross: WhisperCrossCache, logits: inout [Float])
+}
+
+/// The optimized decoder: projections through OpenBLAS, attention over the caches with SIMD
+/// dot products, logits against the tied embedding as one sgemv. Scratch is allocated once.
+public final class WhisperDecoder: WhisperDecoding {
+    public let weights: WhisperWeights
+    public var dimensions: WhisperDimensions { weights.dimensions }
+    /// Worker threads for row-wise work.
+    public let threads: Int
+
+    private let x, h, qkv, hidden, scores, last: UnsafeMutablePointer<Float>
+    /// Tokens run through at once; longer inputs (a prompt with the previous text can have 225)
+    /// go in chunks, which bounds the scratch memory.
+    static let maximumRows = 128
+
+    /// Prepares scratch buffers for `weights`' dimensions.
+    public init(weights: WhisperWeights, threads: Int = 1) {
+        self.weights = weights
+        self.threads = max(1, threads)
+        let dm = weights.dimensions
+        let n = min(dm.textContext, Self.maximumRows), d = dm.width
+        x = .allocate(capacity: n * d)
+        h = .allocate(capacity: n * d)
+        qkv = .allocate(capacity: n * 3 * d)
+        hidden = .allocate(capacity: n * max(dm.ffnWidth, d))
+        scores = .allocate(capacity: n * max(dm.audioContext, dm.textContext))
+        last = .allocate(capacity: d)
+    }
+
+    deinit {
+        for p in [x, h, qkv, hidden, scores, last] { p.deallocate() }
+    }
+
+    public func crossCache(encoderOutput: [Float]) -> WhisperCrossCache {
+        let dm = dimensions
+        let t = dm.audioContext, d = dm.width
+        var keys: [[Float]] = [], values: [[Float]] = []
+        let kv = UnsafeMutablePointer<Float>.allocate(capacity: t * 2 * d)
+        defer { kv.deallocate() }
+        encoderOutput.withUnsafeBufferPointer { e in
+            for layer in weights.decoderLayers {
+                WhisperKernels.linear(e.baseAddress!, rows: t, layer.crossKV, kv)
+                var k = [Float](repeating: 0, count: t * d), v = k
+                k.withUnsafeMutableBufferPointer { kp in
+                    v.withUnsafeMutableBufferPointer { vp in
+                        for r in 0..<t {
+                            (kp.baseAddress! + r * d).update(from: kv + r * 2 * d, count: d)
+                            (vp.baseAddress! + r * d).update(from: kv + r * 2 * d + d, count: d)
+                        }
+                    }
+                }
+                keys.append(k)
+                values.append(v)
+            }
+        }
+        return WhisperCrossCache(keys: keys, values: values)
+    }
+
+    public func decode(tokens: ArraySlice<Int>, cache: WhisperKVCache, cross: WhisperCrossCache, logits: inout [Float]) {
+        let dm = dimensions
+        if tokens.count > Self.maximumRows {
+            decode(tokens: tokens.prefix(Self.maximumRows), cache: cache, cross: cross, logits: &logits)
+            decode(tokens: tokens.dropFirst(Self.maximumRows), cache: cache, cross: cross, logits: &logits)
+            return
+        }
+        let d = dm.width, n = tokens.count, start = cache.count
+        precondition(n > 0 && start + n <= dm.textContext, "decoder context overflow")
+        weights.decoderPositions.withUnsafeBufferPointer { pos in
+            for (i, token) in tokens.enumerated() {
+                let row = x + i * d
+                weights.tokenEmbedding.copyRow(token, into: row)
+                let p = pos.baseAddress! + (start + i) * d
+                for j in 0..<d { row[j] += p[j] }
+            }
+        }
+        for (index, layer) in weights.decoderLayers.enumerated() {
+            selfAttention(layer, index: index, rows: n, start: start, cache: cache)
+            crossAttention(layer, keys: cross.keys[index], values: cross.values[index], rows: n)
+            WhisperKernels.layerNorm(x, h, rows: n, width: d, layer.ffnNorm, threads: threads)
+            WhisperKernels.linear(h, rows: n, layer.ffnIn, hidden)
+            WhisperKernels.gelu(hidden, count: n * dm.ffnWidth, threads: threads)
+            WhisperKernels.linear(hidden, rows: n, layer.ffnOut, x, accumulate: true)
+        }
+        cache.count = start + n
+        WhisperKernels.layerNorm(x + (n - 1) * d, last, rows: 1, width: d, weights.decoderNorm, threads: 1)
+        if logits.count != dm.vocabularySize { logits = [Float](repeating: 0, count: dm.vocabularySize) }
+        logits.withUnsafeMutableBufferPointer { out in
+            weights.tokenEmbedding.logits(last, into: out.baseAddress!, threads: threads)
+        }
+    }
+
+    private func selfAttention(_ layer: WhisperDecoderLayer, index: Int, rows n: Int, start: Int, cache: WhisperKVCache) {
+        let dm = dimensions
+        let d = dm.width, hw = dm.headWidth
+        WhisperKernels.layerNorm(x, h, rows: n, width: d, layer.selfNorm, threads: threads)
+        WhisperKernels.linear(h, rows: n, layer.selfQKV, qkv)
+        let scale = 1 / Float(hw).squareRoot()
+        cache.keys[index].withUnsafeMutableBufferPointer { kp in
+            cache.values[index].withUnsafeMutableBufferPointer { vp in
+                let keys = kp.baseAddress!, values = vp.baseAddress!
+                for i in 0..<n {
+                    (keys + (start + i) * d).update(from: qkv + i * 3 * d + d, count: d)
+                    (values + (start + i) * d).update(from: qkv + i * 3 * d + 2 * d, count: d)
+                }
+                // Row i attends to positions 0...start+i (causal).
+                for i in 0..<n {
+                    let visible = start + i + 1
+                    for head in 0..<dm.headCount {
+                        let q = qkv + i * 3 * d + head * hw
+                        let s = scores
+                        for j in 0..<visible { s[j] = WhisperKernels.dot(q, keys + j * d + head * hw, count: hw) * scale }
+                        WhisperKernels.softmaxRows(s, rows: 1, width: visible, stride: visible, threads: 1)
+                        let o = h + i * d + head * hw
+                        for c in 0..<hw { o[c] = 0 }
+                        for j in 0..<visible { WhisperKernels.axpy(s[j], values + j * d + head * hw, o, count: hw) }
+                    }
+                }
+            }
+        }
+        WhisperKernels.linear(h, rows: n, layer.selfOut, x, accumulate: true)
+    }
+
+    private func crossAttention(_ layer: WhisperDecoderLayer, keys: [Float], values: [Float], rows n: Int) {
+        let dm = dimensions
+        let d = dm.width, hw = dm.headWidth, t = dm.audioContext
+        WhisperKernels.layerNorm(x, h, rows: n, width: d, layer.crossNorm, threads: threads)
+        WhisperKernels.linear(h, rows: n, layer.crossQuery, qkv)
+        let scale = 1 / Float(hw).squareRoot()
+        keys.withUnsafeBufferPointer { kp in
+            values.withUnsafeBufferPointer { vp in
+                for head in 0..<dm.headCount {
+                    BLAS.gemm(
+                        m: n, n: t, k: hw, a: qkv + head * hw, lda: d, b: kp.baseAddress! + head * hw, ldb: d,
+                        transposeB: true, c: scores, ldc: t, alpha: scale)
+                    WhisperKernels.softmaxRows(scores, rows: n, width: t, stride: t, threads: threads)
+                    BLAS.gemm(m: n, n: hw, k: t, a: scores, lda: t, b: vp.baseAddress! + head * hw, ldb: d, c: h + head * hw, ldc: d)
+                }
+            }
+        }
+        WhisperKernels.linear(h, rows: n, layer.crossOut, x, accumulate: true)
+    }
+}

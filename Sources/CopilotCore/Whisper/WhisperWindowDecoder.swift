@@ -1,0 +1,257 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How one 30 s window is decoded (faster-whisper's defaults, except beam size 1).
+public struct WhisperDecodingOptions: Sendable, Equatable {
+    /// Temperatures tried in order until a result passes the thresholds (0 = greedy).
+    public var temperatures: [Double] = [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    /// Retry at the next temperature when the gzip compression ratio of the text exceeds this.
+    public var compressionRatioThreshold: Double? = 2.4
+    /// Retry when the average log-probability is below this.
+    public var logProbThreshold: Double? = -1.0
+    /// Treat the window as silence when p(no speech) exceeds this and the average
+    /// log-probability is below `logProbThreshold`.
+    public var noSpeechThreshold: Double? = 0.6
+    /// Candidates sampled at a temperature above 0 (the best is kept).
+    public var bestOf = 5
+    /// Beams searched at temperature 0 (1 = greedy).
+    public var beamSize = 1
+    /// Latest allowed first timestamp, in seconds.
+    public var maxInitialTimestamp = 1.0
+    /// Seed of the sampler used at temperatures above 0.
+    public var seed: UInt64 = 0
+
+    /// faster-whisper's defaults with greedy search.
+    public init() {}
+}
+
+/// The outcome of decoding one window at one temperature.
+public struct WhisperWindowResult: Sendable, Equatable {
+    /// Sampled tokens, text and timestamps, without the final `<|endoftext|>`.
+    public var tokens: [Int]
+    /// Sum of the log-probabilities of the sampled tokens including `<|endoftext|>`.
+    public var sumLogProb: Double
+    /// `sumLogProb / (tokens.count + 1)`, as faster-whisper reports it.
+    public var avgLogProb: Double { sumLogProb / Double(tokens.count + 1) }
+    /// Probability of `<|nospeech|>` at the first step (before any suppression).
+    public var noSpeechProb: Double
+    /// Temperature used.
+    public var temperature: Double
+    /// Length of the UTF-8 text divided by its zlib-compressed length.
+    public var compressionRatio: Double
+}
+
+/// Decodes 30 s windows: greedy (or sampled) search with Whisper's suppression and timestamp
+/// rules, the no-speech probability, and the temperature fallback.
+public final class WhisperWindowDecoder {
+    public let decoder: any WhisperDecoding
+    public let specials: WhisperSpecialTokens
+    /// Suppressed at every step (config.json `suppress_ids`).
+    public let suppressIds: [Int]
+    /// Suppressed at the first sampled step (config.json `suppress_ids_begin`).
+    public let suppressIdsAtBegin: [Int]
+    public let options: WhisperDecodingOptions
+    private let cache: WhisperKVCache
+    private var logits: [Float] = []
+    private var random: SplitMix64
+
+    /// A window decoder over `decoder`.
+    public init(
+        decoder: any WhisperDecoding, specials: WhisperSpecialTokens = .englishOnly,
+        suppressIds: [Int], suppressIdsAtBegin: [Int], options: WhisperDecodingOptions
+    ) {
+        self.decoder = decoder
+        self.specials = specials
+        let vocabulary = decoder.dimensions.vocabularySize
+        self.suppressIds = suppressIds.filter { $0 >= 0 && $0 < vocabulary }
+        self.suppressIdsAtBegin = suppressIdsAtBegin.filter { $0 >= 0 && $0 < vocabulary }
+        self.options = options
+        self.cache = WhisperKVCache(dimensions: decoder.dimensions)
+        self.random = SplitMix64(seed: options.seed)
+    }
+
+    /// The prompt: `<|startofprev|>` and the last 223 previous tokens when there are any, then
+    /// `<|startoftranscript|>`.
+    public func prompt(previousTokens: ArraySlice<Int>) -> [Int] {
+        var prompt: [Int] = []
+        if !previousTokens.isEmpty {
+            prompt.append(specials.startOfPrevious)
+            prompt += previousTokens.suffix(decoder.dimensions.textContext / 2 - 1)
+        }
+        prompt.append(specials.startOfTranscript)
+        return prompt
+    }
+
+    /// Decodes a window with the temperature fallback: the first result whose compression
+    /// ratio and average log-probability pass, else (all failed) the best by average
+    /// log-probability among those under the compression threshold.
+    public func decodeWithFallback(cross: WhisperCrossCache, prompt: [Int], text: ([Int]) -> String) throws -> WhisperWindowResult {
+        var results: [WhisperWindowResult] = []
+        for temperature in options.temperatures {
+            var best: WhisperWindowResult?
+            let candidates = temperature > 0 ? max(1, options.bestOf) : 1
+            for _ in 0..<candidates {
+                var result = decode(cross: cross, prompt: prompt, temperature: temperature)
+                result.compressionRatio = try Self.compressionRatio(text(result.tokens))
+                if best == nil || result.avgLogProb > best!.avgLogProb { best = result }
+            }
+            guard let result = best else { continue }
+            results.append(result)
+            var needsFallback = false
+            if let threshold = options.compressionRatioThreshold, result.compressionRatio > threshold { needsFallback = true }
+            if let threshold = options.logProbThreshold, result.avgLogProb < threshold { needsFallback = true }
+            if let noSpeech = options.noSpeechThreshold, let logProb = options.logProbThreshold,
+                result.noSpeechProb > noSpeech, result.avgLogProb < logProb
+            {
+                needsFallback = false  // silence: keep it, the caller skips the window
+            }
+            if !needsFallback { return result }
+        }
+        let passing = results.filter { $0.compressionRatio <= (options.compressionRatioThreshold ?? .infinity) }
+        let pool = passing.isEmpty ? results : passing
+        return pool.max { $0.avgLogProb < $1.avgLogProb }!
+    }
+
+    /// The gzip-style compression ratio faster-whisper computes: UTF-8 bytes of the stripped
+    /// text over their zlib-compressed size.
+    public static func compressionRatio(_ text: String) throws -> Double {
+        let bytes = Array(text.trimmingWhitespace().utf8)
+        guard !bytes.isEmpty else { return 0 }
+        return Double(bytes.count) / Double(try Zlib.compressedSize(of: bytes))
+    }
+
+    /// One search at one temperature (0: greedy).
+    public func decode(cross: WhisperCrossCache, prompt: [Int], temperature: Double) -> WhisperWindowResult {
+        let dims = decoder.dimensions
+        cache.clear()
+        decoder.decode(tokens: prompt[...], cache: cache, cross: cross, logits: &logits)
+        let noSpeechProb = specials.noSpeech < logits.count ? Self.softmaxProbability(logits, of: specials.noSpeech) : 0
+        var tokens: [Int] = []
+        var sumLogProb = 0.0
+        let maxNewTokens = dims.textContext - prompt.count
+        while true {
+            applyRules(sampled: tokens)
+            let (token, logProb) = pick(temperature: temperature)
+            sumLogProb += logProb
+            if token == specials.endOfText { break }
+            tokens.append(token)
+            if tokens.count >= maxNewTokens { break }
+            decoder.decode(tokens: [token][...], cache: cache, cross: cross, logits: &logits)
+        }
+        return WhisperWindowResult(
+            tokens: tokens, sumLogProb: sumLogProb, noSpeechProb: noSpeechProb, temperature: temperature, compressionRatio: 0)
+    }
+
+    /// Suppression lists and timestamp rules, applied to `logits` in place.
+    private func applyRules(sampled: [Int]) {
+        let begin = specials.timestampBegin, eot = specials.endOfText
+        let vocabulary = logits.count
+        logits.withUnsafeMutableBufferPointer { l in
+            if sampled.isEmpty { for id in suppressIdsAtBegin { l[id] = -.infinity } }
+            for id in suppressIds { l[id] = -.infinity }
+            l[specials.noTimestamps] = -.infinity
+            let last = sampled.last.map(specials.isTimestamp) ?? false
+            let penultimate = sampled.count < 2 || specials.isTimestamp(sampled[sampled.count - 2])
+            if last {
+                if penultimate {
+                    for i in begin..<vocabulary { l[i] = -.infinity }  // a pair closed: text next
+                } else {
+                    for i in 0..<eot { l[i] = -.infinity }  // a lone timestamp: close it or end
+                }
+            }
+            if let lastTimestamp = sampled.last(where: specials.isTimestamp) {
+                // Timestamps never decrease; a new pair cannot reuse the last one.
+                let floor = last && !penultimate ? lastTimestamp : lastTimestamp + 1
+                for i in begin..<min(floor, vocabulary) { l[i] = -.infinity }
+            }
+            if sampled.isEmpty {
+                for i in 0..<begin { l[i] = -.infinity }
+                let lastAllowed = begin + Int((options.maxInitialTimestamp / WhisperSpecialTokens.timestampStepSeconds).rounded())
+                if lastAllowed + 1 < vocabulary { for i in (lastAllowed + 1)..<vocabulary { l[i] = -.infinity } }
+            }
+            // When timestamps together are likelier than any text token, take a timestamp.
+            let ro = UnsafeBufferPointer(l)
+            let logSum = Self.logSumExp(ro, 0..<vocabulary)
+            let timestampLogProb = Self.logSumExp(ro, begin..<vocabulary) - logSum
+            var maxText = -Float.infinity
+            for i in 0..<begin where l[i] > maxText { maxText = l[i] }
+            if timestampLogProb > Double(maxText) - logSum {
+                for i in 0..<begin { l[i] = -.infinity }
+            }
+        }
+    }
+
+    /// The next token and its log-probability under the filtered distribution.
+    private func pick(temperature: Double) -> (Int, Double) {
+        logits.withUnsafeBufferPointer { l in
+            let logSum = Self.logSumExp(l, 0..<l.count)
+            var chosen = 0
+            if temperature <= 0 {
+                var best = -Float.infinity
+                for i in 0..<l.count where l[i] > best {
+                    best = l[i]
+                    chosen = i
+                }
+            } else {
+                // Sample from softmax(logits / T).
+                var maximum = -Float.infinity
+                for v in l where v > maximum { maximum = v }
+                var total = 0.0
+                for v in l where v > -.infinity { total += exp(Double(v - maximum) / temperature) }
+                var u = random.nextUnit() * total
+                chosen = l.count - 1
+                for i in 0..<l.count where l[i] > -.infinity {
+                    u -= exp(Double(l[i] - maximum) / temperature)
+                    if u <= 0 {
+                        chosen = i
+                        break
+                    }
+                }
+            }
+            return (chosen, Double(l[chosen]) - logSum)
+        }
+    }
+
+    static func logSumExp(_ l: UnsafeBufferPointer<Float>, _ range: Range<Int>) -> Double {
+        var maximum = -Float.infinity
+        for i in range where l[i] > maximum { maximum = l[i] }
+        guard maximum > -.infinity else { return -.infinity }
+        var sum: Float = 0
+        for i in range { sum += expf(l[i] - maximum) }
+        return Double(maximum) + log(Double(sum))
+    }
+
+    static func softmaxProbability(_ logits: [Float], of index: Int) -> Double {
+        logits.withUnsafeBufferPointer { l in exp(Double(l[index]) - logSumExp(l, 0..<l.count)) }
+    }
+}
+
+/// A small seedable generator (SplitMix64), so sampled fallbacks are reproducible.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    /// A generator starting from `seed`.
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1p-53 }
+}
+
+extension String {
+    /// The string without leading and trailing whitespace (Python's `str.strip()`).
+    func trimmingWhitespace() -> String {
+        var scalars = Substring(self).unicodeScalars[...]
+        while let f = scalars.first, f.properties.isWhitespace { scalars = scalars.dropFirst() }
+        while let l = scalars.last, l.properties.isWhitespace { scalars = scalars.dropLast() }
+        return String(String.UnicodeScalarView(scalars))
+    }
+}

@@ -1,0 +1,212 @@
+import CopilotCore
+import Foundation
+
+/// The plain float32 Whisper encoder: direct convolutions and attention written as loops over
+/// the formulas, no BLAS, no threads. The oracle the optimized ``WhisperEncoder`` is checked
+/// against, and the baseline of its benchmark.
+public final class ReferenceWhisperEncoder: WhisperEncoding {
+    public let weights: WhisperWeights
+    public var dimensions: WhisperDimensions { weights.dimensions }
+
+    /// An encoder over `weights`.
+    public init(weights: WhisperWeights) {
+        self.weights = weights
+    }
+
+    public func encode(mel: [Float]) -> [Float] {
+        let dm = dimensions
+        let frames = dm.melFrames, d = dm.width, mels = dm.melCount, t = dm.audioContext
+        // conv1: out[f][c] = b[c] + sum_{i,k} W[c][i][k] * mel[i][f + k - 1]
+        var a = [Float](repeating: 0, count: frames * d)
+        for f in 0..<frames {
+            for c in 0..<d {
+                var sum = weights.conv1Bias[c]
+                for i in 0..<mels {
+                    for k in 0..<3 {
+                        let src = f + k - 1
+                        if src >= 0 && src < frames {
+                            sum += weights.conv1Weight[(c * mels + i) * 3 + k] * mel[i * frames + src]
+                        }
+                    }
+                }
+                a[f * d + c] = referenceGELU(sum)
+            }
+        }
+        // conv2, stride 2: out[j][c] = b[c] + sum_{i,k} W[c][i][k] * a[2j + k - 1][i]
+        var x = [Float](repeating: 0, count: t * d)
+        for j in 0..<t {
+            for c in 0..<d {
+                var sum = weights.conv2Bias[c]
+                for i in 0..<d {
+                    for k in 0..<3 {
+                        let src = 2 * j + k - 1
+                        if src >= 0 && src < frames {
+                            sum += weights.conv2Weight[(c * d + i) * 3 + k] * a[src * d + i]
+                        }
+                    }
+                }
+                x[j * d + c] = referenceGELU(sum) + weights.encoderPositions[j * d + c]
+            }
+        }
+        for layer in weights.encoderLayers {
+            let h = referenceLayerNorm(x, rows: t, layer.attentionNorm)
+            let qkv = referenceLinear(h, rows: t, layer.qkv)
+            let attention = referenceAttention(
+                queries: qkv, queryStride: 3 * d, queryOffset: 0, rows: t,
+                keys: qkv, values: qkv, kvStride: 3 * d, keyOffset: d, valueOffset: 2 * d,
+                visible: { _ in t }, dimensions: dm)
+            add(&x, referenceLinear(attention, rows: t, layer.attentionOut))
+            let n = referenceLayerNorm(x, rows: t, layer.ffnNorm)
+            let hidden = referenceLinear(n, rows: t, layer.ffnIn).map(referenceGELU)
+            add(&x, referenceLinear(hidden, rows: t, layer.ffnOut))
+        }
+        return referenceLayerNorm(x, rows: t, weights.encoderNorm)
+    }
+}
+
+/// The plain float32 decoder: the same step as ``WhisperDecoder`` written as loops.
+public final class ReferenceWhisperDecoder: WhisperDecoding {
+    public let weights: WhisperWeights
+    public var dimensions: WhisperDimensions { weights.dimensions }
+
+    /// A decoder over `weights`.
+    public init(weights: WhisperWeights) {
+        self.weights = weights
+    }
+
+    public func crossCache(encoderOutput: [Float]) -> WhisperCrossCache {
+        let dm = dimensions
+        let d = dm.width, t = dm.audioContext
+        var keys: [[Float]] = [], values: [[Float]] = []
+        for layer in weights.decoderLayers {
+            let kv = referenceLinear(encoderOutput, rows: t, layer.crossKV)
+            var k = [Float](repeating: 0, count: t * d), v = k
+            for r in 0..<t {
+                for c in 0..<d {
+                    k[r * d + c] = kv[r * 2 * d + c]
+                    v[r * d + c] = kv[r * 2 * d + d + c]
+                }
+            }
+            keys.append(k)
+            values.append(v)
+        }
+        return WhisperCrossCache(keys: keys, values: values)
+    }
+
+    public func decode(tokens: ArraySlice<Int>, cache: WhisperKVCache, cross: WhisperCrossCache, logits: inout [Float]) {
+        let dm = dimensions
+        let d = dm.width, n = tokens.count, start = cache.count
+        var x = [Float](repeating: 0, count: n * d)
+        for (i, token) in tokens.enumerated() {
+            for c in 0..<d {
+                x[i * d + c] = weights.tokenEmbedding[token, c] + weights.decoderPositions[(start + i) * d + c]
+            }
+        }
+        for (index, layer) in weights.decoderLayers.enumerated() {
+            let h = referenceLayerNorm(x, rows: n, layer.selfNorm)
+            let qkv = referenceLinear(h, rows: n, layer.selfQKV)
+            for i in 0..<n {
+                for c in 0..<d {
+                    cache.keys[index][(start + i) * d + c] = qkv[i * 3 * d + d + c]
+                    cache.values[index][(start + i) * d + c] = qkv[i * 3 * d + 2 * d + c]
+                }
+            }
+            let selfAttention = referenceAttention(
+                queries: qkv, queryStride: 3 * d, queryOffset: 0, rows: n,
+                keys: cache.keys[index], values: cache.values[index], kvStride: d, keyOffset: 0, valueOffset: 0,
+                visible: { start + $0 + 1 }, dimensions: dm)
+            add(&x, referenceLinear(selfAttention, rows: n, layer.selfOut))
+            let c = referenceLayerNorm(x, rows: n, layer.crossNorm)
+            let q = referenceLinear(c, rows: n, layer.crossQuery)
+            let crossAttention = referenceAttention(
+                queries: q, queryStride: d, queryOffset: 0, rows: n,
+                keys: cross.keys[index], values: cross.values[index], kvStride: d, keyOffset: 0, valueOffset: 0,
+                visible: { _ in dm.audioContext }, dimensions: dm)
+            add(&x, referenceLinear(crossAttention, rows: n, layer.crossOut))
+            let f = referenceLayerNorm(x, rows: n, layer.ffnNorm)
+            let hidden = referenceLinear(f, rows: n, layer.ffnIn).map(referenceGELU)
+            add(&x, referenceLinear(hidden, rows: n, layer.ffnOut))
+        }
+        cache.count = start + n
+        let last = referenceLayerNorm(Array(x[((n - 1) * d)...]), rows: 1, weights.decoderNorm)
+        logits = (0..<dm.vocabularySize).map { v in
+            var sum: Float = 0
+            for c in 0..<d { sum += weights.tokenEmbedding[v, c] * last[c] }
+            return sum
+        }
+    }
+}
+
+/// 0.5 x (1 + erf(x / sqrt 2)).
+func referenceGELU(_ x: Float) -> Float {
+    Float(0.5 * Double(x) * (1 + erf(Double(x) / 2.0.squareRoot())))
+}
+
+func add(_ x: inout [Float], _ y: [Float]) {
+    for i in x.indices { x[i] += y[i] }
+}
+
+func referenceLayerNorm(_ x: [Float], rows: Int, _ norm: WhisperLayerNorm) -> [Float] {
+    let width = norm.gamma.count
+    var out = x
+    for r in 0..<rows {
+        var mean: Float = 0
+        for i in 0..<width { mean += x[r * width + i] }
+        mean /= Float(width)
+        var variance: Float = 0
+        for i in 0..<width { variance += (x[r * width + i] - mean) * (x[r * width + i] - mean) }
+        variance /= Float(width)
+        for i in 0..<width {
+            out[r * width + i] = (x[r * width + i] - mean) / (variance + 1e-5).squareRoot() * norm.gamma[i] + norm.beta[i]
+        }
+    }
+    return out
+}
+
+func referenceLinear(_ x: [Float], rows: Int, _ layer: WhisperLinear) -> [Float] {
+    var y = [Float](repeating: 0, count: rows * layer.outCount)
+    for r in 0..<rows {
+        for o in 0..<layer.outCount {
+            var sum = layer.bias[o]
+            for i in 0..<layer.inCount { sum += x[r * layer.inCount + i] * layer.weight[o * layer.inCount + i] }
+            y[r * layer.outCount + o] = sum
+        }
+    }
+    return y
+}
+
+/// Multi-head attention: row r of the queries attends to the first `visible(r)` key rows.
+func referenceAttention(
+    queries: [Float], queryStride: Int, queryOffset: Int, rows: Int,
+    keys: [Float], values: [Float], kvStride: Int, keyOffset: Int, valueOffset: Int,
+    visible: (Int) -> Int, dimensions dm: WhisperDimensions
+) -> [Float] {
+    let d = dm.width, hw = dm.headWidth
+    let scale = 1 / Float(hw).squareRoot()
+    var out = [Float](repeating: 0, count: rows * d)
+    for r in 0..<rows {
+        let n = visible(r)
+        for head in 0..<dm.headCount {
+            var scores = [Float](repeating: 0, count: n)
+            for j in 0..<n {
+                var sum: Float = 0
+                for c in 0..<hw {
+                    sum += queries[r * queryStride + queryOffset + head * hw + c] * keys[j * kvStride + keyOffset + head * hw + c]
+                }
+                scores[j] = sum * scale
+            }
+            let maximum = scores.max() ?? 0
+            var total: Float = 0
+            for j in 0..<n {
+                scores[j] = exp(scores[j] - maximum)
+                total += scores[j]
+            }
+            for c in 0..<hw {
+                var sum: Float = 0
+                for j in 0..<n { sum += scores[j] / total * values[j * kvStride + valueOffset + head * hw + c] }
+                out[r * d + head * hw + c] = sum
+            }
+        }
+    }
+    return out
+}

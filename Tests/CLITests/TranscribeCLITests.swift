@@ -1,0 +1,139 @@
+import CopilotCore
+import Foundation
+import Testing
+
+/// `copilot transcribe` through the built binary. The runs that need tiny.en are skipped with
+/// a message when `make model` has not been run.
+@Suite struct TranscribeCLITests {
+    static var repository: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+    static var modelDirectory: URL? {
+        let url = repository.appendingPathComponent("models/tiny.en")
+        return FileManager.default.fileExists(atPath: url.appendingPathComponent("model.bin").path) ? url : nil
+    }
+
+    static func speech(_ sentences: [String]) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("copilot-cli-\(UUID()).wav").path
+        let p = Process()
+        p.executableURL = repository.appendingPathComponent("Tests/Fixtures/make_speech.sh")
+        p.arguments = [path] + sentences
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        return path
+    }
+
+    static func words(_ text: String) -> [String] {
+        let cleaned = String(text.lowercased().map { (c: Character) -> Character in c.isLetter || c.isNumber ? c : " " })
+        return cleaned.split(separator: " ").map(String.init)
+    }
+
+    static func editDistance(_ a: [String], _ b: [String]) -> Int {
+        var previous = Array(0...b.count)
+        for i in 1...max(1, a.count) where !a.isEmpty {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...max(1, b.count) where !b.isEmpty {
+                current[j] = min(previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1), previous[j] + 1, current[j - 1] + 1)
+            }
+            previous = current
+        }
+        return a.isEmpty ? b.count : previous[b.count]
+    }
+
+    /// A file of raw s16le silence (stdin is avoided: a command that fails before reading it
+    /// would turn the runner's write into SIGPIPE).
+    static func silence(bytes: Int = 3200) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("copilot-silence-\(UUID()).raw").path
+        try Data(count: bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test func helpShowsExamplesAndModelSearchOrder() throws {
+        let r = try CLI.run(["transcribe", "--help"])
+        #expect(r.status == 0)
+        #expect(r.out.contains("copilot transcribe"))
+        #expect(r.out.contains("COPILOT_MODEL_DIR"))
+    }
+
+    @Test func transcribesSpeechAsPlainText() throws {
+        guard Self.modelDirectory != nil else {
+            print("models/tiny.en absent: run `make model`")
+            return
+        }
+        let sentences = ["A journey of a thousand miles begins with a single step."]
+        let wav = try Self.speech(sentences)
+        defer { try? FileManager.default.removeItem(atPath: wav) }
+        let r = try CLI.run(["transcribe", wav, "--threads", "2"])
+        #expect(r.status == 0, "stderr: \(r.err)")
+        #expect(r.err.isEmpty)
+        // espeak's voice: tiny.en (like faster-whisper) may drop the leading "A"; WER <= 0.25.
+        let reference = Self.words(sentences[0]), hypothesis = Self.words(r.out)
+        #expect(Double(Self.editDistance(reference, hypothesis)) / Double(reference.count) <= 0.25, "stdout: \(r.out)")
+        #expect(r.out.split(separator: "\n").count == 1)
+
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("copilot-\(UUID()).json").path
+        defer { try? FileManager.default.removeItem(atPath: json) }
+        let j = try CLI.run(["transcribe", wav, "--format", "json", "--output", json])
+        #expect(j.status == 0 && j.stdout.isEmpty, "stderr: \(j.err)")
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
+        let segments = object?["segments"] as? [[String: Any]] ?? []
+        #expect(segments.count == 1)
+        for key in ["start", "end", "text", "avg_logprob", "no_speech_prob", "tokens"] {
+            #expect(segments.first?[key] != nil, "missing \(key)")
+        }
+    }
+
+    @Test func otherLanguagesAreRefusedForTinyEn() throws {
+        guard Self.modelDirectory != nil else { return }
+        let raw = try Self.silence()
+        defer { try? FileManager.default.removeItem(atPath: raw) }
+        let r = try CLI.run(["transcribe", raw, "--language", "fr", "--raw", "s16le"])
+        #expect(r.status == 1)
+        #expect(r.err.contains("\"fr\"") && r.err.contains("English only"), "stderr: \(r.err)")
+    }
+
+    @Test func corruptModelIsRefusedWithTheProblem() throws {
+        guard let model = Self.modelDirectory else { return }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("copilot-badmodel-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for name in ["config.json", "vocabulary.txt"] {
+            try FileManager.default.copyItem(at: model.appendingPathComponent(name), to: dir.appendingPathComponent(name))
+        }
+        let head = try FileHandle(forReadingFrom: model.appendingPathComponent("model.bin")).read(upToCount: 200_000) ?? Data()
+        try head.write(to: dir.appendingPathComponent("model.bin"))
+        let raw = try Self.silence()
+        defer { try? FileManager.default.removeItem(atPath: raw) }
+        let r = try CLI.run(["transcribe", raw, "--model", dir.path, "--raw", "s16le"])
+        #expect(r.status == 1)
+        #expect(r.err.contains("truncated") && r.err.contains("model.bin"), "stderr: \(r.err)")
+
+        try Data("not a model".utf8).write(to: dir.appendingPathComponent("model.bin"))
+        let v = try CLI.run(["transcribe", raw, "--model", dir.path, "--raw", "s16le"])
+        #expect(v.status == 1 && v.err.contains("model.bin"), "stderr: \(v.err)")
+    }
+
+    @Test func missingModelAndBadAudioAreOneLineErrors() throws {
+        let raw = try Self.silence()
+        defer { try? FileManager.default.removeItem(atPath: raw) }
+        let r = try CLI.run(["transcribe", raw, "--model", "/nonexistent/model-dir", "--raw", "s16le"])
+        #expect(r.status == 1 && r.err.contains("/nonexistent/model-dir"), "stderr: \(r.err)")
+
+        guard Self.modelDirectory != nil else { return }
+        let bad = FileManager.default.temporaryDirectory.appendingPathComponent("copilot-bad-\(UUID()).wav").path
+        try Data("RIFF garbage, not audio".utf8).write(to: URL(fileURLWithPath: bad))
+        defer { try? FileManager.default.removeItem(atPath: bad) }
+        let a = try CLI.run(["transcribe", bad])
+        #expect(a.status == 1 && a.err.contains(bad) && a.err.split(separator: "\n").count == 1, "stderr: \(a.err)")
+        #expect(a.stdout.isEmpty)
+    }
+
+    @Test func badFlagsAreUsageErrors() throws {
+        let r = try CLI.run(["transcribe", "--threads", "0"])
+        #expect(r.status == 64)
+        let f = try CLI.run(["transcribe", "--format", "docx"])
+        #expect(f.status == 64)
+    }
+}

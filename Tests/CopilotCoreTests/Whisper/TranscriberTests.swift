@@ -1,0 +1,56 @@
+import CopilotCore
+import Foundation
+import Testing
+
+@Suite struct TranscriberTests {
+    /// The peer benchmark's short clip (about 10 s of espeak-ng speech).
+    static let sentences = [
+        "The quick brown fox jumps over the lazy dog.",
+        "She sells sea shells by the sea shore every summer morning.",
+        "A journey of a thousand miles begins with a single step.",
+    ]
+
+    /// What faster-whisper 1.2.1 (fp32, beam 1, no VAD) gives for that clip with tiny.en.
+    static let fasterWhisperTokens: [[Int]] = [
+        [50363, 383, 2068, 2835, 21831, 4391, 625, 262, 16931, 299, 519, 13, 50513],
+        [50513, 1375, 4952, 1123, 1200, 416, 262, 5417, 15191, 790, 3931, 3329, 13, 50688],
+        [50688, 317, 7002, 286, 257, 7319, 4608, 6140, 351, 257, 2060, 2239, 13, 50863],
+    ]
+
+    @Test func espeakSpeechMatchesFasterWhisperAndWERBound() throws {
+        guard let dir = TestModel.directory else {
+            print(TestModel.skipMessage)
+            return
+        }
+        let model = try WhisperModel(directory: dir.path)
+        let wav = try SpeechClip.make(Self.sentences)
+        defer { try? FileManager.default.removeItem(atPath: wav) }
+        let samples = try SpeechClip.samples(wav: wav)
+        let transcriber = Transcriber(model: model, options: TranscriptionOptions(), threads: 2)
+        var segments: [WhisperSegment] = []
+        try transcriber.transcribe(samples: samples) { segments.append($0) }
+        let text = segments.map(\.text).joined()
+        let wer = WordErrorRate.rate(reference: Self.sentences.joined(separator: " "), hypothesis: text)
+        // espeak's robotic voice costs tiny.en a few words (faster-whisper: 6 of 31 wrong, 0.19).
+        #expect(wer <= 0.25, "WER \(wer): \(text)")
+        #expect(segments.map(\.tokens) == Self.fasterWhisperTokens, "transcript: \(text)")
+        #expect(segments.map(\.start) == [0, 3, 6.5] && segments.map(\.end) == [3, 6.5, 10])
+        for s in segments {
+            // faster-whisper: avg_logprob -0.4918, no_speech_prob 0.1136.
+            #expect(abs(s.avgLogProb - -0.4918) < 0.002 && abs(s.noSpeechProb - 0.1136) < 0.002)
+            #expect(s.temperature == 0)
+        }
+    }
+
+    @Test func silenceGivesNoSegments() throws {
+        guard let dir = TestModel.directory else {
+            print(TestModel.skipMessage)
+            return
+        }
+        let model = try WhisperModel(directory: dir.path)
+        let transcriber = Transcriber(model: model, options: TranscriptionOptions(), threads: 2)
+        var segments: [WhisperSegment] = []
+        try transcriber.transcribe(samples: []) { segments.append($0) }
+        #expect(segments.isEmpty)
+    }
+}

@@ -1,0 +1,122 @@
+import CopilotCore
+import Foundation
+import Testing
+
+/// A decoder whose logits are scripted: `script(sequence)` gives the preferred token after
+/// the tokens fed so far (prompt included); that token gets logit 10, `runnerUp` 9, all else 0.
+final class ScriptedDecoder: WhisperDecoding {
+    let dimensions = WhisperDimensions(
+        melCount: 80, audioContext: 4, width: 8, headCount: 1, encoderLayerCount: 1, decoderLayerCount: 1,
+        ffnWidth: 8, vocabularySize: 51864, textContext: 448)
+    var fed: [Int] = []
+    let script: ([Int]) -> (Int, Int?)
+
+    init(script: @escaping ([Int]) -> (Int, Int?)) { self.script = script }
+
+    func crossCache(encoderOutput: [Float]) -> WhisperCrossCache { WhisperCrossCache(keys: [], values: []) }
+
+    func decode(tokens: ArraySlice<Int>, cache: WhisperKVCache, cross: WhisperCrossCache, logits: inout [Float]) {
+        if cache.count == 0 { fed = [] }
+        fed += tokens
+        cache.count += tokens.count
+        logits = [Float](repeating: 0, count: dimensions.vocabularySize)
+        let (best, runnerUp) = script(fed)
+        if let runnerUp { logits[runnerUp] = 9 }
+        logits[best] = 10
+    }
+}
+
+@Suite struct WindowDecoderTests {
+    let t0 = 50363, eot = 50256, sot = 50257
+
+    func decoder(options: WhisperDecodingOptions = WhisperDecodingOptions(), _ script: @escaping ([Int]) -> (Int, Int?)) -> WhisperWindowDecoder {
+        WhisperWindowDecoder(
+            decoder: ScriptedDecoder(script: script), suppressIds: [1, 2, 50357], suppressIdsAtBegin: [220, 50256],
+            options: options)
+    }
+
+    func run(_ d: WhisperWindowDecoder, prompt: [Int]? = nil) -> WhisperWindowResult {
+        d.decode(cross: WhisperCrossCache(keys: [], values: []), prompt: prompt ?? [sot], temperature: 0)
+    }
+
+    @Test func firstTokenIsATimestampNoLaterThanOneSecond() {
+        // The model prefers text, then a 5 s timestamp: the rules force <= <|1.00|>.
+        let d = decoder { fed in fed.count == 1 ? (383, t0 + 250) : (eot, nil) }
+        let r = run(d)
+        #expect(r.tokens.first.map { $0 >= t0 && $0 <= t0 + 50 } == true)
+    }
+
+    @Test func timestampsComeInPairsAndNeverDecrease() {
+        // Script: <|0.00|> text <|2.00|> then prefers an earlier timestamp, then EOT.
+        let d = decoder { fed in
+            switch fed.count {
+            case 1: return (t0, nil)
+            case 2: return (383, nil)
+            case 3: return (t0 + 100, nil)
+            case 4: return (t0 + 40, 2068)  // a decreasing timestamp: banned, text or later ts instead
+            default: return (eot, nil)
+            }
+        }
+        let r = run(d)
+        #expect(r.tokens.prefix(3) == [t0, 383, t0 + 100])
+        let timestamps = r.tokens.filter { $0 >= t0 }
+        #expect(timestamps == timestamps.sorted())
+        #expect(!r.tokens.contains(t0 + 40))
+    }
+
+    @Test func afterALoneTimestampTextIsBanned() {
+        // <|0.00|> text <|1.00|>: a lone closing timestamp; text preferred next must give way to
+        // a timestamp or the end.
+        let d = decoder { fed in
+            switch fed.count {
+            case 1: return (t0, nil)
+            case 2: return (383, nil)
+            case 3: return (t0 + 50, nil)
+            case 4: return (t0 + 50, nil)  // pair
+            case 5: return (2068, nil)
+            default: return (eot, nil)
+            }
+        }
+        let r = run(d)
+        #expect(r.tokens == [t0, 383, t0 + 50, t0 + 50, 2068])
+    }
+
+    @Test func suppressedTokensAreNeverSampled() {
+        let d = decoder { fed in fed.count == 2 ? (1, 383) : (fed.count == 1 ? (t0, nil) : (eot, nil)) }
+        let r = run(d)
+        #expect(!r.tokens.contains(1))
+        #expect(r.tokens.first == t0)
+    }
+
+    @Test func promptCarriesPreviousText() {
+        let d = decoder { _ in (eot, nil) }
+        #expect(d.prompt(previousTokens: []) == [sot])
+        let previous = Array(0..<300)
+        let p = d.prompt(previousTokens: previous[...])
+        #expect(p.first == 50360 && p.last == sot && p.count == 225 && p[1] == 77)
+    }
+
+    @Test func compressionRatioMatchesPython() throws {
+        // Python: len(b) / len(zlib.compress(b)) for the stripped text.
+        #expect(abs(try WhisperWindowDecoder.compressionRatio("hello world") - 0.5789473684210527) < 1e-12)
+        #expect(abs(try WhisperWindowDecoder.compressionRatio(String(repeating: "the cat sat on the mat. ", count: 10)) - 7.46875) < 1e-12)
+        #expect(try WhisperWindowDecoder.compressionRatio("   ") == 0)
+    }
+
+    @Test func repetitiveTextFallsBackToSampling() throws {
+        // Greedy loops on one token (compression ratio far above 2.4); the fallback samples at
+        // higher temperatures with the seeded generator, deterministically.
+        var options = WhisperDecodingOptions()
+        options.temperatures = [0, 0.5, 1.0]
+        options.bestOf = 2
+        options.seed = 11
+        let script: ([Int]) -> (Int, Int?) = { fed in fed.count == 1 ? (50363, nil) : (fed.count > 40 ? (50256, nil) : (383, 2068)) }
+        let d = decoder(options: options, script)
+        let text: ([Int]) -> String = { tokens in tokens.filter { $0 < 50256 }.map { " w\($0)" }.joined() }
+        let a = try d.decodeWithFallback(cross: WhisperCrossCache(keys: [], values: []), prompt: [sot], text: text)
+        #expect(a.temperature > 0)
+        #expect(a.compressionRatio <= 2.4)
+        let b = try decoder(options: options, script).decodeWithFallback(cross: WhisperCrossCache(keys: [], values: []), prompt: [sot], text: text)
+        #expect(a == b)
+    }
+}

@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""Peer benchmark for `copilot transcribe`: faster-whisper and whisper.cpp on the same weights.
+
+Builds two clips with espeak-ng (Tests/Fixtures/make_speech.sh): a ~11 s clip of three known
+sentences and a ~112 s long-form file (sentences separated by 3 s pauses). Runs every peer in
+its own subprocess, alternating peers run by run, and reports medians of wall time, the peak
+RSS of the process (ru_maxrss) and the word error rate against the known text:
+  - faster-whisper 1.2.1: fp32, beam 1, no VAD, `--threads` CPU threads (CTranslate2 model dir);
+  - whisper.cpp (pywhispercpp wheel): the same weights converted by ../shared/tools/ct2_to_ggml.py;
+  - copilot: `.build/release/copilot transcribe`, when that binary and subcommand exist.
+Peers' "load" and "transcribe" are timed inside the worker (interpreter start-up and imports
+excluded); "wall" is the whole subprocess. copilot reports only wall (it includes its load).
+Writes the `## transcribe` section of benchmarks/RESULTS.md.
+
+Run through benchmarks/transcribe_peers.sh (it makes the venv and the model first).
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHORT_SENTENCES = [
+    "A journey of a thousand miles begins with a single step.",
+    "Please remember to bring your umbrella because it might rain later today.",
+    "The library opens at nine in the morning.",
+]
+LONG_SENTENCES = [
+    "My brother likes to cook pasta with fresh tomatoes and basil.",
+    "The train to the city was delayed because of the heavy snow.",
+    "We planted a small garden behind the house last spring.",
+    "Our teacher asked us to read the first chapter before Monday.",
+    "The museum has a new exhibition about ancient ships.",
+    "Coffee tastes better when the beans are ground just before brewing.",
+    "The children played football in the park until it got dark.",
+    "She wrote a long letter to her grandmother who lives by the sea.",
+    "The engineer checked every cable before turning on the power.",
+    "A good night of sleep helps you think clearly the next day.",
+    "The market sells fresh bread, cheese and fruit every Saturday.",
+    "He forgot his keys at the office and had to go back.",
+    "The old bridge across the river was painted bright red.",
+    "Birds were singing in the trees when the sun came up.",
+    "We will meet again at the station after lunch.",
+    "The weather was warm and sunny for the whole week.",
+]
+
+
+# ---------------------------------------------------------------------------- word error rate
+def words(text):
+    """Lowercase; every char that is not a letter, digit or apostrophe becomes a space;
+    apostrophes at word edges dropped (the same rule as Tests/.../WordErrorRate.swift)."""
+    cleaned = "".join(c if (c.isalnum() or c == "'") else " " for c in text.lower())
+    return [w.strip("'") for w in cleaned.split() if w.strip("'")]
+
+
+def word_error_rate(reference, hypothesis):
+    ref, hyp = words(reference), words(hypothesis)
+    previous = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        current = [i] + [0] * len(hyp)
+        for j, h in enumerate(hyp, 1):
+            current[j] = min(previous[j - 1] + (r != h), previous[j] + 1, current[j - 1] + 1)
+        previous = current
+    return previous[-1] / max(len(ref), 1)
+
+
+# ---------------------------------------------------------------------------- workers
+def worker(peer, audio, threads, model_dir, ggml):
+    """Runs inside the measured subprocess; prints one JSON line."""
+    start = time.perf_counter()
+    if peer == "faster-whisper":
+        from faster_whisper import WhisperModel
+        imported = time.perf_counter()
+        model = WhisperModel(model_dir, device="cpu", compute_type="float32", cpu_threads=threads, num_workers=1)
+        loaded = time.perf_counter()
+        segments, _ = model.transcribe(audio, beam_size=1, vad_filter=False)
+        text = "".join(segment.text for segment in segments)
+    else:
+        from pywhispercpp.model import Model
+        imported = time.perf_counter()
+        model = Model(ggml, n_threads=threads, print_realtime=False, print_progress=False,
+                      redirect_whispercpp_logs_to=None)
+        loaded = time.perf_counter()
+        text = "".join(segment.text for segment in model.transcribe(audio))
+    done = time.perf_counter()
+    print(json.dumps({"text": text.strip(), "import_s": imported - start,
+                      "load_s": loaded - imported, "transcribe_s": done - loaded}))
+
+
+def measure(command):
+    """Runs `command`, returns (wall seconds, peak RSS MB, stdout text)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = process.stdout.read()
+    err = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{command[0]} failed: {err.decode(errors='replace')[-500:]}")
+    return wall, usage.ru_maxrss / 1024.0, out.decode(errors="replace")
+
+
+# ---------------------------------------------------------------------------- driver
+def make_clips(out_dir):
+    script = ROOT / "Tests" / "Fixtures" / "make_speech.sh"
+    clips = {}
+    for name, sentences, pause in (("short", SHORT_SENTENCES, "0.25"), ("long", LONG_SENTENCES, "3")):
+        path = out_dir / f"{name}.wav"
+        if not path.exists():
+            subprocess.run([str(script), "--pause", pause, str(path), *sentences], check=True)
+        duration = float(subprocess.run(["soxi", "-D", str(path)], check=True, capture_output=True, text=True).stdout)
+        clips[name] = (path, " ".join(sentences), duration)
+    return clips
+
+
+def copilot_available(binary):
+    if not binary.exists():
+        return False
+    probe = subprocess.run([str(binary), "--help"], capture_output=True, text=True)
+    return probe.returncode == 0 and re.search(r"^\s+transcribe\b", probe.stdout, re.M) is not None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", choices=["faster-whisper", "whisper.cpp"], help=argparse.SUPPRESS)
+    parser.add_argument("--audio", help=argparse.SUPPRESS)
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per peer and clip (median)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--model-dir", default=str(ROOT / "models" / "tiny.en"))
+    parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "out" / "transcribe"))
+    parser.add_argument("--results", default=str(ROOT / "benchmarks" / "RESULTS.md"))
+    parser.add_argument("--clips", default="short,long", help="comma-separated: short, long")
+    args = parser.parse_args()
+    out_dir = Path(args.out_dir)
+    ggml = out_dir / "ggml-tiny.en.bin"
+    if args.worker:
+        worker(args.worker, args.audio, args.threads, args.model_dir, str(ggml))
+        return
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not ggml.exists():
+        converter = ROOT.parent / "shared" / "tools" / "ct2_to_ggml.py"
+        subprocess.run([sys.executable, str(converter), args.model_dir, str(ggml)], check=True)
+    clips = make_clips(out_dir)
+    binary = ROOT / ".build" / "release" / "copilot"
+    peers = ["faster-whisper", "whisper.cpp"] + (["copilot"] if copilot_available(binary) else [])
+
+    results = {}
+    load_before = os.getloadavg()[0]
+    for clip in args.clips.split(","):
+        path, reference, duration = clips[clip]
+        samples = {peer: [] for peer in peers}
+        failures = {}
+        for run in range(args.runs + 1):  # run 0 warms the page cache and is discarded
+            order = peers[run % len(peers):] + peers[:run % len(peers)]
+            for peer in order:
+                if peer in failures:
+                    continue
+                if peer == "copilot":
+                    command = [str(binary), "transcribe", "--format", "txt", "--threads", str(args.threads),
+                               "--model", args.model_dir, str(path)]
+                else:
+                    command = [sys.executable, __file__, "--worker", peer, "--audio", str(path),
+                               "--threads", str(args.threads), "--model-dir", args.model_dir,
+                               "--out-dir", str(out_dir)]
+                try:
+                    wall, rss, out = measure(command)
+                except RuntimeError as error:
+                    failures[peer] = str(error).splitlines()[0] if str(error) else "failed"
+                    print(f"{clip} run {run} {peer}: {error}", file=sys.stderr)
+                    continue
+                if peer == "copilot":
+                    record = {"text": out.strip(), "load_s": None, "transcribe_s": None}
+                else:
+                    record = json.loads(out.strip().splitlines()[-1])
+                record.update(wall_s=wall, rss_mb=rss)
+                if run > 0:
+                    samples[peer].append(record)
+                print(f"{clip} run {run} {peer}: wall {wall:.2f} s, rss {rss:.0f} MB", file=sys.stderr)
+        results[clip] = (duration, reference, {
+            peer: {
+                "wall_s": statistics.median(r["wall_s"] for r in runs),
+                "load_s": statistics.median(r["load_s"] for r in runs) if runs[0]["load_s"] is not None else None,
+                "transcribe_s": statistics.median(r["transcribe_s"] for r in runs) if runs[0]["transcribe_s"] is not None else None,
+                "rss_mb": max(r["rss_mb"] for r in runs),
+                "wer": word_error_rate(reference, runs[-1]["text"]),
+                "text": runs[-1]["text"],
+            } if runs else {"failed": failures.get(peer, "no run")} for peer, runs in samples.items()})
+    args.load = (load_before, os.getloadavg()[0])
+    write_results(Path(args.results), results, args, peers)
+
+
+def write_results(path, results, args, peers):
+    def seconds(value):
+        return "" if value is None else f"{value:.2f} s"
+
+    lines = ["## transcribe", "",
+             f"`benchmarks/transcribe_peers.sh` on {time.strftime('%Y-%m-%d')}: tiny.en, {args.threads} threads, "
+             f"beam 1, no VAD; medians of {args.runs} alternating runs after one discarded warm-up; "
+             "peak RSS = ru_maxrss of the peer's process. load/transcribe are timed inside the Python worker "
+             "(interpreter start-up and imports excluded); wall is the whole process "
+             "(for copilot it includes loading the model). WER: lowercase, punctuation stripped, word Levenshtein. "
+             f"Load average at start/end: {args.load[0]:.1f}/{args.load[1]:.1f} on {os.cpu_count()} cores "
+             "(other work shares the machine, so absolute times vary; compare peers within one run).",
+             ""]
+    for clip, (duration, reference, table) in results.items():
+        lines += [f"### {clip} clip ({duration:.1f} s of espeak-ng speech)", "",
+                  "| peer | load | transcribe | load + transcribe | process wall | peak RSS | WER |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for peer in ["faster-whisper", "whisper.cpp", "copilot"]:
+            if peer not in table:
+                missing = "no `copilot transcribe` in .build/release yet" if peer == "copilot" else "not run"
+                lines.append(f"| {peer} | | | | {missing} | | |")
+                continue
+            row = table[peer]
+            if "failed" in row:
+                lines.append(f"| {peer} | | | | failed: {row['failed'][:80]} | | |")
+                continue
+            total = None if row["load_s"] is None else row["load_s"] + row["transcribe_s"]
+            lines.append(f"| {peer} | {seconds(row['load_s'])} | {seconds(row['transcribe_s'])} | "
+                         f"{seconds(total if total is not None else row['wall_s'])} | {seconds(row['wall_s'])} | "
+                         f"{row['rss_mb']:.0f} MB | {row['wer']:.3f} |")
+        lines.append("")
+        for peer, row in table.items():
+            if "failed" in row:
+                continue
+            lines.append(f"- {peer}: \"{row['text'][:300]}{'...' if len(row['text']) > 300 else ''}\"")
+        lines.append("")
+    replace_section(path, "transcribe", "\n".join(lines))
+
+
+def replace_section(path, name, body):
+    """Replaces (or appends) the `## name` section of a Markdown file, leaving the others."""
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    pattern = re.compile(rf"^## {re.escape(name)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: body.rstrip() + "\n\n", text)
+    else:
+        text = text.rstrip() + "\n\n" + body.rstrip() + "\n"
+    path.write_text(text.rstrip() + "\n")
+
+
+if __name__ == "__main__":
+    main()
