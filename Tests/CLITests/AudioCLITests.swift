@@ -181,11 +181,16 @@ import Testing
         process.standardError = errPipe
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        // The temporary output appears once the capture runs and the handler is installed.
+        // The temporary output appears once the capture runs and the handler is installed;
+        // wait until audio has reached it too (a capture stopped at once is rightly empty).
         let deadline = Date().addingTimeInterval(20)
         while process.isRunning && Date() < deadline {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
-            if names.contains(where: { $0.hasPrefix(".live.wav.tmp") }) { break }
+            if let temporary = names.first(where: { $0.hasPrefix(".live.wav.tmp") }),
+               let size = try? FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent(temporary).path)[.size] as? Int,
+               size > 4_096 {
+                break
+            }
             usleep(5_000)
         }
         let err: String
@@ -221,10 +226,13 @@ import Testing
         let deadline = Date().addingTimeInterval(20)
         while process.isRunning && Date() < deadline {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
-            if names.contains(where: { $0.hasPrefix(".piped.wav.tmp") }) { break }
+            if let temporary = names.first(where: { $0.hasPrefix(".piped.wav.tmp") }),
+               let size = try? FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent(temporary).path)[.size] as? Int,
+               size >= 44 + 3_200 {
+                break
+            }
             usleep(5_000)
         }
-        usleep(200_000)
         process.interrupt()
         let stopBy = Date().addingTimeInterval(20)
         while process.isRunning && Date() < stopBy { usleep(10_000) }

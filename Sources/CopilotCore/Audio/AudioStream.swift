@@ -105,7 +105,8 @@ public final class AudioStream: CustomStringConvertible {
         self.blockFrames = max(1, blockFrames)
         self.interleaved = [Float](repeating: 0, count: self.blockFrames * source.channels)
         self.mono = [Float](repeating: 0, count: self.blockFrames)
-        self.framesLeft = durationSeconds.map { max(0, Int(($0 * Double(source.sampleRate)).rounded())) }
+        // Any positive duration reads at least one frame.
+        self.framesLeft = durationSeconds.map { $0 > 0 ? max(1, Int(($0 * Double(source.sampleRate)).rounded())) : 0 }
         pending.reserveCapacity(self.blockFrames * 2 + 64)
     }
 
@@ -131,7 +132,8 @@ public final class AudioStream: CustomStringConvertible {
             let file: AudioFrameSource = request.forceRaw
                 ? try RawPCMReader.open(path: path, layout: request.raw)
                 : try SndFile.open(path: path)
-            frameSource = ReadAheadSource(file)
+            // A named pipe given as a path stays live; only real files are decoded ahead.
+            frameSource = file.isLive ? file : ReadAheadSource(file)
         case .standardInput:
             frameSource = try openStandardInput(request)
         case .device(let name):

@@ -76,6 +76,7 @@ package final class RawPCMReader: AudioFrameSource {
     package let isLive: Bool
     private let stopLock = NSLock()
     private var stopRequested = false
+    private var drainedAfterStop = false
     private let fd: Int32
     private let ownsDescriptor: Bool
     private let isStandardInput: Bool
@@ -203,12 +204,17 @@ package final class RawPCMReader: AudioFrameSource {
         return stopRequested
     }
 
-    /// Waits until `fd` has data or its end; `false` once ``stop()`` was asked. Polls in
-    /// 100 ms steps so a stop is seen without a signal interrupting `read(2)`.
+    /// Waits until `fd` has data or its end; `false` once ``stop()`` was asked (after one
+    /// last read of whatever had already arrived). Polls in 100 ms steps so a stop is seen
+    /// without a signal interrupting `read(2)`.
     private func waitReadable() -> Bool {
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         while true {
-            if isStopRequested { return false }
+            if isStopRequested {
+                guard !drainedAfterStop else { return false }
+                drainedAfterStop = true
+                return poll(&descriptor, 1, 0) > 0
+            }
             let ready = poll(&descriptor, 1, 100)
             if ready != 0 { return true }  // readable, hung up, or an error read(2) reports
         }

@@ -41,8 +41,6 @@ public enum VADDetectorKind: String, CaseIterable, Sendable {
 public enum VADError: Error, LocalizedError, Equatable {
     /// `--frame-ms` (or `vad.frame_ms`) is not 10, 20 or 30.
     case invalidFrameMs(Int)
-    /// The audio is not at 16 kHz mono.
-    case unsupportedSampleRate(Int)
     /// `--aggressiveness` is outside 0...3.
     case invalidAggressiveness(Int)
     /// A threshold is outside its range (name, value, allowed range).
@@ -56,8 +54,6 @@ public enum VADError: Error, LocalizedError, Equatable {
         switch self {
         case .invalidFrameMs(let ms):
             return "--frame-ms \(ms) is not supported; use 10, 20 or 30."
-        case .unsupportedSampleRate(let rate):
-            return "VAD needs 16000 Hz audio but got \(rate) Hz; resample the input to 16 kHz."
         case .invalidAggressiveness(let a):
             return "--aggressiveness \(a) is out of range; use 0 (keeps most speech) to 3 (strictest)."
         case .invalidThreshold(let name, let value, let range):

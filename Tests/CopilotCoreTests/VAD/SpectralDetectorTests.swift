@@ -50,3 +50,22 @@ import Testing
         #expect(throws: VADError.self) { try SpectralVoiceDetector(threshold: 1.5) }
     }
 }
+
+@Suite struct AggressivenessTests {
+    /// Stricter levels never mark more frames as speech on the same input.
+    @Test func stricterLevelsKeepLessSpeech() throws {
+        var samples = VADSignals.noise(16_000, amplitude: 0.05, seed: 30)
+        for k in 0..<3 {
+            samples += VADSignals.vowel(6_000, f0: 130 + 20 * Double(k), amplitude: 0.2)
+            samples += VADSignals.noise(8_000, amplitude: 0.05, seed: 31 + UInt64(k))
+        }
+        let counts = try (0...3).map { level in
+            decisions(try SpectralVoiceDetector(frameMs: 30, aggressiveness: level), samples).filter(\.isSpeech).count
+        }
+        #expect(zip(counts, counts.dropFirst()).allSatisfy { $0 >= $1 }, "\(counts)")
+        #expect(counts[0] > counts[3], "\(counts)")
+        // A threshold of 0 marks every frame as speech.
+        let all = decisions(try SpectralVoiceDetector(frameMs: 30, threshold: 0), samples)
+        #expect(all.allSatisfy { $0.isSpeech })
+    }
+}
