@@ -178,6 +178,7 @@ def main():
                     record = {"text": out.strip(), "load_s": None, "transcribe_s": None}
                 else:
                     record = json.loads(out.strip().splitlines()[-1])
+                record["text"] = " ".join(record["text"].split())
                 record.update(wall_s=wall, rss_mb=rss)
                 if run > 0:
                     samples[peer].append(record)

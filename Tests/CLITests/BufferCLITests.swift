@@ -183,7 +183,7 @@ private final class LiveProcess: @unchecked Sendable {
         #expect(LiveProcess.wait(seconds: 20) { live.handlesUSR1() })
         live.stdin.fileHandleForWriting.write(pcm16(0..<2000))
         #expect(LiveProcess.wait(seconds: 20) { live.unreadInput() == 0 })
-        usleep(200_000)  // let the reader file the bytes it just read
+        usleep(500_000)  // let the reader file the bytes it just read (a loaded CI box is slow)
         kill(live.process.processIdentifier, SIGUSR1)
         let first = samples16(live.readOut(2000))
         #expect(first == Array(1000..<2000))
