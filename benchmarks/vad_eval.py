@@ -212,7 +212,7 @@ DFT for the default detector):
 {bench}"""
     if skipped:
         text += "\nNot installed, skipped: " + "; ".join(skipped) + "\n"
-    write_section(a.results, text)
+    write_section(a.results, text.rstrip("\n") + "\n\n")
 
 
 if __name__ == "__main__":
