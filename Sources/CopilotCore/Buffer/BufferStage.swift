@@ -388,6 +388,9 @@ public final class BufferStage: @unchecked Sendable {
         while true {
             if ring.waitUntilReadable(frameBytes) {
                 let regions = ring.readableRegions(atLeast: frameBytes)
+                // Under dropOldest the producer may have evicted part of the frame since the
+                // wait (or be between claiming room and publishing): look again.
+                guard regions.first.count + regions.second.count >= frameBytes else { continue }
                 let first = min(frameBytes, regions.first.count)
                 _ = UnsafeMutableBufferPointer(rebasing: frame[..<first]).initialize(from: regions.first[..<first])
                 if first < frameBytes {

@@ -13,8 +13,9 @@ import Synchronization
 /// drain, which measured at a sixth of the consumer's time. Without it, a wake-up can be
 /// missed only when the waker's last publication races the sleeper's announcement by a few
 /// nanoseconds; the sleeper therefore never sleeps longer than a short timeout before it looks
-/// again (200 us, doubling to 20 ms while nothing happens), so such a miss costs at most
-/// 200 us and an idle side wakes at most 50 times a second.
+/// again (200 us, doubling to 20 ms while nothing happens), so such a miss costs one timeout
+/// (200 us right after falling asleep, at most 20 ms after a long idle), nothing can hang, and
+/// an idle side wakes at most 50 times a second.
 final class RingParker: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
@@ -27,7 +28,14 @@ final class RingParker: @unchecked Sendable {
         mutex = .allocate(capacity: 1)
         condition = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
+        // Deadlines on the monotonic clock: a wall clock set back while a side sleeps would
+        // otherwise stretch its bounded sleep (the safety net for a missed wake-up) by the
+        // size of the step.
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
     }
 
     deinit {
@@ -54,7 +62,7 @@ final class RingParker: @unchecked Sendable {
             // a cleared flag here means the wake-up already happened: do not sleep through it.
             if waiting.load(ordering: .acquiring) != 0 && !ready() {
                 var deadline = timespec()
-                clock_gettime(CLOCK_REALTIME, &deadline)
+                clock_gettime(CLOCK_MONOTONIC, &deadline)
                 deadline.tv_nsec += timeoutNs
                 if deadline.tv_nsec >= 1_000_000_000 {
                     deadline.tv_sec += 1

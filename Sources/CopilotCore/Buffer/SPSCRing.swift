@@ -432,13 +432,25 @@ final class RingCore: @unchecked Sendable {
     /// Consumer: waits until at least `minimum` elements are unread (clamped to the
     /// capacity). Returns false if the ring is closed with fewer left (the caller then takes
     /// the remainder). Counts an underrun when it has to wait.
+    ///
+    /// Only a closed ring ends the wait with `false`. Under `dropOldest` the unread count
+    /// dips while the producer is between claiming room (moving the read index up to its
+    /// own write index) and publishing the elements it writes there: a reader that took such
+    /// a dip for the end of the stream stopped early and left the last blocks unread.
     @usableFromInline func waitUntilReadable(_ minimum: Int = 1) -> Bool {
         let needed = min(max(minimum, 1), capacity)
-        if readableCount(refreshing: true) >= needed { return true }
-        if isClosed { return readableCount(refreshing: true) >= needed }
-        noteUnderrun()
-        dataParker.wait { self.isClosed || self.readableCount(refreshing: true) >= needed }
-        return readableCount(refreshing: true) >= needed
+        var waited = false
+        while true {
+            if readableCount(refreshing: true) >= needed { return true }
+            // Closed is read before the final re-check, so everything published before
+            // `close()` is seen (the acquire on the flag orders the index loads after it).
+            if isClosed { return readableCount(refreshing: true) >= needed }
+            if !waited {
+                noteUnderrun()
+                waited = true
+            }
+            dataParker.wait { self.isClosed || self.readableCount(refreshing: true) >= needed }
+        }
     }
 
     private func readableCount(refreshing: Bool) -> Int {

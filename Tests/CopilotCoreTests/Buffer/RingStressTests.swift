@@ -55,8 +55,11 @@ import Testing
     }
 
     /// Under dropOldest the consumer may miss elements but never sees one twice, out of
-    /// order or torn, and delivered + overruns accounts for every element written.
-    @Test(arguments: [4, 64, 4096])
+    /// order or torn, and delivered + overruns accounts for every element written. Small
+    /// rings make the producer evict everything unread on most writes, so the consumer often
+    /// finds the ring empty between the producer's claim and its publication: the end of the
+    /// stream must still come only from `close()`.
+    @Test(arguments: [1, 4, 64, 4096])
     func dropOldestKeepsOrderAndAccounts(capacity: Int) throws {
         let total = 500_000
         let ring = try SPSCRing<Int32>(minimumCapacity: capacity, policy: .dropOldest)
