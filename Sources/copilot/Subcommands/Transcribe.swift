@@ -22,6 +22,7 @@ struct Transcribe: ParsableCommand {
               copilot transcribe talk.wav
               copilot transcribe meeting.flac --format srt --output meeting.srt
               copilot transcribe talk.wav --format json --threads 2 | jq '.segments[].text'
+              copilot transcribe long-meeting.wav --vad --format vtt
               arecord -f S16_LE -r 16000 -c 1 -d 10 | copilot transcribe
             """)
 
@@ -42,6 +43,9 @@ struct Transcribe: ParsableCommand {
 
     @Option(help: ArgumentHelp("Spoken language; tiny.en transcribes English (en) only.", valueName: "code"))
     var language: String?
+
+    @Flag(help: "Decode only the speech the default VAD finds ([vad] settings); timestamps still refer to the input.")
+    var vad = false
 
     @Flag(inversion: .prefixedNo, help: "Prompt each 30 s window with the previous text (default on).")
     var conditionOnPreviousText: Bool?
@@ -73,7 +77,13 @@ struct Transcribe: ParsableCommand {
         var options = settings.transcriptionOptions
         options.decoding.seed = seed
         let transcriber = Transcriber(model: whisper, options: options, threads: settings.resolvedThreads)
-        let samples = try stream.readAll()
+        let input = try stream.readAll()
+        let speech = vad
+            ? try SpeechOnlyAudio(
+                samples: input, sampleRate: WhisperMel.sampleRate,
+                detector: VADSettings(section: configuration.section("vad")).makeDetector(for: .segments))
+            : nil
+        let samples = speech?.samples ?? input
         let renderer = TranscriptRenderer(format: settings.format)
         let progress = ProgressLine(enabled: Double(samples.count) > 30 * Double(WhisperMel.sampleRate))
         defer { progress.clear() }
@@ -81,7 +91,7 @@ struct Transcribe: ParsableCommand {
             var text = renderer.header
             var count = 0
             try transcriber.transcribe(samples: samples, progress: { progress.update(label: "transcribe", done: $0, total: $1) }) {
-                text += renderer.render($0, first: count == 0)
+                text += renderer.render(speech?.restore($0) ?? $0, first: count == 0)
                 count += 1
             }
             text += renderer.footer(segmentCount: count)
@@ -92,7 +102,7 @@ struct Transcribe: ParsableCommand {
                 var count = 0
                 try transcriber.transcribe(samples: samples, progress: { progress.update(label: "transcribe", done: $0, total: $1) }) {
                     progress.clear()
-                    try out.write(renderer.render($0, first: count == 0))
+                    try out.write(renderer.render(speech?.restore($0) ?? $0, first: count == 0))
                     try out.flush()
                     count += 1
                 }
