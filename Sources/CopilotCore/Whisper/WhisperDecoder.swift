@@ -15,6 +15,13 @@ public final class WhisperKVCache {
         values = keys
     }
 
+    /// A copy of `other` (its storage is shared until either is written).
+    public init(copying other: WhisperKVCache) {
+        keys = other.keys
+        values = other.values
+        count = other.count
+    }
+
     /// Forgets every token (keeps the storage).
     public func clear() { count = 0 }
 

@@ -23,6 +23,7 @@ struct Transcribe: ParsableCommand {
               copilot transcribe meeting.flac --format srt --output meeting.srt
               copilot transcribe talk.wav --format json --threads 2 | jq '.segments[].text'
               copilot transcribe long-meeting.wav --vad --format vtt
+              copilot transcribe talk.wav --beam-size 5
               arecord -f S16_LE -r 16000 -c 1 -d 10 | copilot transcribe
             """)
 
@@ -41,6 +42,9 @@ struct Transcribe: ParsableCommand {
     @Option(help: ArgumentHelp("Worker threads (default: one per CPU core).", valueName: "n"))
     var threads: Int?
 
+    @Option(help: ArgumentHelp("Beams searched at temperature 0 (default 1: greedy).", valueName: "n"))
+    var beamSize: Int?
+
     @Option(help: ArgumentHelp("Spoken language; tiny.en transcribes English (en) only.", valueName: "code"))
     var language: String?
 
@@ -57,6 +61,9 @@ struct Transcribe: ParsableCommand {
         if let threads, !(1...256).contains(threads) {
             throw ValidationError("--threads must be between 1 and 256, got \(threads)")
         }
+        if let beamSize, !(1...16).contains(beamSize) {
+            throw ValidationError("--beam-size must be between 1 and 16, got \(beamSize)")
+        }
         if output == "-" {
             throw ValidationError("--output names a file; leave it out to write to stdout")
         }
@@ -67,6 +74,7 @@ struct Transcribe: ParsableCommand {
         var settings = try TranscribeSettings(configuration: configuration)
         if let threads { settings.threads = threads }
         if let format { settings.format = format }
+        if let beamSize { settings.beamSize = beamSize }
         if let conditionOnPreviousText { settings.conditionOnPreviousText = conditionOnPreviousText }
         let directory = try WhisperModel.locate(explicit: model, configured: settings.model.isEmpty ? nil : settings.model)
         // Open the input first so a bad file fails at once, then load the model while a live
