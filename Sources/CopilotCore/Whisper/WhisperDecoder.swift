@@ -99,7 +99,7 @@ public final class WhisperDecoder: WhisperDecoding {
         defer { kv.deallocate() }
         encoderOutput.withUnsafeBufferPointer { e in
             for layer in weights.decoderLayers {
-                WhisperKernels.linear(e.baseAddress!, rows: t, layer.crossKV, kv)
+                WhisperKernels.linear(e.baseAddress!, rows: t, layer.crossKV, kv, threads: threads)
                 var k = [Float](repeating: 0, count: t * d), v = k
                 k.withUnsafeMutableBufferPointer { kp in
                     v.withUnsafeMutableBufferPointer { vp in

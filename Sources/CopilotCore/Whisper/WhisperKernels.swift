@@ -241,7 +241,7 @@ package enum WhisperKernels {
     /// y[rows x out] = x[rows x in] W^T + b through BLAS (`accumulate`: y += instead of =).
     static func linear(
         _ x: UnsafePointer<Float>, rows: Int, _ layer: WhisperLinear, _ y: UnsafeMutablePointer<Float>,
-        accumulate: Bool = false
+        accumulate: Bool = false, threads: Int = 1
     ) {
         layer.weight.withUnsafeBufferPointer { w in
             if rows == 1 {
@@ -250,7 +250,7 @@ package enum WhisperKernels {
                 BLAS.gemm(
                     m: rows, n: layer.outCount, k: layer.inCount, a: x, lda: layer.inCount,
                     b: w.baseAddress!, ldb: layer.inCount, transposeB: true, c: y, ldc: layer.outCount,
-                    beta: accumulate ? 1 : 0)
+                    beta: accumulate ? 1 : 0, threads: threads)
             }
         }
         addBias(y, rows: rows, width: layer.outCount, layer.bias)

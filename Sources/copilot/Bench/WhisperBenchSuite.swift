@@ -7,11 +7,12 @@ import Foundation
 /// model are left out when it is not installed (`make model`).
 enum WhisperBench {
     static let suite = BenchSuite(name: "whisper") { ctx in
+        // --quick stays on random weights (no model load, no tiny.en reference runs).
         var cases: [BenchCase] = [smallEncoder(ctx)]
-        if let directory = try? WhisperModel.locate(explicit: nil, configured: nil) {
-            if !ctx.quick { cases.append(realEncoder(directory)) }
-            cases.append(decoderSteps(directory, tokens: ctx.quick ? 4 : 24))
-            if !ctx.quick { cases.append(endToEnd(directory)) }
+        if ctx.quick {
+            cases.append(smallDecoder(ctx))
+        } else if let directory = try? WhisperModel.locate(explicit: nil, configured: nil) {
+            cases += [realEncoder(directory), decoderSteps(directory, tokens: 24), endToEnd(directory)]
         }
         return cases
     }
@@ -47,12 +48,33 @@ enum WhisperBench {
         }
     }
 
+    static func smallDecoder(_ ctx: BenchContext) -> BenchCase {
+        let tokens = 16
+        return BenchCase(name: "whisper/decoder d128 \(tokens) tokens", unit: "tokens", unitsPerOp: Double(tokens)) {
+            var g = SplitMix64(seed: ctx.seed)
+            let weights = RandomWeights.make(width: 128, heads: 2, layers: 2, mels: 80, audioContext: 100, generator: &g)
+            let dims = weights.dimensions
+            let encoded = randomValues(dims.audioContext * dims.width, seed: 9)
+            nonisolated(unsafe) let optimized = WhisperDecoder(weights: weights, threads: 2)
+            nonisolated(unsafe) let reference = ReferenceWhisperDecoder(weights: weights)
+            let fastCross = optimized.crossCache(encoderOutput: encoded), slowCross = reference.crossCache(encoderOutput: encoded)
+            let sequence = (0..<tokens).map { (7 + 37 * $0) % dims.vocabularySize }
+            @Sendable func run(_ decoder: any WhisperDecoding, _ cross: WhisperCrossCache) {
+                let cache = WhisperKVCache(dimensions: dims)
+                var logits: [Float] = []
+                for t in sequence { decoder.decode(tokens: [t][...], cache: cache, cross: cross, logits: &logits) }
+                benchBlackHole(logits)
+            }
+            return BenchOperations(reference: { run(reference, slowCross) }, optimized: { run(optimized, fastCross) })
+        }
+    }
+
     static func realEncoder(_ directory: String) -> BenchCase {
         BenchCase(name: "whisper/encoder tiny.en 30s window", unit: "windows", unitsPerOp: 1, audioSecondsPerOp: 30) {
             let model = try model(directory)
             let dims = model.weights.dimensions
             let mel = randomValues(dims.melCount * dims.melFrames, seed: 5, scale: 1)
-            BLAS.setThreadCount(2)
+            BLAS.setThreadCount(1)
             nonisolated(unsafe) let optimized = WhisperEncoder(weights: model.weights, threads: 2)
             nonisolated(unsafe) let reference = ReferenceWhisperEncoder(weights: model.weights)
             return BenchOperations(
@@ -66,7 +88,7 @@ enum WhisperBench {
             let model = try model(directory)
             let dims = model.weights.dimensions
             let encoded = randomValues(dims.audioContext * dims.width, seed: 9)
-            BLAS.setThreadCount(2)
+            BLAS.setThreadCount(1)
             nonisolated(unsafe) let optimized = WhisperDecoder(weights: model.weights, threads: 2)
             nonisolated(unsafe) let reference = ReferenceWhisperDecoder(weights: model.weights)
             let fastCross = optimized.crossCache(encoderOutput: encoded)
@@ -125,7 +147,6 @@ extension WhisperBench {
             nonisolated(unsafe) let one = Transcriber(model: model, options: TranscriptionOptions(), threads: 1)
             nonisolated(unsafe) let two = Transcriber(model: model, options: TranscriptionOptions(), threads: 2)
             @Sendable func run(_ t: Transcriber, threads: Int) {
-                BLAS.setThreadCount(threads)
                 var count = 0
                 try? t.transcribe(samples: samples) { _ in count += 1 }
                 benchBlackHole(count)
