@@ -175,7 +175,7 @@ def main():
                     print(f"{clip} run {run} {peer}: {error}", file=sys.stderr)
                     continue
                 if peer == "copilot":
-                    record = {"text": out.strip(), "load_s": None, "transcribe_s": None}
+                    record = {"text": " ".join(out.split()), "load_s": None, "transcribe_s": None}
                 else:
                     record = json.loads(out.strip().splitlines()[-1])
                 record["text"] = " ".join(record["text"].split())

@@ -135,5 +135,7 @@ import Testing
         #expect(r.status == 64)
         let f = try CLI.run(["transcribe", "--format", "docx"])
         #expect(f.status == 64)
+        let b = try CLI.run(["transcribe", "--beam-size", "0"])
+        #expect(b.status == 64 && b.err.contains("--beam-size"))
     }
 }

@@ -1,4 +1,5 @@
 import COpenBLAS
+import Dispatch
 
 /// The one wrapper around OpenBLAS (Debian's libopenblas, via the `COpenBLAS` system
 /// library target): single-precision matrix products on row-major storage, and the size of
@@ -14,14 +15,31 @@ package enum BLAS {
     ///
     /// `transposeA`: A is stored as [k x m] and used transposed; likewise `transposeB`: B is
     /// stored [n x k] (the layout of a linear layer's [out, in] weight). Cost O(m n k).
+    ///
+    /// `threads > 1` splits the rows of C (and A) into that many bands, each multiplied by a
+    /// single-threaded OpenBLAS call on its own worker: with OpenBLAS's own pool set to one
+    /// thread, this keeps its idle workers from spinning on `sched_yield` between the many
+    /// small products of a decoder step.
     package static func gemm(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        alpha: Float = 1, beta: Float = 0
+        alpha: Float = 1, beta: Float = 0, threads: Int = 1
     ) {
         guard m > 0, n > 0 else { return }
+        let bands = transposeA ? 1 : min(threads, m / 32)
+        if bands > 1 {
+            let work = UncheckedSendableBox((a, b, c))
+            DispatchQueue.concurrentPerform(iterations: bands) { band in
+                let first = m * band / bands, last = m * (band + 1) / bands
+                let (a, b, c) = work.value
+                gemm(
+                    m: last - first, n: n, k: k, a: a + first * lda, lda: lda, b: b, ldb: ldb, transposeB: transposeB,
+                    c: c + first * ldc, ldc: ldc, alpha: alpha, beta: beta)
+            }
+            return
+        }
         cblas_sgemm(
             CblasRowMajor,
             transposeA ? CblasTrans : CblasNoTrans,

@@ -9,6 +9,8 @@ public struct TranscribeSettings: Sendable, Equatable {
     public var threads = 0
     /// Output format.
     public var format = TranscriptFormat.txt
+    /// Beams searched at temperature 0 (1: greedy).
+    public var beamSize = 1
     /// Prompt each window with the previous windows' text.
     public var conditionOnPreviousText = true
     /// Temperature fallback threshold on the gzip compression ratio.
@@ -25,13 +27,14 @@ public struct TranscribeSettings: Sendable, Equatable {
     public init(configuration: Configuration) throws {
         let s = try configuration.section("transcribe")
         try s.checkKeys(known: [
-            "model", "threads", "format", "condition_on_previous_text", "compression_ratio_threshold",
+            "model", "threads", "format", "beam_size", "condition_on_previous_text", "compression_ratio_threshold",
             "log_prob_threshold", "no_speech_threshold",
         ])
         let d = TranscribeSettings()
         model = try s.string("model", default: d.model)
         threads = try s.int("threads", default: d.threads, in: 0...256)
         format = try s.choice("format", default: d.format)
+        beamSize = try s.int("beam_size", default: d.beamSize, in: 1...16)
         conditionOnPreviousText = try s.bool("condition_on_previous_text", default: d.conditionOnPreviousText)
         compressionRatioThreshold = try s.double("compression_ratio_threshold", default: d.compressionRatioThreshold, in: 0...1000)
         logProbThreshold = try s.double("log_prob_threshold", default: d.logProbThreshold, in: -1000...0)
@@ -47,6 +50,7 @@ public struct TranscribeSettings: Sendable, Equatable {
     public var transcriptionOptions: TranscriptionOptions {
         var options = TranscriptionOptions()
         options.conditionOnPreviousText = conditionOnPreviousText
+        options.decoding.beamSize = beamSize
         options.decoding.compressionRatioThreshold = compressionRatioThreshold
         options.decoding.logProbThreshold = logProbThreshold
         options.decoding.noSpeechThreshold = noSpeechThreshold

@@ -80,9 +80,10 @@ public final class Transcriber {
     }
 
     /// The optimized pipeline for `model`: OpenBLAS encoder and decoder on `threads` threads
-    /// (also set as OpenBLAS's thread count), FFT log-mel, the model's tokenizer.
+    /// (copilot's own workers; OpenBLAS's pool is set to one thread, see ``BLAS/gemm``), FFT
+    /// log-mel, the model's tokenizer.
     public convenience init(model: WhisperModel, options: TranscriptionOptions, threads: Int) {
-        BLAS.setThreadCount(threads)
+        BLAS.setThreadCount(1)
         let decoder = WhisperDecoder(weights: model.weights, threads: threads)
         let windowDecoder = WhisperWindowDecoder(
             decoder: decoder, specials: model.tokenizer.special, suppressIds: model.suppressIds,

@@ -15,6 +15,13 @@ public final class WhisperKVCache {
         values = keys
     }
 
+    /// A copy of `other` (its storage is shared until either is written).
+    public init(copying other: WhisperKVCache) {
+        keys = other.keys
+        values = other.values
+        count = other.count
+    }
+
     /// Forgets every token (keeps the storage).
     public func clear() { count = 0 }
 
@@ -92,7 +99,7 @@ public final class WhisperDecoder: WhisperDecoding {
         defer { kv.deallocate() }
         encoderOutput.withUnsafeBufferPointer { e in
             for layer in weights.decoderLayers {
-                WhisperKernels.linear(e.baseAddress!, rows: t, layer.crossKV, kv)
+                WhisperKernels.linear(e.baseAddress!, rows: t, layer.crossKV, kv, threads: threads)
                 var k = [Float](repeating: 0, count: t * d), v = k
                 k.withUnsafeMutableBufferPointer { kp in
                     v.withUnsafeMutableBufferPointer { vp in

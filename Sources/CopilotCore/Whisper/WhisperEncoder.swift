@@ -65,7 +65,7 @@ public final class WhisperEncoder: WhisperEncoding {
                 }
             }
             weights.conv1Weight.withUnsafeBufferPointer { w in
-                BLAS.gemm(m: frames, n: d, k: cols, a: wide, lda: cols, b: w.baseAddress!, ldb: cols, transposeB: true, c: conv1Out, ldc: d)
+                BLAS.gemm(m: frames, n: d, k: cols, a: wide, lda: cols, b: w.baseAddress!, ldb: cols, transposeB: true, c: conv1Out, ldc: d, threads: threads)
             }
         }
         WhisperKernels.addBiasGELU(conv1Out, rows: frames, width: d, weights.conv1Bias, threads: threads)
@@ -86,7 +86,7 @@ public final class WhisperEncoder: WhisperEncoding {
             }
         }
         weights.conv2Weight.withUnsafeBufferPointer { w in
-            BLAS.gemm(m: t, n: d, k: cols2, a: wide, lda: cols2, b: w.baseAddress!, ldb: cols2, transposeB: true, c: x, ldc: d)
+            BLAS.gemm(m: t, n: d, k: cols2, a: wide, lda: cols2, b: w.baseAddress!, ldb: cols2, transposeB: true, c: x, ldc: d, threads: threads)
         }
         WhisperKernels.addBiasGELU(x, rows: t, width: d, weights.conv2Bias, threads: threads)
         weights.encoderPositions.withUnsafeBufferPointer { p in
@@ -106,27 +106,27 @@ public final class WhisperEncoder: WhisperEncoding {
         // Self-attention.
         WhisperKernels.layerNorm(x, h, rows: t, width: d, layer.attentionNorm, threads: threads)
         let qkv = wide
-        WhisperKernels.linear(h, rows: t, layer.qkv, qkv)
+        WhisperKernels.linear(h, rows: t, layer.qkv, qkv, threads: threads)
         let scale = 1 / Float(hw).squareRoot()
         for head in 0..<dm.headCount {
             let k = qkv + d + head * hw, v = qkv + 2 * d + head * hw
             for first in stride(from: 0, to: t, by: Self.scoreRows) {
                 let rows = min(Self.scoreRows, t - first)
                 let q = qkv + first * 3 * d + head * hw
-                BLAS.gemm(m: rows, n: t, k: hw, a: q, lda: 3 * d, b: k, ldb: 3 * d, transposeB: true, c: scores, ldc: t, alpha: scale)
+                BLAS.gemm(m: rows, n: t, k: hw, a: q, lda: 3 * d, b: k, ldb: 3 * d, transposeB: true, c: scores, ldc: t, alpha: scale, threads: threads)
                 WhisperKernels.softmaxRows(scores, rows: rows, width: t, stride: t, threads: threads)
-                BLAS.gemm(m: rows, n: hw, k: t, a: scores, lda: t, b: v, ldb: 3 * d, c: h + first * d + head * hw, ldc: d)
+                BLAS.gemm(m: rows, n: hw, k: t, a: scores, lda: t, b: v, ldb: 3 * d, c: h + first * d + head * hw, ldc: d, threads: threads)
             }
         }
         // x += attention W_o^T + b (h is free again after the product reads it).
-        WhisperKernels.linear(h, rows: t, layer.attentionOut, x, accumulate: true)
+        WhisperKernels.linear(h, rows: t, layer.attentionOut, x, accumulate: true, threads: threads)
         // Feed-forward.
         WhisperKernels.layerNorm(x, h, rows: t, width: d, layer.ffnNorm, threads: threads)
         let hidden = wide
         layer.ffnIn.weight.withUnsafeBufferPointer { w in
-            BLAS.gemm(m: t, n: dm.ffnWidth, k: d, a: h, lda: d, b: w.baseAddress!, ldb: d, transposeB: true, c: hidden, ldc: dm.ffnWidth)
+            BLAS.gemm(m: t, n: dm.ffnWidth, k: d, a: h, lda: d, b: w.baseAddress!, ldb: d, transposeB: true, c: hidden, ldc: dm.ffnWidth, threads: threads)
         }
         WhisperKernels.addBiasGELU(hidden, rows: t, width: dm.ffnWidth, layer.ffnIn.bias, threads: threads)
-        WhisperKernels.linear(hidden, rows: t, layer.ffnOut, x, accumulate: true)
+        WhisperKernels.linear(hidden, rows: t, layer.ffnOut, x, accumulate: true, threads: threads)
     }
 }

@@ -127,7 +127,9 @@ package enum WhisperKernels {
     /// ulps, the accuracy of libm's erff rather than GELU's tanh approximation.
     @inline(__always)
     package static func erf8(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let c = x.clamped(lowerBound: SIMD8(repeating: -4), upperBound: SIMD8(repeating: 4))
+        // Clamp with masks: the generic pointwiseMin/Max behind clamped() are not inlined.
+        var c = x.replacing(with: -4, where: x .< -4)
+        c.replace(with: 4, where: c .> 4)
         let x2 = c * c
         var p = SIMD8<Float>(repeating: -2.72614225801306e-10)
         p = p * x2 + 2.77068142495902e-08
@@ -148,7 +150,8 @@ package enum WhisperKernels {
     /// bits for 2^n), within 2 ulp; 0 below -87.3 (and for -infinity).
     @inline(__always)
     package static func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let clamped = x.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
+        var clamped = x.replacing(with: -87.3, where: x .< -87.3)
+        clamped.replace(with: 88.3, where: clamped .> 88.3)
         // n = round(x / ln 2) through the 1.5 * 2^23 trick, which leaves n in the low bits.
         let shifted = clamped * 1.44269504088896341 + 12582912.0
         let n = shifted - 12582912.0
@@ -211,7 +214,8 @@ package enum WhisperKernels {
         var i = 0
         var maxima = SIMD8<Float>(repeating: -.infinity)
         while i + 8 <= n {
-            maxima = pointwiseMax(maxima, raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+            let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            maxima.replace(with: v, where: v .> maxima)
             i += 8
         }
         var maximum = maxima.max()
@@ -241,7 +245,7 @@ package enum WhisperKernels {
     /// y[rows x out] = x[rows x in] W^T + b through BLAS (`accumulate`: y += instead of =).
     static func linear(
         _ x: UnsafePointer<Float>, rows: Int, _ layer: WhisperLinear, _ y: UnsafeMutablePointer<Float>,
-        accumulate: Bool = false
+        accumulate: Bool = false, threads: Int = 1
     ) {
         layer.weight.withUnsafeBufferPointer { w in
             if rows == 1 {
@@ -250,7 +254,7 @@ package enum WhisperKernels {
                 BLAS.gemm(
                     m: rows, n: layer.outCount, k: layer.inCount, a: x, lda: layer.inCount,
                     b: w.baseAddress!, ldb: layer.inCount, transposeB: true, c: y, ldc: layer.outCount,
-                    beta: accumulate ? 1 : 0)
+                    beta: accumulate ? 1 : 0, threads: threads)
             }
         }
         addBias(y, rows: rows, width: layer.outCount, layer.bias)

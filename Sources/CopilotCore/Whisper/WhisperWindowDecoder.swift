@@ -130,6 +130,11 @@ public final class WhisperWindowDecoder {
         var tokens: [Int] = []
         var sumLogProb = 0.0
         let maxNewTokens = dims.textContext - prompt.count
+        if temperature <= 0 && options.beamSize > 1 {
+            let (best, sum) = beamSearch(cross: cross, maxNewTokens: maxNewTokens)
+            return WhisperWindowResult(
+                tokens: best, sumLogProb: sum, noSpeechProb: noSpeechProb, temperature: temperature, compressionRatio: 0)
+        }
         while true {
             applyRules(sampled: tokens)
             let (token, logProb) = pick(temperature: temperature)
@@ -143,8 +148,84 @@ public final class WhisperWindowDecoder {
             tokens: tokens, sumLogProb: sumLogProb, noSpeechProb: noSpeechProb, temperature: temperature, compressionRatio: 0)
     }
 
+    /// One hypothesis of the beam search with its own key/value cache.
+    private struct Beam {
+        var tokens: [Int]
+        var sumLogProb: Double
+        var cache: WhisperKVCache
+        var logits: [Float]
+    }
+
+    /// Beam search at temperature 0 from the prompt already in `cache` / `logits`: each step
+    /// extends every beam by its best `beamSize + 1` tokens under the same rules as greedy
+    /// search, keeps the `beamSize` best unfinished continuations by total log-probability and
+    /// collects those ending in `<|endoftext|>` until `beamSize` are finished; the result is
+    /// the finished one with the best average log-probability. Returns (tokens, sum).
+    private func beamSearch(cross: WhisperCrossCache, maxNewTokens: Int) -> ([Int], Double) {
+        let beamSize = options.beamSize, eot = specials.endOfText
+        var beams = [Beam(tokens: [], sumLogProb: 0, cache: WhisperKVCache(copying: cache), logits: logits)]
+        var finished: [(tokens: [Int], sum: Double)] = []
+        while finished.count < beamSize && !beams.isEmpty {
+            var candidates: [(score: Double, beam: Int, token: Int)] = []
+            for (index, beam) in beams.enumerated() {
+                var l = beam.logits
+                applyRules(&l, sampled: beam.tokens)
+                let top = l.withUnsafeBufferPointer { p -> [(Int, Double)] in
+                    let logSum = Self.logSumExp(p, 0..<p.count)
+                    return Self.largest(p, count: beamSize + 1).map { ($0, Double(p[$0]) - logSum) }
+                }
+                for (token, logProb) in top where logProb > -.infinity {
+                    candidates.append((beam.sumLogProb + logProb, index, token))
+                }
+            }
+            candidates.sort { $0.score > $1.score || ($0.score == $1.score && $0.token < $1.token) }
+            var next: [Beam] = []
+            for candidate in candidates {
+                let parent = beams[candidate.beam]
+                if candidate.token == eot {
+                    if finished.count < beamSize { finished.append((parent.tokens, candidate.score)) }
+                } else {
+                    next.append(Beam(
+                        tokens: parent.tokens + [candidate.token], sumLogProb: candidate.score,
+                        cache: WhisperKVCache(copying: parent.cache), logits: []))
+                    if next.count == beamSize { break }
+                }
+            }
+            if next.first.map({ $0.tokens.count >= maxNewTokens }) ?? true {
+                finished += next.map { ($0.tokens, $0.sumLogProb) }
+                break
+            }
+            for i in next.indices {
+                decoder.decode(tokens: [next[i].tokens.last!][...], cache: next[i].cache, cross: cross, logits: &next[i].logits)
+            }
+            beams = next
+        }
+        guard let best = finished.max(by: { $0.sum / Double($0.tokens.count + 1) < $1.sum / Double($1.tokens.count + 1) })
+        else { return ([], 0) }
+        return best
+    }
+
+    /// Indices of the `count` largest values, largest first (ties: lower index first).
+    static func largest(_ values: UnsafeBufferPointer<Float>, count: Int) -> [Int] {
+        var best: [Int] = []
+        for i in 0..<values.count where values[i] > -.infinity {
+            if best.count < count || values[i] > values[best[best.count - 1]] {
+                var at = best.count
+                while at > 0 && values[best[at - 1]] < values[i] { at -= 1 }
+                best.insert(i, at: at)
+                if best.count > count { best.removeLast() }
+            }
+        }
+        return best
+    }
+
     /// Suppression lists and timestamp rules, applied to `logits` in place.
     private func applyRules(sampled: [Int]) {
+        applyRules(&logits, sampled: sampled)
+    }
+
+    /// Suppression lists and timestamp rules, applied to `logits` in place.
+    private func applyRules(_ logits: inout [Float], sampled: [Int]) {
         let begin = specials.timestampBegin, eot = specials.endOfText
         let vocabulary = logits.count
         logits.withUnsafeMutableBufferPointer { l in

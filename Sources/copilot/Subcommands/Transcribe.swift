@@ -22,6 +22,8 @@ struct Transcribe: ParsableCommand {
               copilot transcribe talk.wav
               copilot transcribe meeting.flac --format srt --output meeting.srt
               copilot transcribe talk.wav --format json --threads 2 | jq '.segments[].text'
+              copilot transcribe long-meeting.wav --vad --format vtt
+              copilot transcribe talk.wav --beam-size 5
               arecord -f S16_LE -r 16000 -c 1 -d 10 | copilot transcribe
             """)
 
@@ -40,8 +42,14 @@ struct Transcribe: ParsableCommand {
     @Option(help: ArgumentHelp("Worker threads (default: one per CPU core).", valueName: "n"))
     var threads: Int?
 
+    @Option(help: ArgumentHelp("Beams searched at temperature 0 (default 1: greedy).", valueName: "n"))
+    var beamSize: Int?
+
     @Option(help: ArgumentHelp("Spoken language; tiny.en transcribes English (en) only.", valueName: "code"))
     var language: String?
+
+    @Flag(help: "Decode only the speech the default VAD finds ([vad] settings); timestamps still refer to the input.")
+    var vad = false
 
     @Flag(inversion: .prefixedNo, help: "Prompt each 30 s window with the previous text (default on).")
     var conditionOnPreviousText: Bool?
@@ -53,6 +61,9 @@ struct Transcribe: ParsableCommand {
         if let threads, !(1...256).contains(threads) {
             throw ValidationError("--threads must be between 1 and 256, got \(threads)")
         }
+        if let beamSize, !(1...16).contains(beamSize) {
+            throw ValidationError("--beam-size must be between 1 and 16, got \(beamSize)")
+        }
         if output == "-" {
             throw ValidationError("--output names a file; leave it out to write to stdout")
         }
@@ -63,6 +74,7 @@ struct Transcribe: ParsableCommand {
         var settings = try TranscribeSettings(configuration: configuration)
         if let threads { settings.threads = threads }
         if let format { settings.format = format }
+        if let beamSize { settings.beamSize = beamSize }
         if let conditionOnPreviousText { settings.conditionOnPreviousText = conditionOnPreviousText }
         let directory = try WhisperModel.locate(explicit: model, configured: settings.model.isEmpty ? nil : settings.model)
         // Open the input first so a bad file fails at once, then load the model while a live
@@ -73,7 +85,13 @@ struct Transcribe: ParsableCommand {
         var options = settings.transcriptionOptions
         options.decoding.seed = seed
         let transcriber = Transcriber(model: whisper, options: options, threads: settings.resolvedThreads)
-        let samples = try stream.readAll()
+        let input = try stream.readAll()
+        let speech = vad
+            ? try SpeechOnlyAudio(
+                samples: input, sampleRate: WhisperMel.sampleRate,
+                detector: VADSettings(section: configuration.section("vad")).makeDetector(for: .segments))
+            : nil
+        let samples = speech?.samples ?? input
         let renderer = TranscriptRenderer(format: settings.format)
         let progress = ProgressLine(enabled: Double(samples.count) > 30 * Double(WhisperMel.sampleRate))
         defer { progress.clear() }
@@ -81,7 +99,7 @@ struct Transcribe: ParsableCommand {
             var text = renderer.header
             var count = 0
             try transcriber.transcribe(samples: samples, progress: { progress.update(label: "transcribe", done: $0, total: $1) }) {
-                text += renderer.render($0, first: count == 0)
+                text += renderer.render(speech?.restore($0) ?? $0, first: count == 0)
                 count += 1
             }
             text += renderer.footer(segmentCount: count)
@@ -92,7 +110,7 @@ struct Transcribe: ParsableCommand {
                 var count = 0
                 try transcriber.transcribe(samples: samples, progress: { progress.update(label: "transcribe", done: $0, total: $1) }) {
                     progress.clear()
-                    try out.write(renderer.render($0, first: count == 0))
+                    try out.write(renderer.render(speech?.restore($0) ?? $0, first: count == 0))
                     try out.flush()
                     count += 1
                 }

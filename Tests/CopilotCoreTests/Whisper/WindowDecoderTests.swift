@@ -120,3 +120,57 @@ final class ScriptedDecoder: WhisperDecoding {
         #expect(a == b)
     }
 }
+
+/// A decoder whose logits are given per prefix: `table(sampled)` lists (token, logit) pairs;
+/// every other token gets 0.
+final class TableDecoder: WhisperDecoding {
+    let dimensions = ScriptedDecoder(script: { _ in (0, nil) }).dimensions
+    var fed: [Int] = []
+    let table: ([Int]) -> [(Int, Float)]
+
+    init(table: @escaping ([Int]) -> [(Int, Float)]) { self.table = table }
+
+    func crossCache(encoderOutput: [Float]) -> WhisperCrossCache { WhisperCrossCache(keys: [], values: []) }
+
+    func decode(tokens: ArraySlice<Int>, cache: WhisperKVCache, cross: WhisperCrossCache, logits: inout [Float]) {
+        // Beams carry their own cache: the prefix is rebuilt from the cache's count.
+        let prefix = Array(fed.prefix(cache.count)) + tokens
+        fed = prefix
+        cache.count = prefix.count
+        logits = [Float](repeating: 0, count: dimensions.vocabularySize)
+        for (token, value) in table(Array(prefix.dropFirst())) { logits[token] = value }
+    }
+}
+
+extension WindowDecoderTests {
+    @Test func beamSearchFindsTheLikelierSequenceGreedyMisses() {
+        let a = 1000, b = 2000, c = 3000, d = 4000, e = 5000, end = t0 + 50
+        // Greedy takes A (slightly likelier than B), then faces a coin flip (C or D); B leads to
+        // a near-certain E, so the sequence through B is likelier overall.
+        let table: ([Int]) -> [(Int, Float)] = { sampled in
+            switch sampled.last {
+            case nil: return [(50363, 30)]
+            case t0 where sampled.count == 1: return [(a, 20), (b, 19.5)]
+            case a: return [(c, 20), (d, 20)]
+            case b: return [(e, 30)]
+            case c, d, e: return [(end, 30)]
+            default: return [(50256, 30)]
+            }
+        }
+        // The table depends on the last token only, so beams sharing one TableDecoder (whose
+        // prefix bookkeeping follows the most recent call) still see their own logits.
+        var greedyOptions = WhisperDecodingOptions()
+        greedyOptions.beamSize = 1
+        let greedy = WhisperWindowDecoder(
+            decoder: TableDecoder(table: table), suppressIds: [], suppressIdsAtBegin: [220, 50256], options: greedyOptions)
+        var beamOptions = WhisperDecodingOptions()
+        beamOptions.beamSize = 3
+        let beam = WhisperWindowDecoder(
+            decoder: TableDecoder(table: table), suppressIds: [], suppressIdsAtBegin: [220, 50256], options: beamOptions)
+        let g = greedy.decode(cross: WhisperCrossCache(keys: [], values: []), prompt: [sot], temperature: 0)
+        let s = beam.decode(cross: WhisperCrossCache(keys: [], values: []), prompt: [sot], temperature: 0)
+        #expect(g.tokens == [t0, a, c, end])
+        #expect(s.tokens == [t0, b, e, end])
+        #expect(s.sumLogProb > g.sumLogProb)
+    }
+}
