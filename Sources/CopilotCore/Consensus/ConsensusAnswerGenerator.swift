@@ -5,14 +5,14 @@
 /// topic overlap partly, the way paraphrases do. Off-topic answers follow another script.
 /// The same seed always gives the same answers.
 package struct ConsensusAnswerGenerator {
-    private var state: UInt64
+    private var random: SplitMix64
     private let syllables: [String]
     private var topics: [[[String]]]
     private var filler: [String]
 
     /// A generator; `unicode` mixes accented, German and Greek letters into the vocabulary.
     package init(seed: UInt64, unicode: Bool = false) {
-        state = seed
+        random = SplitMix64(seed: seed)
         var syllables = ["ka", "lo", "mi", "ten", "ra", "sul", "ve", "dor", "pi", "nu", "sta", "bel", "qua", "fi", "gro", "tin", "mar", "zo", "ex", "un"]
         if unicode { syllables += ["çé", "ße", "λο", "ná", "ÉV", "ÿu", "Ωμ"] }
         self.syllables = syllables
@@ -31,14 +31,8 @@ package struct ConsensusAnswerGenerator {
         self.filler = (0..<300).map { _ in makeWord() }
     }
 
-    /// SplitMix64.
-    package mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    /// The next 64 random bits.
+    package mutating func next() -> UInt64 { random.next() }
 
     /// Uniform in 0..<bound.
     package mutating func nextBelow(_ bound: UInt64) -> UInt64 {

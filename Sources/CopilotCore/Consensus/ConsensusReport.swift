@@ -94,25 +94,25 @@ public enum ConsensusReportFormatter {
     /// `dissent`, `excluded`, and with `matrix` the similarity matrix.
     public static func json(_ report: ConsensusReport, answers: [ExpertAnswer], matrix: Bool) -> String {
         var out = "{\n"
-        out += "  \"consensus\": \(quote(answers[report.consensusIndex].text)),\n"
-        out += "  \"expert\": \(quote(answers[report.consensusIndex].expert)),\n"
+        out += "  \"consensus\": \(JSONText.quote(answers[report.consensusIndex].text)),\n"
+        out += "  \"expert\": \(JSONText.quote(answers[report.consensusIndex].expert)),\n"
         out += "  \"agreement\": \(number(report.agreement)),\n"
-        out += "  \"mode\": \(quote(report.mode.rawValue)),\n"
-        out += "  \"answer\": \(report.answer.map(quote) ?? "null"),\n"
+        out += "  \"mode\": \(JSONText.quote(report.mode.rawValue)),\n"
+        out += "  \"answer\": \(report.answer.map(JSONText.quote) ?? "null"),\n"
         out += "  \"answers\": [\n"
         for (k, index) in report.included.enumerated() {
             let answer = answers[index]
             var fields = [
-                "\"expert\": \(quote(answer.expert))", "\"support\": \(number(report.support[k]))",
+                "\"expert\": \(JSONText.quote(answer.expert))", "\"support\": \(number(report.support[k]))",
                 "\"group\": \(report.group[k])", "\"weight\": \(number(answer.weight))",
                 "\"confidence\": \(number(answer.confidence))",
             ]
-            if report.mode == .factual { fields.append("\"value\": \(report.values[k].map(quote) ?? "null")") }
+            if report.mode == .factual { fields.append("\"value\": \(report.values[k].map(JSONText.quote) ?? "null")") }
             out += "    {" + fields.joined(separator: ", ") + "}" + (k + 1 < report.included.count ? "," : "") + "\n"
         }
         out += "  ],\n"
-        out += "  \"dissent\": [" + report.dissent.map { quote(answers[$0].expert) }.joined(separator: ", ") + "],\n"
-        out += "  \"excluded\": [" + report.excluded.map { quote(answers[$0].expert) }.joined(separator: ", ") + "]"
+        out += "  \"dissent\": [" + report.dissent.map { JSONText.quote(answers[$0].expert) }.joined(separator: ", ") + "],\n"
+        out += "  \"excluded\": [" + report.excluded.map { JSONText.quote(answers[$0].expert) }.joined(separator: ", ") + "]"
         if matrix {
             let k = report.included.count
             out += ",\n  \"matrix\": [\n"
@@ -132,22 +132,5 @@ public enum ConsensusReportFormatter {
         while text.hasSuffix("0") { text.removeLast() }
         if text.hasSuffix(".") { text.removeLast() }
         return text == "-0" ? "0" : text
-    }
-
-    /// A JSON string literal; non-ASCII is kept as UTF-8.
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

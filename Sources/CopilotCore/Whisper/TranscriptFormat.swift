@@ -47,7 +47,7 @@ public struct TranscriptRenderer: Sendable {
                 "\"id\": \(segment.id)",
                 "\"start\": \(Self.number(segment.start))",
                 "\"end\": \(Self.number(segment.end))",
-                "\"text\": \(Self.jsonString(segment.text))",
+                "\"text\": \(JSONText.quote(segment.text))",
                 "\"avg_logprob\": \(Self.number(segment.avgLogProb))",
                 "\"no_speech_prob\": \(Self.number(segment.noSpeechProb))",
                 "\"temperature\": \(Self.number(segment.temperature))",
@@ -78,28 +78,6 @@ public struct TranscriptRenderer: Sendable {
         let rounded = (value * 1_000_000).rounded() / 1_000_000
         if rounded == rounded.rounded() && abs(rounded) < 1e15 { return String(Int(rounded)) + ".0" }
         return String(rounded)
-    }
-
-    /// A JSON string literal.
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }
 

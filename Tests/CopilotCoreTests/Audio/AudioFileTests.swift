@@ -162,7 +162,7 @@ import Testing
         let signal = AudioFixtures.sine(frequency: 440, rate: 16_000, frames: 8_000, channels: 2)
         let path = try AudioFixtures.write(signal, to: dir, name: "f.\(format.rawValue)", format: format, rate: 16_000, channels: 2)
         let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        var generator = AudioDamageGenerator(seed: 7)
+        var generator = SplitMix64(seed: 7)
         for round in 0..<40 {
             var bytes = original
             if round % 2 == 0 {
@@ -180,18 +180,5 @@ import Testing
                 #expect(error.errorDescription?.contains("damaged") == true)
             }
         }
-    }
-}
-
-/// SplitMix64: a small seedable generator, so the damage is the same on every run.
-private struct AudioDamageGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

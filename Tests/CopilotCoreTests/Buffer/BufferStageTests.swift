@@ -46,7 +46,7 @@ private func runStage(_ settings: BufferSettings, input: [UInt8], chunk: Int) th
 @Suite struct BufferStageTests {
     @Test(arguments: [1, 7, 4096, 1 << 20])
     func passThroughIsByteExactForAnyChunking(chunk: Int) throws {
-        var random = BufferTestRandom(seed: UInt64(chunk))
+        var random = SplitMix64(seed: UInt64(chunk))
         let input = (0..<300_000).map { _ in UInt8.random(in: 0...255, using: &random) }
         let settings = BufferSettings(sampleRate: 16_000, bytesPerFrame: 2, formatName: "s16le", capacityMs: 10)
         let (output, report) = try runStage(settings, input: input, chunk: chunk)

@@ -61,7 +61,7 @@ import Testing
     func matchesFrameDeque(capacityBytes: Int) throws {
         let ring = try FrameRing(capacityBytes: capacityBytes, maximumFrames: 9)
         let deque = FrameDeque(capacityBytes: capacityBytes, maximumFrames: 9)
-        var random = BufferTestRandom(seed: UInt64(capacityBytes))
+        var random = SplitMix64(seed: UInt64(capacityBytes))
         var time = 0.0
         var out = [UInt8](repeating: 0, count: capacityBytes)
         for step in 0..<2000 {

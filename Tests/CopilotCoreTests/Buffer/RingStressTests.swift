@@ -12,7 +12,7 @@ import Testing
     ) throws -> (received: [Int32], lastOverruns: Int) where Q.Element == Int32 {
         let received = Box()
         let consumer = try WorkerThread {
-            var random = BufferTestRandom(seed: seed ^ 0xFF)
+            var random = SplitMix64(seed: seed ^ 0xFF)
             var out = [Int32](repeating: 0, count: maxBlock)
             var all: [Int32] = []
             all.reserveCapacity(total)
@@ -24,7 +24,7 @@ import Testing
             }
             received.values = all
         }
-        var random = BufferTestRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         let source = (0..<Int32(total)).map { $0 }
         var sent = 0
         source.withUnsafeBufferPointer { all in

@@ -3,19 +3,6 @@ import CopilotReference
 import Foundation
 import Testing
 
-/// Seedable generator so every generated sequence can be replayed.
-struct BufferTestRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite struct BufferSPSCRingTests {
     @Test func capacityIsRoundedUpToAPowerOfTwo() throws {
         #expect(try SPSCRing<Float>(minimumCapacity: 1, policy: .block).capacity == 1)
@@ -43,7 +30,7 @@ struct BufferTestRandom: RandomNumberGenerator {
                 scratch.withUnsafeMutableBufferPointer { #expect(ring.tryRead(into: UnsafeMutableBufferPointer(rebasing: $0[..<1])) == 1) }
                 scratch2.withUnsafeMutableBufferPointer { #expect(queue.tryRead(into: UnsafeMutableBufferPointer(rebasing: $0[..<1])) == 1) }
             }
-            var random = BufferTestRandom(seed: UInt64(capacity * 1000 + offset))
+            var random = SplitMix64(seed: UInt64(capacity * 1000 + offset))
             for _ in 0..<200 {
                 let size = Int.random(in: 0...(capacity + 2), using: &random)
                 if Bool.random(using: &random) {

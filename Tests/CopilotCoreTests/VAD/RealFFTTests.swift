@@ -5,7 +5,7 @@ import Testing
 @Suite struct RealFFTTests {
     /// The FFT's power spectrum equals a direct DFT's on random, impulse and tone inputs.
     @Test func matchesDirectTransform() {
-        var rng = SplitMix(seed: 1)
+        var rng = SplitMix64(seed: 1)
         let fft = RealFFT256()
         var inputs: [[Float]] = [
             (0..<256).map { $0 == 0 ? 1 : 0 },
@@ -13,7 +13,7 @@ import Testing
             (0..<256).map { Float(sin(2 * Double.pi * 10 * Double($0) / 256)) },
             [Float](repeating: 0.5, count: 256),
         ]
-        for _ in 0..<5 { inputs.append((0..<256).map { _ in Float(rng.nextDouble() * 2 - 1) }) }
+        for _ in 0..<5 { inputs.append((0..<256).map { _ in Float(rng.nextUnit() * 2 - 1) }) }
         for x in inputs {
             var power = [Float](repeating: 0, count: 129)
             x.withUnsafeBufferPointer { xp in power.withUnsafeMutableBufferPointer { fft.power(xp.baseAddress!, into: $0.baseAddress!) } }
@@ -29,18 +29,4 @@ import Testing
             }
         }
     }
-}
-
-/// Seedable generator for test signals.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextDouble() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

@@ -1,3 +1,4 @@
+import CopilotCore
 import Foundation
 
 /// Generated test audio at 16 kHz (seeded).
@@ -5,8 +6,8 @@ enum VADSignals {
     static func silence(_ n: Int) -> [Float] { [Float](repeating: 0, count: n) }
 
     static func noise(_ n: Int, amplitude: Float, seed: UInt64) -> [Float] {
-        var rng = SplitMix(seed: seed)
-        return (0..<n).map { _ in Float(rng.nextDouble() * 2 - 1) * amplitude }
+        var rng = SplitMix64(seed: seed)
+        return (0..<n).map { _ in Float(rng.nextUnit() * 2 - 1) * amplitude }
     }
 
     static func tone(_ n: Int, hz: Double, amplitude: Float, phase: Double = 0) -> [Float] {
