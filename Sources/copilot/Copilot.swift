@@ -12,6 +12,16 @@ struct Copilot: ParsableCommand {
             Every subcommand reads stdin or a file and writes results to stdout, so they compose \
             in shell pipes. Errors go to stderr as one line, with a non-zero exit status.
 
+            Examples (one per subcommand):
+              arecord -f S16_LE -r 16000 -c 1 -t raw | copilot vad
+              arecord -f S16_LE -r 16000 -c 1 -t raw | copilot buffer --tail 30 > last30s.raw
+              copilot transcribe meeting.flac --vad --format srt --output meeting.srt
+              copilot bloom dedup < questions.txt > new-questions.txt
+              copilot consensus --json answers.jsonl
+              copilot convert talk.mp3 --out-rate 16000 --to talk.wav
+              copilot mel talk.wav --output talk-mel.npy
+              copilot bench --quick
+
             Shell completions: copilot --generate-completion-script bash|zsh|fish
             """,
         version: CopilotVersion.string,

@@ -19,6 +19,7 @@ import Testing
         }
         #expect(names.contains("bench"))
         for name in names {
+            #expect(r.out.contains("copilot \(name) ") || r.out.contains("| copilot \(name)"), "top-level example for \(name)")
             let sub = try CLI.run([name, "--help"])
             #expect(sub.status == 0, "\(name) --help")
             #expect(sub.out.contains("copilot \(name)"), "\(name) --help shows an example")
