@@ -2,7 +2,8 @@ import Foundation
 
 /// Writes a WAV, FLAC, Ogg Vorbis, Opus or MP3 file through libsndfile, atomically: the audio goes to a temporary file
 /// in the destination's directory, and ``finish()`` renames it over the final path, so a crash
-/// or an error never leaves a half-written file there.
+/// or an error never leaves a half-written file there. A destination that is a device or a FIFO
+/// (`/dev/null`, `/dev/stdout`) is written in place: renaming over it would replace the node.
 ///
 /// Samples are floats in [-1, 1], interleaved when `channels > 1`; values beyond full scale
 /// clip (never wrap) and NaN is written as silence.
@@ -15,7 +16,9 @@ public final class AudioFileWriter {
     public let sampleRate: Int
     /// Interleaved channels.
     public let channels: Int
+    /// Where libsndfile writes: a temporary file, or ``path`` itself when it is special.
     private let temporaryPath: String
+    private let inPlace: Bool
     private var file: SndFile?
     private var scratch: [Float] = []
     /// Frames written so far.
@@ -40,7 +43,9 @@ public final class AudioFileWriter {
         self.format = format
         self.sampleRate = sampleRate
         self.channels = channels
-        self.temporaryPath = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        self.inPlace = AtomicFile.isSpecial(path)
+        self.temporaryPath = inPlace
+            ? path : directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do {
             self.file = try SndFile.create(
                 path: temporaryPath, format: format, encoding: encoding, sampleRate: sampleRate, channels: channels)
@@ -52,7 +57,7 @@ public final class AudioFileWriter {
     deinit {
         if file != nil {
             try? file?.close()
-            unlink(temporaryPath)
+            if !inPlace { unlink(temporaryPath) }
         }
     }
 
@@ -88,9 +93,10 @@ public final class AudioFileWriter {
         do {
             try file.close()
         } catch {
-            unlink(temporaryPath)
+            if !inPlace { unlink(temporaryPath) }
             throw AudioError.writeFailed(path: path, reason: "closing failed")
         }
+        if inPlace { return }
         guard rename(temporaryPath, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporaryPath)

@@ -181,6 +181,10 @@ public enum BloomFile {
             itemCount: filter.itemCount, checksum: 0))
         let sum = header.withUnsafeBytes { BloomFileFormat.checksum(headerPrefix: $0, blocks: filter.bits) }
         withUnsafeBytes(of: sum.littleEndian) { header.replaceSubrange(56..<64, with: $0) }
+        // Renaming over a device or FIFO would replace the node itself (`create --force /dev/null`).
+        guard !AtomicFile.isSpecial(path) else {
+            throw BloomError.system(path: path, operation: "writing the filter", reason: "it is a device or pipe, not a regular file; give a regular file path")
+        }
 
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path

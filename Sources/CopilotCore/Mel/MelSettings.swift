@@ -43,13 +43,13 @@ public struct MelSettings: Sendable, Equatable {
 }
 
 extension MelSpectrogram {
-    /// Writes the features in `format` to `path` atomically (a temporary file renamed into
-    /// place, so a reader never sees half a file).
+    /// Writes the features in `format` to `path` through ``AtomicFile`` (a reader never sees
+    /// half a file).
     public func write(toFile path: String, format: MelOutputFormat) throws {
         do {
-            try Data(encoded(as: format)).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw MelError.cannotWrite(path: path, reason: (error as NSError).localizedDescription)
+            try AtomicFile.write(encoded(as: format), to: path)
+        } catch OutputError.writeFailed(_, let reason) {
+            throw MelError.cannotWrite(path: path, reason: reason)
         }
     }
 }

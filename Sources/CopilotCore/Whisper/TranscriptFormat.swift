@@ -94,15 +94,14 @@ public enum TranscriptFileError: Error, LocalizedError, Equatable {
     }
 }
 
-/// Writes a finished transcript atomically: a temporary file in the same directory renamed
-/// over the destination, so readers never see half a transcript.
+/// Writes a finished transcript through ``AtomicFile``, so readers never see half a transcript.
 public enum TranscriptFile {
     /// Writes `text` (UTF-8) to `path`.
     public static func write(_ text: String, to path: String) throws {
         do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw TranscriptFileError.unwritable(path: path, reason: (error as NSError).localizedFailureReason ?? error.localizedDescription)
+            try AtomicFile.write(text.utf8, to: path)
+        } catch OutputError.writeFailed(_, let reason) {
+            throw TranscriptFileError.unwritable(path: path, reason: reason)
         }
     }
 }
