@@ -249,7 +249,7 @@ package enum WhisperKernels {
     ) {
         layer.weight.withUnsafeBufferPointer { w in
             if rows == 1 {
-                BLAS.gemv(m: layer.outCount, n: layer.inCount, a: w.baseAddress!, lda: layer.inCount, x: x, y: y, beta: accumulate ? 1 : 0)
+                BLAS.gemv(m: layer.outCount, n: layer.inCount, a: w.baseAddress!, lda: layer.inCount, x: x, y: y, beta: accumulate ? 1 : 0, threads: threads)
             } else {
                 BLAS.gemm(
                     m: rows, n: layer.outCount, k: layer.inCount, a: x, lda: layer.inCount,
