@@ -31,7 +31,7 @@ package enum BLAS {
         let bands = transposeA ? 1 : min(threads, m / 32)
         if bands > 1 {
             let work = UncheckedSendableBox((a, b, c))
-            DispatchQueue.concurrentPerform(iterations: bands) { band in
+            SpinningWorkers.shared.perform(iterations: bands, threads: bands) { band in
                 let first = m * band / bands, last = m * (band + 1) / bands
                 let (a, b, c) = work.value
                 gemm(
@@ -63,7 +63,7 @@ package enum BLAS {
         let bands = transpose ? 1 : min(threads, m / 64)
         if bands > 1 {
             let work = UncheckedSendableBox((a, x, y))
-            DispatchQueue.concurrentPerform(iterations: bands) { band in
+            SpinningWorkers.shared.perform(iterations: bands, threads: bands) { band in
                 let first = m * band / bands, last = m * (band + 1) / bands
                 let (a, x, y) = work.value
                 gemv(m: last - first, n: n, a: a + first * lda, lda: lda, x: x, y: y + first, alpha: alpha, beta: beta)

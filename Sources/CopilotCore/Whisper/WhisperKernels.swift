@@ -20,7 +20,7 @@ package enum WhisperKernels {
         withoutActuallyEscaping(body) { escapable in
             // The workers only read shared inputs and write disjoint row ranges.
             let work = UncheckedSendableBox(escapable)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            SpinningWorkers.shared.perform(iterations: chunks, threads: chunks) { c in
                 let start = rows * c / chunks
                 let end = rows * (c + 1) / chunks
                 work.value(start..<end)
@@ -288,7 +288,7 @@ extension WhisperKernels {
     }
 }
 
-/// Carries a non-Sendable value into `concurrentPerform` workers that use it race-free.
+/// Carries a non-Sendable value into parallel workers that use it race-free.
 struct UncheckedSendableBox<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
