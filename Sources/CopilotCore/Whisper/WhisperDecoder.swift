@@ -95,22 +95,28 @@ public final class WhisperDecoder: WhisperDecoding {
         let dm = dimensions
         let t = dm.audioContext, d = dm.width
         var keys: [[Float]] = [], values: [[Float]] = []
-        let kv = UnsafeMutablePointer<Float>.allocate(capacity: t * 2 * d)
-        defer { kv.deallocate() }
         encoderOutput.withUnsafeBufferPointer { e in
             for layer in weights.decoderLayers {
-                WhisperKernels.linear(e.baseAddress!, rows: t, layer.crossKV, kv, threads: threads)
-                var k = [Float](repeating: 0, count: t * d), v = k
-                k.withUnsafeMutableBufferPointer { kp in
-                    v.withUnsafeMutableBufferPointer { vp in
-                        for r in 0..<t {
-                            (kp.baseAddress! + r * d).update(from: kv + r * 2 * d, count: d)
-                            (vp.baseAddress! + r * d).update(from: kv + r * 2 * d + d, count: d)
+                // The fused [2d, d] projection's two halves straight into keys and values.
+                func project(_ half: Int) -> [Float] {
+                    [Float](unsafeUninitializedCapacity: t * d) { out, initialized in
+                        layer.crossKV.weight.withUnsafeBufferPointer { w in
+                            BLAS.gemm(
+                                m: t, n: d, k: d, a: e.baseAddress!, lda: d, b: w.baseAddress! + half * d * d, ldb: d,
+                                transposeB: true, c: out.baseAddress!, ldc: d, threads: threads)
                         }
+                        layer.crossKV.bias.withUnsafeBufferPointer { b in
+                            let bias = b.baseAddress! + half * d
+                            for r in 0..<t {
+                                let row = out.baseAddress! + r * d
+                                for c in 0..<d { row[c] += bias[c] }
+                            }
+                        }
+                        initialized = t * d
                     }
                 }
-                keys.append(k)
-                values.append(v)
+                keys.append(project(0))
+                values.append(project(1))
             }
         }
         return WhisperCrossCache(keys: keys, values: values)
