@@ -29,11 +29,14 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        // copilot's own C: the float16 logits kernel, compiled for AVX2/F16C by function
+        // attribute and chosen at run time (Swift cannot target those per function).
+        .target(name: "CHalfKernels"),
 
         .target(
             name: "CopilotCore",
             dependencies: [
-                "CSndFile", "CSampleRate", "CALSA", "COpenBLAS", "CZlib",
+                "CSndFile", "CSampleRate", "CALSA", "COpenBLAS", "CZlib", "CHalfKernels",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]),
         .target(

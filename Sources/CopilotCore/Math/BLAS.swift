@@ -31,7 +31,7 @@ package enum BLAS {
         let bands = transposeA ? 1 : min(threads, m / 32)
         if bands > 1 {
             let work = UncheckedSendableBox((a, b, c))
-            DispatchQueue.concurrentPerform(iterations: bands) { band in
+            SpinningWorkers.shared.perform(iterations: bands, threads: bands) { band in
                 let first = m * band / bands, last = m * (band + 1) / bands
                 let (a, b, c) = work.value
                 gemm(
@@ -48,13 +48,29 @@ package enum BLAS {
             a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// `y[m] = alpha * A[m x n] * x[n] + beta * y`, A row-major with leading dimension `lda`.
+    /// `y = alpha * op(A) * x + beta * y` with A [m x n] row-major (leading dimension `lda`):
+    /// `y[m] = A x[n]`, or with `transpose`, `y[n] = A^T x[m]`. Cost O(m n), bound by reading A.
+    ///
+    /// `threads > 1` (without `transpose`) splits the rows of A and y into bands, one
+    /// single-threaded call per worker: one token's products are too small for OpenBLAS's pool
+    /// but large enough (a few hundred KB of weights) that two cores stream them faster.
     package static func gemv(
-        m: Int, n: Int, a: UnsafePointer<Float>, lda: Int,
+        m: Int, n: Int, a: UnsafePointer<Float>, lda: Int, transpose: Bool = false,
         x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-        alpha: Float = 1, beta: Float = 0
+        alpha: Float = 1, beta: Float = 0, threads: Int = 1
     ) {
-        guard m > 0 else { return }
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
+        guard m > 0, n > 0 else { return }
+        let bands = transpose ? 1 : min(threads, m / 64)
+        if bands > 1 {
+            let work = UncheckedSendableBox((a, x, y))
+            SpinningWorkers.shared.perform(iterations: bands, threads: bands) { band in
+                let first = m * band / bands, last = m * (band + 1) / bands
+                let (a, x, y) = work.value
+                gemv(m: last - first, n: n, a: a + first * lda, lda: lda, x: x, y: y + first, alpha: alpha, beta: beta)
+            }
+            return
+        }
+        cblas_sgemv(
+            CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
     }
 }

@@ -83,7 +83,7 @@ public final class WhisperDecoder: WhisperDecoding {
         h = .allocate(capacity: n * d)
         qkv = .allocate(capacity: n * 3 * d)
         hidden = .allocate(capacity: n * max(dm.ffnWidth, d))
-        scores = .allocate(capacity: n * max(dm.audioContext, dm.textContext))
+        scores = .allocate(capacity: max(n, dm.headCount) * max(dm.audioContext, dm.textContext))
         last = .allocate(capacity: d)
     }
 
@@ -95,22 +95,28 @@ public final class WhisperDecoder: WhisperDecoding {
         let dm = dimensions
         let t = dm.audioContext, d = dm.width
         var keys: [[Float]] = [], values: [[Float]] = []
-        let kv = UnsafeMutablePointer<Float>.allocate(capacity: t * 2 * d)
-        defer { kv.deallocate() }
         encoderOutput.withUnsafeBufferPointer { e in
             for layer in weights.decoderLayers {
-                WhisperKernels.linear(e.baseAddress!, rows: t, layer.crossKV, kv, threads: threads)
-                var k = [Float](repeating: 0, count: t * d), v = k
-                k.withUnsafeMutableBufferPointer { kp in
-                    v.withUnsafeMutableBufferPointer { vp in
-                        for r in 0..<t {
-                            (kp.baseAddress! + r * d).update(from: kv + r * 2 * d, count: d)
-                            (vp.baseAddress! + r * d).update(from: kv + r * 2 * d + d, count: d)
+                // The fused [2d, d] projection's two halves straight into keys and values.
+                func project(_ half: Int) -> [Float] {
+                    [Float](unsafeUninitializedCapacity: t * d) { out, initialized in
+                        layer.crossKV.weight.withUnsafeBufferPointer { w in
+                            BLAS.gemm(
+                                m: t, n: d, k: d, a: e.baseAddress!, lda: d, b: w.baseAddress! + half * d * d, ldb: d,
+                                transposeB: true, c: out.baseAddress!, ldc: d, threads: threads)
                         }
+                        layer.crossKV.bias.withUnsafeBufferPointer { b in
+                            let bias = b.baseAddress! + half * d
+                            for r in 0..<t {
+                                let row = out.baseAddress! + r * d
+                                for c in 0..<d { row[c] += bias[c] }
+                            }
+                        }
+                        initialized = t * d
                     }
                 }
-                keys.append(k)
-                values.append(v)
+                keys.append(project(0))
+                values.append(project(1))
             }
         }
         return WhisperCrossCache(keys: keys, values: values)
@@ -137,9 +143,9 @@ public final class WhisperDecoder: WhisperDecoding {
             selfAttention(layer, index: index, rows: n, start: start, cache: cache)
             crossAttention(layer, keys: cross.keys[index], values: cross.values[index], rows: n)
             WhisperKernels.layerNorm(x, h, rows: n, width: d, layer.ffnNorm, threads: threads)
-            WhisperKernels.linear(h, rows: n, layer.ffnIn, hidden)
+            WhisperKernels.linear(h, rows: n, layer.ffnIn, hidden, threads: threads)
             WhisperKernels.gelu(hidden, count: n * dm.ffnWidth, threads: threads)
-            WhisperKernels.linear(hidden, rows: n, layer.ffnOut, x, accumulate: true)
+            WhisperKernels.linear(hidden, rows: n, layer.ffnOut, x, accumulate: true, threads: threads)
         }
         cache.count = start + n
         WhisperKernels.layerNorm(x + (n - 1) * d, last, rows: 1, width: d, weights.decoderNorm, threads: 1)
@@ -153,7 +159,7 @@ public final class WhisperDecoder: WhisperDecoding {
         let dm = dimensions
         let d = dm.width, hw = dm.headWidth
         WhisperKernels.layerNorm(x, h, rows: n, width: d, layer.selfNorm, threads: threads)
-        WhisperKernels.linear(h, rows: n, layer.selfQKV, qkv)
+        WhisperKernels.linear(h, rows: n, layer.selfQKV, qkv, threads: threads)
         let scale = 1 / Float(hw).squareRoot()
         cache.keys[index].withUnsafeMutableBufferPointer { kp in
             cache.values[index].withUnsafeMutableBufferPointer { vp in
@@ -177,26 +183,42 @@ public final class WhisperDecoder: WhisperDecoding {
                 }
             }
         }
-        WhisperKernels.linear(h, rows: n, layer.selfOut, x, accumulate: true)
+        WhisperKernels.linear(h, rows: n, layer.selfOut, x, accumulate: true, threads: threads)
     }
 
     private func crossAttention(_ layer: WhisperDecoderLayer, keys: [Float], values: [Float], rows n: Int) {
         let dm = dimensions
         let d = dm.width, hw = dm.headWidth, t = dm.audioContext
         WhisperKernels.layerNorm(x, h, rows: n, width: d, layer.crossNorm, threads: threads)
-        WhisperKernels.linear(h, rows: n, layer.crossQuery, qkv)
+        WhisperKernels.linear(h, rows: n, layer.crossQuery, qkv, threads: threads)
         let scale = 1 / Float(hw).squareRoot()
         keys.withUnsafeBufferPointer { kp in
             values.withUnsafeBufferPointer { vp in
-                for head in 0..<dm.headCount {
-                    BLAS.gemm(
-                        m: n, n: t, k: hw, a: qkv + head * hw, lda: d, b: kp.baseAddress! + head * hw, ldb: d,
-                        transposeB: true, c: scores, ldc: t, alpha: scale)
-                    WhisperKernels.softmaxRows(scores, rows: n, width: t, stride: t, threads: threads)
-                    BLAS.gemm(m: n, n: hw, k: t, a: scores, lda: t, b: vp.baseAddress! + head * hw, ldb: d, c: h + head * hw, ldc: d)
+                let k = kp.baseAddress!, v = vp.baseAddress!
+                if n == 1 {
+                    // One token: matrix-vector products (sgemm would repack K and V for a
+                    // single row), heads split over the workers, scores side by side.
+                    let work = UncheckedSendableBox((qkv, h, scores))
+                    WhisperKernels.parallelRows(dm.headCount, threads: threads, minimumRowsPerChunk: 1) { heads in
+                        let (q, out, scores) = work.value
+                        for head in heads {
+                            let s = scores + head * t
+                            BLAS.gemv(m: t, n: hw, a: k + head * hw, lda: d, x: q + head * hw, y: s, alpha: scale)
+                            WhisperKernels.softmax(s, count: t)
+                            BLAS.gemv(m: t, n: hw, a: v + head * hw, lda: d, transpose: true, x: s, y: out + head * hw)
+                        }
+                    }
+                } else {
+                    for head in 0..<dm.headCount {
+                        BLAS.gemm(
+                            m: n, n: t, k: hw, a: qkv + head * hw, lda: d, b: k + head * hw, ldb: d,
+                            transposeB: true, c: scores, ldc: t, alpha: scale)
+                        WhisperKernels.softmaxRows(scores, rows: n, width: t, stride: t, threads: threads)
+                        BLAS.gemm(m: n, n: hw, k: t, a: scores, lda: t, b: v + head * hw, ldb: d, c: h + head * hw, ldc: d)
+                    }
                 }
             }
         }
-        WhisperKernels.linear(h, rows: n, layer.crossOut, x, accumulate: true)
+        WhisperKernels.linear(h, rows: n, layer.crossOut, x, accumulate: true, threads: threads)
     }
 }

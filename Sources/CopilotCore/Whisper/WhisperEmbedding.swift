@@ -1,8 +1,9 @@
 /// The token embedding [vocabulary, width], which is also the output projection (tied).
 ///
 /// A float16 model keeps it as float16 (40 MB for tiny.en instead of 80 MB as float32): rows
-/// are widened when a token is embedded, and the logits kernel widens eight values at a time
-/// in registers, exactly, while it multiplies. Other models keep float32.
+/// are widened when a token is embedded, and the logits kernel widens them in registers,
+/// exactly, while it multiplies (F16C instructions where the CPU has them, else eight values at
+/// a time with integer operations). Other models keep float32.
 public struct WhisperEmbedding: Sendable {
     /// Rows (tokens).
     public let vocabularySize: Int
@@ -59,7 +60,25 @@ public struct WhisperEmbedding: Sendable {
             }
             return
         }
+        halfLogits(x, into: out, threads: threads, useHalfKernels: HalfKernels.isAvailable)
+    }
+
+    /// ``logits(_:into:threads:)`` of a float16 embedding, through the C F16C kernel or the
+    /// portable Swift one (tests run both on machines that have F16C).
+    package func halfLogits(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, threads: Int, useHalfKernels: Bool) {
+        let width = self.width
         guard let halves else { return }
+        if useHalfKernels {
+            // Bound by reading 2 bytes a weight: F16C widens eight halves per instruction.
+            halves.withUnsafeBufferPointer { h in
+                let base = h.baseAddress!
+                WhisperKernels.parallelRows(vocabularySize, threads: threads, minimumRowsPerChunk: 1024) { rows in
+                    HalfKernels.matrixVector(
+                        base + rows.lowerBound * width, rowCount: rows.count, width: width, x: x, into: out + rows.lowerBound)
+                }
+            }
+            return
+        }
         // The kernel reads eight halves as four 32-bit words: the low halves are elements
         // 0, 2, 4, 6 and the high halves 1, 3, 5, 7. x is permuted to match once per call.
         let blocks = width / 8

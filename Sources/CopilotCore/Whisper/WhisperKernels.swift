@@ -20,7 +20,7 @@ package enum WhisperKernels {
         withoutActuallyEscaping(body) { escapable in
             // The workers only read shared inputs and write disjoint row ranges.
             let work = UncheckedSendableBox(escapable)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            SpinningWorkers.shared.perform(iterations: chunks, threads: chunks) { c in
                 let start = rows * c / chunks
                 let end = rows * (c + 1) / chunks
                 work.value(start..<end)
@@ -249,7 +249,7 @@ package enum WhisperKernels {
     ) {
         layer.weight.withUnsafeBufferPointer { w in
             if rows == 1 {
-                BLAS.gemv(m: layer.outCount, n: layer.inCount, a: w.baseAddress!, lda: layer.inCount, x: x, y: y, beta: accumulate ? 1 : 0)
+                BLAS.gemv(m: layer.outCount, n: layer.inCount, a: w.baseAddress!, lda: layer.inCount, x: x, y: y, beta: accumulate ? 1 : 0, threads: threads)
             } else {
                 BLAS.gemm(
                     m: rows, n: layer.outCount, k: layer.inCount, a: x, lda: layer.inCount,
@@ -288,7 +288,7 @@ extension WhisperKernels {
     }
 }
 
-/// Carries a non-Sendable value into `concurrentPerform` workers that use it race-free.
+/// Carries a non-Sendable value into parallel workers that use it race-free.
 struct UncheckedSendableBox<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }

@@ -294,13 +294,45 @@ public final class WhisperWindowDecoder {
         }
     }
 
+    /// log(sum(exp(l[range]))), -infinity when every value is. Three calls per token over the
+    /// whole vocabulary, on the critical path: eight lanes with ``WhisperKernels/exp8(_:)`` in
+    /// release builds (libm's expf in debug builds, as for softmax).
     static func logSumExp(_ l: UnsafeBufferPointer<Float>, _ range: Range<Int>) -> Double {
+        #if DEBUG
         var maximum = -Float.infinity
         for i in range where l[i] > maximum { maximum = l[i] }
         guard maximum > -.infinity else { return -.infinity }
         var sum: Float = 0
         for i in range { sum += expf(l[i] - maximum) }
         return Double(maximum) + log(Double(sum))
+        #else
+        let raw = UnsafeRawPointer(l.baseAddress!)
+        var i = range.lowerBound
+        var maxima = SIMD8<Float>(repeating: -.infinity)
+        while i + 8 <= range.upperBound {
+            let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            maxima.replace(with: v, where: v .> maxima)
+            i += 8
+        }
+        var maximum = maxima.max()
+        while i < range.upperBound {
+            maximum = max(maximum, l[i])
+            i += 1
+        }
+        guard maximum > -.infinity else { return -.infinity }
+        var sums = SIMD8<Float>()
+        i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            sums += WhisperKernels.exp8(raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) - maximum)
+            i += 8
+        }
+        var sum = sums.sum()
+        while i < range.upperBound {
+            sum += expf(l[i] - maximum)
+            i += 1
+        }
+        return Double(maximum) + log(Double(sum))
+        #endif
     }
 
     static func softmaxProbability(_ logits: [Float], of index: Int) -> Double {
