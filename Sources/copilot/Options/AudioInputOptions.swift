@@ -33,7 +33,7 @@ struct AudioInputOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Stop after this many seconds of audio.", valueName: "seconds"))
     var duration: Double?
 
-    @Option(help: ArgumentHelp("libsamplerate converter when the rate changes (default fastest).", valueName: "quality"))
+    @Option(help: ArgumentHelp("libsamplerate converter when the rate changes (default medium).", valueName: "quality"))
     var resampleQuality: ResampleQuality?
 
     /// `true` when the input is stdin.
