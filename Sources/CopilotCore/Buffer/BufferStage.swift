@@ -284,16 +284,23 @@ public final class BufferStage: @unchecked Sendable {
             }
             ring.close()
         }
+        return try finish(writer: writer, reader: reader, counters: counters, statistics: { ring.statistics })
+    }
+
+    /// Waits for the writer, then the reader (left behind when the output closed: it may sit
+    /// in read(2) on a terminal forever, and the process exit ends it), and reports.
+    private func finish(
+        writer: WorkerThread, reader: WorkerThread, counters: ByteCounters, statistics: () -> RingStatistics
+    ) throws -> BufferReport {
         writer.join()
         if state.outputClosed {
-            // The reader may sit in read(2) on a terminal forever; the process exit ends it.
             reader.detach()
         } else {
             reader.join()
         }
         try state.rethrow()
         try checkWholeFrames(counters.bytesIn)
-        return BufferReport(bytesIn: counters.bytesIn, bytesOut: counters.bytesOut, statistics: ring.statistics, bytesPerSecond: bytesPerSecond)
+        return BufferReport(bytesIn: counters.bytesIn, bytesOut: counters.bytesOut, statistics: statistics(), bytesPerSecond: bytesPerSecond)
     }
 
     private func checkWholeFrames(_ byteCount: Int) throws {
@@ -458,15 +465,7 @@ public final class BufferStage: @unchecked Sendable {
                 state.finishInput()
             }
         }
-        writer.join()
-        if state.outputClosed {
-            reader.detach()
-        } else {
-            reader.join()
-        }
-        try state.rethrow()
-        try checkWholeFrames(counters.bytesIn)
-        return BufferReport(bytesIn: counters.bytesIn, bytesOut: counters.bytesOut, statistics: store.statistics, bytesPerSecond: bytesPerSecond)
+        return try finish(writer: writer, reader: reader, counters: counters, statistics: { store.statistics })
     }
 }
 
