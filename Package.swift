@@ -29,6 +29,21 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(
+            name: "CHiredis", pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(
+            name: "CZstd", pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(
+            name: "CLZ4", pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(
+            name: "CCrypto", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
         // copilot's own C: the float16 logits kernel, compiled for AVX2/F16C by function
         // attribute and chosen at run time (Swift cannot target those per function).
         .target(name: "CHalfKernels"),
@@ -37,6 +52,7 @@ let package = Package(
             name: "CopilotCore",
             dependencies: [
                 "CSndFile", "CSampleRate", "CALSA", "COpenBLAS", "CZlib", "CHalfKernels",
+                "CSQLite", "CHiredis", "CZstd", "CLZ4", "CCrypto",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]),
         .target(

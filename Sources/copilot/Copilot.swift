@@ -20,6 +20,7 @@ struct Copilot: ParsableCommand {
               copilot consensus --json answers.jsonl
               copilot convert talk.mp3 --out-rate 16000 --to talk.wav
               copilot mel talk.wav --output talk-mel.npy
+              copilot cache get "$(copilot cache key < request.json)"
               copilot bench --quick
 
             Shell completions: copilot --generate-completion-script bash|zsh|fish
@@ -33,6 +34,7 @@ struct Copilot: ParsableCommand {
             Consensus.self,
             Convert.self,
             Mel.self,
+            Cache.self,
             Bench.self,
         ])
 }

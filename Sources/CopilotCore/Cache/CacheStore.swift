@@ -1,0 +1,56 @@
+/// A value as a persistent store keeps it: the encoded bytes (``CacheValueCodec`` header and
+/// payload) and the metadata the store indexes.
+package struct StoredBlob: Sendable {
+    /// Header and payload.
+    package var bytes: [UInt8]
+    /// Length of the original value.
+    package var originalBytes: Int
+    /// Expiry in Unix milliseconds, nil = never.
+    package var expiresAtMs: Int64?
+    /// Time to live from the write, in milliseconds, nil = never (Redis's `PX`).
+    package var ttlMs: Int64?
+}
+
+/// What a store reports for `stats`.
+package struct StoreUsage: Sendable {
+    /// Counters persisted by every process so far.
+    package var counters = CacheCounters()
+    /// Live entries, when cheap to count.
+    package var entries: Int?
+    /// Bytes held, when known.
+    package var bytesStored: Int?
+    /// Bytes compression saves on what is held, when known.
+    package var bytesSaved: Int?
+    /// Set when the store is serving from somewhere else than asked (a fallback).
+    package var note: String?
+}
+
+/// A persistent store of encoded values under (session, key): the sqlite and redis backends,
+/// and the fallback pair of both. ``StoredCache`` puts validation, the value codec, expiry
+/// checks and counters in front of it, so a store only moves bytes.
+package protocol CacheStore: AnyObject, Sendable {
+    /// `sqlite` or `redis`.
+    var name: String { get }
+    /// The path, or the URL with its password masked.
+    var location: String { get }
+    /// The stored bytes of each key (nil when absent), in one round trip where possible.
+    func read(_ keys: [MemoryKey]) throws -> [[UInt8]?]
+    /// Writes every entry, in one transaction or pipeline.
+    func write(_ entries: [(MemoryKey, StoredBlob)]) throws
+    /// Removes the keys; returns how many were there.
+    func remove(_ keys: [MemoryKey]) throws -> Int
+    /// Keys starting with `prefix` in `session` (nil: outside any) and their expiry.
+    func list(prefix: String, session: String?) throws -> [(key: String, expiresAtMs: Int64?)]
+    /// Removes every key of `session`.
+    func removeSession(_ session: String) throws -> Int
+    /// Removes every key.
+    func removeAll() throws -> Int
+    /// Every entry's stored bytes (export).
+    func scan() throws -> [(MemoryKey, [UInt8])]
+    /// Deletes at most `limit` entries expired at `nowMs`; returns how many.
+    func purgeExpired(nowMs: Int64, limit: Int) throws -> Int
+    /// Adds `delta` to the persisted counters.
+    func persist(_ delta: CacheCounters) throws
+    /// Persisted counters and what is held.
+    func usage(nowMs: Int64) throws -> StoreUsage
+}

@@ -1,0 +1,214 @@
+import Foundation
+import Synchronization
+
+/// The `redis` backend: values under `NS:k:KEY`, session keys under `NS:s:{SESSION}:KEY` (the
+/// hash tag keeps a session on one Redis Cluster slot, so one flush reaches it all), counters
+/// in the hash `NS:stats`. A small pool of hiredis connections serves concurrent callers; bulk
+/// reads and writes are pipelined; TTLs are `SET ... PX`. A connection that fails is dropped,
+/// and the next call reconnects.
+package final class RedisCacheStore: CacheStore {
+    package let name = "redis"
+    package var location: String { url.description }
+    package let url: RedisURL
+    private let namespace: String
+    private let timeoutMs: Int
+    private let poolSize: Int
+    private let idle = Mutex<[RedisConnection]>([])
+
+    /// A store on `url`; connects lazily, at most `poolSize` idle connections kept.
+    package init(url: RedisURL, namespace: String, poolSize: Int = 8, timeoutMs: Int = 1000) {
+        self.url = url
+        self.namespace = namespace
+        self.poolSize = max(1, poolSize)
+        self.timeoutMs = timeoutMs
+    }
+
+    /// Connects now (to report an unreachable server or a wrong password at start-up).
+    package func checkConnection() throws {
+        try withConnection { conn in
+            if case .error(let message) = try conn.command(["PING"]) {
+                throw CacheError.redisCommand(url: url.description, command: "PING", message: message)
+            }
+        }
+    }
+
+    /// Runs `body` on a pooled connection (a new one when none is idle).
+    package func withConnection<T>(_ body: (RedisConnection) throws -> T) throws -> T {
+        let pooled = idle.withLock { $0.popLast() }
+        let conn = try pooled ?? RedisConnection(url: url, timeoutMs: timeoutMs)
+        let result = try body(conn)
+        if !conn.broken {
+            idle.withLock { if $0.count < poolSize { $0.append(conn) } }
+        }
+        return result
+    }
+
+    /// Drops every idle connection (after the server went away).
+    package func dropConnections() {
+        idle.withLock { $0.removeAll() }
+    }
+
+    /// The Redis key of an entry.
+    package func redisKey(_ k: MemoryKey) -> [UInt8] {
+        if let s = k.session { return Array("\(namespace):s:{\(s)}:\(k.key)".utf8) }
+        return Array("\(namespace):k:\(k.key)".utf8)
+    }
+
+    private var statsKey: String { "\(namespace):stats" }
+
+    private func check(_ reply: RedisReply, _ command: String) throws -> RedisReply {
+        if case .error(let message) = reply {
+            if message.hasPrefix("NOAUTH") || message.hasPrefix("WRONGPASS") {
+                throw CacheError.redisAuthentication(url: url.description, reason: message)
+            }
+            throw CacheError.redisCommand(url: url.description, command: command, message: message)
+        }
+        return reply
+    }
+
+    package func read(_ keys: [MemoryKey]) throws -> [[UInt8]?] {
+        try withConnection { conn in
+            try conn.pipeline(keys.map { [Array("GET".utf8), redisKey($0)] }).map { reply in
+                switch try check(reply, "GET") {
+                case .bulk(let bytes): bytes
+                default: nil
+                }
+            }
+        }
+    }
+
+    package func write(_ entries: [(MemoryKey, StoredBlob)]) throws {
+        try withConnection { conn in
+            let commands = entries.map { k, blob -> [[UInt8]] in
+                var args = [Array("SET".utf8), redisKey(k), blob.bytes]
+                if let ttl = blob.ttlMs { args += [Array("PX".utf8), Array(String(ttl).utf8)] }
+                return args
+            }
+            for reply in try conn.pipeline(commands) { _ = try check(reply, "SET") }
+        }
+    }
+
+    package func remove(_ keys: [MemoryKey]) throws -> Int {
+        guard !keys.isEmpty else { return 0 }
+        return try withConnection { conn in
+            let reply = try check(conn.command([Array("UNLINK".utf8)] + keys.map(redisKey)), "UNLINK")
+            if case .integer(let n) = reply { return Int(n) }
+            return 0
+        }
+    }
+
+    /// `*`, `?`, `[`, `]` and `\` escaped for a SCAN pattern.
+    private static func globEscaped(_ text: String) -> String {
+        var out = ""
+        for c in text {
+            if "*?[]\\".contains(c) { out.append("\\") }
+            out.append(c)
+        }
+        return out
+    }
+
+    /// Every Redis key matching `pattern` (SCAN, so the server never blocks on a KEYS).
+    private func scanKeys(_ pattern: String) throws -> [[UInt8]] {
+        try withConnection { conn in
+            var cursor = "0"
+            var found: [[UInt8]] = []
+            repeat {
+                let reply = try check(conn.command(["SCAN", cursor, "MATCH", pattern, "COUNT", "1000"]), "SCAN")
+                guard case .array(let parts) = reply, parts.count == 2, let next = parts[0].text, case .array(let keys) = parts[1] else {
+                    throw CacheError.redisCommand(url: url.description, command: "SCAN", message: "unexpected reply")
+                }
+                cursor = next
+                found += keys.compactMap(\.bytes)
+            } while cursor != "0"
+            return found
+        }
+    }
+
+    /// The entry a Redis key names, when it is one of ours.
+    private func entryKey(_ redisKey: [UInt8]) -> MemoryKey? {
+        let text = String(decoding: redisKey, as: UTF8.self)
+        let plain = "\(namespace):k:", session = "\(namespace):s:{"
+        if text.hasPrefix(plain) { return MemoryKey(session: nil, key: String(text.dropFirst(plain.count))) }
+        if text.hasPrefix(session) {
+            let rest = text.dropFirst(session.count)
+            guard let close = rest.firstIndex(of: "}") else { return nil }
+            let after = rest[rest.index(after: close)...]
+            guard after.hasPrefix(":") else { return nil }
+            return MemoryKey(session: String(rest[..<close]), key: String(after.dropFirst()))
+        }
+        return nil
+    }
+
+    private func fetch(_ redisKeys: [[UInt8]]) throws -> [(MemoryKey, [UInt8])] {
+        var out: [(MemoryKey, [UInt8])] = []
+        for chunk in stride(from: 0, to: redisKeys.count, by: 512) {
+            let batch = Array(redisKeys[chunk..<min(chunk + 512, redisKeys.count)])
+            let replies = try withConnection { conn in try conn.pipeline(batch.map { [Array("GET".utf8), $0] }) }
+            for (rk, reply) in zip(batch, replies) {
+                if case .bulk(let bytes) = reply, let id = entryKey(rk) { out.append((id, bytes)) }
+            }
+        }
+        return out
+    }
+
+    package func list(prefix: String, session: String?) throws -> [(key: String, expiresAtMs: Int64?)] {
+        let base = session.map { "\(namespace):s:{\($0)}:" } ?? "\(namespace):k:"
+        let found = try scanKeys(Self.globEscaped(base + prefix) + "*")
+        return try fetch(found).map { id, bytes in (id.key, CacheValueCodec.expiry(of: bytes) ?? nil) }
+    }
+
+    private func unlinkAll(_ keys: [[UInt8]]) throws -> Int {
+        var n = 0
+        for chunk in stride(from: 0, to: keys.count, by: 512) {
+            let batch = Array(keys[chunk..<min(chunk + 512, keys.count)])
+            let reply = try withConnection { conn in try check(conn.command([Array("UNLINK".utf8)] + batch), "UNLINK") }
+            if case .integer(let removed) = reply { n += Int(removed) }
+        }
+        return n
+    }
+
+    package func removeSession(_ session: String) throws -> Int {
+        try unlinkAll(scanKeys(Self.globEscaped("\(namespace):s:{\(session)}:") + "*"))
+    }
+
+    package func removeAll() throws -> Int {
+        try unlinkAll(scanKeys(Self.globEscaped("\(namespace):k:") + "*") + scanKeys(Self.globEscaped("\(namespace):s:") + "*"))
+    }
+
+    package func scan() throws -> [(MemoryKey, [UInt8])] {
+        try fetch(scanKeys(Self.globEscaped("\(namespace):k:") + "*") + scanKeys(Self.globEscaped("\(namespace):s:") + "*"))
+    }
+
+    /// Redis expires keys itself.
+    package func purgeExpired(nowMs: Int64, limit: Int) throws -> Int { 0 }
+
+    package func persist(_ delta: CacheCounters) throws {
+        guard !delta.isZero else { return }
+        try withConnection { conn in
+            let commands = zip(CacheCounters.names, delta.values).filter { $0.1 != 0 }.map { name, value in
+                ["HINCRBY", statsKey, name, String(value)].map { Array($0.utf8) }
+            }
+            for reply in try conn.pipeline(commands) { _ = try check(reply, "HINCRBY") }
+        }
+    }
+
+    package func usage(nowMs: Int64) throws -> StoreUsage {
+        var usage = StoreUsage()
+        let reply = try withConnection { conn in try check(conn.command(["HGETALL", statsKey]), "HGETALL") }
+        if case .array(let items) = reply {
+            for i in stride(from: 0, to: items.count - 1, by: 2) {
+                if let name = items[i].text, let value = items[i + 1].text.flatMap({ Int($0) }) { usage.counters.add(name, value) }
+            }
+        }
+        let entries = try fetch(scanKeys(Self.globEscaped("\(namespace):k:") + "*") + scanKeys(Self.globEscaped("\(namespace):s:") + "*"))
+        let live = entries.filter { (CacheValueCodec.expiry(of: $0.1).flatMap { $0 } ?? Int64.max) > nowMs }
+        usage.entries = live.count
+        usage.bytesStored = live.reduce(0) { $0 + $1.1.count }
+        return usage
+    }
+
+    /// Publishes `message` on `channel`.
+    package func publish(channel: String, message: [UInt8]) throws {
+        try withConnection { conn in _ = try check(conn.command([Array("PUBLISH".utf8), Array(channel.utf8), message]), "PUBLISH") }
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import Synchronization
+
+/// A ``ResponseCaching`` over a persistent ``CacheStore`` (sqlite, redis, or redis with the
+/// embedded fallback): checks keys, sessions, TTLs and value sizes, encodes values with the
+/// ``CacheValueCodec`` (compression, header, checksum), checks expiry on every read with its
+/// clock, counts hits, misses and damage, and persists the counters about once a second.
+///
+/// A value whose header or checksum does not match reads as a miss, is counted as corrupt,
+/// warned about once on stderr and removed.
+public final class StoredCache: ResponseCaching {
+    public var backendName: String { store.name }
+    let store: any CacheStore
+    private let codec: CacheValueCodec
+    private let clock: any CacheClock
+    private let maxValueBytes: Int
+    private let counters = CounterBox()
+    private let warnings = WarnOnce()
+    private let lastPersistMs: Atomic<Int64>
+    private let writesSincePurge = Atomic<Int>(0)
+
+    /// Wraps `store`.
+    package init(store: any CacheStore, codec: CacheValueCodec, maxValueBytes: Int, clock: any CacheClock) {
+        self.store = store
+        self.codec = codec
+        self.clock = clock
+        self.maxValueBytes = maxValueBytes
+        lastPersistMs = Atomic(clock.nowMs())
+    }
+
+    deinit { try? sync() }
+
+    /// Reads a key: the decoded value, or nil after counting why not.
+    private func decodeLive(_ key: MemoryKey, stored: [UInt8]?, now: Int64, countMiss: Bool = true) -> CacheValueCodec.Decoded? {
+        guard let stored else {
+            if countMiss { counters.update { $0.misses += 1 } }
+            return nil
+        }
+        guard let decoded = codec.decode(stored) else {
+            counters.update { $0.corrupt += 1; if countMiss { $0.misses += 1 } }
+            warnings.warn("corrupt", "a damaged value under \(JSONText.quote(String(key.key.prefix(80)))) in \(store.location) read as a miss and was removed (further damage is counted in `copilot cache stats`)")
+            _ = try? store.remove([key])
+            return nil
+        }
+        if let e = decoded.expiresAtMs, e <= now {
+            counters.update { $0.expirations += 1; if countMiss { $0.misses += 1 } }
+            _ = try? store.remove([key])
+            return nil
+        }
+        return decoded
+    }
+
+    private func checkRead(_ key: String, _ session: String?) throws {
+        try CacheLimits.check(key: key)
+        try CacheLimits.check(session: session)
+    }
+
+    public func get(_ key: String, session: String?) throws -> [UInt8]? {
+        try getMany([key], session: session)[0]
+    }
+
+    public func getMany(_ keys: [String], session: String?) throws -> [[UInt8]?] {
+        try getDecoded(keys, session: session).map { $0?.value }
+    }
+
+    /// Values with the expiry their headers carry (the tiered cache copies it).
+    func getDecoded(_ keys: [String], session: String?) throws -> [CacheValueCodec.Decoded?] {
+        for k in keys { try checkRead(k, session) }
+        let ids = keys.map { MemoryKey(session: session, key: $0) }
+        let stored = try store.read(ids)
+        let now = clock.nowMs()
+        var hits = 0
+        let values = zip(ids, stored).map { id, bytes -> CacheValueCodec.Decoded? in
+            let v = decodeLive(id, stored: bytes, now: now)
+            if v != nil { hits += 1 }
+            return v
+        }
+        counters.update { $0.hits += hits }
+        persistIfDue(now: now)
+        return values
+    }
+
+    /// Counts hits served by a tier in front of this cache (so `stats` sees them).
+    func countFrontHits(_ n: Int) {
+        counters.update { $0.hits += n }
+    }
+
+    public func set(_ key: String, value: [UInt8], ttlMs: Int64?, session: String?) throws {
+        try setMany([CacheWrite(key: key, value: value, ttlMs: ttlMs, session: session)])
+    }
+
+    public func setMany(_ writes: [CacheWrite]) throws {
+        let now = clock.nowMs()
+        var entries: [(MemoryKey, StoredBlob)] = []
+        entries.reserveCapacity(writes.count)
+        var written = 0, saved = 0
+        for w in writes {
+            try checkRead(w.key, w.session)
+            if let ttl = w.ttlMs, ttl < 1 || ttl > CacheLimits.maxTTLSeconds * 1000 {
+                throw CacheError.invalidTTL(seconds: String(Double(ttl) / 1000))
+            }
+            guard w.value.count <= maxValueBytes else { throw CacheError.valueTooLarge(bytes: w.value.count, limitBytes: maxValueBytes) }
+            let expires = w.ttlMs.map { now + $0 }
+            let bytes = try codec.encode(w.value, expiresAtMs: expires)
+            entries.append((MemoryKey(session: w.session, key: w.key), StoredBlob(bytes: bytes, originalBytes: w.value.count, expiresAtMs: expires, ttlMs: w.ttlMs)))
+            written += w.value.count
+            saved += max(0, w.value.count + CacheValueCodec.headerBytes - bytes.count)
+        }
+        try store.write(entries)
+        counters.update {
+            $0.sets += writes.count
+            $0.bytesWritten += written
+            $0.bytesSavedWritten += saved
+        }
+        if writesSincePurge.add(writes.count, ordering: .relaxed).newValue >= 1000 {
+            writesSincePurge.store(0, ordering: .relaxed)
+            if let purged = try? store.purgeExpired(nowMs: now, limit: 500), purged > 0 {
+                counters.update { $0.expirations += purged }
+            }
+        }
+        persistIfDue(now: now)
+    }
+
+    public func delete(_ keys: [String], session: String?) throws -> Int {
+        for k in keys { try checkRead(k, session) }
+        let ids = keys.map { MemoryKey(session: session, key: $0) }
+        // Count only live entries, as Redis's DEL would for keys that had not yet expired.
+        let now = clock.nowMs()
+        let live = try store.read(ids).enumerated().filter { decodeLive(ids[$0.offset], stored: $0.element, now: now, countMiss: false) != nil }.count
+        _ = try store.remove(ids)
+        counters.update { $0.deletes += live }
+        return live
+    }
+
+    public func exists(_ key: String, session: String?) throws -> Bool {
+        try checkRead(key, session)
+        let id = MemoryKey(session: session, key: key)
+        return decodeLive(id, stored: try store.read([id])[0], now: clock.nowMs(), countMiss: false) != nil
+    }
+
+    public func ttl(_ key: String, session: String?) throws -> CacheTTL {
+        try checkRead(key, session)
+        let id = MemoryKey(session: session, key: key)
+        let now = clock.nowMs()
+        guard let decoded = decodeLive(id, stored: try store.read([id])[0], now: now, countMiss: false) else { return .missing }
+        return decoded.expiresAtMs.map { .remaining(ms: $0 - now) } ?? .persistent
+    }
+
+    public func keys(prefix: String, session: String?) throws -> [String] {
+        try CacheLimits.check(session: session)
+        let now = clock.nowMs()
+        return try store.list(prefix: prefix, session: session).filter { ($0.expiresAtMs ?? Int64.max) > now }.map(\.key).sorted()
+    }
+
+    public func flush(session: String) throws -> Int {
+        try CacheLimits.check(session: session)
+        let n = try store.removeSession(session)
+        counters.update { $0.deletes += n }
+        return n
+    }
+
+    public func flushAll() throws -> Int {
+        let n = try store.removeAll()
+        counters.update { $0.deletes += n }
+        return n
+    }
+
+    public func records() throws -> [CacheRecord] {
+        let now = clock.nowMs()
+        return try store.scan().compactMap { id, bytes -> CacheRecord? in
+            guard let d = decodeLive(id, stored: bytes, now: now, countMiss: false) else { return nil }
+            return CacheRecord(key: id.key, session: id.session, value: d.value, ttlMs: d.expiresAtMs.map { $0 - now })
+        }.sorted { ($0.session ?? "", $0.key) < ($1.session ?? "", $1.key) }
+    }
+
+    public func stats() throws -> CacheStats {
+        try sync()
+        let usage = try store.usage(nowMs: clock.nowMs())
+        return CacheStats(backend: store.name, location: store.location, counters: usage.counters, entries: usage.entries,
+                          bytesStored: usage.bytesStored, bytesSaved: usage.bytesSaved, note: usage.note)
+    }
+
+    public func sync() throws {
+        let delta = counters.take()
+        do {
+            try store.persist(delta)
+        } catch {
+            counters.restore(delta)
+            throw error
+        }
+    }
+
+    private func persistIfDue(now: Int64) {
+        let last = lastPersistMs.load(ordering: .relaxed)
+        guard now - last >= 1000, lastPersistMs.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }
+        try? sync()
+    }
+}
