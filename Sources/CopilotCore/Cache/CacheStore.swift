@@ -41,10 +41,10 @@ package protocol CacheStore: AnyObject, Sendable {
     func remove(_ keys: [MemoryKey]) throws -> Int
     /// Keys starting with `prefix` in `session` (nil: outside any) and their expiry.
     func list(prefix: String, session: String?) throws -> [(key: String, expiresAtMs: Int64?)]
-    /// Removes every key of `session`.
-    func removeSession(_ session: String) throws -> Int
-    /// Removes every key.
-    func removeAll() throws -> Int
+    /// Removes every key of `session`; returns how many were live at `nowMs`.
+    func removeSession(_ session: String, nowMs: Int64) throws -> Int
+    /// Removes every key; returns how many were live at `nowMs`.
+    func removeAll(nowMs: Int64) throws -> Int
     /// Every entry's stored bytes (export).
     func scan() throws -> [(MemoryKey, [UInt8])]
     /// Deletes at most `limit` entries expired at `nowMs`; returns how many.

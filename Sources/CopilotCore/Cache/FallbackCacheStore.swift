@@ -82,8 +82,8 @@ package final class FallbackCacheStore: CacheStore {
     package func list(prefix: String, session: String?) throws -> [(key: String, expiresAtMs: Int64?)] {
         try run { try $0.list(prefix: prefix, session: session) }
     }
-    package func removeSession(_ session: String) throws -> Int { try run { try $0.removeSession(session) } }
-    package func removeAll() throws -> Int { try run { try $0.removeAll() } }
+    package func removeSession(_ session: String, nowMs: Int64) throws -> Int { try run { try $0.removeSession(session, nowMs: nowMs) } }
+    package func removeAll(nowMs: Int64) throws -> Int { try run { try $0.removeAll(nowMs: nowMs) } }
     package func scan() throws -> [(MemoryKey, [UInt8])] { try run { try $0.scan() } }
     package func purgeExpired(nowMs: Int64, limit: Int) throws -> Int { try run { try $0.purgeExpired(nowMs: nowMs, limit: limit) } }
     package func persist(_ delta: CacheCounters) throws { try run { try $0.persist(delta) } }

@@ -92,16 +92,17 @@ public final class MemoryCache: ResponseCaching {
     }
 
     public func flush(session: String) throws -> Int {
-        state.withLock { s in
+        let now = clock.nowMs()
+        return state.withLock { s in
             let doomed = s.index.keys.filter { $0.session == session }
-            for k in doomed { _ = s.remove(k, now: Int64.min, countDelete: true) }
-            return doomed.count
+            return doomed.filter { s.remove($0, now: now, countDelete: true) }.count
         }
     }
 
     public func flushAll() throws -> Int {
-        state.withLock { s in
-            let n = s.index.count
+        let now = clock.nowMs()
+        return state.withLock { s in
+            let n = s.nodes.indices.filter { s.index[s.nodes[$0].key] == Int32($0) && s.nodes[$0].expiresAtMs > now }.count
             s.counters.deletes += n
             s.clear()
             return n

@@ -167,12 +167,19 @@ package final class RedisCacheStore: CacheStore {
         return n
     }
 
-    package func removeSession(_ session: String) throws -> Int {
-        try unlinkAll(scanKeys(Self.globEscaped("\(namespace):s:{\(session)}:") + "*"))
+    /// Unlinks `keys`; returns how many held a value live at `nowMs` (by their headers).
+    private func unlinkCountingLive(_ keys: [[UInt8]], nowMs: Int64) throws -> Int {
+        let live = try fetch(keys).filter { (CacheValueCodec.expiry(of: $0.1).flatMap { $0 } ?? Int64.max) > nowMs }.count
+        _ = try unlinkAll(keys)
+        return live
     }
 
-    package func removeAll() throws -> Int {
-        try unlinkAll(scanKeys(Self.globEscaped("\(namespace):k:") + "*") + scanKeys(Self.globEscaped("\(namespace):s:") + "*"))
+    package func removeSession(_ session: String, nowMs: Int64) throws -> Int {
+        try unlinkCountingLive(scanKeys(Self.globEscaped("\(namespace):s:{\(session)}:") + "*"), nowMs: nowMs)
+    }
+
+    package func removeAll(nowMs: Int64) throws -> Int {
+        try unlinkCountingLive(scanKeys(Self.globEscaped("\(namespace):k:") + "*") + scanKeys(Self.globEscaped("\(namespace):s:") + "*"), nowMs: nowMs)
     }
 
     package func scan() throws -> [(MemoryKey, [UInt8])] {

@@ -14,7 +14,7 @@ package final class SQLiteCacheStore: CacheStore, @unchecked Sendable {
     private let namespace: String
     private let lock = NSLock()
     private let db: SQLiteDatabase
-    private let selectValue, upsert, deleteKey, listKeys, deleteSession, deleteAll, selectAll, purge, addCounter, selectCounters, selectUsage: SQLiteDatabase.Statement
+    private let selectValue, upsert, deleteKey, listKeys, deleteSession, deleteAll, countLive, countAllLive, selectAll, purge, addCounter, selectCounters, selectUsage: SQLiteDatabase.Statement
 
     /// Opens or creates the cache at `path` (creating its directory, mode 0700, when missing).
     package init(path: String, namespace: String, busyTimeoutMs: Int32 = 5000) throws {
@@ -63,6 +63,8 @@ package final class SQLiteCacheStore: CacheStore, @unchecked Sendable {
         listKeys = try db.prepare("SELECT key, expires_at_ms FROM copilot_cache WHERE namespace = ?1 AND session = ?2 AND key >= ?3 ORDER BY key")
         deleteSession = try db.prepare("DELETE FROM copilot_cache WHERE namespace = ?1 AND session = ?2")
         deleteAll = try db.prepare("DELETE FROM copilot_cache WHERE namespace = ?1")
+        countLive = try db.prepare("SELECT count(*) FROM copilot_cache WHERE namespace = ?1 AND session = ?2 AND (expires_at_ms IS NULL OR expires_at_ms > ?3)")
+        countAllLive = try db.prepare("SELECT count(*) FROM copilot_cache WHERE namespace = ?1 AND (expires_at_ms IS NULL OR expires_at_ms > ?2)")
         selectAll = try db.prepare("SELECT session, key, value FROM copilot_cache WHERE namespace = ?1 ORDER BY session, key")
         purge = try db.prepare("DELETE FROM copilot_cache WHERE id IN (SELECT id FROM copilot_cache WHERE expires_at_ms <= ?1 LIMIT ?2)")
         addCounter = try db.prepare("""
@@ -145,22 +147,33 @@ package final class SQLiteCacheStore: CacheStore, @unchecked Sendable {
         }
     }
 
-    package func removeSession(_ session: String) throws -> Int {
+    package func removeSession(_ session: String, nowMs: Int64) throws -> Int {
         try locked {
-            defer { deleteSession.reset() }
-            try deleteSession.bind(1, namespace)
-            try deleteSession.bind(2, session)
-            try deleteSession.run()
-            return db.changes
+            try db.transaction {
+                defer { countLive.reset(); deleteSession.reset() }
+                try countLive.bind(1, namespace)
+                try countLive.bind(2, session)
+                try countLive.bind(3, nowMs)
+                let live = try countLive.step() ? Int(countLive.int64(0) ?? 0) : 0
+                try deleteSession.bind(1, namespace)
+                try deleteSession.bind(2, session)
+                try deleteSession.run()
+                return live
+            }
         }
     }
 
-    package func removeAll() throws -> Int {
+    package func removeAll(nowMs: Int64) throws -> Int {
         try locked {
-            defer { deleteAll.reset() }
-            try deleteAll.bind(1, namespace)
-            try deleteAll.run()
-            return db.changes
+            try db.transaction {
+                defer { countAllLive.reset(); deleteAll.reset() }
+                try countAllLive.bind(1, namespace)
+                try countAllLive.bind(2, nowMs)
+                let live = try countAllLive.step() ? Int(countAllLive.int64(0) ?? 0) : 0
+                try deleteAll.bind(1, namespace)
+                try deleteAll.run()
+                return live
+            }
         }
     }
 

@@ -154,13 +154,13 @@ public final class StoredCache: ResponseCaching {
 
     public func flush(session: String) throws -> Int {
         try CacheLimits.check(session: session)
-        let n = try store.removeSession(session)
+        let n = try store.removeSession(session, nowMs: clock.nowMs())
         counters.update { $0.deletes += n }
         return n
     }
 
     public func flushAll() throws -> Int {
-        let n = try store.removeAll()
+        let n = try store.removeAll(nowMs: clock.nowMs())
         counters.update { $0.deletes += n }
         return n
     }
