@@ -33,6 +33,9 @@ public final class TieredCache: ResponseCaching {
 
     deinit { invalidation?.stop() }
 
+    /// True when there is no invalidation channel or its subscriber listens.
+    var invalidationReady: Bool { invalidation?.isSubscribed ?? true }
+
     public func get(_ key: String, session: String?) throws -> [UInt8]? {
         try getMany([key], session: session)[0]
     }
