@@ -35,6 +35,8 @@ package protocol CacheStore: AnyObject, Sendable {
     var location: String { get }
     /// The stored bytes of each key (nil when absent), in one round trip where possible.
     func read(_ keys: [MemoryKey]) throws -> [[UInt8]?]
+    /// The stored bytes of one key (the hot path of a single get).
+    func readOne(_ key: MemoryKey) throws -> [UInt8]?
     /// Writes every entry, in one transaction or pipeline.
     func write(_ entries: [(MemoryKey, StoredBlob)]) throws
     /// Removes the keys; returns how many were there.
@@ -53,4 +55,8 @@ package protocol CacheStore: AnyObject, Sendable {
     func persist(_ delta: CacheCounters) throws
     /// Persisted counters and what is held.
     func usage(nowMs: Int64) throws -> StoreUsage
+}
+
+extension CacheStore {
+    package func readOne(_ key: MemoryKey) throws -> [UInt8]? { try read([key])[0] }
 }

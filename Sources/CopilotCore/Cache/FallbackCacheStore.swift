@@ -77,6 +77,7 @@ package final class FallbackCacheStore: CacheStore {
     }
 
     package func read(_ keys: [MemoryKey]) throws -> [[UInt8]?] { try run { try $0.read(keys) } }
+    package func readOne(_ key: MemoryKey) throws -> [UInt8]? { try run { try $0.readOne(key) } }
     package func write(_ entries: [(MemoryKey, StoredBlob)]) throws { try run { try $0.write(entries) } }
     package func remove(_ keys: [MemoryKey]) throws -> Int { try run { try $0.remove(keys) } }
     package func list(prefix: String, session: String?) throws -> [(key: String, expiresAtMs: Int64?)] {

@@ -77,6 +77,15 @@ package final class RedisCacheStore: CacheStore {
         }
     }
 
+    package func readOne(_ key: MemoryKey) throws -> [UInt8]? {
+        try withConnection { conn in
+            switch try check(conn.command([Array("GET".utf8), redisKey(key)]), "GET") {
+            case .bulk(let bytes): bytes
+            default: nil
+            }
+        }
+    }
+
     package func write(_ entries: [(MemoryKey, StoredBlob)]) throws {
         try withConnection { conn in
             let commands = entries.map { k, blob -> [[UInt8]] in

@@ -8,14 +8,15 @@ public protocol CacheClock: Sendable {
     func nowMs() -> Int64
 }
 
-/// The system's real-time clock.
+/// The system's real-time clock, read coarsely (a few milliseconds of resolution, a few
+/// nanoseconds per read: TTLs need no more, and every get reads it).
 public struct SystemCacheClock: CacheClock {
     /// Creates the clock.
     public init() {}
 
     public func nowMs() -> Int64 {
         var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
+        clock_gettime(CLOCK_REALTIME_COARSE, &ts)
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }

@@ -84,16 +84,21 @@ package final class SQLiteCacheStore: CacheStore, @unchecked Sendable {
         return try body()
     }
 
+    /// One key's value; the caller holds `lock`.
+    private func select(_ k: MemoryKey) throws -> [UInt8]? {
+        defer { selectValue.reset() }
+        try selectValue.bind(1, namespace)
+        try selectValue.bind(2, k.session ?? "")
+        try selectValue.bind(3, k.key)
+        return try selectValue.step() ? selectValue.blob(0) : nil
+    }
+
     package func read(_ keys: [MemoryKey]) throws -> [[UInt8]?] {
-        try locked {
-            try keys.map { k in
-                defer { selectValue.reset() }
-                try selectValue.bind(1, namespace)
-                try selectValue.bind(2, k.session ?? "")
-                try selectValue.bind(3, k.key)
-                return try selectValue.step() ? selectValue.blob(0) : nil
-            }
-        }
+        try locked { try keys.map(select) }
+    }
+
+    package func readOne(_ key: MemoryKey) throws -> [UInt8]? {
+        try locked { try select(key) }
     }
 
     package func write(_ entries: [(MemoryKey, StoredBlob)]) throws {

@@ -56,7 +56,14 @@ public final class StoredCache: ResponseCaching {
     }
 
     public func get(_ key: String, session: String?) throws -> [UInt8]? {
-        try getMany([key], session: session)[0]
+        try checkRead(key, session)
+        let id = MemoryKey(session: session, key: key)
+        let stored = try store.readOne(id)
+        let now = clock.nowMs()
+        let value = decodeLive(id, stored: stored, now: now)?.value
+        if value != nil { counters.update { $0.hits += 1 } }
+        persistIfDue(now: now)
+        return value
     }
 
     public func getMany(_ keys: [String], session: String?) throws -> [[UInt8]?] {

@@ -29,6 +29,6 @@ struct Cache: ParsableCommand {
         subcommands: [
             CacheGet.self, CacheSet.self, CacheDel.self, CacheExists.self, CacheTTLCommand.self, CacheKeys.self,
             CacheStatsCommand.self, CacheFlush.self, CacheExport.self, CacheImport.self, CacheKeyCommand.self,
-            CacheWriteLoop.self,
+            CacheBenchmarkCommand.self, CacheWriteLoop.self,
         ])
 }

@@ -1,0 +1,167 @@
+import Foundation
+import Synchronization
+
+/// `copilot cache benchmark`: a load generator for any backend, shaped like redis-benchmark
+/// (clients, pipeline depth, value size, requests), and a codec table on chat-completion JSON.
+public enum CacheBenchmark {
+    /// What to run.
+    public struct Options: Sendable {
+        /// `get` (keys written first) or `set`.
+        public var operation: Operation = .get
+        /// Concurrent clients (threads, each with its own connection from the pool).
+        public var clients = 50
+        /// Keys per call (one pipeline, transaction or bulk call).
+        public var pipeline = 1
+        /// Total keys read or written.
+        public var requests = 100_000
+        /// Bytes per value.
+        public var valueBytes = 256
+        /// Distinct keys (`key:N`), as redis-benchmark's `-r`.
+        public var keyspace = 100_000
+
+        /// Defaults as redis-benchmark's, with a 100,000-key space.
+        public init() {}
+    }
+
+    /// The measured operation.
+    public enum Operation: String, CaseIterable, Sendable {
+        /// Reads of keys that exist.
+        case get
+        /// Writes.
+        case set
+    }
+
+    /// What one run measured.
+    public struct Result: Sendable {
+        /// Keys read or written.
+        public var requests: Int
+        /// Wall time, in seconds.
+        public var seconds: Double
+        /// Call latencies (one pipeline each), in microseconds: p50, p99, p99.9.
+        public var p50Us: Double, p99Us: Double, p999Us: Double
+        /// Keys per second.
+        public var requestsPerSecond: Double { Double(requests) / seconds }
+
+        /// One JSON object.
+        public func json(_ o: Options, backend: String) -> String {
+            "{\"backend\":\(JSONText.quote(backend)),\"operation\":\"\(o.operation.rawValue)\",\"clients\":\(o.clients),\"pipeline\":\(o.pipeline),\"value_bytes\":\(o.valueBytes),\"requests\":\(requests),\"seconds\":\(String(format: "%.4f", seconds)),\"requests_per_second\":\(Int(requestsPerSecond)),\"p50_us\":\(String(format: "%.1f", p50Us)),\"p99_us\":\(String(format: "%.1f", p99Us)),\"p999_us\":\(String(format: "%.1f", p999Us))}"
+        }
+
+        /// One line, like redis-benchmark's summary.
+        public func text(_ o: Options, backend: String) -> String {
+            String(format: "%@ %@: %d requests, %d clients, pipeline %d, %d-byte values: %.0f requests/s in %.2f s; latency per call p50 %.1f us, p99 %.1f us, p99.9 %.1f us\n",
+                   backend, o.operation.rawValue, requests, o.clients, o.pipeline, o.valueBytes, requestsPerSecond, seconds, p50Us, p99Us, p999Us)
+        }
+    }
+
+    /// A chat completion of about 4 KiB like a local model's answer, varied by `i`.
+    public static func chatCompletion(_ i: Int) -> String {
+        let topics = ["the quarterly budget", "the launch date", "hiring two engineers", "the customer escalation", "the Q3 roadmap"]
+        var sentences: [String] = []
+        var rng = SplitMix64(seed: UInt64(i) &+ 17)
+        for s in 0..<28 {
+            let topic = topics[Int(rng.next() % UInt64(topics.count))]
+            sentences.append("Point \(s + 1): regarding \(topic), the team agreed to revisit it on day \(rng.next() % 28 + 1) with \(rng.next() % 9 + 2) people.")
+        }
+        let content = sentences.joined(separator: " ")
+        return """
+            {"id":"chatcmpl-\(String(rng.next(), radix: 36))","object":"chat.completion","created":\(1_733_300_000 + i),"model":"llama3.2:3b","system_fingerprint":"fp_\(String(rng.next() % 100000, radix: 16))","choices":[{"index":0,"message":{"role":"assistant","content":\(JSONText.quote(content))},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":\(rng.next() % 400 + 50),"completion_tokens":\(rng.next() % 600 + 100),"total_tokens":\(rng.next() % 1000 + 150)}}
+            """
+    }
+
+    /// Runs `options` against `cache`: for gets, the keyspace is written first (not timed).
+    public static func run(cache: any ResponseCaching, options o: Options) throws -> Result {
+        let value = [UInt8](Array(chatCompletion(1).utf8).prefix(o.valueBytes)) + [UInt8](repeating: 120, count: max(0, o.valueBytes - chatCompletion(1).utf8.count))
+        let keyspace = max(1, o.keyspace)
+        if o.operation == .get {
+            for start in stride(from: 0, to: keyspace, by: 1000) {
+                try cache.setMany((start..<min(start + 1000, keyspace)).map { CacheWrite(key: "key:\($0)", value: value) })
+            }
+        }
+        let clients = max(1, o.clients), depth = max(1, o.pipeline)
+        let calls = (o.requests + depth - 1) / depth
+        let failure = Mutex<(any Error)?>(nil)
+        let latencies = Mutex<[Double]>([])
+        let start = DispatchTime.now().uptimeNanoseconds
+        DispatchQueue.concurrentPerform(iterations: clients) { c in
+            var rng = SplitMix64(seed: UInt64(c) &+ 1)
+            var mine: [Double] = []
+            let myCalls = calls / clients + (c < calls % clients ? 1 : 0)
+            mine.reserveCapacity(myCalls)
+            for _ in 0..<myCalls {
+                let keys = (0..<depth).map { _ in "key:\(rng.next() % UInt64(keyspace))" }
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                do {
+                    switch (o.operation, depth) {
+                    case (.get, 1): _ = try cache.get(keys[0])
+                    case (.get, _): _ = try cache.getMany(keys, session: nil)
+                    case (.set, 1): try cache.set(keys[0], value: value)
+                    case (.set, _): try cache.setMany(keys.map { CacheWrite(key: $0, value: value) })
+                    }
+                } catch {
+                    failure.withLock { $0 = $0 ?? error }
+                    return
+                }
+                mine.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000)
+            }
+            latencies.withLock { $0 += mine }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        if let error = failure.withLock({ $0 }) { throw error }
+        try cache.sync()
+        let sorted = latencies.withLock { $0 }.sorted()
+        func pct(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+        return Result(requests: calls * depth, seconds: seconds, p50Us: pct(0.5), p99Us: pct(0.99), p999Us: pct(0.999))
+    }
+
+    /// One codec's figures on chat-completion JSON.
+    public struct CodecRow: Sendable {
+        /// `zstd`, `lz4` or `zlib`.
+        public var codec: String
+        /// Original bytes over compressed bytes.
+        public var ratio: Double
+        /// MB of original JSON compressed per second, one thread.
+        public var compressMBps: Double
+        /// MB of original JSON restored per second, one thread.
+        public var decompressMBps: Double
+    }
+
+    /// zstd, lz4 and zlib (the prototype's codec) on 500 generated chat completions.
+    public static func codecTable() throws -> [CodecRow] {
+        let docs = (0..<500).map { Array(chatCompletion($0).utf8) }
+        let total = docs.reduce(0) { $0 + $1.count }
+        func time(_ body: () throws -> Void) rethrows -> Double {
+            var best = Double.infinity
+            for _ in 0..<5 {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                try body()
+                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            }
+            return best
+        }
+        var rows: [CodecRow] = []
+        for codec in ["zstd", "lz4", "zlib"] {
+            func pack(_ d: [UInt8]) throws -> [UInt8] {
+                switch codec {
+                case "zstd": try d.withUnsafeBytes { try Zstd.compress($0) }
+                case "lz4": try d.withUnsafeBytes { try LZ4.compress($0) }
+                default: try Zlib.compress(d)
+                }
+            }
+            let packed = try docs.map(pack)
+            let compress = try time { for d in docs { _ = try pack(d) } }
+            let decompress = try time {
+                for (p, d) in zip(packed, docs) {
+                    switch codec {
+                    case "zstd": _ = p.withUnsafeBytes { Zstd.decompress($0, originalCount: d.count) }
+                    case "lz4": _ = p.withUnsafeBytes { LZ4.decompress($0, originalCount: d.count) }
+                    default: _ = try Zlib.decompress(p)
+                    }
+                }
+            }
+            rows.append(CodecRow(codec: codec, ratio: Double(total) / Double(packed.reduce(0) { $0 + $1.count }),
+                                 compressMBps: Double(total) / 1e6 / compress, decompressMBps: Double(total) / 1e6 / decompress))
+        }
+        return rows
+    }
+}
