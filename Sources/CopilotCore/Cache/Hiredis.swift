@@ -61,7 +61,7 @@ package final class RedisConnection: @unchecked Sendable {
         }
         context = c
         redisSetTimeout(c, tv)
-        redisEnableKeepAlive(c)
+        if case .tcp = url.endpoint { redisEnableKeepAlive(c) }  // TCP_KEEPIDLE fails on unix sockets
         if let password = url.password {
             var auth: [[UInt8]] = [Array("AUTH".utf8)]
             if let user = url.user { auth.append(Array(user.utf8)) }

@@ -30,6 +30,20 @@ struct RedisCacheTests {
         #expect(try cache.getMany((0..<50).map { "b\($0)" }, session: nil).map { $0?.first } == (0..<50).map { UInt8($0) })
     }
 
+    @Test func unixSocketURLsWork() throws {
+        let server = try RedisTestServer()
+        let dir = try TemporaryDirectory()
+        var s = Self.settings(server, dir: dir)
+        s.url = "unix://\(server.socketPath)?db=2"
+        s.fallback = false
+        let cache = try s.open()
+        try cache.set("u", value: [4, 2])
+        #expect(try cache.get("u") == [4, 2])
+        let conn = try RedisConnection(url: RedisURL(server.url), timeoutMs: 1000)
+        _ = try conn.command(["SELECT", "2"])
+        #expect(try conn.command(["EXISTS", "copilot:k:u"]) == .integer(1))
+    }
+
     @Test func aWrongPasswordIsAnErrorThatNeverShowsIt() throws {
         let server = try RedisTestServer(password: "right-one")
         let dir = try TemporaryDirectory()

@@ -15,6 +15,8 @@ final class RedisTestServer: @unchecked Sendable {
     let directory: URL
 
     var url: String { password.map { "redis://:\($0)@127.0.0.1:\(port)/0" } ?? "redis://127.0.0.1:\(port)/0" }
+    /// The server's unix socket.
+    var socketPath: String { directory.appendingPathComponent("redis.sock").path }
 
     init(password: String? = nil, port: Int? = nil) throws {
         self.port = port ?? Self.freePort()
@@ -32,7 +34,8 @@ final class RedisTestServer: @unchecked Sendable {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         var args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                    "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning"]
+                    "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning",
+                    "--unixsocket", socketPath, "--unixsocketperm", "700"]
         if let password { args += ["--requirepass", password] }
         p.arguments = args
         p.standardOutput = FileHandle.nullDevice
