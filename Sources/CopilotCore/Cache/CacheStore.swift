@@ -37,6 +37,9 @@ package protocol CacheStore: AnyObject, Sendable {
     func read(_ keys: [MemoryKey]) throws -> [[UInt8]?]
     /// The stored bytes of one key (the hot path of a single get).
     func readOne(_ key: MemoryKey) throws -> [UInt8]?
+    /// `body` applied to one key's stored bytes where they lie (no copy where the store can),
+    /// or nil when the key is absent.
+    func withStoredValue<T>(_ key: MemoryKey, _ body: (UnsafeRawBufferPointer) -> T) throws -> T?
     /// Writes every entry, in one transaction or pipeline.
     func write(_ entries: [(MemoryKey, StoredBlob)]) throws
     /// Removes the keys; returns how many were there.
@@ -59,4 +62,7 @@ package protocol CacheStore: AnyObject, Sendable {
 
 extension CacheStore {
     package func readOne(_ key: MemoryKey) throws -> [UInt8]? { try read([key])[0] }
+    package func withStoredValue<T>(_ key: MemoryKey, _ body: (UnsafeRawBufferPointer) -> T) throws -> T? {
+        try readOne(key).map { bytes in bytes.withUnsafeBytes(body) }
+    }
 }

@@ -82,20 +82,24 @@ public struct CacheValueCodec: Sendable {
 
     /// The original value, or nil when `stored` is damaged.
     public func decode(_ stored: [UInt8]) -> Decoded? {
-        guard stored.count >= Self.headerBytes, stored[0] == 0xC0, stored[1] == 0xCA, stored[2] == 1 else { return nil }
-        let originalCount = Int(readLittleEndian32(stored, at: 4))
-        let crc = readLittleEndian32(stored, at: 8)
-        let expiry = Int64(bitPattern: readLittleEndian64(stored, at: 12))
+        stored.withUnsafeBytes { decode(raw: $0) }
+    }
+
+    /// The original value of stored bytes read in place (an SQLite column), or nil when they
+    /// are damaged.
+    public func decode(raw stored: UnsafeRawBufferPointer) -> Decoded? {
+        let h = Self.headerBytes
+        guard stored.count >= h, stored[0] == 0xC0, stored[1] == 0xCA, stored[2] == 1 else { return nil }
+        let originalCount = Int(stored.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian)
+        let crc = stored.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian
+        let expiry = Int64(bitPattern: stored.loadUnaligned(fromByteOffset: 12, as: UInt64.self).littleEndian)
+        let payload = UnsafeRawBufferPointer(rebasing: stored[h...])
         let value: [UInt8]?
         switch stored[3] {
-        case 0:
-            value = stored.count - Self.headerBytes == originalCount ? Array(stored[Self.headerBytes...]) : nil
-        case 1:
-            value = stored.withUnsafeBytes { Zstd.decompress(UnsafeRawBufferPointer(rebasing: $0[Self.headerBytes...]), originalCount: originalCount) }
-        case 2:
-            value = stored.withUnsafeBytes { LZ4.decompress(UnsafeRawBufferPointer(rebasing: $0[Self.headerBytes...]), originalCount: originalCount) }
-        default:
-            value = nil
+        case 0: value = payload.count == originalCount ? [UInt8](payload) : nil
+        case 1: value = Zstd.decompress(payload, originalCount: originalCount)
+        case 2: value = LZ4.decompress(payload, originalCount: originalCount)
+        default: value = nil
         }
         guard let value, Self.checksum(value: value, expiry: expiry) == crc else { return nil }
         return Decoded(value: value, expiresAtMs: expiry == 0 ? nil : expiry)
@@ -111,12 +115,6 @@ public struct CacheValueCodec: Sendable {
 private func appendLittleEndian<T: FixedWidthInteger>(_ value: T, to out: inout [UInt8]) {
     var v = value.littleEndian
     withUnsafeBytes(of: &v) { out.append(contentsOf: $0) }
-}
-
-private func readLittleEndian32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
-    var v: UInt32 = 0
-    for i in 0..<4 { v |= UInt32(bytes[offset + i]) << (8 * UInt32(i)) }
-    return v
 }
 
 private func readLittleEndian64(_ bytes: [UInt8], at offset: Int) -> UInt64 {

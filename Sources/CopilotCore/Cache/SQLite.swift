@@ -147,6 +147,18 @@ package final class SQLiteDatabase {
             try database.check(rc, "bind")
         }
 
+        /// Binds text that SQLite reads in place: valid only until `reset()`, so the caller keeps
+        /// the pointer alive (inside `withCString`) until the statement is done.
+        package func bind(_ index: Int32, borrowing text: UnsafePointer<CChar>) throws {
+            try database.check(sqlite3_bind_text(handle, index, text, -1, nil), "bind")
+        }
+
+        /// `body` on column `index`'s bytes in SQLite's own buffer (valid until the next step).
+        package func withBlob<T>(_ index: Int32, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+            let count = Int(sqlite3_column_bytes(handle, index))
+            return body(UnsafeRawBufferPointer(start: count > 0 ? sqlite3_column_blob(handle, index) : nil, count: count))
+        }
+
         /// Advances; true while a row is available.
         package func step() throws -> Bool {
             let rc = sqlite3_step(handle)

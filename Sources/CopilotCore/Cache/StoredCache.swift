@@ -36,7 +36,12 @@ public final class StoredCache: ResponseCaching {
             if countMiss { counters.update { $0.misses += 1 } }
             return nil
         }
-        guard let decoded = codec.decode(stored) else {
+        return checkLive(key, decoded: codec.decode(stored), now: now, countMiss: countMiss)
+    }
+
+    /// A decoded value if it is sound and live; counts, warns and removes otherwise.
+    private func checkLive(_ key: MemoryKey, decoded: CacheValueCodec.Decoded?, now: Int64, countMiss: Bool) -> CacheValueCodec.Decoded? {
+        guard let decoded else {
             counters.update { $0.corrupt += 1; if countMiss { $0.misses += 1 } }
             warnings.warn("corrupt", "a damaged value under \(JSONText.quote(String(key.key.prefix(80)))) in \(store.location) read as a miss and was removed (further damage is counted in `copilot cache stats`)")
             _ = try? store.remove([key])
@@ -58,9 +63,15 @@ public final class StoredCache: ResponseCaching {
     public func get(_ key: String, session: String?) throws -> [UInt8]? {
         try checkRead(key, session)
         let id = MemoryKey(session: session, key: key)
-        let stored = try store.readOne(id)
+        let codec = self.codec
         let now = clock.nowMs()
-        let value = decodeLive(id, stored: stored, now: now)?.value
+        let value: [UInt8]?
+        if let decoded = try store.withStoredValue(id, { codec.decode(raw: $0) }) {
+            value = checkLive(id, decoded: decoded, now: now, countMiss: true)?.value
+        } else {
+            counters.update { $0.misses += 1 }
+            value = nil
+        }
         if value != nil { counters.update { $0.hits += 1 } }
         persistIfDue(now: now)
         return value
