@@ -86,9 +86,13 @@ public final class WhisperWindowDecoder {
     /// Decodes a window with the temperature fallback: the first result whose compression
     /// ratio and average log-probability pass, else (all failed) the best by average
     /// log-probability among those under the compression threshold.
-    public func decodeWithFallback(cross: WhisperCrossCache, prompt: [Int], text: ([Int]) -> String) throws -> WhisperWindowResult {
+    ///
+    /// With `fallback: false` only the first temperature is tried (a quick hypothesis).
+    public func decodeWithFallback(
+        cross: WhisperCrossCache, prompt: [Int], fallback: Bool = true, text: ([Int]) -> String
+    ) throws -> WhisperWindowResult {
         var results: [WhisperWindowResult] = []
-        for temperature in options.temperatures {
+        for temperature in fallback ? options.temperatures[...] : options.temperatures.prefix(1) {
             var best: WhisperWindowResult?
             let candidates = temperature > 0 ? max(1, options.bestOf) : 1
             for _ in 0..<candidates {
