@@ -47,7 +47,12 @@ extension Transcriber: UtteranceTranscribing {
         var text = ""
         var tokens: [Int] = []
         var temperature = 0.0
-        try transcribe(samples: samples, previousTokens: previousTokens, encoding: encoding, fallback: fallback) { segment in
+        // Speech runs at about 3 words (5 tokens) a second; 12 a second leaves room for
+        // timestamps and fast talkers while a looping hypothesis stops early.
+        try transcribe(
+            samples: samples, previousTokens: previousTokens, encoding: encoding, fallback: fallback,
+            maximumTokensPerSecond: 12
+        ) { segment in
             text += segment.text
             tokens += segment.tokens
             temperature = max(temperature, segment.temperature)
@@ -64,6 +69,10 @@ public struct LiveTranscriptionOptions: Sendable, Equatable {
     public var partialMs: Int?
     /// Audio kept before the detected speech start, in ms.
     public var preRollMs = 300
+    /// Silence kept after the end of speech, in ms (whole VAD frames, below the minimum
+    /// silence); the speculative decode starts once it has arrived. tiny.en misses fewer
+    /// last words when it hears the speech end (benchmarks/RESULTS.md, live section).
+    public var postRollMs = 270
     /// Samples handed from the reader to the ring at once, in ms (20 ms like a capture period).
     public var chunkMs = 20
     /// Audio the reader's ring holds, in seconds; under back-pressure the reader waits.
@@ -72,12 +81,16 @@ public struct LiveTranscriptionOptions: Sendable, Equatable {
     public var maximumPendingFinals = 4
     /// A longer utterance is cut (at its quietest frame) so each part fits one window.
     public var maximumUtteranceSeconds = 28.0
-    /// How much of the window finals (and their speculative decodes) encode.
-    public var finalEncoding = WindowEncoding.padded
+    /// How much of the window finals (and their speculative decodes) encode: by default the
+    /// utterance's length, measured as accurate as the padded window on the latency corpus
+    /// and several times faster (benchmarks/RESULTS.md, live section).
+    public var finalEncoding = WindowEncoding.content
     /// How much of the window partials encode.
     public var partialEncoding = WindowEncoding.content
-    /// Prompt each utterance with the text committed before it.
-    public var conditionOnPreviousText = true
+    /// Prompt each utterance with the text committed before it. Off by default: prompted
+    /// with the previous utterance, tiny.en often repeats it instead of transcribing a short
+    /// or noisy one (measured: WER 0.24 against 0.11 without).
+    public var conditionOnPreviousText = false
     /// A live input (pipe, device) that delivers nothing for this long ends with an error;
     /// `nil` waits for ever.
     public var stallSeconds: Double? = 10
@@ -136,6 +149,9 @@ public final class LiveTranscriber: @unchecked Sendable {
         if let partialMs = options.partialMs, !(50...10_000).contains(partialMs) {
             throw LiveTranscriptionError.invalidSetting(name: "--partial-ms", value: String(partialMs), expected: "50...10000 ms")
         }
+        if !(0...2_000).contains(options.postRollMs) {
+            throw LiveTranscriptionError.invalidSetting(name: "--post-roll-ms", value: String(options.postRollMs), expected: "0...2000 ms (less than the VAD's min_silence_ms is used)")
+        }
         if !(0...2_000).contains(options.preRollMs) {
             throw LiveTranscriptionError.invalidSetting(name: "--pre-roll-ms", value: String(options.preRollMs), expected: "0...2000 ms")
         }
@@ -146,7 +162,8 @@ public final class LiveTranscriber: @unchecked Sendable {
         self.options = options
         makeCutter = {
             try UtteranceCutter(
-                detector: detector, shaping: shaping, preRollMs: options.preRollMs, partialMs: options.partialMs,
+                detector: detector, shaping: shaping, preRollMs: options.preRollMs, postRollMs: options.postRollMs,
+                partialMs: options.partialMs,
                 maximumUtteranceSeconds: options.maximumUtteranceSeconds)
         }
     }

@@ -10,16 +10,22 @@ public struct UtteranceAudio: Sendable, Equatable {
     public var startSample: Int
     /// Input position of the first speech frame, in samples.
     public var speechStartSample: Int
-    /// 16 kHz mono samples from `startSample`: pre-roll, speech and bridged pauses.
+    /// Input position just after the last speech frame, in samples (before the post-roll).
+    public var speechEndSample: Int
+    /// 16 kHz mono samples from `startSample`: pre-roll, speech, bridged pauses, post-roll.
     public var samples: [Float]
     /// Sample rate of the positions, in Hz.
     public var sampleRate: Int
 
     /// Creates the audio of an utterance.
-    public init(utterance: Int, startSample: Int, speechStartSample: Int, samples: [Float], sampleRate: Int) {
+    public init(
+        utterance: Int, startSample: Int, speechStartSample: Int, speechEndSample: Int? = nil, samples: [Float],
+        sampleRate: Int
+    ) {
         self.utterance = utterance
         self.startSample = startSample
         self.speechStartSample = speechStartSample
+        self.speechEndSample = speechEndSample ?? startSample + samples.count
         self.samples = samples
         self.sampleRate = sampleRate
     }
@@ -28,8 +34,8 @@ public struct UtteranceAudio: Sendable, Equatable {
     public var endSample: Int { startSample + samples.count }
     /// Start of the speech in seconds of input audio.
     public var start: Double { Double(speechStartSample) / Double(sampleRate) }
-    /// End of the audio in seconds of input audio.
-    public var end: Double { Double(endSample) / Double(sampleRate) }
+    /// End of the speech in seconds of input audio.
+    public var end: Double { Double(speechEndSample) / Double(sampleRate) }
 }
 
 /// What the cutter asks of the transcription worker.
@@ -66,6 +72,9 @@ public final class UtteranceCutter {
     public let sampleRate: Int
     /// Samples of audio before the speech kept in front of each utterance.
     public let preRollSamples: Int
+    /// Samples of the silence after the speech kept at its end (whole frames, less than the
+    /// minimum silence), so the decoder hears the speech end.
+    public let postRollSamples: Int
     /// Distance between partial requests, in samples of speech; 0 asks for none.
     public let partialSamples: Int
     /// Length at which a running utterance is cut, in samples.
@@ -92,6 +101,7 @@ public final class UtteranceCutter {
     private var speechStartSample = 0
     private var speechEndSample = 0
     private var inSilence = false
+    private var speculated = false
     private var partialsRequested = 0
 
     /// Counts of what was decided, for statistics.
@@ -101,7 +111,8 @@ public final class UtteranceCutter {
     /// (its `padMs` is ignored: pre-roll comes from `preRollMs`).
     public init(
         detector: any VoiceActivityDetecting, shaping: SegmentShaping, sampleRate: Int = WhisperMel.sampleRate,
-        preRollMs: Int, partialMs: Int?, maximumUtteranceSeconds: Double = 28, cutSearchSeconds: Double = 8
+        preRollMs: Int, postRollMs: Int = 0, partialMs: Int?, maximumUtteranceSeconds: Double = 28,
+        cutSearchSeconds: Double = 8
     ) throws {
         self.detector = detector
         frameSamples = detector.frameSamples
@@ -111,6 +122,8 @@ public final class UtteranceCutter {
         segmenter = SpeechSegmenter(frameSamples: frameSamples, sampleRate: sampleRate, shaping: unpadded)
         minSpeechSamples = shaping.minSpeechMs * sampleRate / 1000
         preRollSamples = max(0, preRollMs) * sampleRate / 1000
+        let minSilenceFrames = max(1, (shaping.minSilenceMs * sampleRate / 1000 + frameSamples - 1) / frameSamples)
+        postRollSamples = min(max(0, postRollMs) * sampleRate / 1000 / frameSamples, minSilenceFrames - 1) * frameSamples
         partialSamples = partialMs.map { max(1, $0) * sampleRate / 1000 } ?? 0
         maximumUtteranceSamples = max(2 * frameSamples, Int(maximumUtteranceSeconds * Double(sampleRate)))
         cutSearchSamples = min(maximumUtteranceSamples / 2, max(frameSamples, Int(cutSearchSeconds * Double(sampleRate))))
@@ -152,11 +165,12 @@ public final class UtteranceCutter {
             pending.withUnsafeBufferPointer { samples.append(contentsOf: $0[0..<pendingCount]) }
             speechEndSample = startSample + samples.count
         }
+        let available = startSample + samples.count
         position += pendingCount
         pendingCount = 0
         guard isOpen else { return }
         if segmenter.finish() != nil {
-            try close(endSample: speechEndSample, emit: emit)
+            try close(endSample: min(speechEndSample + postRollSamples, available), emit: emit)
         } else {
             try drop(emit: emit)
         }
@@ -173,19 +187,19 @@ public final class UtteranceCutter {
         } else {
             append(frame)
             if decision.isSpeech {
-                if inSilence {
-                    inSilence = false
-                    try emit(.resumed(utterance: utterance))
-                }
+                if speculated { try emit(.resumed(utterance: utterance)) }
+                inSilence = false
+                speculated = false
                 speechEndSample = frameStart + frameSamples
             }
+            if !decision.isSpeech { inSilence = true }
             if let segment = closed {
-                try close(endSample: segment.endSample, emit: emit)
+                try close(endSample: segment.endSample + postRollSamples, emit: emit)
             } else if !openNow {
                 try drop(emit: emit)  // shorter than the minimum speech
-            } else if !decision.isSpeech && !inSilence {
-                inSilence = true
-                try emit(.speculate(audio(upTo: speechEndSample)))
+            } else if inSilence && !speculated && position - speechEndSample >= postRollSamples {
+                speculated = true
+                try emit(.speculate(audio(upTo: speechEndSample + postRollSamples)))
             } else if samples.count >= maximumUtteranceSamples {
                 try cut(emit: emit)
             } else if !inSilence {
@@ -216,6 +230,7 @@ public final class UtteranceCutter {
         speechStartSample = frameStart
         speechEndSample = frameStart + frameSamples
         inSilence = false
+        speculated = false
         partialsRequested = 0
     }
 
@@ -241,7 +256,8 @@ public final class UtteranceCutter {
         let count = max(0, min(samples.count, endSample - startSample))
         return UtteranceAudio(
             utterance: utterance, startSample: startSample, speechStartSample: speechStartSample,
-            samples: Array(samples[0..<count]), sampleRate: sampleRate)
+            speechEndSample: min(speechEndSample, startSample + count), samples: Array(samples[0..<count]),
+            sampleRate: sampleRate)
     }
 
     private func close(endSample: Int, emit: (UtteranceEvent) throws -> Void) rethrows {
@@ -253,7 +269,7 @@ public final class UtteranceCutter {
 
     private func drop(emit: (UtteranceEvent) throws -> Void) rethrows {
         isOpen = false
-        if inSilence { try emit(.resumed(utterance: utterance)) }
+        if speculated { try emit(.resumed(utterance: utterance)) }
     }
 
     /// Partials follow the speech: one each `partialSamples` after its start, once the
@@ -290,6 +306,7 @@ public final class UtteranceCutter {
         utterance = nextUtterance
         nextUtterance += 1
         inSilence = false
+        speculated = false
         partialsRequested = 0
     }
 }

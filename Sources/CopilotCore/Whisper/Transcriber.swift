@@ -123,10 +123,12 @@ public final class Transcriber {
     /// `previousTokens` (the tokens of text already transcribed before these samples, as
     /// faster-whisper's `initial_prompt`) prompt the first window when
     /// `conditionOnPreviousText` is on; `encoding` says how much of each window is encoded;
-    /// `fallback: false` decodes each window once at the first temperature (no retries).
+    /// `fallback: false` decodes each window once at the first temperature (no retries);
+    /// `maximumTokensPerSecond` bounds each window's tokens to that many per second of its
+    /// content, plus 16 (a hallucinated loop then costs little).
     public func transcribe(
         samples: [Float], previousTokens: [Int] = [], encoding: WindowEncoding = .padded, fallback: Bool = true,
-        progress: (Double, Double) -> Void = { _, _ in }, onSegment: (WhisperSegment) throws -> Void
+        maximumTokensPerSecond: Double? = nil, progress: (Double, Double) -> Void = { _, _ in }, onSegment: (WhisperSegment) throws -> Void
     ) throws {
         let features = mel.logMelSpectrogram(samples)
         let windowFrames = encoder.dimensions.melFrames
@@ -148,7 +150,9 @@ public final class Transcriber {
             let cross = crossDecoder.crossCache(encoderOutput: encoded)
             let previous = options.conditionOnPreviousText ? allTokens[promptResetSince...] : []
             let prompt = windowDecoder.prompt(previousTokens: previous)
-            let result = try windowDecoder.decodeWithFallback(cross: cross, prompt: prompt, fallback: fallback, text: detokenize)
+            let result = try windowDecoder.decodeWithFallback(
+                cross: cross, prompt: prompt, fallback: fallback,
+                maximumTokens: maximumTokensPerSecond.map { Int(($0 * segmentDuration).rounded(.up)) + 16 }, text: detokenize)
             let decoding = options.decoding
             if let noSpeech = decoding.noSpeechThreshold, result.noSpeechProb > noSpeech,
                 !(decoding.logProbThreshold.map { result.avgLogProb > $0 } ?? false)

@@ -21,6 +21,9 @@ struct LiveOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Audio kept before the detected start of speech, in ms (default 300).", valueName: "ms"))
     var preRollMs: Int?
 
+    @Option(help: ArgumentHelp("Silence kept after the end of speech, in ms (default 270; less than [vad] min_silence_ms).", valueName: "ms"))
+    var postRollMs: Int?
+
     @Option(help: ArgumentHelp("End with an error when a pipe or device delivers nothing for this long (default 10; 0 waits for ever).", valueName: "seconds"))
     var stallSeconds: Double?
 
@@ -39,6 +42,7 @@ struct LiveOptions: ParsableArguments {
         if partials { given.append("--partials") }
         if partialMs != nil { given.append("--partial-ms") }
         if preRollMs != nil { given.append("--pre-roll-ms") }
+        if postRollMs != nil { given.append("--post-roll-ms") }
         if stallSeconds != nil { given.append("--stall-seconds") }
         if stats { given.append("--stats") }
         if finalEncoding != nil { given.append("--final-encoding") }
@@ -57,15 +61,17 @@ struct LiveOptions: ParsableArguments {
         }
     }
 
-    /// The pipeline settings these flags describe.
-    func options(conditionOnPreviousText: Bool) -> LiveTranscriptionOptions {
+    /// The pipeline settings these flags describe; `conditionOnPreviousText` is the explicit
+    /// flag only (the live default is off, whatever the configuration says for files).
+    func options(conditionOnPreviousText: Bool?) -> LiveTranscriptionOptions {
         var options = LiveTranscriptionOptions()
         options.pace = pace ?? .none
         options.partialMs = partials ? (partialMs ?? 300) : nil
         if let preRollMs { options.preRollMs = preRollMs }
+        if let postRollMs { options.postRollMs = postRollMs }
         if let stallSeconds { options.stallSeconds = stallSeconds == 0 ? nil : stallSeconds }
         if let finalEncoding { options.finalEncoding = finalEncoding }
-        options.conditionOnPreviousText = conditionOnPreviousText
+        if let conditionOnPreviousText { options.conditionOnPreviousText = conditionOnPreviousText }
         options.stopOnInterrupt = true
         return options
     }

@@ -64,7 +64,7 @@ struct Transcribe: ParsableCommand {
     @Flag(help: "Decode only the speech the default VAD finds ([vad] settings); timestamps still refer to the input.")
     var vad = false
 
-    @Flag(inversion: .prefixedNo, help: "Prompt each 30 s window with the previous text (default on).")
+    @Flag(inversion: .prefixedNo, help: "Prompt each 30 s window with the previous text (default on; --live: off).")
     var conditionOnPreviousText: Bool?
 
     @Option(help: ArgumentHelp("Seed of the sampler used by the temperature fallback.", valueName: "n"))
@@ -157,7 +157,7 @@ struct Transcribe: ParsableCommand {
         let vadSettings = try VADSettings(section: configuration.section("vad"))
         let pipeline = try LiveTranscriber(
             transcriber: transcriber, detector: vadSettings.makeDetector(for: .segments), shaping: vadSettings.shaping,
-            options: live.options(conditionOnPreviousText: settings.conditionOnPreviousText))
+            options: live.options(conditionOnPreviousText: conditionOnPreviousText))
         let renderer = LiveTranscriptRenderer(format: settings.format)
         let partialLine = ProgressLine(enabled: settings.format == .txt)
         try withStandardOutput { out in
