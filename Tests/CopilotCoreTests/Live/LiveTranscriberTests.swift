@@ -37,6 +37,7 @@ import Testing
     @Test func partialsFallBehindButFinalsDoNot() throws {
         var options = LiveTranscriptionOptions()
         options.partialMs = 60
+        options.finalEncoding = .padded
         let slow = ToneTranscriber(partialDelayUs: 20_000)
         let result = try run(Self.meeting + Self.meeting, options: options, transcriber: slow)
         let finals = result.events.filter { $0.kind == .final }
@@ -67,10 +68,16 @@ import Testing
         #expect(slow.statistics.finalLagSeconds.count == 2)
     }
 
-    /// Each final is prompted with the tokens committed before it.
-    @Test func finalsArePromptedWithTheCommittedText() throws {
+    /// With conditioning on, each final is prompted with the tokens committed before it; by
+    /// default no prompt is given.
+    @Test func finalsArePromptedWithTheCommittedTextWhenAsked() throws {
+        let plain = ToneTranscriber()
+        _ = try run(Self.meeting, options: LiveTranscriptionOptions(), transcriber: plain)
+        #expect(!plain.calls.isEmpty && plain.calls.allSatisfy { $0.prompt == 0 })
+        var options = LiveTranscriptionOptions()
+        options.conditionOnPreviousText = true
         let transcriber = ToneTranscriber()
-        _ = try run(Self.meeting, options: LiveTranscriptionOptions(), transcriber: transcriber)
+        _ = try run(Self.meeting, options: options, transcriber: transcriber)
         // Speculative decodes are prompted the same way; one may be wasted on a short pause.
         let prompts = transcriber.calls.filter(\.fallback).map(\.prompt)
         #expect(prompts.first == 0 && prompts.last == 4 && Set(prompts) == [0, 1, 4] && prompts == prompts.sorted(), "\(prompts)")

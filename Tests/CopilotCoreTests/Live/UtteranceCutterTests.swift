@@ -118,3 +118,26 @@ import Testing
         #expect(finals.map(\.utterance) == Array(0..<finals.count))
     }
 }
+
+extension UtteranceCutterTests {
+    /// Post-roll: the final and its speculation carry that much of the silence after the
+    /// speech (whole frames, less than the minimum silence); the reported end stays the
+    /// speech end.
+    @Test func postRollKeepsTheSilenceAfterTheSpeech() throws {
+        let samples = S.signal([.silence(10), .tone(20, hertz: 400), .silence(30)])
+        let cutter = try UtteranceCutter(detector: S.detector(), shaping: S.shaping, preRollMs: 0, postRollMs: 150, partialMs: nil)
+        #expect(cutter.postRollSamples == 5 * S.frame)
+        let events = S.events(cutter, samples)
+        guard events.count == 2, case .speculate(let guess) = events[0], case .final(let final) = events[1] else {
+            Issue.record("unexpected events \(events)")
+            return
+        }
+        #expect(guess == final)
+        #expect(final.speechEndSample == 30 * S.frame)
+        #expect(final.endSample == 35 * S.frame)
+        #expect(final.end == 0.9)
+        // More post-roll than the silence that closes the utterance is cut to fit.
+        let long = try UtteranceCutter(detector: S.detector(), shaping: S.shaping, preRollMs: 0, postRollMs: 900, partialMs: nil)
+        #expect(long.postRollSamples == 9 * S.frame)
+    }
+}
