@@ -19,6 +19,8 @@ public struct LiveStatistics: Sendable, Equatable {
     public var peakPendingFinals = 0
     /// Seconds the worker spent decoding.
     public var decodeSeconds = 0.0
+    /// The longest decode of a final (or its speculation), in seconds.
+    public var slowestFinalDecodeSeconds = 0.0
     /// Per final: wall-clock seconds since the start minus the end of its audio in the input
     /// (meaningful when the input arrives in real time: then it is the delay from the end of
     /// the utterance's audio to its line).
@@ -36,7 +38,7 @@ public struct LiveStatistics: Sendable, Equatable {
     public var report: String {
         var lines = [
             "live: \(Self.fixed(inputSeconds, 1)) s of audio, \(finals) finals, \(partials) partials (\(skippedPartials) skipped), \(forcedCuts) forced cuts",
-            "live: decoding \(Self.fixed(decodeSeconds, 2)) s (\(Self.fixed(inputSeconds > 0 ? decodeSeconds / inputSeconds : 0, 3))x real time), speculative decodes \(speculationsUsed)/\(speculations) used, finals waiting at most \(peakPendingFinals)",
+            "live: decoding \(Self.fixed(decodeSeconds, 2)) s (\(Self.fixed(inputSeconds > 0 ? decodeSeconds / inputSeconds : 0, 3))x real time), slowest final \(Self.ms(slowestFinalDecodeSeconds)) ms, speculative decodes \(speculationsUsed)/\(speculations) used, finals waiting at most \(peakPendingFinals)",
             "live: ring peak \(ringPeakMs) of \(ringCapacityMs) ms, overruns \(overruns)",
         ]
         if paced, !finalLagSeconds.isEmpty {

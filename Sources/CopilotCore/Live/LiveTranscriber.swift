@@ -33,16 +33,19 @@ public struct UtteranceTranscript: Sendable, Equatable {
 /// Turns the audio of one utterance into text: the live pipeline's speech-to-text stage.
 public protocol UtteranceTranscribing: AnyObject {
     /// Transcribes 16 kHz mono `samples`, prompted with `previousTokens` (the text committed
-    /// before), encoding `encoding`'s share of each window; `fallback: false` asks for one
-    /// quick pass (partials) instead of the temperature fallback.
-    func transcribeUtterance(_ samples: [Float], previousTokens: [Int], encoding: WindowEncoding, fallback: Bool) throws -> UtteranceTranscript
+    /// before), encoding `encoding`'s share of each window. `fallbackCandidates` 0 asks for
+    /// one quick greedy pass (partials); n > 0 for the temperature fallback with n samples
+    /// per temperature above 0.
+    func transcribeUtterance(
+        _ samples: [Float], previousTokens: [Int], encoding: WindowEncoding, fallbackCandidates: Int
+    ) throws -> UtteranceTranscript
 }
 
 extension Transcriber: UtteranceTranscribing {
     /// One utterance through the offline algorithm (30 s windows, fallback, no-speech test),
     /// its segments joined.
     public func transcribeUtterance(
-        _ samples: [Float], previousTokens: [Int], encoding: WindowEncoding, fallback: Bool
+        _ samples: [Float], previousTokens: [Int], encoding: WindowEncoding, fallbackCandidates: Int
     ) throws -> UtteranceTranscript {
         var text = ""
         var tokens: [Int] = []
@@ -50,8 +53,8 @@ extension Transcriber: UtteranceTranscribing {
         // Speech runs at about 3 words (5 tokens) a second; 12 a second leaves room for
         // timestamps and fast talkers while a looping hypothesis stops early.
         try transcribe(
-            samples: samples, previousTokens: previousTokens, encoding: encoding, fallback: fallback,
-            maximumTokensPerSecond: 12
+            samples: samples, previousTokens: previousTokens, encoding: encoding, fallback: fallbackCandidates > 0,
+            maximumTokensPerSecond: 12, bestOf: max(1, fallbackCandidates)
         ) { segment in
             text += segment.text
             tokens += segment.tokens
@@ -87,6 +90,10 @@ public struct LiveTranscriptionOptions: Sendable, Equatable {
     public var finalEncoding = WindowEncoding.content
     /// How much of the window partials encode.
     public var partialEncoding = WindowEncoding.content
+    /// Candidates sampled per fallback temperature for a final (offline: 5). One keeps the
+    /// slowest final near a second on noisy speech instead of seven, at the same accuracy on
+    /// the latency corpus (benchmarks/RESULTS.md, live section).
+    public var fallbackCandidates = 1
     /// Prompt each utterance with the text committed before it. Off by default: prompted
     /// with the previous utterance, tiny.en often repeats it instead of transcribing a short
     /// or noisy one (measured: WER 0.24 against 0.11 without).
@@ -322,10 +329,15 @@ public final class LiveTranscriber: @unchecked Sendable {
         }
         func decode(_ audio: UtteranceAudio, final: Bool) throws -> UtteranceTranscript {
             let begin = LiveClock.nowNs()
-            defer { state.statistics.decodeSeconds += Double(LiveClock.nowNs() - begin) / 1e9 }
+            defer {
+                let seconds = Double(LiveClock.nowNs() - begin) / 1e9
+                state.statistics.decodeSeconds += seconds
+                if final { state.statistics.slowestFinalDecodeSeconds = max(state.statistics.slowestFinalDecodeSeconds, seconds) }
+            }
             return try transcriber.transcribeUtterance(
                 audio.samples, previousTokens: options.conditionOnPreviousText ? history : [],
-                encoding: final ? options.finalEncoding : options.partialEncoding, fallback: final)
+                encoding: final ? options.finalEncoding : options.partialEncoding,
+                fallbackCandidates: final ? max(1, options.fallbackCandidates) : 0)
         }
         do {
             while let job = queue.next() {

@@ -125,10 +125,11 @@ public final class Transcriber {
     /// `conditionOnPreviousText` is on; `encoding` says how much of each window is encoded;
     /// `fallback: false` decodes each window once at the first temperature (no retries);
     /// `maximumTokensPerSecond` bounds each window's tokens to that many per second of its
-    /// content, plus 16 (a hallucinated loop then costs little).
+    /// content, plus 16 (a hallucinated loop then costs little); `bestOf` overrides the
+    /// candidates sampled per fallback temperature.
     public func transcribe(
         samples: [Float], previousTokens: [Int] = [], encoding: WindowEncoding = .padded, fallback: Bool = true,
-        maximumTokensPerSecond: Double? = nil, progress: (Double, Double) -> Void = { _, _ in }, onSegment: (WhisperSegment) throws -> Void
+        maximumTokensPerSecond: Double? = nil, bestOf: Int? = nil, progress: (Double, Double) -> Void = { _, _ in }, onSegment: (WhisperSegment) throws -> Void
     ) throws {
         let features = mel.logMelSpectrogram(samples)
         let windowFrames = encoder.dimensions.melFrames
@@ -152,7 +153,8 @@ public final class Transcriber {
             let prompt = windowDecoder.prompt(previousTokens: previous)
             let result = try windowDecoder.decodeWithFallback(
                 cross: cross, prompt: prompt, fallback: fallback,
-                maximumTokens: maximumTokensPerSecond.map { Int(($0 * segmentDuration).rounded(.up)) + 16 }, text: detokenize)
+                maximumTokens: maximumTokensPerSecond.map { Int(($0 * segmentDuration).rounded(.up)) + 16 }, bestOf: bestOf,
+                text: detokenize)
             let decoding = options.decoding
             if let noSpeech = decoding.noSpeechThreshold, result.noSpeechProb > noSpeech,
                 !(decoding.logProbThreshold.map { result.avgLogProb > $0 } ?? false)

@@ -88,15 +88,16 @@ public final class WhisperWindowDecoder {
     /// log-probability among those under the compression threshold.
     ///
     /// With `fallback: false` only the first temperature is tried (a quick hypothesis);
-    /// `maximumTokens` bounds each search (a looping hypothesis stops there).
+    /// `maximumTokens` bounds each search (a looping hypothesis stops there); `bestOf`
+    /// overrides the candidates sampled per temperature above 0.
     public func decodeWithFallback(
-        cross: WhisperCrossCache, prompt: [Int], fallback: Bool = true, maximumTokens: Int? = nil,
+        cross: WhisperCrossCache, prompt: [Int], fallback: Bool = true, maximumTokens: Int? = nil, bestOf: Int? = nil,
         text: ([Int]) -> String
     ) throws -> WhisperWindowResult {
         var results: [WhisperWindowResult] = []
         for temperature in fallback ? options.temperatures[...] : options.temperatures.prefix(1) {
             var best: WhisperWindowResult?
-            let candidates = temperature > 0 ? max(1, options.bestOf) : 1
+            let candidates = temperature > 0 ? max(1, bestOf ?? options.bestOf) : 1
             for _ in 0..<candidates {
                 var result = decode(cross: cross, prompt: prompt, temperature: temperature, maximumTokens: maximumTokens)
                 result.compressionRatio = try Self.compressionRatio(text(result.tokens))

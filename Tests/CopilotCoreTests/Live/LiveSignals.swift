@@ -88,7 +88,8 @@ final class ToneTranscriber: UtteranceTranscribing, @unchecked Sendable {
         self.partialDelayUs = partialDelayUs
     }
 
-    func transcribeUtterance(_ samples: [Float], previousTokens: [Int], encoding: WindowEncoding, fallback: Bool) throws -> UtteranceTranscript {
+    func transcribeUtterance(_ samples: [Float], previousTokens: [Int], encoding: WindowEncoding, fallbackCandidates: Int) throws -> UtteranceTranscript {
+        let fallback = fallbackCandidates > 0
         lock.lock()
         calls.append((samples.count, encoding, fallback, previousTokens.count))
         lock.unlock()
