@@ -21,12 +21,15 @@ public struct UtteranceTranscript: Sendable, Equatable {
     public var tokens: [Int]
     /// Highest fallback temperature used; above 0.5 the prompt is reset, as offline.
     public var temperature: Double
+    /// Highest gzip compression ratio of its windows' text (a looping hypothesis scores high).
+    public var compressionRatio: Double
 
     /// Creates a transcript.
-    public init(text: String, tokens: [Int], temperature: Double) {
+    public init(text: String, tokens: [Int], temperature: Double, compressionRatio: Double = 0) {
         self.text = text
         self.tokens = tokens
         self.temperature = temperature
+        self.compressionRatio = compressionRatio
     }
 }
 
@@ -50,6 +53,7 @@ extension Transcriber: UtteranceTranscribing {
         var text = ""
         var tokens: [Int] = []
         var temperature = 0.0
+        var compressionRatio = 0.0
         // Speech runs at about 3 words (5 tokens) a second; 12 a second leaves room for
         // timestamps and fast talkers while a looping hypothesis stops early.
         try transcribe(
@@ -59,8 +63,10 @@ extension Transcriber: UtteranceTranscribing {
             text += segment.text
             tokens += segment.tokens
             temperature = max(temperature, segment.temperature)
+            compressionRatio = max(compressionRatio, segment.compressionRatio)
         }
-        return UtteranceTranscript(text: text.trimmingWhitespace(), tokens: tokens, temperature: temperature)
+        return UtteranceTranscript(
+            text: text.trimmingWhitespace(), tokens: tokens, temperature: temperature, compressionRatio: compressionRatio)
     }
 }
 
@@ -94,6 +100,9 @@ public struct LiveTranscriptionOptions: Sendable, Equatable {
     /// slowest final near a second on noisy speech instead of seven, at the same accuracy on
     /// the latency corpus (benchmarks/RESULTS.md, live section).
     public var fallbackCandidates = 1
+    /// A partial whose text compresses better than this (gzip ratio) is a hallucinated loop
+    /// ("Sun... Sun... Sun...") and is not shown; finals retry at a higher temperature instead.
+    public var partialCompressionRatioLimit = 2.4
     /// Prompt each utterance with the text committed before it. Off by default: prompted
     /// with the previous utterance, tiny.en often repeats it instead of transcribing a short
     /// or noisy one (measured: WER 0.24 against 0.11 without).
@@ -369,7 +378,11 @@ public final class LiveTranscriber: @unchecked Sendable {
                     speculated = (audio, committed, try decode(audio, final: true))
                 case .partial(let audio):
                     let transcript = try decode(audio, final: false)
-                    if queue.discardIfSuperseded(partialOf: audio.utterance) || transcript.text.isEmpty { continue }
+                    if queue.discardIfSuperseded(partialOf: audio.utterance) || transcript.text.isEmpty
+                        || transcript.compressionRatio > options.partialCompressionRatioLimit
+                    {
+                        continue
+                    }
                     shownPartial = audio.utterance
                     try onEvent(LiveTranscriptEvent(
                         kind: .partial, utterance: number(of: audio.utterance), start: audio.start, end: audio.end,

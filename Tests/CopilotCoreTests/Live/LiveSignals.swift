@@ -84,8 +84,12 @@ final class ToneTranscriber: UtteranceTranscribing, @unchecked Sendable {
     /// Microseconds each partial (fallback off) sleeps, to make decoding fall behind.
     let partialDelayUs: UInt32
 
-    init(partialDelayUs: UInt32 = 0) {
+    /// Compression ratio reported for partials (above 2.4: a hallucinated loop).
+    let partialCompressionRatio: Double
+
+    init(partialDelayUs: UInt32 = 0, partialCompressionRatio: Double = 1) {
         self.partialDelayUs = partialDelayUs
+        self.partialCompressionRatio = partialCompressionRatio
     }
 
     func transcribeUtterance(_ samples: [Float], previousTokens: [Int], encoding: WindowEncoding, fallbackCandidates: Int) throws -> UtteranceTranscript {
@@ -104,6 +108,8 @@ final class ToneTranscriber: UtteranceTranscribing, @unchecked Sendable {
         }
         while words.last == "|" { words.removeLast() }
         let text = words.filter { $0 != "|" }.joined(separator: " ")
-        return UtteranceTranscript(text: text, tokens: Array(repeating: 1, count: words.count), temperature: 0)
+        return UtteranceTranscript(
+            text: text, tokens: Array(repeating: 1, count: words.count), temperature: 0,
+            compressionRatio: fallback ? 1 : partialCompressionRatio)
     }
 }

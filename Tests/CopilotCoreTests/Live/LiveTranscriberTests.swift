@@ -55,6 +55,18 @@ import Testing
         #expect(slow.calls.filter(\.fallback).allSatisfy { $0.encoding == .padded })
     }
 
+    /// Partials that look like a hallucinated loop (high compression ratio) are not shown.
+    @Test func loopingPartialsAreHidden() throws {
+        var options = LiveTranscriptionOptions()
+        options.partialMs = 60
+        options.pace = .realtime
+        let short = S.signal([.silence(5), .tone(30, hertz: 400), .silence(12)])
+        let shown = try run(short, options: options, transcriber: ToneTranscriber(partialCompressionRatio: 1))
+        let hidden = try run(short, options: options, transcriber: ToneTranscriber(partialCompressionRatio: 3))
+        #expect(shown.events.contains { $0.kind == .partial })
+        #expect(hidden.events.map(\.kind) == [.final])
+    }
+
     /// The same audio read at real-time pace gives the same finals as read at full speed.
     @Test func paceDoesNotChangeTheFinals() throws {
         let short = S.signal([.silence(5), .tone(15, hertz: 400), .silence(12), .tone(10, hertz: 800), .silence(12)])
