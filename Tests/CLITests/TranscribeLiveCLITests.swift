@@ -176,6 +176,41 @@ import Testing
         #expect(model.status == 1 && model.err.contains("/nonexistent/live-model"), "stderr: \(model.err)")
     }
 
+    /// Ctrl-C while someone speaks: the utterance in progress is closed and printed, exit 0.
+    @Test func interruptFlushesTheUtteranceInProgress() throws {
+        guard T.modelDirectory != nil, let wav = Self.meeting else { return }
+        // The first sentence and about 1.5 s of the second, as raw s16le; the pipe stays open.
+        let samples = try AudioStreamSamples.s16le(wav, seconds: 8.5)
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["transcribe", "--live", "--raw", "s16le", "--format", "jsonl", "--threads", "2"]
+        let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
+        process.standardInput = inPipe
+        process.standardOutput = outPipe
+        process.standardError = errPipe
+        try process.run()
+        let output = OutputBox()
+        outPipe.fileHandleForReading.readabilityHandler = { handle in output.append(handle.availableData) }
+        try inPipe.fileHandleForWriting.write(contentsOf: samples)
+        // Interrupt once the first final is out (so the second sentence has been heard).
+        let deadline = Date().addingTimeInterval(120)
+        while process.isRunning && Date() < deadline && !output.text.contains("\n") { usleep(10_000) }
+        process.interrupt()
+        let stopBy = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < stopBy { usleep(10_000) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        outPipe.fileHandleForReading.readabilityHandler = nil
+        output.append(outPipe.fileHandleForReading.readDataToEndOfFile())
+        try? inPipe.fileHandleForWriting.close()
+        let err = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0, "stderr: \(err)")
+        let finals = try Self.jsonLines(output.text)
+        #expect(finals.count == 2, "stdout: \(output.text)")
+        let lastWords = T.words(finals.last?["text"] as? String ?? "")
+        #expect(lastWords.contains("launch"), "stdout: \(output.text)")
+    }
+
     /// Stdin that stays open but sends nothing ends with the stall error, not a hang.
     @Test func stalledStdinEndsWithAnError() throws {
         guard T.modelDirectory != nil else { return }
@@ -206,5 +241,33 @@ import Testing
         let help = try CLI.run(["transcribe", "--help"])
         #expect(help.out.contains("--live") && help.out.contains("--partials") && help.out.contains("copilot transcribe --live"))
         #expect(!help.out.contains("--final-encoding"))
+    }
+}
+
+/// Collects a child's stdout from the pipe's handler thread.
+private final class OutputBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+
+    func append(_ more: Data) {
+        lock.lock()
+        data.append(more)
+        lock.unlock()
+    }
+
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// The first seconds of a 16 kHz mono 16-bit WAV as raw s16le bytes (its 44-byte header
+/// skipped, as make_speech.sh writes it).
+private enum AudioStreamSamples {
+    static func s16le(_ wav: String, seconds: Double) throws -> Data {
+        let data = try Data(contentsOf: URL(fileURLWithPath: wav))
+        let bytes = min(data.count - 44, Int(seconds * 16_000) * 2)
+        return data.subdata(in: 44..<(44 + bytes))
     }
 }

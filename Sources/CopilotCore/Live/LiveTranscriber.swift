@@ -214,7 +214,10 @@ public final class LiveTranscriber: @unchecked Sendable {
             currentStream = nil
             streamLock.unlock()
         }
-        let interrupt = options.stopOnInterrupt ? installInterruptHandler() : nil
+        // A live stream already ends itself on Ctrl-C (``AudioStream/stopOnInterrupt()``); a
+        // second `signal(SIGINT, SIG_IGN)` here would replace the handler libdispatch
+        // installed for it, so only a file read at real-time pace gets one from here.
+        let interrupt = options.stopOnInterrupt && !stream.isLive ? installInterruptHandler() : nil
         defer {
             if let interrupt {
                 interrupt.cancel()
