@@ -201,6 +201,9 @@ def analyse(t0, events, usage, utterances, silence_start):
         if len(quiet) >= 2:
             cpu_silence = 100 * (quiet[-1][1] - quiet[0][1]) / (quiet[-1][0] - quiet[0][0])
     rss = [u[2] for u in usage]
+    by_minute = {}
+    for moment, _, mb in usage:
+        by_minute.setdefault(int((moment - t0) // 60), mb)
     return {
         "finals": len(finals),
         "partials": sum(1 for _, e in events if e["type"] == "partial"),
@@ -218,6 +221,8 @@ def analyse(t0, events, usage, utterances, silence_start):
         "rss_mb_start": rss[0] if rss else float("nan"),
         "rss_mb_peak": max(rss, default=float("nan")),
         "rss_mb_end": rss[-1] if rss else float("nan"),
+        "rss_mb_by_minute": by_minute,
+        "latency_p99_ms": 1000 * percentile(latencies, 0.99),
         "text_after_speech": [e["text"] for t, e in finals if e["start"] >= silence_start],
         "per_final": per_final,
     }
@@ -231,10 +236,17 @@ def main():
     parser.add_argument("--no-partials", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json")
+    parser.add_argument("--repeat", type=int, default=1, help="play the corpus this many times (long runs: RSS growth)")
     parser.add_argument("--keep-corpus", metavar="WAV", help="also write the corpus to this WAV file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         audio, utterances, silence_start = build_corpus(work, args.seed)
+        if args.repeat > 1:
+            length = len(audio) / RATE
+            utterances = [dict(u, start=u["start"] + i * length, end=u["end"] + i * length)
+                          for i in range(args.repeat) for u in utterances]
+            silence_start += (args.repeat - 1) * length
+            audio = audio * args.repeat
         wav = os.path.join(work, "corpus.wav")
         with wave.open(wav, "wb") as w:
             w.setnchannels(1)

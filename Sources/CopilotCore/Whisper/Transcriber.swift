@@ -55,9 +55,10 @@ public enum WindowEncoding: String, CaseIterable, Sendable {
     /// Every window padded to 30 s (3000 mel frames), as faster-whisper and training do.
     case padded
     /// Only the window's content, rounded up to whole seconds plus one second of zero
-    /// features (at least two seconds): the encoder's work follows the audio's length, at some
-    /// cost in accuracy (Whisper never saw a shorter window in training). For hypotheses that
-    /// are redrawn soon after (live partials).
+    /// features (at least two seconds): the encoder's work follows the audio's length. Whisper
+    /// never saw a shorter window in training, so accuracy is measured, not guaranteed: on
+    /// the live corpora of benchmarks/RESULTS.md it matched the padded window. For short
+    /// utterances (the live transcript).
     case content
 
     /// Mel frames encoded for a window of `contentFrames`, at most `windowFrames`.
@@ -129,7 +130,8 @@ public final class Transcriber {
     /// candidates sampled per fallback temperature.
     public func transcribe(
         samples: [Float], previousTokens: [Int] = [], encoding: WindowEncoding = .padded, fallback: Bool = true,
-        maximumTokensPerSecond: Double? = nil, bestOf: Int? = nil, progress: (Double, Double) -> Void = { _, _ in }, onSegment: (WhisperSegment) throws -> Void
+        maximumTokensPerSecond: Double? = nil, bestOf: Int? = nil, progress: (Double, Double) -> Void = { _, _ in },
+        onSegment: (WhisperSegment) throws -> Void
     ) throws {
         let features = mel.logMelSpectrogram(samples)
         let windowFrames = encoder.dimensions.melFrames
