@@ -34,6 +34,9 @@ public struct LiveStatistics: Sendable, Equatable {
     /// The input arrived in real time (`--pace realtime`, a pipe or a device), so lag counts.
     public var paced = false
 
+    /// Empty statistics (the pipeline fills them in).
+    public init() {}
+
     /// The statistics as a few lines for stderr.
     public var report: String {
         var lines = [
@@ -45,6 +48,8 @@ public struct LiveStatistics: Sendable, Equatable {
             let sorted = finalLagSeconds.sorted()
             lines.append(
                 "live: lag from end of audio to final p50 \(Self.ms(Self.percentile(sorted, 0.5))) ms, p99 \(Self.ms(Self.percentile(sorted, 0.99))) ms, max \(Self.ms(sorted[sorted.count - 1])) ms")
+        } else if paced {
+            lines.append("live: lag not measured (no finals)")
         } else {
             lines.append("live: lag not measured (the input was read faster than real time; use --pace realtime)")
         }

@@ -150,3 +150,17 @@ import Testing
 final class EventBox: @unchecked Sendable {
     var events: [LiveTranscriptEvent] = []
 }
+
+extension LiveTranscriberTests {
+    @Test func statisticsReportLagOnlyWhenTheInputWasPaced() {
+        var statistics = LiveStatistics()
+        statistics.finalLagSeconds = [0.3, 0.5, 0.4, 2.0]
+        statistics.paced = true
+        #expect(statistics.report.contains("p50 400 ms, p99 2000 ms, max 2000 ms"))
+        statistics.paced = false
+        #expect(statistics.report.contains("--pace realtime"))
+        statistics.paced = true
+        statistics.finalLagSeconds = []
+        #expect(statistics.report.contains("no finals"))
+    }
+}
