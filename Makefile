@@ -46,7 +46,8 @@ test: deps model
 	swift test $(SWIFT_FLAGS)
 
 ## run: the main job: set everything up, then run the copilot pipeline on a synthesised
-## meeting (speech found by the VAD, transcribed by Whisper) and time every component
+## meeting (speech found by the VAD, transcribed by Whisper, then live: each utterance's
+## final line as soon as it ends, with partials) and time every component
 DEMO := .build/demo
 run: setup
 	@mkdir -p $(DEMO)
@@ -58,6 +59,8 @@ run: setup
 	$(BIN) vad $(DEMO)/meeting.wav
 	@echo "== transcript (copilot transcribe)"
 	$(BIN) transcribe $(DEMO)/meeting.wav
+	@echo "== live transcript, as a microphone would deliver it (copilot transcribe --live --pace realtime)"
+	$(BIN) transcribe $(DEMO)/meeting.wav --live --pace realtime --partials --format jsonl --stats
 	@echo "== speed (copilot bench --quick)"
 	$(BIN) bench --quick
 

@@ -16,6 +16,7 @@ struct Copilot: ParsableCommand {
               arecord -f S16_LE -r 16000 -c 1 -t raw | copilot vad
               arecord -f S16_LE -r 16000 -c 1 -t raw | copilot buffer --tail 30 > last30s.raw
               copilot transcribe meeting.flac --vad --format srt --output meeting.srt
+              arecord -f S16_LE -r 16000 -c 1 | copilot transcribe --live --format jsonl
               copilot bloom dedup < questions.txt > new-questions.txt
               copilot consensus --json answers.jsonl
               copilot convert talk.mp3 --out-rate 16000 --to talk.wav

@@ -14,6 +14,8 @@ package protocol AudioFrameSource: AnyObject {
     /// arrived instead of waiting for a full block, ``stop()`` ends it, and it may end with no
     /// frames when stopped early.
     var isLive: Bool { get }
+    /// Frames lost before they reached the consumer (a capture's overruns); 0 for files.
+    var overruns: Int { get }
 
     /// Reads up to `buffer.count / channels` whole frames, interleaved, as floats in [-1, 1]
     /// for integer sources (float sources pass through unclamped). Returns the frame count,
@@ -30,6 +32,8 @@ extension AudioFrameSource {
     package var expectedFrames: Int? { nil }
     /// Not live unless the source says.
     package var isLive: Bool { false }
+    /// Nothing lost unless the source says.
+    package var overruns: Int { 0 }
     /// Nothing to stop for a file.
     package func stop() {}
 }

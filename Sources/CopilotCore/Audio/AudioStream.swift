@@ -75,6 +75,8 @@ public final class AudioStream: CustomStringConvertible {
     /// returns what has arrived rather than waiting to fill the buffer, and a consumer should
     /// flush its output as it goes.
     public var isLive: Bool { source.isLive }
+    /// Overruns the source counted (a capture that fell behind the device), 0 for files.
+    public var sourceOverruns: Int { source.overruns }
 
     private let source: AudioFrameSource
     private let converter: StreamingResampler?

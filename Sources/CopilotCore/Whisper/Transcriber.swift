@@ -50,6 +50,30 @@ public struct TranscriptionOptions: Sendable, Equatable {
     public init() {}
 }
 
+/// How much audio the encoder sees per window.
+public enum WindowEncoding: String, CaseIterable, Sendable {
+    /// Every window padded to 30 s (3000 mel frames), as faster-whisper and training do.
+    case padded
+    /// Only the window's content, rounded up to whole seconds plus one second of zero
+    /// features (at least two seconds): the encoder's work follows the audio's length. Whisper
+    /// never saw a shorter window in training, so accuracy is measured, not guaranteed: on
+    /// the live corpora of benchmarks/RESULTS.md it matched the padded window. For short
+    /// utterances (the live transcript).
+    case content
+
+    /// Mel frames encoded for a window of `contentFrames`, at most `windowFrames`.
+    public func encodedFrames(contentFrames: Int, windowFrames: Int) -> Int {
+        switch self {
+        case .padded:
+            return windowFrames
+        case .content:
+            let second = Transcriber.framesPerSecond
+            let rounded = (max(contentFrames, 0) + second - 1) / second * second + second
+            return min(windowFrames, max(rounded, 2 * second))
+        }
+    }
+}
+
 /// Long-form transcription the way faster-whisper does it: log-mel features of the whole
 /// signal, 30 s windows starting at `seek`, each encoded once and decoded with fallback,
 /// segments split on timestamp pairs, `seek` moved to the last complete pair.
@@ -96,8 +120,17 @@ public final class Transcriber {
 
     /// Transcribes 16 kHz mono `samples`, calling `onSegment` for each segment in order and
     /// `progress(done, total)` in seconds of audio after each window.
+    ///
+    /// `previousTokens` (the tokens of text already transcribed before these samples, as
+    /// faster-whisper's `initial_prompt`) prompt the first window when
+    /// `conditionOnPreviousText` is on; `encoding` says how much of each window is encoded;
+    /// `fallback: false` decodes each window once at the first temperature (no retries);
+    /// `maximumTokensPerSecond` bounds each window's tokens to that many per second of its
+    /// content, plus 16 (a hallucinated loop then costs little); `bestOf` overrides the
+    /// candidates sampled per fallback temperature.
     public func transcribe(
-        samples: [Float], progress: (Double, Double) -> Void = { _, _ in },
+        samples: [Float], previousTokens: [Int] = [], encoding: WindowEncoding = .padded, fallback: Bool = true,
+        maximumTokensPerSecond: Double? = nil, bestOf: Int? = nil, progress: (Double, Double) -> Void = { _, _ in },
         onSegment: (WhisperSegment) throws -> Void
     ) throws {
         let features = mel.logMelSpectrogram(samples)
@@ -106,7 +139,7 @@ public final class Transcriber {
         let specials = windowDecoder.specials
         let secondsPerFrame = 1 / Double(Self.framesPerSecond)
         var seek = 0
-        var allTokens: [Int] = []
+        var allTokens: [Int] = options.conditionOnPreviousText ? previousTokens : []
         var promptResetSince = 0
         var nextId = 0
         let total = Double(max(contentFrames, 0)) * secondsPerFrame
@@ -114,12 +147,16 @@ public final class Transcriber {
             let timeOffset = Double(seek) * secondsPerFrame
             let segmentSize = min(windowFrames, contentFrames - seek)
             let segmentDuration = Double(segmentSize) * secondsPerFrame
-            let window = features.window(startFrame: seek, frameCount: segmentSize).window(startFrame: 0, frameCount: windowFrames)
-            let encoded = encoder.encode(mel: window.values)
+            let encodedFrames = encoding.encodedFrames(contentFrames: segmentSize, windowFrames: windowFrames)
+            let window = features.window(startFrame: seek, frameCount: segmentSize).window(startFrame: 0, frameCount: encodedFrames)
+            let encoded = encoder.encode(mel: window.values, frameCount: encodedFrames)
             let cross = crossDecoder.crossCache(encoderOutput: encoded)
             let previous = options.conditionOnPreviousText ? allTokens[promptResetSince...] : []
             let prompt = windowDecoder.prompt(previousTokens: previous)
-            let result = try windowDecoder.decodeWithFallback(cross: cross, prompt: prompt, text: detokenize)
+            let result = try windowDecoder.decodeWithFallback(
+                cross: cross, prompt: prompt, fallback: fallback,
+                maximumTokens: maximumTokensPerSecond.map { Int(($0 * segmentDuration).rounded(.up)) + 16 }, bestOf: bestOf,
+                text: detokenize)
             let decoding = options.decoding
             if let noSpeech = decoding.noSpeechThreshold, result.noSpeechProb > noSpeech,
                 !(decoding.logProbThreshold.map { result.avgLogProb > $0 } ?? false)

@@ -10,6 +10,9 @@ public enum TranscriptFormat: String, CaseIterable, Sendable {
     case vtt
     /// A JSON object with the segments (start, end, text, avg_logprob, no_speech_prob, tokens).
     case json
+    /// One JSON object per line and event, `{"type": "final", "utterance", "start", "end",
+    /// "text"}` (the live transcript's events; offline, each segment is a final).
+    case jsonl
 }
 
 /// Renders segments in a ``TranscriptFormat``, piece by piece so segments can be written as
@@ -25,7 +28,7 @@ public struct TranscriptRenderer: Sendable {
     /// Text before the first segment.
     public var header: String {
         switch format {
-        case .txt, .srt: ""
+        case .txt, .srt, .jsonl: ""
         case .vtt: "WEBVTT\n\n"
         case .json: "{\"segments\": ["
         }
@@ -37,6 +40,8 @@ public struct TranscriptRenderer: Sendable {
         switch format {
         case .txt:
             return text + "\n"
+        case .jsonl:
+            return LiveTranscriptEvent(kind: .final, utterance: segment.id, start: segment.start, end: segment.end, text: text).jsonLine
         case .srt:
             return "\(segment.id + 1)\n\(Self.clock(segment.start, comma: true)) --> \(Self.clock(segment.end, comma: true))\n\(text)\n\n"
         case .vtt:

@@ -34,7 +34,7 @@ public final class WhisperKVCache {
 }
 
 /// Cross-attention keys and values of one window's encoder output, per decoder layer
-/// (`audioContext x width` each), computed once per window.
+/// (`positions x width` each, 1500 positions for a padded 30 s window), computed once per window.
 public struct WhisperCrossCache: Sendable {
     /// Keys per layer.
     public var keys: [[Float]]
@@ -52,7 +52,8 @@ public struct WhisperCrossCache: Sendable {
 public protocol WhisperDecoding: AnyObject {
     /// The model's dimensions.
     var dimensions: WhisperDimensions { get }
-    /// Cross-attention keys and values for a window's encoder output (`audioContext x width`).
+    /// Cross-attention keys and values for a window's encoder output (`positions x width`, any
+    /// number of positions up to `audioContext`).
     func crossCache(encoderOutput: [Float]) -> WhisperCrossCache
     /// Runs `tokens` (at positions `cache.count...`) through the decoder, appends their keys and
     /// values to `cache`, and writes the logits after the last token (`vocabularySize` values)
@@ -93,7 +94,7 @@ public final class WhisperDecoder: WhisperDecoding {
 
     public func crossCache(encoderOutput: [Float]) -> WhisperCrossCache {
         let dm = dimensions
-        let t = dm.audioContext, d = dm.width
+        let d = dm.width, t = encoderOutput.count / d
         var keys: [[Float]] = [], values: [[Float]] = []
         encoderOutput.withUnsafeBufferPointer { e in
             for layer in weights.decoderLayers {
@@ -188,7 +189,7 @@ public final class WhisperDecoder: WhisperDecoding {
 
     private func crossAttention(_ layer: WhisperDecoderLayer, keys: [Float], values: [Float], rows n: Int) {
         let dm = dimensions
-        let d = dm.width, hw = dm.headWidth, t = dm.audioContext
+        let d = dm.width, hw = dm.headWidth, t = keys.count / d
         WhisperKernels.layerNorm(x, h, rows: n, width: d, layer.crossNorm, threads: threads)
         WhisperKernels.linear(h, rows: n, layer.crossQuery, qkv, threads: threads)
         let scale = 1 / Float(hw).squareRoot()

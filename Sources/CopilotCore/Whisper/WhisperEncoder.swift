@@ -2,9 +2,20 @@
 public protocol WhisperEncoding: AnyObject {
     /// The model's dimensions.
     var dimensions: WhisperDimensions { get }
-    /// Encodes `mel`, `melCount x melFrames` values row-major (one row per mel bin, as
-    /// numpy's `(80, 3000)` array), into `audioContext x width` values row-major.
-    func encode(mel: [Float]) -> [Float]
+    /// Encodes `mel`, `melCount x frameCount` values row-major (one row per mel bin, as
+    /// numpy's `(80, 3000)` array), into `frameCount / 2 x width` values row-major.
+    /// `frameCount` is even and at most `melFrames`: a shorter input uses the first
+    /// `frameCount / 2` position encodings, so the work follows the audio's length instead
+    /// of a padded 30 s window (Whisper was trained on padded windows only, so the result is
+    /// close to, not equal to, the padded one).
+    func encode(mel: [Float], frameCount: Int) -> [Float]
+}
+
+extension WhisperEncoding {
+    /// Encodes one full 30 s window (`melFrames` frames) into `audioContext x width` values.
+    public func encode(mel: [Float]) -> [Float] {
+        encode(mel: mel, frameCount: dimensions.melFrames)
+    }
 }
 
 /// The optimized encoder: im2col convolutions and every matrix product through OpenBLAS
@@ -45,9 +56,10 @@ public final class WhisperEncoder: WhisperEncoding {
         scores.deallocate()
     }
 
-    public func encode(mel: [Float]) -> [Float] {
+    public func encode(mel: [Float], frameCount frames: Int) -> [Float] {
         let dm = dimensions
-        let frames = dm.melFrames, mels = dm.melCount, d = dm.width, t = dm.audioContext
+        let mels = dm.melCount, d = dm.width, t = frames / 2
+        precondition(frames > 0 && frames % 2 == 0 && frames <= dm.melFrames, "encoder input must be an even frame count up to \(dm.melFrames)")
         precondition(mel.count == mels * frames, "encoder input must be \(mels) x \(frames) mel values")
         let conv1Out = xh
         // conv1 as a product: im2col [frames, mels*3] (col = bin*3 + tap) times W^T.
@@ -92,7 +104,7 @@ public final class WhisperEncoder: WhisperEncoding {
         weights.encoderPositions.withUnsafeBufferPointer { p in
             for i in 0..<(t * d) { x[i] += p[i] }
         }
-        for layer in weights.encoderLayers { block(layer) }
+        for layer in weights.encoderLayers { block(layer, positions: t) }
         var output = [Float](repeating: 0, count: t * d)
         output.withUnsafeMutableBufferPointer { o in
             WhisperKernels.layerNorm(x, o.baseAddress!, rows: t, width: d, weights.encoderNorm, threads: threads)
@@ -100,9 +112,9 @@ public final class WhisperEncoder: WhisperEncoding {
         return output
     }
 
-    private func block(_ layer: WhisperEncoderLayer) {
+    private func block(_ layer: WhisperEncoderLayer, positions t: Int) {
         let dm = dimensions
-        let t = dm.audioContext, d = dm.width, hw = dm.headWidth
+        let d = dm.width, hw = dm.headWidth
         // Self-attention.
         WhisperKernels.layerNorm(x, h, rows: t, width: d, layer.attentionNorm, threads: threads)
         let qkv = wide

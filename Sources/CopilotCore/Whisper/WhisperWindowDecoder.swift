@@ -86,13 +86,20 @@ public final class WhisperWindowDecoder {
     /// Decodes a window with the temperature fallback: the first result whose compression
     /// ratio and average log-probability pass, else (all failed) the best by average
     /// log-probability among those under the compression threshold.
-    public func decodeWithFallback(cross: WhisperCrossCache, prompt: [Int], text: ([Int]) -> String) throws -> WhisperWindowResult {
+    ///
+    /// With `fallback: false` only the first temperature is tried (a quick hypothesis);
+    /// `maximumTokens` bounds each search (a looping hypothesis stops there); `bestOf`
+    /// overrides the candidates sampled per temperature above 0.
+    public func decodeWithFallback(
+        cross: WhisperCrossCache, prompt: [Int], fallback: Bool = true, maximumTokens: Int? = nil, bestOf: Int? = nil,
+        text: ([Int]) -> String
+    ) throws -> WhisperWindowResult {
         var results: [WhisperWindowResult] = []
-        for temperature in options.temperatures {
+        for temperature in fallback ? options.temperatures[...] : options.temperatures.prefix(1) {
             var best: WhisperWindowResult?
-            let candidates = temperature > 0 ? max(1, options.bestOf) : 1
+            let candidates = temperature > 0 ? max(1, bestOf ?? options.bestOf) : 1
             for _ in 0..<candidates {
-                var result = decode(cross: cross, prompt: prompt, temperature: temperature)
+                var result = decode(cross: cross, prompt: prompt, temperature: temperature, maximumTokens: maximumTokens)
                 result.compressionRatio = try Self.compressionRatio(text(result.tokens))
                 if best == nil || result.avgLogProb > best!.avgLogProb { best = result }
             }
@@ -121,15 +128,16 @@ public final class WhisperWindowDecoder {
         return Double(bytes.count) / Double(try Zlib.compressedSize(of: bytes))
     }
 
-    /// One search at one temperature (0: greedy).
-    public func decode(cross: WhisperCrossCache, prompt: [Int], temperature: Double) -> WhisperWindowResult {
+    /// One search at one temperature (0: greedy), of at most `maximumTokens` new tokens
+    /// (default: what the text context leaves after the prompt).
+    public func decode(cross: WhisperCrossCache, prompt: [Int], temperature: Double, maximumTokens: Int? = nil) -> WhisperWindowResult {
         let dims = decoder.dimensions
         cache.clear()
         decoder.decode(tokens: prompt[...], cache: cache, cross: cross, logits: &logits)
         let noSpeechProb = specials.noSpeech < logits.count ? Self.softmaxProbability(logits, of: specials.noSpeech) : 0
         var tokens: [Int] = []
         var sumLogProb = 0.0
-        let maxNewTokens = dims.textContext - prompt.count
+        let maxNewTokens = max(1, min(dims.textContext - prompt.count, maximumTokens ?? .max))
         if temperature <= 0 && options.beamSize > 1 {
             let (best, sum) = beamSearch(cross: cross, maxNewTokens: maxNewTokens)
             return WhisperWindowResult(

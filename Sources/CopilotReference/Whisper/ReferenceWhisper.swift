@@ -13,9 +13,9 @@ public final class ReferenceWhisperEncoder: WhisperEncoding {
         self.weights = weights
     }
 
-    public func encode(mel: [Float]) -> [Float] {
+    public func encode(mel: [Float], frameCount frames: Int) -> [Float] {
         let dm = dimensions
-        let frames = dm.melFrames, d = dm.width, mels = dm.melCount, t = dm.audioContext
+        let d = dm.width, mels = dm.melCount, t = frames / 2
         // conv1: out[f][c] = b[c] + sum_{i,k} W[c][i][k] * mel[i][f + k - 1]
         var a = [Float](repeating: 0, count: frames * d)
         for f in 0..<frames {
@@ -76,7 +76,7 @@ public final class ReferenceWhisperDecoder: WhisperDecoding {
 
     public func crossCache(encoderOutput: [Float]) -> WhisperCrossCache {
         let dm = dimensions
-        let d = dm.width, t = dm.audioContext
+        let d = dm.width, t = encoderOutput.count / d
         var keys: [[Float]] = [], values: [[Float]] = []
         for layer in weights.decoderLayers {
             let kv = referenceLinear(encoderOutput, rows: t, layer.crossKV)
@@ -121,7 +121,7 @@ public final class ReferenceWhisperDecoder: WhisperDecoding {
             let crossAttention = referenceAttention(
                 queries: q, queryStride: d, queryOffset: 0, rows: n,
                 keys: cross.keys[index], values: cross.values[index], kvStride: d, keyOffset: 0, valueOffset: 0,
-                visible: { _ in dm.audioContext }, dimensions: dm)
+                visible: { _ in cross.keys[index].count / d }, dimensions: dm)
             add(&x, referenceLinear(crossAttention, rows: n, layer.crossOut))
             let f = referenceLayerNorm(x, rows: n, layer.ffnNorm)
             let hidden = referenceLinear(f, rows: n, layer.ffnIn).map(referenceGELU)

@@ -13,6 +13,14 @@ struct Transcribe: ParsableCommand {
             live ALSA device), resamples it to 16 kHz mono and transcribes it in 30 s windows \
             the way faster-whisper does (greedy search, timestamp rules, temperature fallback).
 
+            With --live, the audio is transcribed while it arrives (a microphone, a pipe, a FIFO, \
+            or a file at --pace realtime): a streaming VAD cuts utterances (with pre-roll), and \
+            each final line appears as soon as the speaker stops (the decode starts as the \
+            silence does). --format jsonl streams {"type": "partial"|"final", "utterance", \
+            "start", "end", "text"} events, one per line, flushed at once; srt and vtt append a \
+            cue per final. When decoding falls behind, partials are skipped, never finals. \
+            Ctrl-C, --duration and the end of the input print the last utterance first.
+
             The model directory is --model DIR, else `model` in the [transcribe] section of the \
             configuration, else $COPILOT_MODEL_DIR, else models/tiny.en in the repository the \
             executable was built in (`make model` puts it there), else \
@@ -25,15 +33,20 @@ struct Transcribe: ParsableCommand {
               copilot transcribe long-meeting.wav --vad --format vtt
               copilot transcribe talk.wav --beam-size 5
               arecord -f S16_LE -r 16000 -c 1 -d 10 | copilot transcribe
+              copilot transcribe --live --device default --partials
+              arecord -f S16_LE -r 16000 -c 1 | copilot transcribe --live --format jsonl | next-stage
+              copilot transcribe meeting.wav --live --pace realtime --partials --format jsonl --stats
+              copilot transcribe meeting.wav --live --format srt > meeting.srt
             """)
 
     @OptionGroup(title: "Audio input") var audio: AudioInputOptions
     @OptionGroup var config: ConfigOptions
+    @OptionGroup(title: "Live transcription") var live: LiveOptions
 
     @Option(help: ArgumentHelp("Whisper model directory (model.bin, config.json, vocabulary.txt).", valueName: "dir"))
     var model: String?
 
-    @Option(help: ArgumentHelp("Output format: txt, srt, vtt or json (default txt).", valueName: "format"))
+    @Option(help: ArgumentHelp("Output format: txt, srt, vtt, json or jsonl (default txt; --live: not json).", valueName: "format"))
     var format: TranscriptFormat?
 
     @Option(help: ArgumentHelp("Write the transcript to this file (atomically) instead of stdout.", valueName: "file"))
@@ -51,7 +64,7 @@ struct Transcribe: ParsableCommand {
     @Flag(help: "Decode only the speech the default VAD finds ([vad] settings); timestamps still refer to the input.")
     var vad = false
 
-    @Flag(inversion: .prefixedNo, help: "Prompt each 30 s window with the previous text (default on).")
+    @Flag(inversion: .prefixedNo, help: "Prompt each 30 s window with the previous text (default on; --live: off).")
     var conditionOnPreviousText: Bool?
 
     @Option(help: ArgumentHelp("Seed of the sampler used by the temperature fallback.", valueName: "n"))
@@ -66,6 +79,17 @@ struct Transcribe: ParsableCommand {
         }
         if output == "-" {
             throw ValidationError("--output names a file; leave it out to write to stdout")
+        }
+        if live.live {
+            if format == .json {
+                throw ValidationError("--format json is one document written at the end; the live transcript streams, so use --format jsonl")
+            }
+            if output != nil {
+                throw ValidationError("--live streams to stdout as it goes; redirect stdout (> FILE) instead of --output")
+            }
+            if vad {
+                throw ValidationError("--live always cuts utterances with the VAD ([vad] settings); drop --vad")
+            }
         }
     }
 
@@ -85,6 +109,13 @@ struct Transcribe: ParsableCommand {
         var options = settings.transcriptionOptions
         options.decoding.seed = seed
         let transcriber = Transcriber(model: whisper, options: options, threads: settings.resolvedThreads)
+        if live.live {
+            guard settings.format != .json else {
+                throw ValidationError("[transcribe] format = \"json\" cannot stream; pass --format jsonl (or txt, srt, vtt) with --live")
+            }
+            try transcribeLive(stream: stream, transcriber: transcriber, settings: settings, configuration: configuration)
+            return
+        }
         let input = try stream.readAll()
         let speech = vad
             ? try SpeechOnlyAudio(
@@ -116,6 +147,36 @@ struct Transcribe: ParsableCommand {
                 }
                 try out.write(renderer.footer(segmentCount: count))
             }
+        }
+    }
+
+    /// `--live`: the pipeline prints each event as it comes, flushed at once.
+    private func transcribeLive(
+        stream: AudioStream, transcriber: Transcriber, settings: TranscribeSettings, configuration: Configuration
+    ) throws {
+        let vadSettings = try VADSettings(section: configuration.section("vad"))
+        let pipeline = try LiveTranscriber(
+            transcriber: transcriber, detector: vadSettings.makeDetector(for: .segments), shaping: vadSettings.shaping,
+            options: live.options(conditionOnPreviousText: conditionOnPreviousText))
+        let renderer = LiveTranscriptRenderer(format: settings.format)
+        let partialLine = ProgressLine(enabled: settings.format == .txt)
+        try withStandardOutput { out in
+            try out.write(renderer.header)
+            try out.flush()
+            let statistics = try pipeline.run(stream: stream) { event in
+                if event.kind == .partial {
+                    partialLine.update(LiveTranscriptRenderer.statusLine(event))
+                } else {
+                    partialLine.clear()
+                }
+                let text = renderer.render(event)
+                if !text.isEmpty {
+                    try out.write(text)
+                    try out.flush()
+                }
+            }
+            partialLine.clear()
+            if live.stats { writeStandardError(statistics.report) }
         }
     }
 }

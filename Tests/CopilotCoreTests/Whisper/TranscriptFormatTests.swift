@@ -30,6 +30,16 @@ import Testing
         #expect((try JSONSerialization.jsonObject(with: Data(empty.utf8)) as? [String: Any])?["segments"] as? [Any] != nil)
     }
 
+    /// Offline jsonl: each segment is a final event, the live transcript's line format.
+    @Test func jsonlIsOneFinalEventPerLine() throws {
+        let r = TranscriptRenderer(format: .jsonl)
+        #expect(r.header.isEmpty && r.footer(segmentCount: 1).isEmpty)
+        let line = r.render(segment, first: true)
+        #expect(line == "{\"type\":\"final\",\"utterance\":0,\"start\":3661.5,\"end\":3662.25,\"text\":\"Say \\\"hi\\\"\"}\n")
+        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        #expect(object?["text"] as? String == "Say \"hi\"")
+    }
+
     @Test func configFileSectionEqualsBuiltInDefaults() throws {
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()

@@ -68,3 +68,31 @@ extension WhisperDifferentialTests {
         #expect(RandomWhisper.relativeError(a, b) < 1e-3)
     }
 }
+
+extension WhisperDifferentialTests {
+    /// A window shorter than 30 s (what live partials encode): the optimized encoder and the
+    /// cross-attention over fewer positions agree with the reference at every even length.
+    @Test(arguments: [2, 20, 64, 198])
+    func shortWindowEncoderAndCrossAttentionMatchReference(frames: Int) {
+        let weights = RandomWhisper.weights(encoderLayers: 1, decoderLayers: 1, seed: 31)
+        let dims = weights.dimensions
+        let mel = RandomWhisper.mel(dims.melCount * frames, seed: UInt64(frames))
+        let optimized = WhisperEncoder(weights: weights, threads: 2).encode(mel: mel, frameCount: frames)
+        let reference = ReferenceWhisperEncoder(weights: weights).encode(mel: mel, frameCount: frames)
+        #expect(optimized.count == frames / 2 * dims.width)
+        #expect(RandomWhisper.relativeError(optimized, reference) < 1e-3)
+        let fast = WhisperDecoder(weights: weights, threads: 2), slow = ReferenceWhisperDecoder(weights: weights)
+        var a: [Float] = [], b: [Float] = []
+        fast.decode(tokens: [5, 9][...], cache: WhisperKVCache(dimensions: dims), cross: fast.crossCache(encoderOutput: optimized), logits: &a)
+        slow.decode(tokens: [5, 9][...], cache: WhisperKVCache(dimensions: dims), cross: slow.crossCache(encoderOutput: reference), logits: &b)
+        #expect(RandomWhisper.relativeError(a, b) < 1e-3)
+    }
+
+    /// The length a `content` window encodes: whole seconds plus one, at least two, at most 30.
+    @Test func contentEncodingFollowsTheLength() {
+        #expect(WindowEncoding.content.encodedFrames(contentFrames: 0, windowFrames: 3000) == 200)
+        #expect(WindowEncoding.content.encodedFrames(contentFrames: 150, windowFrames: 3000) == 300)
+        #expect(WindowEncoding.content.encodedFrames(contentFrames: 2901, windowFrames: 3000) == 3000)
+        #expect(WindowEncoding.padded.encodedFrames(contentFrames: 150, windowFrames: 3000) == 3000)
+    }
+}

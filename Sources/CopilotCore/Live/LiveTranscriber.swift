@@ -1,0 +1,447 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Synchronization
+
+/// How fast the input is read.
+public enum LivePace: String, CaseIterable, Sendable {
+    /// As fast as it comes: a file as fast as it decodes; a pipe or a device at its own pace.
+    case none
+    /// Never faster than real time: a file behaves like a microphone (20 ms chunks on
+    /// absolute deadlines, so sleeps do not drift).
+    case realtime
+}
+
+/// Text of one utterance as the transcriber found it.
+public struct UtteranceTranscript: Sendable, Equatable {
+    /// The text, trimmed; empty when the utterance held no speech.
+    public var text: String
+    /// Token ids of the text (timestamps included), the next utterances' prompt.
+    public var tokens: [Int]
+    /// Highest fallback temperature used; above 0.5 the prompt is reset, as offline.
+    public var temperature: Double
+    /// Highest gzip compression ratio of its windows' text (a looping hypothesis scores high).
+    public var compressionRatio: Double
+
+    /// Creates a transcript.
+    public init(text: String, tokens: [Int], temperature: Double, compressionRatio: Double = 0) {
+        self.text = text
+        self.tokens = tokens
+        self.temperature = temperature
+        self.compressionRatio = compressionRatio
+    }
+}
+
+/// Turns the audio of one utterance into text: the live pipeline's speech-to-text stage.
+public protocol UtteranceTranscribing: AnyObject {
+    /// Transcribes 16 kHz mono `samples`, prompted with `previousTokens` (the text committed
+    /// before), encoding `encoding`'s share of each window. `fallbackCandidates` 0 asks for
+    /// one quick greedy pass (partials); n > 0 for the temperature fallback with n samples
+    /// per temperature above 0.
+    func transcribeUtterance(
+        _ samples: [Float], previousTokens: [Int], encoding: WindowEncoding, fallbackCandidates: Int
+    ) throws -> UtteranceTranscript
+}
+
+extension Transcriber: UtteranceTranscribing {
+    /// One utterance through the offline algorithm (30 s windows, fallback, no-speech test),
+    /// its segments joined.
+    public func transcribeUtterance(
+        _ samples: [Float], previousTokens: [Int], encoding: WindowEncoding, fallbackCandidates: Int
+    ) throws -> UtteranceTranscript {
+        var text = ""
+        var tokens: [Int] = []
+        var temperature = 0.0
+        var compressionRatio = 0.0
+        // Speech runs at about 3 words (5 tokens) a second; 12 a second leaves room for
+        // timestamps and fast talkers while a looping hypothesis stops early.
+        try transcribe(
+            samples: samples, previousTokens: previousTokens, encoding: encoding, fallback: fallbackCandidates > 0,
+            maximumTokensPerSecond: 12, bestOf: max(1, fallbackCandidates)
+        ) { segment in
+            text += segment.text
+            tokens += segment.tokens
+            temperature = max(temperature, segment.temperature)
+            compressionRatio = max(compressionRatio, segment.compressionRatio)
+        }
+        return UtteranceTranscript(
+            text: text.trimmingWhitespace(), tokens: tokens, temperature: temperature, compressionRatio: compressionRatio)
+    }
+}
+
+/// Settings of the live pipeline (`copilot transcribe --live`).
+public struct LiveTranscriptionOptions: Sendable, Equatable {
+    /// How fast the input is read.
+    public var pace = LivePace.none
+    /// Distance between partial hypotheses, in ms of speech; `nil`: finals only.
+    public var partialMs: Int?
+    /// Audio kept before the detected speech start, in ms.
+    public var preRollMs = 300
+    /// Silence kept after the end of speech, in ms (whole VAD frames, below the minimum
+    /// silence); the speculative decode starts once it has arrived. tiny.en misses fewer
+    /// last words when it hears the speech end (benchmarks/RESULTS.md, live section).
+    public var postRollMs = 270
+    /// Samples handed from the reader to the ring at once, in ms (20 ms like a capture period).
+    public var chunkMs = 20
+    /// Audio the reader's ring holds, in seconds; under back-pressure the reader waits.
+    public var ringSeconds = 30
+    /// Finals allowed to wait for the worker before the cutter waits.
+    public var maximumPendingFinals = 4
+    /// A longer utterance is cut (at its quietest frame) so each part fits one window.
+    public var maximumUtteranceSeconds = 28.0
+    /// How much of the window finals (and their speculative decodes) encode: by default the
+    /// utterance's length, measured as accurate as the padded window on the latency corpus
+    /// and several times faster (benchmarks/RESULTS.md, live section).
+    public var finalEncoding = WindowEncoding.content
+    /// How much of the window partials encode.
+    public var partialEncoding = WindowEncoding.content
+    /// Candidates sampled per fallback temperature for a final (offline: 5). One keeps the
+    /// slowest final near a second on noisy speech instead of seven, at the same accuracy on
+    /// the latency corpus (benchmarks/RESULTS.md, live section).
+    public var fallbackCandidates = 1
+    /// A partial whose text compresses better than this (gzip ratio) is a hallucinated loop
+    /// ("Sun... Sun... Sun...") and is not shown; finals retry at a higher temperature instead.
+    public var partialCompressionRatioLimit = 2.4
+    /// Prompt each utterance with the text committed before it. Off by default: prompted
+    /// with the previous utterance, tiny.en often repeats it instead of transcribing a short
+    /// or noisy one (measured: WER 0.24 against 0.11 without).
+    public var conditionOnPreviousText = false
+    /// A live input (pipe, device) that delivers nothing for this long ends with an error;
+    /// `nil` waits for ever.
+    public var stallSeconds: Double? = 10
+    /// Ctrl-C ends the input: the last utterance is still transcribed and printed.
+    public var stopOnInterrupt = false
+
+    /// The defaults above.
+    public init() {}
+}
+
+/// Errors of the live pipeline.
+public enum LiveTranscriptionError: Error, LocalizedError, Equatable {
+    /// A live input delivered nothing for `seconds`.
+    case inputStalled(input: String, seconds: Double)
+    /// A setting is out of range (name, value, what is accepted).
+    case invalidSetting(name: String, value: String, expected: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case .inputStalled(let input, let seconds):
+            "no audio from \(input) for \(LiveTranscriptEvent.seconds(seconds)) s; check that the producer is still running, or raise --stall-seconds (0 waits for ever)"
+        case .invalidSetting(let name, let value, let expected):
+            "\(name) \(value) is out of range; use \(expected)"
+        }
+    }
+}
+
+/// Microphone (or stream) to text while people talk: the live pipeline.
+///
+/// Three threads: a reader pulls the input (paced to real time if asked) in 20 ms chunks into
+/// an ``SPSCRing`` with the `block` policy, so no sample is ever lost; the calling thread
+/// drains the ring through an ``UtteranceCutter`` (streaming VAD, pre-roll, forced cuts of
+/// long utterances) and hands its events to an ``UtteranceQueue``; a worker thread transcribes
+/// jobs from the queue while audio keeps flowing, and calls `onEvent` for each partial and
+/// final. When the silence after speech starts, the worker decodes the utterance at once
+/// (speculatively); if the silence lasts, that result is the final, which then appears as the
+/// VAD closes the utterance rather than one decode later. Finals are deterministic: the same
+/// audio gives the same finals at any pace. The end of the input, ``stop()`` and Ctrl-C
+/// (with `stopOnInterrupt`) close the last utterance and print it before ``run(stream:onEvent:)``
+/// returns; an input error is thrown only after that.
+public final class LiveTranscriber: @unchecked Sendable {
+    /// The settings.
+    public let options: LiveTranscriptionOptions
+    private let transcriber: any UtteranceTranscribing
+    private let makeCutter: () throws -> UtteranceCutter
+    private let stopRequested = Atomic<Bool>(false)
+    private let streamLock = NSLock()
+    private var currentStream: AudioStream?
+
+    /// A pipeline transcribing with `transcriber` and cutting with `detector` shaped by
+    /// `shaping` (minimum speech and silence).
+    public init(
+        transcriber: any UtteranceTranscribing, detector: any VoiceActivityDetecting, shaping: SegmentShaping,
+        options: LiveTranscriptionOptions
+    ) throws {
+        if let partialMs = options.partialMs, !(50...10_000).contains(partialMs) {
+            throw LiveTranscriptionError.invalidSetting(name: "--partial-ms", value: String(partialMs), expected: "50...10000 ms")
+        }
+        if !(0...2_000).contains(options.postRollMs) {
+            throw LiveTranscriptionError.invalidSetting(name: "--post-roll-ms", value: String(options.postRollMs), expected: "0...2000 ms (less than the VAD's min_silence_ms is used)")
+        }
+        if !(0...2_000).contains(options.preRollMs) {
+            throw LiveTranscriptionError.invalidSetting(name: "--pre-roll-ms", value: String(options.preRollMs), expected: "0...2000 ms")
+        }
+        if let stall = options.stallSeconds, !(stall > 0 && stall.isFinite) {
+            throw LiveTranscriptionError.invalidSetting(name: "--stall-seconds", value: String(stall), expected: "a positive number of seconds, or 0 to wait for ever")
+        }
+        self.transcriber = transcriber
+        self.options = options
+        makeCutter = {
+            try UtteranceCutter(
+                detector: detector, shaping: shaping, preRollMs: options.preRollMs, postRollMs: options.postRollMs,
+                partialMs: options.partialMs,
+                maximumUtteranceSeconds: options.maximumUtteranceSeconds)
+        }
+    }
+
+    /// Ends the input as Ctrl-C does: the audio so far is still transcribed.
+    public func stop() {
+        stopRequested.store(true, ordering: .releasing)
+        streamLock.lock()
+        let stream = currentStream
+        streamLock.unlock()
+        stream?.stop()
+    }
+
+    /// Runs the pipeline over `stream` (16 kHz mono) to its end, calling `onEvent` (on the
+    /// worker thread) for each event in order. Returns the statistics; rethrows the first
+    /// error of the input, the transcriber or `onEvent` once every final decided before it
+    /// was delivered (after an `onEvent` error, nothing more is delivered).
+    public func run(stream: AudioStream, onEvent: @escaping (LiveTranscriptEvent) throws -> Void) throws -> LiveStatistics {
+        guard stream.sampleRate == WhisperMel.sampleRate else {
+            throw AudioError.invalidTargetRate(rate: stream.sampleRate)
+        }
+        let cutter = try makeCutter()
+        let rate = stream.sampleRate
+        let ring = try SPSCRing<Float>(minimumCapacity: max(1, options.ringSeconds) * rate, policy: .block)
+        let queue = UtteranceQueue(maximumPendingFinals: options.maximumPendingFinals)
+        let state = LiveRunState(startNs: LiveClock.nowNs())
+        streamLock.lock()
+        currentStream = stream
+        streamLock.unlock()
+        defer {
+            streamLock.lock()
+            currentStream = nil
+            streamLock.unlock()
+        }
+        // A live stream already ends itself on Ctrl-C (``AudioStream/stopOnInterrupt()``); a
+        // second `signal(SIGINT, SIG_IGN)` here would replace the handler libdispatch
+        // installed for it, so only a file read at real-time pace gets one from here.
+        let interrupt = options.stopOnInterrupt && !stream.isLive ? installInterruptHandler() : nil
+        defer {
+            if let interrupt {
+                interrupt.cancel()
+                signal(SIGINT, SIG_DFL)
+            }
+        }
+        let streamBox = UncheckedSendableBox(stream)
+        let reader = try WorkerThread { [self] in
+            self.read(streamBox.value, into: ring, state: state)
+        }
+        let watchdog = stream.isLive ? options.stallSeconds.map { startWatchdog(stream: stream, state: state, seconds: $0) } : nil
+        defer { watchdog?.cancel() }
+        let worker: WorkerThread
+        let onEventBox = UncheckedSendableBox(onEvent)
+        do {
+            worker = try WorkerThread { [self] in
+                self.work(queue: queue, rate: rate, state: state, onEvent: onEventBox.value, ring: ring)
+            }
+        } catch {
+            ring.close()
+            reader.join()
+            throw error
+        }
+        var chunk = [Float](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBufferPointer { ring.read(into: $0) }
+            if n == 0 { break }
+            chunk.withUnsafeBufferPointer { all in
+                cutter.feed(UnsafeBufferPointer(rebasing: all[0..<n])) { queue.submit($0) }
+            }
+        }
+        cutter.finish { queue.submit($0) }
+        queue.finish()
+        worker.join()
+        reader.join()
+        var statistics = state.statistics
+        statistics.inputSeconds = Double(cutter.samplesSeen) / Double(rate)
+        statistics.skippedPartials = queue.skippedPartials
+        statistics.peakPendingFinals = queue.peakPendingFinals
+        statistics.forcedCuts = cutter.forcedCuts
+        let ringStatistics = ring.statistics
+        statistics.ringPeakMs = ringStatistics.peakFill * 1000 / rate
+        statistics.ringCapacityMs = ringStatistics.capacity * 1000 / rate
+        statistics.overruns = ringStatistics.overruns + stream.sourceOverruns
+        statistics.paced = options.pace == .realtime || stream.isLive
+        if let error = state.firstError { throw error }
+        return statistics
+    }
+
+    // MARK: Reader
+
+    private func read(_ stream: AudioStream, into ring: SPSCRing<Float>, state: LiveRunState) {
+        let chunkSamples = max(1, options.chunkMs * stream.sampleRate / 1000)
+        var chunk = [Float](repeating: 0, count: chunkSamples)
+        var total = 0
+        let startNs = state.startNs
+        do {
+            while !stopRequested.load(ordering: .acquiring) {
+                state.readingSinceNs.store(LiveClock.nowNs(), ordering: .releasing)
+                let n = try chunk.withUnsafeMutableBufferPointer { try stream.read(into: $0) }
+                state.readingSinceNs.store(0, ordering: .releasing)
+                if n == 0 { break }
+                if options.pace == .realtime {
+                    LiveClock.sleep(untilNs: startNs + UInt64((Double(total + n) / Double(stream.sampleRate) * 1e9).rounded()))
+                }
+                let written = chunk.withUnsafeBufferPointer { ring.write(from: UnsafeBufferPointer(rebasing: $0[0..<n])) }
+                total += n
+                if written < n { break }  // the run was cancelled
+            }
+        } catch {
+            state.record(error)
+        }
+        state.readingSinceNs.store(0, ordering: .releasing)
+        ring.close()
+    }
+
+    private func startWatchdog(stream: AudioStream, state: LiveRunState, seconds: Double) -> DispatchSourceTimer {
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        let limitNs = UInt64(seconds * 1e9)
+        let box = UncheckedSendableBox(stream)
+        timer.schedule(deadline: .now() + 0.25, repeating: 0.25)
+        timer.setEventHandler {
+            let since = state.readingSinceNs.load(ordering: .acquiring)
+            if since != 0 && LiveClock.nowNs() &- since > limitNs {
+                state.record(LiveTranscriptionError.inputStalled(input: box.value.description, seconds: seconds))
+                box.value.stop()
+            }
+        }
+        timer.resume()
+        return timer
+    }
+
+    private func installInterruptHandler() -> DispatchSourceSignal {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [weak self] in
+            self?.stop()
+            signal(SIGINT, SIG_DFL)  // a second Ctrl-C kills, as usual
+        }
+        source.resume()
+        return source
+    }
+
+    // MARK: Worker
+
+    private func work(
+        queue: UtteranceQueue, rate: Int, state: LiveRunState, onEvent: (LiveTranscriptEvent) throws -> Void,
+        ring: SPSCRing<Float>
+    ) {
+        var history: [Int] = []
+        var committed = 0
+        var speculated: (audio: UtteranceAudio, committed: Int, transcript: UtteranceTranscript)?
+        var numbers: (cutter: Int, output: Int)?
+        var nextNumber = 0
+        var shownPartial: Int?
+        func number(of utterance: Int) -> Int {
+            if let numbers, numbers.cutter == utterance { return numbers.output }
+            numbers = (utterance, nextNumber)
+            nextNumber += 1
+            return nextNumber - 1
+        }
+        func decode(_ audio: UtteranceAudio, final: Bool) throws -> UtteranceTranscript {
+            let begin = LiveClock.nowNs()
+            defer {
+                let seconds = Double(LiveClock.nowNs() - begin) / 1e9
+                state.statistics.decodeSeconds += seconds
+                if final { state.statistics.slowestFinalDecodeSeconds = max(state.statistics.slowestFinalDecodeSeconds, seconds) }
+            }
+            return try transcriber.transcribeUtterance(
+                audio.samples, previousTokens: options.conditionOnPreviousText ? history : [],
+                encoding: final ? options.finalEncoding : options.partialEncoding,
+                fallbackCandidates: final ? max(1, options.fallbackCandidates) : 0)
+        }
+        do {
+            while let job = queue.next() {
+                switch job {
+                case .final(let audio):
+                    let transcript: UtteranceTranscript
+                    if let guess = speculated, guess.audio == audio, guess.committed == committed {
+                        transcript = guess.transcript
+                        state.statistics.speculationsUsed += 1
+                    } else {
+                        transcript = try decode(audio, final: true)
+                    }
+                    speculated = nil
+                    committed += 1
+                    history += transcript.tokens
+                    if transcript.temperature > 0.5 { history.removeAll() }
+                    if history.count > 224 { history.removeFirst(history.count - 224) }
+                    let hadPartial = shownPartial == audio.utterance
+                    guard !transcript.text.isEmpty || hadPartial else { continue }
+                    let event = LiveTranscriptEvent(
+                        kind: .final, utterance: number(of: audio.utterance), start: audio.start, end: audio.end,
+                        text: transcript.text)
+                    try onEvent(event)
+                    state.statistics.finals += 1
+                    let lag = Double(LiveClock.nowNs() - state.startNs) / 1e9 - audio.end
+                    state.statistics.finalLagSeconds.append(lag)
+                case .speculation(let audio):
+                    state.statistics.speculations += 1
+                    speculated = (audio, committed, try decode(audio, final: true))
+                case .partial(let audio):
+                    let transcript = try decode(audio, final: false)
+                    if queue.discardIfSuperseded(partialOf: audio.utterance) || transcript.text.isEmpty
+                        || transcript.compressionRatio > options.partialCompressionRatioLimit
+                    {
+                        continue
+                    }
+                    shownPartial = audio.utterance
+                    try onEvent(LiveTranscriptEvent(
+                        kind: .partial, utterance: number(of: audio.utterance), start: audio.start, end: audio.end,
+                        text: transcript.text))
+                    state.statistics.partials += 1
+                }
+            }
+        } catch {
+            state.record(error)
+            queue.cancel()
+            stop()
+            ring.close()
+        }
+    }
+}
+
+/// What the three threads of one run share.
+private final class LiveRunState: @unchecked Sendable {
+    let startNs: UInt64
+    /// When the reader entered its current read of the input (0: not reading).
+    let readingSinceNs = Atomic<UInt64>(0)
+    /// Written by the worker only; read after it is joined.
+    var statistics = LiveStatistics()
+    private let lock = NSLock()
+    private var error: Error?
+
+    init(startNs: UInt64) {
+        self.startNs = startNs
+    }
+
+    /// Keeps the first error.
+    func record(_ error: Error) {
+        lock.lock()
+        if self.error == nil { self.error = error }
+        lock.unlock()
+    }
+
+    var firstError: Error? {
+        lock.lock()
+        defer { lock.unlock() }
+        return error
+    }
+}
+
+/// The monotonic clock the pipeline paces and measures with.
+enum LiveClock {
+    /// Nanoseconds on CLOCK_MONOTONIC.
+    static func nowNs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    /// Sleeps until the absolute monotonic time `deadline` (no drift across many sleeps).
+    static func sleep(untilNs deadline: UInt64) {
+        var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
+    }
+}

@@ -1,0 +1,312 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The audio of one utterance (or of the part heard so far), with its place in the input.
+public struct UtteranceAudio: Sendable, Equatable {
+    /// The cutter's number for the utterance, from 0, in order of opening.
+    public var utterance: Int
+    /// Input position of `samples[0]`, in samples (pre-roll included).
+    public var startSample: Int
+    /// Input position of the first speech frame, in samples.
+    public var speechStartSample: Int
+    /// Input position just after the last speech frame, in samples (before the post-roll).
+    public var speechEndSample: Int
+    /// 16 kHz mono samples from `startSample`: pre-roll, speech, bridged pauses, post-roll.
+    public var samples: [Float]
+    /// Sample rate of the positions, in Hz.
+    public var sampleRate: Int
+
+    /// Creates the audio of an utterance.
+    public init(
+        utterance: Int, startSample: Int, speechStartSample: Int, speechEndSample: Int? = nil, samples: [Float],
+        sampleRate: Int
+    ) {
+        self.utterance = utterance
+        self.startSample = startSample
+        self.speechStartSample = speechStartSample
+        self.speechEndSample = speechEndSample ?? startSample + samples.count
+        self.samples = samples
+        self.sampleRate = sampleRate
+    }
+
+    /// Input position just after the last sample, in samples.
+    public var endSample: Int { startSample + samples.count }
+    /// Start of the speech in seconds of input audio.
+    public var start: Double { Double(speechStartSample) / Double(sampleRate) }
+    /// End of the speech in seconds of input audio.
+    public var end: Double { Double(speechEndSample) / Double(sampleRate) }
+}
+
+/// What the cutter asks of the transcription worker.
+public enum UtteranceEvent: Sendable, Equatable {
+    /// An utterance goes on: its audio so far, for a partial hypothesis.
+    case partial(UtteranceAudio)
+    /// Silence started after speech: the audio up to the end of the speech, which becomes the
+    /// final if the silence lasts (decode it now to answer early).
+    case speculate(UtteranceAudio)
+    /// Speech came back (or the utterance was dropped): a speculation on this utterance is
+    /// void.
+    case resumed(utterance: Int)
+    /// The utterance is over: its whole audio, to be transcribed and committed.
+    case final(UtteranceAudio)
+}
+
+/// Cuts a stream of 16 kHz mono samples into utterances with a streaming voice activity
+/// detector, as early as each is decided.
+///
+/// Frames of `detector.frameSamples` go through the detector and a ``SpeechSegmenter``
+/// (minimum speech, minimum silence). The last `preRollMs` of audio before speech are kept in
+/// a ``FrameRing``, so an utterance starts with them and a soft first syllable the detector
+/// missed is not clipped. While an utterance lasts it is kept whole (at most
+/// `maximumUtteranceSeconds`, about 1 MB); an utterance that reaches that length is cut at the
+/// quietest frame of its last `cutSearchSeconds` and goes on as a new utterance from there,
+/// so no sample is lost or repeated at the cut and each part fits one 30 s Whisper window.
+///
+/// Not thread-safe: one thread feeds it. Nothing allocates per frame except the utterance
+/// buffer's occasional growth and the copies handed out in events.
+public final class UtteranceCutter {
+    /// Frame length in samples.
+    public let frameSamples: Int
+    /// Sample rate, in Hz.
+    public let sampleRate: Int
+    /// Samples of audio before the speech kept in front of each utterance.
+    public let preRollSamples: Int
+    /// Samples of the silence after the speech kept at its end (whole frames, less than the
+    /// minimum silence), so the decoder hears the speech end.
+    public let postRollSamples: Int
+    /// Distance between partial requests, in samples of speech; 0 asks for none.
+    public let partialSamples: Int
+    /// Length at which a running utterance is cut, in samples.
+    public let maximumUtteranceSamples: Int
+    /// Span searched for the quietest frame before a forced cut, in samples.
+    public let cutSearchSamples: Int
+
+    private let detector: any VoiceActivityDetecting
+    private var segmenter: SpeechSegmenter
+    private let minSpeechSamples: Int
+    private let preRoll: FrameRing
+    private var pending: [Float]
+    private var pendingCount = 0
+    private var position = 0
+    private var previousEndSample = 0
+    private var nextUtterance = 0
+
+    // The open utterance.
+    private var isOpen = false
+    private var utterance = 0
+    private var samples: [Float] = []
+    private var frameEnergies: [Float] = []
+    private var startSample = 0
+    private var speechStartSample = 0
+    private var speechEndSample = 0
+    private var inSilence = false
+    private var speculated = false
+    private var partialsRequested = 0
+
+    /// Counts of what was decided, for statistics.
+    public private(set) var forcedCuts = 0
+
+    /// A cutter over `detector` (16 kHz), shaped by `shaping`'s minimum speech and silence
+    /// (its `padMs` is ignored: pre-roll comes from `preRollMs`).
+    public init(
+        detector: any VoiceActivityDetecting, shaping: SegmentShaping, sampleRate: Int = WhisperMel.sampleRate,
+        preRollMs: Int, postRollMs: Int = 0, partialMs: Int?, maximumUtteranceSeconds: Double = 28,
+        cutSearchSeconds: Double = 8
+    ) throws {
+        self.detector = detector
+        frameSamples = detector.frameSamples
+        self.sampleRate = sampleRate
+        var unpadded = shaping
+        unpadded.padMs = 0
+        segmenter = SpeechSegmenter(frameSamples: frameSamples, sampleRate: sampleRate, shaping: unpadded)
+        minSpeechSamples = shaping.minSpeechMs * sampleRate / 1000
+        preRollSamples = max(0, preRollMs) * sampleRate / 1000
+        let minSilenceFrames = max(1, (shaping.minSilenceMs * sampleRate / 1000 + frameSamples - 1) / frameSamples)
+        postRollSamples = min(max(0, postRollMs) * sampleRate / 1000 / frameSamples, minSilenceFrames - 1) * frameSamples
+        partialSamples = partialMs.map { max(1, $0) * sampleRate / 1000 } ?? 0
+        maximumUtteranceSamples = max(2 * frameSamples, Int(maximumUtteranceSeconds * Double(sampleRate)))
+        cutSearchSamples = min(maximumUtteranceSamples / 2, max(frameSamples, Int(cutSearchSeconds * Double(sampleRate))))
+        let preRollFrames = preRollSamples / frameSamples + 2
+        preRoll = try FrameRing(
+            capacityBytes: max(1, preRollFrames * frameSamples * MemoryLayout<Float>.stride), maximumFrames: preRollFrames)
+        pending = [Float](repeating: 0, count: frameSamples)
+        samples.reserveCapacity(maximumUtteranceSamples + frameSamples)
+        frameEnergies.reserveCapacity(maximumUtteranceSamples / frameSamples + 2)
+    }
+
+    /// Samples fed so far.
+    public var samplesSeen: Int { position + pendingCount }
+
+    /// Consumes samples of any chunking; calls `emit` for each event they decide, in order.
+    public func feed(_ input: UnsafeBufferPointer<Float>, emit: (UtteranceEvent) throws -> Void) rethrows {
+        var offset = 0
+        while offset < input.count {
+            if pendingCount == 0, let base = input.baseAddress, input.count - offset >= frameSamples {
+                try process(UnsafeBufferPointer(start: base + offset, count: frameSamples), emit: emit)
+                offset += frameSamples
+                continue
+            }
+            let take = min(frameSamples - pendingCount, input.count - offset)
+            for i in 0..<take { pending[pendingCount + i] = input[offset + i] }
+            pendingCount += take
+            offset += take
+            if pendingCount == frameSamples {
+                pendingCount = 0
+                try pending.withUnsafeBufferPointer { try process($0, emit: emit) }
+            }
+        }
+    }
+
+    /// Ends the input: closes an open utterance (the unclassified tail of the last frame
+    /// included while it was speech) and emits its final.
+    public func finish(emit: (UtteranceEvent) throws -> Void) rethrows {
+        if isOpen && !inSilence && pendingCount > 0 {
+            pending.withUnsafeBufferPointer { samples.append(contentsOf: $0[0..<pendingCount]) }
+            speechEndSample = startSample + samples.count
+        }
+        let available = startSample + samples.count
+        position += pendingCount
+        pendingCount = 0
+        guard isOpen else { return }
+        if segmenter.finish() != nil {
+            try close(endSample: min(speechEndSample + postRollSamples, available), emit: emit)
+        } else {
+            try drop(emit: emit)
+        }
+    }
+
+    private func process(_ frame: UnsafeBufferPointer<Float>, emit: (UtteranceEvent) throws -> Void) rethrows {
+        let frameStart = position
+        let decision = detector.process(frame)
+        let closed = segmenter.push(decision)
+        let openNow = segmenter.openSegmentStartSample != nil
+        position += frameSamples
+        if !isOpen {
+            if openNow { open(frame, at: frameStart) }
+        } else {
+            append(frame)
+            if decision.isSpeech {
+                if speculated { try emit(.resumed(utterance: utterance)) }
+                inSilence = false
+                speculated = false
+                speechEndSample = frameStart + frameSamples
+            }
+            if !decision.isSpeech { inSilence = true }
+            if let segment = closed {
+                try close(endSample: segment.endSample + postRollSamples, emit: emit)
+            } else if !openNow {
+                try drop(emit: emit)  // shorter than the minimum speech
+            } else if inSilence && !speculated && position - speechEndSample >= postRollSamples {
+                speculated = true
+                try emit(.speculate(audio(upTo: speechEndSample + postRollSamples)))
+            } else if samples.count >= maximumUtteranceSamples {
+                try cut(emit: emit)
+            } else if !inSilence {
+                try requestPartialIfDue(emit: emit)
+            }
+        }
+        preRoll.push(UnsafeRawBufferPointer(frame), captureTime: Double(frameStart), duration: Double(frameSamples))
+    }
+
+    /// Starts an utterance at the speech frame `frame` (input position `frameStart`), with
+    /// the pre-roll that does not reach back into the previous utterance.
+    private func open(_ frame: UnsafeBufferPointer<Float>, at frameStart: Int) {
+        isOpen = true
+        utterance = nextUtterance
+        nextUtterance += 1
+        samples.removeAll(keepingCapacity: true)
+        frameEnergies.removeAll(keepingCapacity: true)
+        let earliest = max(frameStart - preRollSamples, previousEndSample)
+        startSample = frameStart
+        for index in 0..<preRoll.frameCount {
+            let timing = preRoll.timing(at: index)
+            let frameFirst = Int(timing.captureTime)
+            guard frameFirst >= earliest && frameFirst < frameStart else { continue }
+            if samples.isEmpty { startSample = frameFirst }
+            preRoll.withBytes(ofFrame: index) { a, b in appendFrame(a, b) }
+        }
+        append(frame)
+        speechStartSample = frameStart
+        speechEndSample = frameStart + frameSamples
+        inSilence = false
+        speculated = false
+        partialsRequested = 0
+    }
+
+    /// Appends one frame given as one or two byte slices (two when it wraps the pre-roll
+    /// store), with its mean energy.
+    private func appendFrame(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) {
+        var sum: Float = 0
+        var count = 0
+        for part in [first, second] where part.count > 0 {
+            let floats = part.bindMemory(to: Float.self)
+            for x in floats { sum += x * x }
+            count += floats.count
+            samples.append(contentsOf: floats)
+        }
+        if count > 0 { frameEnergies.append(sum / Float(count)) }
+    }
+
+    private func append(_ frame: UnsafeBufferPointer<Float>) {
+        appendFrame(UnsafeRawBufferPointer(frame), UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    private func audio(upTo endSample: Int) -> UtteranceAudio {
+        let count = max(0, min(samples.count, endSample - startSample))
+        return UtteranceAudio(
+            utterance: utterance, startSample: startSample, speechStartSample: speechStartSample,
+            speechEndSample: min(speechEndSample, startSample + count), samples: Array(samples[0..<count]),
+            sampleRate: sampleRate)
+    }
+
+    private func close(endSample: Int, emit: (UtteranceEvent) throws -> Void) rethrows {
+        let final = audio(upTo: endSample)
+        isOpen = false
+        previousEndSample = final.endSample
+        try emit(.final(final))
+    }
+
+    private func drop(emit: (UtteranceEvent) throws -> Void) rethrows {
+        isOpen = false
+        if speculated { try emit(.resumed(utterance: utterance)) }
+    }
+
+    /// Partials follow the speech: one each `partialSamples` after its start, once the
+    /// utterance is long enough that the segmenter can no longer drop it.
+    private func requestPartialIfDue(emit: (UtteranceEvent) throws -> Void) rethrows {
+        guard partialSamples > 0, speechEndSample - speechStartSample >= minSpeechSamples else { return }
+        let heard = startSample + samples.count - speechStartSample
+        guard heard >= (partialsRequested + 1) * partialSamples else { return }
+        partialsRequested = heard / partialSamples
+        try emit(.partial(audio(upTo: startSample + samples.count)))
+    }
+
+    /// Ends a too-long utterance just before the quietest frame of its last
+    /// `cutSearchSamples` and continues with the rest (that frame first) as a new utterance.
+    private func cut(emit: (UtteranceEvent) throws -> Void) rethrows {
+        let frames = frameEnergies.count
+        let searchFrames = max(1, cutSearchSamples / frameSamples)
+        var quietest = frames - 1
+        for index in max(1, frames - searchFrames)..<frames where frameEnergies[index] < frameEnergies[quietest] {
+            quietest = index
+        }
+        // Frame `index` of the utterance starts at sample `index * frameSamples` (pre-roll
+        // frames are whole frames too), so cutting at a frame start keeps that true.
+        let cutAt = min(samples.count, quietest * frameSamples)
+        forcedCuts += 1
+        let head = audio(upTo: startSample + cutAt)
+        try emit(.final(head))
+        previousEndSample = head.endSample
+        samples.removeSubrange(0..<cutAt)
+        frameEnergies.removeSubrange(0..<min(quietest, frameEnergies.count))
+        startSample += cutAt
+        speechStartSample = startSample
+        speechEndSample = max(speechEndSample, startSample)
+        utterance = nextUtterance
+        nextUtterance += 1
+        inSilence = false
+        speculated = false
+        partialsRequested = 0
+    }
+}

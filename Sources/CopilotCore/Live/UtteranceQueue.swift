@@ -1,0 +1,146 @@
+import Foundation
+
+/// One piece of work for the transcription worker.
+public enum UtteranceJob: Sendable, Equatable {
+    /// Transcribe and commit an utterance (never dropped).
+    case final(UtteranceAudio)
+    /// Transcribe the audio up to the end of speech ahead of its final (may be wasted).
+    case speculation(UtteranceAudio)
+    /// A hypothesis of an utterance still going on (may be skipped).
+    case partial(UtteranceAudio)
+}
+
+/// The hand-off between the cutter and the transcription worker, with the back-pressure
+/// policy: finals queue in order and are never dropped; at most one partial waits (a newer
+/// one replaces it, and a final of its utterance voids it), each counted as skipped; at most
+/// one speculation waits. The worker takes finals first, then the speculation, then the
+/// partial, so when decoding falls behind partials are skipped first. When
+/// `maximumPendingFinals` finals wait, the cutter waits too, so the input is held back (a
+/// file or a pipe) instead of audio piling up in memory.
+///
+/// Thread-safe: one producer (the cutter) and one consumer (the worker).
+public final class UtteranceQueue: @unchecked Sendable {
+    /// Finals allowed to wait before ``submit(_:)`` blocks.
+    public let maximumPendingFinals: Int
+
+    private let condition = NSCondition()
+    private var finals: [UtteranceAudio] = []
+    private var partial: UtteranceAudio?
+    private var speculation: UtteranceAudio?
+    private var finished = false
+    private var cancelled = false
+    private var skipped = 0
+    private var peakFinals = 0
+
+    /// A queue letting `maximumPendingFinals` finals wait (at least 1).
+    public init(maximumPendingFinals: Int = 4) {
+        self.maximumPendingFinals = max(1, maximumPendingFinals)
+    }
+
+    /// Partials dropped so far (replaced, voided by their final, or never decoded).
+    public var skippedPartials: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return skipped
+    }
+
+    /// Most finals that waited at once.
+    public var peakPendingFinals: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return peakFinals
+    }
+
+    /// Producer: hands over what the cutter decided. A final waits while
+    /// `maximumPendingFinals` are queued (not after ``cancel()``).
+    public func submit(_ event: UtteranceEvent) {
+        condition.lock()
+        defer {
+            condition.broadcast()
+            condition.unlock()
+        }
+        guard !cancelled else { return }
+        switch event {
+        case .partial(let audio):
+            if partial != nil { skipped += 1 }
+            partial = audio
+        case .speculate(let audio):
+            speculation = audio
+        case .resumed(let utterance):
+            if speculation?.utterance == utterance { speculation = nil }
+        case .final(let audio):
+            if let waiting = partial, waiting.utterance <= audio.utterance {
+                partial = nil
+                skipped += 1
+            }
+            if let waiting = speculation, waiting.utterance == audio.utterance, waiting.endSample != audio.endSample {
+                speculation = nil
+            }
+            while finals.count >= maximumPendingFinals && !cancelled { condition.wait() }
+            guard !cancelled else { return }
+            finals.append(audio)
+            peakFinals = max(peakFinals, finals.count)
+        }
+    }
+
+    /// Producer: no more events; the worker drains what is queued and then gets `nil`.
+    public func finish() {
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Either side: stop at once (the output failed); waiting calls return.
+    public func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Consumer: the next job by priority, waiting for one; `nil` when finished and drained
+    /// or cancelled. A final's speculation still waiting when the final arrives is not run
+    /// (the final is decoded instead); a partial left when the input ends is skipped.
+    public func next() -> UtteranceJob? {
+        condition.lock()
+        defer {
+            condition.broadcast()
+            condition.unlock()
+        }
+        while true {
+            if cancelled { return nil }
+            if !finals.isEmpty {
+                let final = finals.removeFirst()
+                if speculation?.utterance == final.utterance { speculation = nil }
+                return .final(final)
+            }
+            if let waiting = speculation {
+                speculation = nil
+                return .speculation(waiting)
+            }
+            if finished {
+                if partial != nil {
+                    partial = nil
+                    skipped += 1
+                }
+                return nil
+            }
+            if let waiting = partial {
+                partial = nil
+                return .partial(waiting)
+            }
+            condition.wait()
+        }
+    }
+
+    /// Consumer: `true` when a final of `utterance` (or a later one) is already queued, so a
+    /// partial of it just decoded is stale; counts it as skipped.
+    public func discardIfSuperseded(partialOf utterance: Int) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard finals.contains(where: { $0.utterance >= utterance }) else { return false }
+        skipped += 1
+        return true
+    }
+}

@@ -1,0 +1,111 @@
+import CopilotCore
+import Foundation
+import Testing
+
+@Suite struct UtteranceQueueTests {
+    func audio(_ utterance: Int, _ end: Int) -> UtteranceAudio {
+        UtteranceAudio(
+            utterance: utterance, startSample: 0, speechStartSample: 0, samples: [Float](repeating: 0.1, count: end),
+            sampleRate: 16_000)
+    }
+
+    func describe(_ job: UtteranceJob?) -> String {
+        switch job {
+        case .final(let a): "final \(a.utterance)/\(a.endSample)"
+        case .speculation(let a): "speculation \(a.utterance)/\(a.endSample)"
+        case .partial(let a): "partial \(a.utterance)/\(a.endSample)"
+        case nil: "end"
+        }
+    }
+
+    @Test func aNewerPartialReplacesTheWaitingOne() {
+        let queue = UtteranceQueue()
+        queue.submit(.partial(audio(0, 10)))
+        queue.submit(.partial(audio(0, 20)))
+        #expect(describe(queue.next()) == "partial 0/20")
+        #expect(queue.skippedPartials == 1)
+        // A partial still waiting when the input ends is stale (its final came first).
+        queue.submit(.partial(audio(0, 30)))
+        queue.finish()
+        #expect(describe(queue.next()) == "end")
+        #expect(queue.skippedPartials == 2)
+    }
+
+    /// Behind: partials are skipped, every final comes out, in order, before any partial.
+    @Test func finalsAreNeverDroppedAndGoFirst() {
+        let queue = UtteranceQueue(maximumPendingFinals: 10)
+        queue.submit(.partial(audio(0, 10)))
+        queue.submit(.final(audio(0, 30)))
+        queue.submit(.partial(audio(1, 10)))
+        queue.submit(.speculate(audio(1, 15)))
+        queue.submit(.partial(audio(1, 20)))
+        queue.submit(.final(audio(1, 40)))
+        queue.submit(.partial(audio(2, 10)))
+        queue.submit(.final(audio(2, 50)))
+        queue.finish()
+        var order: [String] = []
+        while let job = queue.next() { order.append(describe(job)) }
+        #expect(order == ["final 0/30", "final 1/40", "final 2/50"])
+        #expect(queue.skippedPartials == 4)
+    }
+
+    @Test func speculationRunsBeforePartialsAndResumedSpeechVoidsIt() {
+        let queue = UtteranceQueue()
+        queue.submit(.partial(audio(0, 10)))
+        queue.submit(.speculate(audio(0, 12)))
+        #expect(describe(queue.next()) == "speculation 0/12")
+        queue.submit(.speculate(audio(0, 30)))
+        queue.submit(.resumed(utterance: 0))
+        #expect(describe(queue.next()) == "partial 0/10")
+        queue.finish()
+        #expect(describe(queue.next()) == "end")
+    }
+
+    /// A final whose audio differs from the waiting speculation (the utterance was cut) drops it.
+    @Test func aDifferentFinalDropsTheSpeculation() {
+        let queue = UtteranceQueue()
+        queue.submit(.speculate(audio(0, 12)))
+        queue.submit(.final(audio(0, 20)))
+        queue.finish()
+        #expect(describe(queue.next()) == "final 0/20")
+        #expect(describe(queue.next()) == "end")
+    }
+
+    @Test func aDecodedPartialIsStaleOnceItsFinalWaits() {
+        let queue = UtteranceQueue()
+        #expect(!queue.discardIfSuperseded(partialOf: 0))
+        queue.submit(.final(audio(0, 20)))
+        #expect(queue.discardIfSuperseded(partialOf: 0))
+        #expect(queue.skippedPartials == 1)
+    }
+
+    /// With the queue full, the producer waits instead of piling up audio; every final still
+    /// arrives once the worker catches up.
+    @Test func fullQueueHoldsTheProducerBack() {
+        let queue = UtteranceQueue(maximumPendingFinals: 1)
+        let producer = Thread {
+            for i in 0..<20 { queue.submit(.final(self.audio(i, 10 + i))) }
+            queue.finish()
+        }
+        producer.start()
+        var seen: [Int] = []
+        while let job = queue.next() {
+            if case .final(let a) = job { seen.append(a.utterance) }
+        }
+        #expect(seen == Array(0..<20))
+        #expect(queue.peakPendingFinals == 1)
+    }
+
+    @Test func cancelReleasesAWaitingProducer() {
+        let queue = UtteranceQueue(maximumPendingFinals: 1)
+        queue.submit(.final(audio(0, 10)))
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            queue.submit(.final(self.audio(1, 10)))  // waits: the queue is full
+            done.signal()
+        }.start()
+        queue.cancel()
+        done.wait()
+        #expect(queue.next() == nil)
+    }
+}
