@@ -42,6 +42,9 @@ let package = Package(
             name: "CLZ4", pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(
+            name: "CXXHash", pkgConfig: "libxxhash",
+            providers: [.apt(["libxxhash-dev"])]),
+        .systemLibrary(
             name: "CCrypto", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]),
         // copilot's own C: the float16 logits kernel, compiled for AVX2/F16C by function
@@ -52,7 +55,7 @@ let package = Package(
             name: "CopilotCore",
             dependencies: [
                 "CSndFile", "CSampleRate", "CALSA", "COpenBLAS", "CZlib", "CHalfKernels",
-                "CSQLite", "CHiredis", "CZstd", "CLZ4", "CCrypto",
+                "CSQLite", "CHiredis", "CZstd", "CLZ4", "CCrypto", "CXXHash",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]),
         .target(

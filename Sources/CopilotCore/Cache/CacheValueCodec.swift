@@ -19,8 +19,8 @@ public enum CacheCompression: String, CaseIterable, Sendable {
 /// A value as a store holds it: a 20-byte header, then the payload (compressed or not).
 ///
 /// Header, little-endian: magic `C0 CA`, version 1, codec (0 none, 1 zstd, 2 lz4), original
-/// length (u32), CRC-32 of the expiry bytes and the original value (u32), expiry in Unix
-/// milliseconds (i64, 0 = never). A value whose magic, lengths or checksum do not match
+/// length (u32), checksum (the low 32 bits of XXH3-64 of the original value, seeded with the
+/// expiry), expiry in Unix milliseconds (i64, 0 = never). A value whose magic, lengths or checksum do not match
 /// decodes as `nil`, so damage reads as a miss and never as wrong bytes.
 public struct CacheValueCodec: Sendable {
     /// Values of more bytes than this are compressed.
@@ -106,9 +106,7 @@ public struct CacheValueCodec: Sendable {
     }
 
     private static func checksum(value: [UInt8], expiry: Int64) -> UInt32 {
-        var e = UInt64(bitPattern: expiry).littleEndian
-        let head = withUnsafeBytes(of: &e) { Zlib.crc32($0) }
-        return value.withUnsafeBytes { Zlib.crc32($0, start: head) }
+        value.withUnsafeBytes { UInt32(truncatingIfNeeded: XXHash.xxh3($0, seed: UInt64(bitPattern: expiry))) }
     }
 }
 

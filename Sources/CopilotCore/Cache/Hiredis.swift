@@ -105,27 +105,30 @@ package final class RedisConnection: @unchecked Sendable {
         return replies
     }
 
-    /// Queues a command in hiredis's output buffer (sent by the next read).
+    /// Queues a command in hiredis's output buffer (sent by the next read). The arguments are
+    /// read where they lie: hiredis copies them once, into its output buffer.
     private func append(_ args: [[UInt8]]) {
-        var storage = [UInt8]()
-        storage.reserveCapacity(args.reduce(0) { $0 + $1.count })
-        var offsets: [Int] = []
-        var lengths: [Int] = []
-        for a in args {
-            offsets.append(storage.count)
-            lengths.append(a.count)
-            storage.append(contentsOf: a)
-        }
-        storage.withUnsafeBufferPointer { buf in
-            let base = UnsafeRawPointer(buf.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self)
-            var argv = offsets.map { Optional(base + $0) }
-            _ = argv.withUnsafeMutableBufferPointer { argvBuf in
-                lengths.withUnsafeBufferPointer { lenBuf in
-                    redisAppendCommandArgv(context, Int32(args.count), argvBuf.baseAddress, lenBuf.baseAddress)
+        var pointers = [UnsafePointer<CChar>?](repeating: nil, count: args.count)
+        var lengths = [Int](repeating: 0, count: args.count)
+        func pin(_ i: Int) {
+            guard i < args.count else {
+                _ = pointers.withUnsafeMutableBufferPointer { p in
+                    lengths.withUnsafeBufferPointer { l in redisAppendCommandArgv(context, Int32(args.count), p.baseAddress, l.baseAddress) }
                 }
+                return
+            }
+            args[i].withUnsafeBufferPointer { buf in
+                // An empty argument still needs a valid pointer.
+                pointers[i] = UnsafeRawPointer(buf.baseAddress ?? Self.emptyArgument).assumingMemoryBound(to: CChar.self)
+                lengths[i] = buf.count
+                pin(i + 1)
             }
         }
+        pin(0)
     }
+
+    private static let empty: StaticString = ""
+    private static var emptyArgument: UnsafePointer<UInt8> { empty.utf8Start }
 
     /// Waits for the next reply (a pipelined one, or a pub/sub message).
     package func readReply() throws -> RedisReply {

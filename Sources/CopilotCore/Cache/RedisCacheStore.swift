@@ -3,56 +3,66 @@ import Synchronization
 
 /// The `redis` backend: values under `NS:k:KEY`, session keys under `NS:s:{SESSION}:KEY` (the
 /// hash tag keeps a session on one Redis Cluster slot, so one flush reaches it all), counters
-/// in the hash `NS:stats`. A small pool of hiredis connections serves concurrent callers; bulk
-/// reads and writes are pipelined; TTLs are `SET ... PX`. A connection that fails is dropped,
-/// and the next call reconnects.
+/// in the hash `NS:stats`. A small pool of hiredis connections serves concurrent callers, whose
+/// commands are pipelined together (``RedisMultiplexer``); bulk reads and writes are one
+/// pipeline; TTLs are `SET ... PX`. A connection that fails is dropped, and the next call
+/// reconnects.
 package final class RedisCacheStore: CacheStore {
     package let name = "redis"
     package var location: String { url.description }
     package let url: RedisURL
     private let namespace: String
     private let timeoutMs: Int
-    private let poolSize: Int
-    private let idle = Mutex<[RedisConnection]>([])
+    private let multiplexer: RedisMultiplexer
 
-    /// A store on `url`; connects lazily, at most `poolSize` idle connections kept.
+    /// A store on `url` over `poolSize` connections, opened lazily.
     package init(url: RedisURL, namespace: String, poolSize: Int = 8, timeoutMs: Int = 1000) {
         self.url = url
         self.namespace = namespace
-        self.poolSize = max(1, poolSize)
         self.timeoutMs = timeoutMs
+        multiplexer = RedisMultiplexer(connections: poolSize) { try RedisConnection(url: url, timeoutMs: timeoutMs) }
     }
 
     /// Connects now (to report an unreachable server or a wrong password at start-up).
     package func checkConnection() throws {
-        try withConnection { conn in
-            if case .error(let message) = try conn.command(["PING"]) {
-                throw CacheError.redisCommand(url: url.description, command: "PING", message: message)
-            }
+        if case .error(let message) = try command(["PING"]) {
+            throw CacheError.redisCommand(url: url.description, command: "PING", message: message)
         }
     }
 
-    /// Runs `body` on a pooled connection (a new one when none is idle).
-    package func withConnection<T>(_ body: (RedisConnection) throws -> T) throws -> T {
-        let pooled = idle.withLock { $0.popLast() }
-        let conn = try pooled ?? RedisConnection(url: url, timeoutMs: timeoutMs)
-        let result = try body(conn)
-        if !conn.broken {
-            idle.withLock { if $0.count < poolSize { $0.append(conn) } }
-        }
-        return result
+    /// Sends commands as one unit on a shared connection; their replies in order.
+    package func execute(_ commands: [[[UInt8]]]) throws -> [RedisReply] {
+        try multiplexer.execute(commands)
     }
 
-    /// Drops every idle connection (after the server went away).
+    /// One command's reply.
+    package func command(_ args: [[UInt8]]) throws -> RedisReply { try execute([args])[0] }
+
+    /// One command of text arguments.
+    package func command(_ args: [String]) throws -> RedisReply { try command(args.map { Array($0.utf8) }) }
+
+    /// Drops every connection (after the server went away).
     package func dropConnections() {
-        idle.withLock { $0.removeAll() }
+        multiplexer.reset()
     }
 
     /// The Redis key of an entry.
     package func redisKey(_ k: MemoryKey) -> [UInt8] {
-        if let s = k.session { return Array("\(namespace):s:{\(s)}:\(k.key)".utf8) }
-        return Array("\(namespace):k:\(k.key)".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(namespace.utf8.count + k.key.utf8.count + (k.session?.utf8.count ?? 0) + 6)
+        out.append(contentsOf: namespace.utf8)
+        if let s = k.session {
+            out.append(contentsOf: ":s:{".utf8)
+            out.append(contentsOf: s.utf8)
+            out.append(contentsOf: "}:".utf8)
+        } else {
+            out.append(contentsOf: ":k:".utf8)
+        }
+        out.append(contentsOf: k.key.utf8)
+        return out
     }
+
+    private static let get = Array("GET".utf8), set = Array("SET".utf8), px = Array("PX".utf8)
 
     private var statsKey: String { "\(namespace):stats" }
 
@@ -67,43 +77,33 @@ package final class RedisCacheStore: CacheStore {
     }
 
     package func read(_ keys: [MemoryKey]) throws -> [[UInt8]?] {
-        try withConnection { conn in
-            try conn.pipeline(keys.map { [Array("GET".utf8), redisKey($0)] }).map { reply in
-                switch try check(reply, "GET") {
-                case .bulk(let bytes): bytes
-                default: nil
-                }
-            }
-        }
-    }
-
-    package func readOne(_ key: MemoryKey) throws -> [UInt8]? {
-        try withConnection { conn in
-            switch try check(conn.command([Array("GET".utf8), redisKey(key)]), "GET") {
+        try execute(keys.map { [Self.get, redisKey($0)] }).map { reply in
+            switch try check(reply, "GET") {
             case .bulk(let bytes): bytes
             default: nil
             }
         }
     }
 
-    package func write(_ entries: [(MemoryKey, StoredBlob)]) throws {
-        try withConnection { conn in
-            let commands = entries.map { k, blob -> [[UInt8]] in
-                var args = [Array("SET".utf8), redisKey(k), blob.bytes]
-                if let ttl = blob.ttlMs { args += [Array("PX".utf8), Array(String(ttl).utf8)] }
-                return args
-            }
-            for reply in try conn.pipeline(commands) { _ = try check(reply, "SET") }
+    package func readOne(_ key: MemoryKey) throws -> [UInt8]? {
+        switch try check(command([Self.get, redisKey(key)]), "GET") {
+        case .bulk(let bytes): bytes
+        default: nil
         }
+    }
+
+    package func write(_ entries: [(MemoryKey, StoredBlob)]) throws {
+        let commands = entries.map { k, blob -> [[UInt8]] in
+            blob.ttlMs.map { [Self.set, redisKey(k), blob.bytes, Self.px, Array(String($0).utf8)] } ?? [Self.set, redisKey(k), blob.bytes]
+        }
+        for reply in try execute(commands) { _ = try check(reply, "SET") }
     }
 
     package func remove(_ keys: [MemoryKey]) throws -> Int {
         guard !keys.isEmpty else { return 0 }
-        return try withConnection { conn in
-            let reply = try check(conn.command([Array("UNLINK".utf8)] + keys.map(redisKey)), "UNLINK")
-            if case .integer(let n) = reply { return Int(n) }
-            return 0
-        }
+        let reply = try check(command([Array("UNLINK".utf8)] + keys.map(redisKey)), "UNLINK")
+        if case .integer(let n) = reply { return Int(n) }
+        return 0
     }
 
     /// `*`, `?`, `[`, `]` and `\` escaped for a SCAN pattern.
@@ -118,19 +118,17 @@ package final class RedisCacheStore: CacheStore {
 
     /// Every Redis key matching `pattern` (SCAN, so the server never blocks on a KEYS).
     private func scanKeys(_ pattern: String) throws -> [[UInt8]] {
-        try withConnection { conn in
-            var cursor = "0"
-            var found: [[UInt8]] = []
-            repeat {
-                let reply = try check(conn.command(["SCAN", cursor, "MATCH", pattern, "COUNT", "1000"]), "SCAN")
-                guard case .array(let parts) = reply, parts.count == 2, let next = parts[0].text, case .array(let keys) = parts[1] else {
-                    throw CacheError.redisCommand(url: url.description, command: "SCAN", message: "unexpected reply")
-                }
-                cursor = next
-                found += keys.compactMap(\.bytes)
-            } while cursor != "0"
-            return found
-        }
+        var cursor = "0"
+        var found: [[UInt8]] = []
+        repeat {
+            let reply = try check(command(["SCAN", cursor, "MATCH", pattern, "COUNT", "1000"]), "SCAN")
+            guard case .array(let parts) = reply, parts.count == 2, let next = parts[0].text, case .array(let keys) = parts[1] else {
+                throw CacheError.redisCommand(url: url.description, command: "SCAN", message: "unexpected reply")
+            }
+            cursor = next
+            found += keys.compactMap(\.bytes)
+        } while cursor != "0"
+        return found
     }
 
     /// The entry a Redis key names, when it is one of ours.
@@ -152,7 +150,7 @@ package final class RedisCacheStore: CacheStore {
         var out: [(MemoryKey, [UInt8])] = []
         for chunk in stride(from: 0, to: redisKeys.count, by: 512) {
             let batch = Array(redisKeys[chunk..<min(chunk + 512, redisKeys.count)])
-            let replies = try withConnection { conn in try conn.pipeline(batch.map { [Array("GET".utf8), $0] }) }
+            let replies = try execute(batch.map { [Array("GET".utf8), $0] })
             for (rk, reply) in zip(batch, replies) {
                 if case .bulk(let bytes) = reply, let id = entryKey(rk) { out.append((id, bytes)) }
             }
@@ -170,7 +168,7 @@ package final class RedisCacheStore: CacheStore {
         var n = 0
         for chunk in stride(from: 0, to: keys.count, by: 512) {
             let batch = Array(keys[chunk..<min(chunk + 512, keys.count)])
-            let reply = try withConnection { conn in try check(conn.command([Array("UNLINK".utf8)] + batch), "UNLINK") }
+            let reply = try check(command([Array("UNLINK".utf8)] + batch), "UNLINK")
             if case .integer(let removed) = reply { n += Int(removed) }
         }
         return n
@@ -200,17 +198,15 @@ package final class RedisCacheStore: CacheStore {
 
     package func persist(_ delta: CacheCounters) throws {
         guard !delta.isZero else { return }
-        try withConnection { conn in
-            let commands = zip(CacheCounters.names, delta.values).filter { $0.1 != 0 }.map { name, value in
-                ["HINCRBY", statsKey, name, String(value)].map { Array($0.utf8) }
-            }
-            for reply in try conn.pipeline(commands) { _ = try check(reply, "HINCRBY") }
+        let commands = zip(CacheCounters.names, delta.values).filter { $0.1 != 0 }.map { name, value in
+            ["HINCRBY", statsKey, name, String(value)].map { Array($0.utf8) }
         }
+        for reply in try execute(commands) { _ = try check(reply, "HINCRBY") }
     }
 
     package func usage(nowMs: Int64) throws -> StoreUsage {
         var usage = StoreUsage()
-        let reply = try withConnection { conn in try check(conn.command(["HGETALL", statsKey]), "HGETALL") }
+        let reply = try check(command(["HGETALL", statsKey]), "HGETALL")
         if case .array(let items) = reply {
             for i in stride(from: 0, to: items.count - 1, by: 2) {
                 if let name = items[i].text, let value = items[i + 1].text.flatMap({ Int($0) }) { usage.counters.add(name, value) }
@@ -225,6 +221,6 @@ package final class RedisCacheStore: CacheStore {
 
     /// Publishes `message` on `channel`.
     package func publish(channel: String, message: [UInt8]) throws {
-        try withConnection { conn in _ = try check(conn.command([Array("PUBLISH".utf8), Array(channel.utf8), message]), "PUBLISH") }
+        _ = try check(command([Array("PUBLISH".utf8), Array(channel.utf8), message]), "PUBLISH")
     }
 }

@@ -10,7 +10,7 @@ struct CacheBenchmarkCommand: ParsableCommand {
         abstract: "Load-test the configured store (clients, pipeline, value size), like redis-benchmark.",
         discussion: """
             Gets read keys written first (key:0 ... key:N-1, untimed); each client is a thread \
-            with its own connection; a pipeline of P is one getMany/setMany call of P keys (one \
+            (clients share [cache] redis_pool_size connections, their commands pipelined together); a pipeline of P is one getMany/setMany call of P keys (one \
             Redis pipeline, one SQLite transaction). Use a scratch --path or --namespace: the \
             keys are left in the store. --codecs prints zstd, lz4 and zlib on chat-completion \
             JSON instead.
@@ -67,8 +67,7 @@ struct CacheBenchmarkCommand: ParsableCommand {
                 }
                 return
             }
-            var settings = try store.settings()
-            settings.redisPoolSize = max(settings.redisPoolSize, clients)
+            let settings = try store.settings()
             let cache = try settings.open()
             var o = CacheBenchmark.Options()
             o.operation = operation
