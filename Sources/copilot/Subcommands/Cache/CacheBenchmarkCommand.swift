@@ -10,7 +10,7 @@ struct CacheBenchmarkCommand: ParsableCommand {
         abstract: "Load-test the configured store (clients, pipeline, value size), like redis-benchmark.",
         discussion: """
             Gets read keys written first (key:0 ... key:N-1, untimed); each client is a thread \
-            (clients share [cache] redis_pool_size connections, their commands pipelined together); a pipeline of P is one getMany/setMany call of P keys (one \
+            (one Redis connection each unless --pool-size is smaller; callers sharing a connection are pipelined together); a pipeline of P is one getMany/setMany call of P keys (one \
             Redis pipeline, one SQLite transaction). Use a scratch --path or --namespace: the \
             keys are left in the store. --codecs prints zstd, lz4 and zlib on chat-completion \
             JSON instead.
@@ -29,6 +29,9 @@ struct CacheBenchmarkCommand: ParsableCommand {
 
     @Option(help: "Keys per call (pipeline depth).")
     var pipeline = 1
+
+    @Option(help: ArgumentHelp("Redis connections the clients share (default: one per client, as redis-benchmark).", valueName: "n"))
+    var poolSize: Int?
 
     @Option(help: "Total keys read or written.")
     var requests = 100_000
@@ -67,7 +70,9 @@ struct CacheBenchmarkCommand: ParsableCommand {
                 }
                 return
             }
-            let settings = try store.settings()
+            var settings = try store.settings()
+            // As many connections as clients, as redis-benchmark opens (--pool-size overrides).
+            settings.redisPoolSize = poolSize ?? clients
             let cache = try settings.open()
             var o = CacheBenchmark.Options()
             o.operation = operation
