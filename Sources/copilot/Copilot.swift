@@ -4,7 +4,7 @@ import CopilotCore
 /// `copilot`: the command-line front end. Each subcommand lives in `Subcommands/` and only
 /// parses, builds a CopilotCore object, calls it and prints.
 @main
-struct Copilot: ParsableCommand {
+struct Copilot: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "copilot",
         abstract: "Fast native building blocks for real-time voice AI copilots.",
@@ -18,6 +18,7 @@ struct Copilot: ParsableCommand {
               copilot transcribe meeting.flac --vad --format srt --output meeting.srt
               copilot bloom dedup < questions.txt > new-questions.txt
               copilot consensus --json answers.jsonl
+              copilot route pick --config route.toml --model llama3.2
               copilot convert talk.mp3 --out-rate 16000 --to talk.wav
               copilot mel talk.wav --output talk-mel.npy
               copilot bench --quick
@@ -31,6 +32,7 @@ struct Copilot: ParsableCommand {
             Transcribe.self,
             Bloom.self,
             Consensus.self,
+            Route.self,
             Convert.self,
             Mel.self,
             Bench.self,

@@ -11,5 +11,6 @@ enum BenchSuites {
         WhisperBench.suite,
         BloomBenchSuite.suite,
         ConsensusBenchSuite.suite,
+        RouteBenchSuite.suite,
     ]
 }
