@@ -18,7 +18,7 @@ struct Copilot: AsyncParsableCommand {
               copilot transcribe meeting.flac --vad --format srt --output meeting.srt
               copilot bloom dedup < questions.txt > new-questions.txt
               copilot consensus --json answers.jsonl
-              copilot route pick --config route.toml --model llama3.2
+              copilot route serve --config route.toml --port 8080
               copilot convert talk.mp3 --out-rate 16000 --to talk.wav
               copilot mel talk.wav --output talk-mel.npy
               copilot bench --quick

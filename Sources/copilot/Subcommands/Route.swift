@@ -3,7 +3,7 @@ import ArgumentParser
 /// `copilot route`: the LLM gateway and its router.
 struct Route: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Route chat completions across LLM providers: pick, check.",
+        abstract: "Route chat completions across LLM providers: serve, pick, check.",
         discussion: """
             Providers are OpenAI-compatible servers (Ollama, llama.cpp, vLLM, hosted APIs) or \
             the built-in mock, listed as [[route.providers]] in the configuration; tasks \
@@ -14,6 +14,7 @@ struct Route: ParsableCommand {
             Examples:
               copilot route check --config route.toml
               copilot route pick --config route.toml --model llama3.2 --json
+              copilot route serve --config route.toml --port 8080
             """,
-        subcommands: [RoutePick.self, RouteCheck.self])
+        subcommands: [RouteServe.self, RoutePick.self, RouteCheck.self])
 }

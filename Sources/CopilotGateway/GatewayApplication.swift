@@ -1,0 +1,139 @@
+import AsyncHTTPClient
+import CopilotCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// How `copilot route serve` runs: address, client auth, logging.
+public struct GatewayOptions: Sendable {
+    /// Interface to bind; 127.0.0.1 unless the user asks for another.
+    public var host: String
+    /// TCP port; 0 picks a free one (tests).
+    public var port: Int
+    /// Bearer token clients must send on `/v1/*`; `nil`: no auth.
+    public var authToken: String?
+    /// Environment the providers' `api_key_env` variables are read from.
+    public var environment: [String: String]
+    /// Log level of the gateway (attempt failures are `debug`).
+    public var logLevel: Logger.Level
+
+    /// Loopback, port 8080, no auth, the process environment, `info` logs.
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, authToken: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment, logLevel: Logger.Level = .info
+    ) {
+        self.host = host
+        self.port = port
+        self.authToken = authToken
+        self.environment = environment
+        self.logLevel = logLevel
+    }
+}
+
+/// Shuts the upstream client down when the service group stops (after the server, which is
+/// stopped first, has finished its in-flight requests).
+struct UpstreamClientService: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
+}
+
+/// The HTTP client the gateway calls providers with: on the server's event loops, pooled
+/// keep-alive HTTP/1.1 connections (TCP_NODELAY is NIO's default), no redirects, no
+/// decompression.
+func makeUpstreamClient() -> HTTPClient {
+    var configuration = HTTPClient.Configuration()
+    configuration.redirectConfiguration = .disallow
+    configuration.decompression = .disabled
+    configuration.httpVersion = .http1Only
+    configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
+    // A provider that refuses connections is a failed attempt at once (failover, breaker),
+    // not a connection retried until the request's deadline.
+    configuration.connectionPool.retryConnectionEstablishment = false
+    configuration.timeout.connect = .seconds(2)
+    return HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
+}
+
+/// Assembles the gateway: routes, the shared state, the upstream client and its shutdown.
+/// `copilot route serve` and the tests both call this. `onServerRunning` gets the bound port.
+public func buildApplication<Selector: ModelSelecting>(
+    settings: RouteSettings, selector: Selector, options: GatewayOptions,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> (application: some ApplicationProtocol, gateway: Gateway<Selector>) {
+    var logger = Logger(label: "copilot.route")
+    logger.logLevel = options.logLevel
+    let client = makeUpstreamClient()
+    let gateway = Gateway(
+        settings: settings, selector: selector, client: client, authToken: options.authToken, environment: options.environment,
+        logger: logger)
+    let router = Router()
+    router.middlewares.add(OpenAIErrorMiddleware())
+    let chat = ChatCompletions(gateway: gateway)
+    router.post("/v1/chat/completions") { request, _ in await chat.respond(to: request) }
+    router.get("/v1/models") { request, _ -> Response in
+        guard gateway.isAuthorized(request.headers[.authorization]) else {
+            return ChatCompletions<Selector>.errorResponse(.unauthorized, requestID: gateway.nextRequestID())
+        }
+        return jsonResponse(gateway.modelsDocument())
+    }
+    router.get("/health") { _, _ -> Response in
+        let health = gateway.healthDocument()
+        return jsonResponse(health.json, status: health.ok ? .ok : .serviceUnavailable)
+    }
+    router.get("/metrics") { _, _ -> Response in
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4"
+        let text = gateway.metrics.render(breakers: gateway.providerStates())
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+    let application = Application(
+        router: router,
+        configuration: .init(address: .hostname(options.host, port: options.port), serverName: "copilot"),
+        services: [UpstreamClientService(client: client)],
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? options.port) },
+        logger: logger)
+    return (application, gateway)
+}
+
+func jsonResponse(_ json: String, status: HTTPResponse.Status = .ok) -> Response {
+    var headers = HTTPFields()
+    headers[.contentType] = "application/json"
+    return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: json)))
+}
+
+/// Turns the router's own errors (no such route, wrong method, a body it could not read)
+/// into OpenAI error objects.
+struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError {
+            let path = request.uri.path
+            let mapped: GatewayError =
+                switch error.status {
+                case .notFound: .notFound(path: path)
+                case .methodNotAllowed: .methodNotAllowed(method: request.method.rawValue, path: path)
+                case .contentTooLarge: .bodyTooLarge(limitBytes: 0)
+                default: .malformedJSON(reason: "HTTP \(error.status.code)")
+                }
+            return ChatCompletions<HealthWeightedSelector>.errorResponse(mapped, requestID: "-")
+        }
+    }
+}
+
+/// Runs the gateway until SIGTERM or SIGINT (graceful: in-flight requests finish).
+public enum GatewayServer {
+    /// Builds the application with the default selector and runs it.
+    public static func run(settings: RouteSettings, options: GatewayOptions, onServerRunning: @escaping @Sendable (Int) async -> Void) async throws {
+        let (application, _) = buildApplication(
+            settings: settings, selector: HealthWeightedSelector(), options: options, onServerRunning: onServerRunning)
+        try await application.runService()
+    }
+}

@@ -1,0 +1,170 @@
+import AsyncHTTPClient
+import CopilotCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The body of an upstream answer still to be read: from an HTTP connection, or from a
+/// `mock` provider's prepared chunks.
+struct UpstreamBody: @unchecked Sendable {
+    // @unchecked: AsyncHTTPClient's iterator is not Sendable, but only one task reads it at a
+    // time: the attempt task hands it over when it finishes, then the responder reads on.
+    private enum Source {
+        case http(HTTPClientResponse.Body.AsyncIterator)
+        case chunks([ByteBuffer], next: Int, delayNs: UInt64)
+    }
+
+    private var source: Source
+
+    init(http iterator: HTTPClientResponse.Body.AsyncIterator) { source = .http(iterator) }
+    init(chunks: [ByteBuffer], delayNs: UInt64) { source = .chunks(chunks, next: 0, delayNs: delayNs) }
+
+    /// The next piece, `nil` at the end; throws when the connection fails mid-body.
+    mutating func next() async throws -> ByteBuffer? {
+        switch source {
+        case .http(var iterator):
+            let chunk = try await iterator.next()
+            source = .http(iterator)
+            return chunk
+        case .chunks(let chunks, let next, let delayNs):
+            guard next < chunks.count else { return nil }
+            if next > 0 && delayNs > 0 { try await Task.sleep(nanoseconds: delayNs) }
+            source = .chunks(chunks, next: next + 1, delayNs: delayNs)
+            return chunks[next]
+        }
+    }
+
+    /// Reads everything that is left, up to `limit` bytes.
+    mutating func collect(limit: Int) async throws -> ByteBuffer {
+        var all = ByteBuffer()
+        while var chunk = try await next() {
+            guard all.readableBytes + chunk.readableBytes <= limit else { throw UpstreamFailure(.invalidResponse, "answer over \(limit) bytes") }
+            all.writeBuffer(&chunk)
+        }
+        return all
+    }
+}
+
+/// An attempt that failed, with what to tell the client (never a key or a header value).
+struct UpstreamFailure: Error, Sendable {
+    var kind: AttemptFailure
+    var detail: String
+    /// The upstream's own body for a 4xx, passed on when it is JSON.
+    var body: ByteBuffer?
+
+    init(_ kind: AttemptFailure, _ detail: String, body: ByteBuffer? = nil) {
+        self.kind = kind
+        self.detail = detail
+        self.body = body
+    }
+}
+
+/// The start of a successful answer: the status line and headers have arrived (and, for a
+/// stream, the first chunk).
+struct UpstreamAnswer: Sendable {
+    var firstChunk: ByteBuffer?
+    var body: UpstreamBody
+}
+
+/// Calls one provider: an HTTP POST to `{base_url}/chat/completions` through the shared
+/// AsyncHTTPClient (pooled keep-alive connections on the server's event loops), or a `mock`
+/// answer. The time-to-first-token timeout covers the status line (and the first chunk of a
+/// stream); the attempt deadline covers the whole answer.
+struct UpstreamCaller: Sendable {
+    let client: HTTPClient
+    let provider: ProviderSettings
+    let url: String
+    /// `Bearer <key>` when `api_key_env` is set (never logged or shown).
+    let authorization: String?
+    let mock: MockProvider?
+
+    /// Starts the attempt and returns once the answer has started; throws ``UpstreamFailure``.
+    func open(body: ByteBuffer, request: ChatRequest, upstreamModel: String, deadlineNs: UInt64) async throws -> UpstreamAnswer {
+        let now = monotonicNanoseconds()
+        let attemptEnd = min(deadlineNs, now &+ UInt64(provider.timeoutMs) * 1_000_000)
+        guard attemptEnd > now else { throw UpstreamFailure(.timeout, "deadline passed") }
+        let ttftNs = min(UInt64(provider.ttftTimeoutMs) * 1_000_000, attemptEnd - now)
+        return try await withFirstByteTimeout(ttftNs) {
+            if let mock {
+                return try await openMock(mock, request: request, model: upstreamModel)
+            }
+            return try await openHTTP(body: body, stream: request.stream, deadline: .now() + .nanoseconds(Int64(attemptEnd - now)))
+        }
+    }
+
+    private func openHTTP(body: ByteBuffer, stream: Bool, deadline: NIODeadline) async throws -> UpstreamAnswer {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "accept", value: stream ? "text/event-stream" : "application/json")
+        if let authorization { request.headers.add(name: "authorization", value: authorization) }
+        request.body = .bytes(body)
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, deadline: deadline)
+        } catch let error as HTTPClientError where error == .deadlineExceeded {
+            throw UpstreamFailure(.timeout, "no answer from \(provider.name) within timeout_ms")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw UpstreamFailure(.connection, "cannot reach \(provider.name) (\(Self.describe(error)))")
+        }
+        var iterator = response.body.makeAsyncIterator()
+        let status = Int(response.status.code)
+        guard (200..<300).contains(status) else {
+            var errorBody = UpstreamBody(http: iterator)
+            let bodyBytes = try? await errorBody.collect(limit: 64 << 10)
+            let failure = AttemptFailure.forStatus(status, retryAfter: response.headers.first(name: "retry-after"))
+            throw UpstreamFailure(failure, "\(provider.name) answered HTTP \(status)", body: bodyBytes)
+        }
+        guard stream else { return UpstreamAnswer(firstChunk: nil, body: UpstreamBody(http: iterator)) }
+        let first: ByteBuffer?
+        do {
+            first = try await iterator.next()
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw UpstreamFailure(.connection, "\(provider.name) closed the stream before its first chunk")
+        }
+        guard let first else { throw UpstreamFailure(.invalidResponse, "\(provider.name) sent an empty stream") }
+        return UpstreamAnswer(firstChunk: first, body: UpstreamBody(http: iterator))
+    }
+
+    private func openMock(_ mock: MockProvider, request: ChatRequest, model: String) async throws -> UpstreamAnswer {
+        let delayNs = UInt64(provider.mockDelayMs) * 1_000_000
+        if delayNs > 0 { try await Task.sleep(nanoseconds: delayNs) }
+        if mock.drawFailure() {
+            throw UpstreamFailure(.serverError(status: 500, retryAfterMs: nil), "\(provider.name) answered HTTP 500 (mock failure)", body: MockProvider.failureBody)
+        }
+        if request.stream {
+            var body = UpstreamBody(chunks: mock.chunks(for: request, model: model), delayNs: delayNs)
+            let first = try await body.next()
+            return UpstreamAnswer(firstChunk: first, body: body)
+        }
+        return UpstreamAnswer(firstChunk: nil, body: UpstreamBody(chunks: [mock.completion(for: request, model: model)], delayNs: 0))
+    }
+
+    /// Runs `operation`, failing with a timeout when it has not returned after `ns`.
+    private func withFirstByteTimeout(_ ns: UInt64, _ operation: @escaping @Sendable () async throws -> UpstreamAnswer) async throws -> UpstreamAnswer {
+        try await withThrowingTaskGroup(of: UpstreamAnswer?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(nanoseconds: ns)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw CancellationError() }
+            guard let answer = first else {
+                throw UpstreamFailure(.timeout, "no first byte from \(provider.name) within ttft_timeout_ms")
+            }
+            return answer
+        }
+    }
+
+    /// An error's kind without anything it may carry from the request.
+    static func describe(_ error: any Error) -> String {
+        if let e = error as? HTTPClientError { return "\(e)" }
+        if let e = error as? IOError { return "errno \(e.errnoCode)" }
+        return String(describing: type(of: error))
+    }
+}
