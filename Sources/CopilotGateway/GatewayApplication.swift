@@ -137,3 +137,34 @@ public enum GatewayServer {
         try await application.runService()
     }
 }
+
+extension GatewayServer {
+    /// Runs a gateway on a free loopback port for the length of `body` (what `route ask` does
+    /// without `--url`: one process, the same router, failover and providers as `serve`).
+    public static func withLocalGateway<T: Sendable>(
+        settings: RouteSettings, environment: [String: String], _ body: @escaping @Sendable (String) async throws -> T
+    ) async throws -> T {
+        let (stream, continuation) = AsyncStream<Int>.makeStream()
+        let options = GatewayOptions(host: "127.0.0.1", port: 0, environment: environment, logLevel: .error)
+        let (application, _) = buildApplication(settings: settings, selector: HealthWeightedSelector(), options: options) { port in
+            continuation.yield(port)
+            continuation.finish()
+        }
+        let group = ServiceGroup(services: [application], logger: Logger(label: "copilot.route.local"))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var port = 0
+            for await p in stream { port = p }
+            do {
+                let value = try await body("http://127.0.0.1:\(port)")
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return value
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+        }
+    }
+}

@@ -117,4 +117,43 @@ import Testing
             #expect(missing.err.contains("--model"))
         }
     }
+
+    @Test func askStreamsOneAnswerPerStdinLineThroughAnInProcessRouter() throws {
+        let config = """
+            [[route.providers]]
+            name = "broken"
+            kind = "mock"
+            models = ["m"]
+            mock_failure_rate = 1.0
+            weight = 1000
+
+            [[route.providers]]
+            name = "echoer"
+            kind = "mock"
+            models = ["m"]
+            mock_mode = "echo"
+            """
+        try withConfig(config) { path in
+            let r = try CLI.run(["route", "ask", "--config", path, "--show-provider"], stdin: Data("first question\n\n  second one\n".utf8))
+            #expect(r.status == 0, "\(r.err)")
+            #expect(r.out == "first question\nsecond one\n", "the failing provider was failed over")
+            #expect(r.err == "[echoer]\n[echoer]\n")
+            let one = try CLI.run(["route", "ask", "--config", path, "--model", "m", "one", "prompt"])
+            #expect(one.out == "one prompt\n")
+        }
+    }
+
+    @Test func askReportsErrors() throws {
+        try withConfig("[[route.providers]]\nname = \"b\"\nkind = \"mock\"\nmodels = [\"m\"]\nmock_failure_rate = 1.0\n") { path in
+            let failing = try CLI.run(["route", "ask", "--config", path, "hello"])
+            #expect(failing.status == 1)
+            #expect(failing.err.contains("HTTP 503") && failing.err.contains("mock failure"))
+            let model = try CLI.run(["route", "ask", "--config", path, "--model", "gpt-9", "hello"])
+            #expect(model.status == 1 && model.err.contains("gpt-9"))
+        }
+        let down = try CLI.run(["route", "ask", "--url", "http://127.0.0.1:9", "hello"])
+        #expect(down.status == 1 && down.err.contains("cannot reach the gateway at http://127.0.0.1:9"))
+        let stats = try CLI.run(["route", "stats", "--url", "http://127.0.0.1:9"])
+        #expect(stats.status == 1 && stats.err.contains("cannot reach the gateway"))
+    }
 }

@@ -127,4 +127,28 @@ import Testing
         let bad = try CLI.run(["route", "serve", "--config", dir.appendingPathComponent("missing.toml").path])
         #expect(bad.status == 1 && bad.err.contains("missing.toml"))
     }
+
+    @Test func statsAndAskTalkToARunningGateway() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("route.toml").path
+        try "[[route.providers]]\nname = \"echoer\"\nkind = \"mock\"\nmodels = [\"m\"]\nmock_mode = \"echo\"\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let (process, port, _) = try Self.start(config: config)
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        let url = "http://127.0.0.1:\(port)"
+        let ask = try CLI.run(["route", "ask", "--url", url, "ping over http"])
+        #expect(ask.status == 0, "\(ask.err)")
+        #expect(ask.out == "ping over http\n")
+        let stats = try CLI.run(["route", "stats", "--url", url])
+        #expect(stats.status == 0)
+        #expect(stats.out.hasPrefix("status: ok  requests: 200=1"))
+        #expect(stats.out.contains("echoer\tclosed\t0\t1\t0\t1.000"))
+        let json = try CLI.run(["route", "stats", "--url", url, "--json"])
+        let object = try JSONSerialization.jsonObject(with: json.stdout) as? [String: Any]
+        #expect((object?["providers"] as? [[String: Any]])?.first?["name"] as? String == "echoer")
+    }
 }

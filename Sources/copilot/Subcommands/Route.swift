@@ -3,7 +3,7 @@ import ArgumentParser
 /// `copilot route`: the LLM gateway and its router.
 struct Route: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Route chat completions across LLM providers: serve, pick, check.",
+        abstract: "Route chat completions across LLM providers: serve, pick, ask, stats, check.",
         discussion: """
             Providers are OpenAI-compatible servers (Ollama, llama.cpp, vLLM, hosted APIs) or \
             the built-in mock, listed as [[route.providers]] in the configuration; tasks \
@@ -15,6 +15,8 @@ struct Route: ParsableCommand {
               copilot route check --config route.toml
               copilot route pick --config route.toml --model llama3.2 --json
               copilot route serve --config route.toml --port 8080
+              copilot route ask --url http://127.0.0.1:8080 --model llama3.2 "Summarise the call"
+              copilot route stats --url http://127.0.0.1:8080
             """,
-        subcommands: [RouteServe.self, RoutePick.self, RouteCheck.self])
+        subcommands: [RouteServe.self, RoutePick.self, RouteAsk.self, RouteStats.self, RouteCheck.self])
 }
