@@ -111,60 +111,143 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
                     waitedNs &+= delayNs
                 }
                 let attemptStart = monotonicNanoseconds()
-                let acquired = gateway.router.withLock { $0.acquire(provider, now: attemptStart) }
-                guard acquired else {
-                    let failure = UpstreamFailure(.connection, "\(gateway.settings.providers[provider].name) became unavailable")
-                    lastFailure = failure
-                    step = gateway.router.withLock { $0.next(&plan, after: failure.kind, now: attemptStart) }
-                    continue
+                var started: AttemptStart
+                var hedgeFailure: AttemptStart?
+                if plan.attempts == 1, let hedgeNs = decision.hedgeAfterNs, decision.ranked.count >= 2 {
+                    (started, hedgeFailure) = try await hedged(
+                        primary: provider, secondary: decision.ranked[1].provider, afterNs: hedgeNs, chat: chat, body: body,
+                        task: task, deadlineNs: decision.deadlineNs)
+                } else {
+                    started = try await startAttempt(provider, chat: chat, body: body, task: task, deadlineNs: decision.deadlineNs)
                 }
-                let lease = AttemptLease(gateway: gateway, provider: provider, task: task, startNs: attemptStart)
-                let caller = gateway.callers[provider]
-                let upstreamModel = gateway.router.withLock { $0.upstreamModel(provider: provider, requested: chat.model) }
-                do {
-                    let answer = try await caller.open(
-                        body: chat.body(for: upstreamModel, original: body), request: chat, upstreamModel: upstreamModel,
-                        deadlineNs: decision.deadlineNs)
-                    let firstByteNs = monotonicNanoseconds()
+                if case .started(let lease, let answer, let firstByteNs) = started {
                     gateway.metrics.failover(fallbacks: plan.fallbacks, retries: plan.retries)
                     if chat.stream {
                         waitedNs &+= firstByteNs &- attemptStart
                         return streamResponse(answer, lease: lease, firstByteNs: firstByteNs, requestID: requestID, startNs: startNs, waitedNs: waitedNs)
                     }
-                    var rest = answer.body
-                    let bytes: ByteBuffer
                     do {
-                        bytes = try await rest.collect(limit: 64 << 20)
+                        let bytes = try await Self.collectJSON(answer.body, provider: gateway.settings.providers[lease.provider].name)
+                        lease.finish(success: true, ttftNs: firstByteNs)
+                        waitedNs &+= monotonicNanoseconds() &- attemptStart
+                        let overheadNs = (monotonicNanoseconds() &- startNs) &- waitedNs
+                        gateway.metrics.request(status: 200, overheadSeconds: Double(overheadNs) / 1e9)
+                        var headers = Self.headers(provider: gateway.settings.providers[lease.provider].name, requestID: requestID, overheadNs: overheadNs)
+                        headers[.contentType] = "application/json"
+                        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: bytes))
                     } catch let failure as UpstreamFailure {
-                        throw failure
-                    } catch is CancellationError {
-                        throw CancellationError()
+                        lease.finish(success: false, ttftNs: nil)
+                        started = .failed(provider: lease.provider, failure)
                     } catch {
-                        throw UpstreamFailure(.connection, "\(caller.provider.name) closed the connection mid-answer")
+                        lease.abandon()
+                        throw error
                     }
-                    guard Self.looksLikeJSONObject(bytes) else {
-                        throw UpstreamFailure(.invalidResponse, "\(caller.provider.name) answered something that is not JSON")
-                    }
-                    lease.finish(success: true, ttftNs: firstByteNs)
-                    waitedNs &+= monotonicNanoseconds() &- attemptStart
-                    let overheadNs = (monotonicNanoseconds() &- startNs) &- waitedNs
-                    gateway.metrics.request(status: 200, overheadSeconds: Double(overheadNs) / 1e9)
-                    var headers = Self.headers(provider: caller.provider.name, requestID: requestID, overheadNs: overheadNs)
-                    headers[.contentType] = "application/json"
-                    return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: bytes))
-                } catch let failure as UpstreamFailure {
-                    let now = monotonicNanoseconds()
-                    waitedNs &+= now &- attemptStart
-                    lease.finish(success: false, ttftNs: nil)
-                    gateway.logger.debug("attempt failed", metadata: ["request": "\(requestID)", "provider": "\(caller.provider.name)", "reason": "\(failure.detail)"])
+                }
+                let now = monotonicNanoseconds()
+                waitedNs &+= now &- attemptStart
+                for (index, outcome) in [started, hedgeFailure].compactMap({ $0 }).enumerated() {
+                    guard case .failed(let failedProvider, let failure) = outcome else { continue }
+                    gateway.logger.debug(
+                        "attempt failed",
+                        metadata: ["request": "\(requestID)", "provider": "\(gateway.settings.providers[failedProvider].name)", "reason": "\(failure.detail)"])
                     lastFailure = failure
-                    step = gateway.router.withLock { $0.next(&plan, after: failure.kind, now: now) }
-                } catch {
-                    lease.abandon()
-                    throw error
+                    // A hedge that failed too was tried already: step past it if the plan names it next.
+                    if index == 0 {
+                        step = gateway.router.withLock { $0.next(&plan, after: failure.kind, now: now) }
+                    } else if case .attempt(let planned, _) = step, planned == failedProvider {
+                        step = gateway.router.withLock { $0.next(&plan, after: failure.kind, now: now) }
+                    }
                 }
             }
         }
+    }
+
+    /// How the start of one attempt went.
+    enum AttemptStart: Sendable {
+        /// The answer has begun; `lease` must be finished.
+        case started(AttemptLease<Selector>, UpstreamAnswer, firstByteNs: UInt64)
+        /// It failed before any of it reached the client (already recorded).
+        case failed(provider: Int, UpstreamFailure)
+    }
+
+    /// Reserves provider `provider` and opens its answer. Failures are recorded on the lease;
+    /// cancellation (client gone, hedge lost) abandons it and rethrows.
+    private func startAttempt(_ provider: Int, chat: ChatRequest, body: ByteBuffer, task: String?, deadlineNs: UInt64) async throws -> AttemptStart {
+        let attemptStart = monotonicNanoseconds()
+        let (acquired, upstreamModel) = gateway.router.withLock {
+            ($0.acquire(provider, now: attemptStart), $0.upstreamModel(provider: provider, requested: chat.model))
+        }
+        guard acquired else {
+            return .failed(provider: provider, UpstreamFailure(.connection, "\(gateway.settings.providers[provider].name) became unavailable"))
+        }
+        let lease = AttemptLease(gateway: gateway, provider: provider, task: task, startNs: attemptStart)
+        do {
+            let answer = try await gateway.callers[provider].open(
+                body: chat.body(for: upstreamModel, original: body), request: chat, upstreamModel: upstreamModel, deadlineNs: deadlineNs)
+            return .started(lease, answer, firstByteNs: monotonicNanoseconds())
+        } catch let failure as UpstreamFailure {
+            lease.finish(success: false, ttftNs: nil)
+            return .failed(provider: provider, failure)
+        } catch {
+            lease.abandon()
+            throw error
+        }
+    }
+
+    /// The primary attempt, and after `afterNs` without its first byte a second one on
+    /// `secondary`; the first to start answering wins and the other is cancelled. Returns the
+    /// winner (or the primary's failure when both failed) and the hedge's failure, if any.
+    private func hedged(
+        primary: Int, secondary: Int, afterNs: UInt64, chat: ChatRequest, body: ByteBuffer, task: String?, deadlineNs: UInt64
+    ) async throws -> (AttemptStart, AttemptStart?) {
+        let fired = HedgeFlag()
+        return try await withThrowingTaskGroup(of: (Bool, AttemptStart?).self) { group in
+            group.addTask { (true, try await startAttempt(primary, chat: chat, body: body, task: task, deadlineNs: deadlineNs)) }
+            group.addTask {
+                try await Task.sleep(nanoseconds: afterNs)
+                fired.set()
+                gateway.metrics.hedge()
+                return (false, try await startAttempt(secondary, chat: chat, body: body, task: task, deadlineNs: deadlineNs))
+            }
+            var primaryResult: AttemptStart?
+            var secondaryResult: AttemptStart?
+            while let next = try await group.next() {
+                let (isPrimary, result) = next
+                if case .started = result {
+                    group.cancelAll()
+                    // A loser that started too is dropped (its lease abandons itself).
+                    while (try? await group.next()) != nil {}
+                    return (result!, nil)
+                }
+                if isPrimary { primaryResult = result } else { secondaryResult = result }
+                // The primary failed before the hedge fired: no hedge, normal failover.
+                if isPrimary, !fired.isSet {
+                    group.cancelAll()
+                    while (try? await group.next()) != nil {}
+                    break
+                }
+            }
+            return (primaryResult!, secondaryResult)
+        }
+    }
+
+    /// Reads a whole JSON answer; a broken connection or a body that is not JSON is a failure.
+    static func collectJSON(_ body: UpstreamBody, provider: String) async throws -> ByteBuffer {
+        var rest = body
+        let bytes: ByteBuffer
+        do {
+            bytes = try await rest.collect(limit: 64 << 20)
+        } catch let failure as UpstreamFailure {
+            throw failure
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw UpstreamFailure(.connection, "\(provider) closed the connection mid-answer")
+        }
+        guard looksLikeJSONObject(bytes) else {
+            throw UpstreamFailure(.invalidResponse, "\(provider) answered something that is not JSON")
+        }
+        return bytes
     }
 
     /// A streamed answer: the first chunk, then every chunk as it arrives. A failure after the
@@ -252,6 +335,13 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
         guard let first = view.first(where: { !blank($0) }), let last = view.last(where: { !blank($0) }) else { return false }
         return first == UInt8(ascii: "{") && last == UInt8(ascii: "}")
     }
+}
+
+/// Whether a hedge has started (set by its task, read by the request's).
+final class HedgeFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }
 
 /// Hands an ``UpstreamBody`` to the response writer (a `@Sendable` closure).

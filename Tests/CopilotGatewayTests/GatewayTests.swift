@@ -197,6 +197,32 @@ import Testing
         }
     }
 
+    @Test func aHedgeAnswersWhenThePrimaryIsSlowerThanItsP95() async throws {
+        // The primary answers 5 times at once (its p95 TTFT is a few ms), then takes 5 s.
+        let primary = FakeUpstream(.slow(ms: 5000), first: Array(repeating: .answer("fast"), count: 5))
+        let backup = FakeUpstream(.answer("hedged"))
+        try await FakeUpstream.run([primary, backup]) { urls in
+            var settings = try GatewayTest.settings(urls: urls, route: "hedge = true\nhedge_min_samples = 5\nhedge_min_delay_ms = 20")
+            settings.providers[0].weight = 1e6  // always the first choice
+            settings.providers[1].weight = 1e-6
+            try await GatewayTest.withGateway(settings) { client in
+                for _ in 0..<5 {
+                    let r = try await GatewayTest.post(client)
+                    #expect(r.headers[GatewayTest.providerHeader] == "u0")
+                }
+                #expect(backup.requests == 0, "no hedge without history")
+                let r = try await GatewayTest.post(client)
+                #expect(r.status == .ok)
+                #expect(r.headers[GatewayTest.providerHeader] == "u1" && GatewayTest.content(r) == "hedged")
+                let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+                #expect(metrics.contains("copilot_hedges_total 1"))
+                let health = String(buffer: try await client.execute(uri: "/health", method: .get).body)
+                #expect(health.contains("\"in_flight\":0"), "the losing primary attempt was cancelled and released")
+                #expect(!health.contains("\"in_flight\":1"))
+            }
+        }
+    }
+
     @Test func theMockProviderAnswersFixedEchoStreamedAndFailing() async throws {
         let settings = try RouteSettings(configuration: Configuration(text: """
             [[route.providers]]
