@@ -115,10 +115,10 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
                 var hedgeFailure: AttemptStart?
                 if plan.attempts == 1, let hedgeNs = decision.hedgeAfterNs, decision.ranked.count >= 2 {
                     (started, hedgeFailure) = try await hedged(
-                        primary: provider, secondary: decision.ranked[1].provider, afterNs: hedgeNs, chat: chat, body: body,
+                        primary: provider, secondary: decision.ranked[1].provider, afterNs: hedgeNs, chat: chat,
                         task: task, deadlineNs: decision.deadlineNs)
                 } else {
-                    started = try await startAttempt(provider, chat: chat, body: body, task: task, deadlineNs: decision.deadlineNs)
+                    started = try await startAttempt(provider, chat: chat, task: task, deadlineNs: decision.deadlineNs)
                 }
                 if case .started(let lease, let answer, let firstByteNs) = started {
                     gateway.metrics.failover(fallbacks: plan.fallbacks, retries: plan.retries)
@@ -172,7 +172,7 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
 
     /// Reserves provider `provider` and opens its answer. Failures are recorded on the lease;
     /// cancellation (client gone, hedge lost) abandons it and rethrows.
-    private func startAttempt(_ provider: Int, chat: ChatRequest, body: ByteBuffer, task: String?, deadlineNs: UInt64) async throws -> AttemptStart {
+    private func startAttempt(_ provider: Int, chat: ChatRequest, task: String?, deadlineNs: UInt64) async throws -> AttemptStart {
         let attemptStart = monotonicNanoseconds()
         let (acquired, upstreamModel) = gateway.router.withLock {
             ($0.acquire(provider, now: attemptStart), $0.upstreamModel(provider: provider, requested: chat.model))
@@ -183,7 +183,7 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
         let lease = AttemptLease(gateway: gateway, provider: provider, task: task, startNs: attemptStart)
         do {
             let answer = try await gateway.callers[provider].open(
-                body: chat.body(for: upstreamModel, original: body), request: chat, upstreamModel: upstreamModel, deadlineNs: deadlineNs)
+                body: chat.body(for: upstreamModel), request: chat, upstreamModel: upstreamModel, deadlineNs: deadlineNs)
             return .started(lease, answer, firstByteNs: monotonicNanoseconds())
         } catch let failure as UpstreamFailure {
             lease.finish(success: false, ttftNs: nil)
@@ -198,16 +198,16 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
     /// `secondary`; the first to start answering wins and the other is cancelled. Returns the
     /// winner (or the primary's failure when both failed) and the hedge's failure, if any.
     private func hedged(
-        primary: Int, secondary: Int, afterNs: UInt64, chat: ChatRequest, body: ByteBuffer, task: String?, deadlineNs: UInt64
+        primary: Int, secondary: Int, afterNs: UInt64, chat: ChatRequest, task: String?, deadlineNs: UInt64
     ) async throws -> (AttemptStart, AttemptStart?) {
         let fired = HedgeFlag()
         return try await withThrowingTaskGroup(of: (Bool, AttemptStart?).self) { group in
-            group.addTask { (true, try await startAttempt(primary, chat: chat, body: body, task: task, deadlineNs: deadlineNs)) }
+            group.addTask { (true, try await startAttempt(primary, chat: chat, task: task, deadlineNs: deadlineNs)) }
             group.addTask {
                 try await Task.sleep(nanoseconds: afterNs)
                 fired.set()
                 gateway.metrics.hedge()
-                return (false, try await startAttempt(secondary, chat: chat, body: body, task: task, deadlineNs: deadlineNs))
+                return (false, try await startAttempt(secondary, chat: chat, task: task, deadlineNs: deadlineNs))
             }
             var primaryResult: AttemptStart?
             var secondaryResult: AttemptStart?

@@ -1,63 +1,69 @@
+import CopilotCore
 import Foundation
 import NIOCore
 
-/// The parts of a chat-completions request the gateway needs; the rest of the body is
-/// forwarded as it came.
+/// The parts of a chat-completions request the gateway needs, found by one validating scan
+/// (``ChatRequestScanner``); the body itself is forwarded as it came.
 struct ChatRequest: Sendable {
     /// `model`.
     var model: String
     /// `stream`.
     var stream: Bool
-    /// The parsed object, kept to rewrite `model` for an alias.
-    private let object: SendableJSON
-    /// The last user message's text (what a `mock` provider in echo mode repeats).
-    var lastUserText: String
+    /// Byte range of the `model` value in ``original``, to rewrite it for an alias.
+    private let modelRange: Range<Int>
+    /// The body as received.
+    let original: ByteBuffer
 
-    /// Parses and checks a request body.
+    /// Scans and checks a request body.
     init(body: ByteBuffer) throws(GatewayError) {
-        let parsed: Any
+        let fields: ChatRequestScanner.Fields
         do {
-            parsed = try JSONSerialization.jsonObject(with: Data(body.readableBytesView), options: [])
+            fields = try ChatRequestScanner.scan(body)
         } catch {
-            throw .malformedJSON(reason: "could not parse it")
+            throw .malformedJSON(reason: "\(error.reason) at byte \(error.offset)")
         }
-        guard let object = parsed as? [String: Any] else { throw .malformedJSON(reason: "the top level is not an object") }
-        guard let model = object["model"] as? String, !model.isEmpty else { throw .missingField("model") }
-        guard let messages = object["messages"] as? [Any] else { throw .missingField("messages") }
-        guard !messages.isEmpty else { throw .missingField("messages (at least one message)") }
-        var lastUser = ""
-        for case let message as [String: Any] in messages {
-            if message["role"] as? String == "user" { lastUser = Self.text(of: message["content"]) }
+        guard let model = fields.model, !model.isEmpty, let range = fields.modelRange else {
+            throw .missingField(fields.modelNotString ? "model (a string)" : "model")
         }
-        if let stream = object["stream"], !(stream is NSNull), (stream as? Bool) == nil {
-            throw .malformedJSON(reason: "`stream` must be true or false")
+        guard let count = fields.messageCount, count >= 0 else {
+            throw .missingField(fields.messageCount == -1 ? "messages (an array)" : "messages")
         }
+        guard count > 0 else { throw .missingField("messages (at least one message)") }
+        guard !fields.streamInvalid else { throw .malformedJSON(reason: "`stream` must be true or false") }
         self.model = model
-        stream = (object["stream"] as? Bool) ?? false
-        lastUserText = lastUser
-        self.object = SendableJSON(object)
+        stream = fields.stream ?? false
+        modelRange = range
+        original = body
     }
 
-    /// The body to send upstream asking for `upstreamModel` (the original bytes when unchanged).
-    func body(for upstreamModel: String, original: ByteBuffer) -> ByteBuffer {
+    /// The body to send upstream asking for `upstreamModel`: the original bytes when it is the
+    /// model asked for, else the same bytes with only the `model` value replaced.
+    func body(for upstreamModel: String) -> ByteBuffer {
         guard upstreamModel != model else { return original }
-        guard var copy = object.value as? [String: Any] else { return original }
-        copy["model"] = upstreamModel
-        let data = (try? JSONSerialization.data(withJSONObject: copy)) ?? Data()
-        return ByteBuffer(bytes: data)
+        var copy = ByteBuffer()
+        copy.reserveCapacity(original.readableBytes + upstreamModel.utf8.count)
+        let view = original.readableBytesView
+        let start = view.startIndex
+        copy.writeBytes(view[start..<(start + modelRange.lowerBound)])
+        copy.writeString(JSONText.quote(upstreamModel))
+        copy.writeBytes(view[(start + modelRange.upperBound)...])
+        return copy
     }
 
-    private static func text(of content: Any?) -> String {
-        if let s = content as? String { return s }
-        if let parts = content as? [[String: Any]] {
-            return parts.compactMap { $0["text"] as? String }.joined(separator: " ")
+    /// The last user message's text (what a `mock` provider in echo mode repeats); parsed only
+    /// when asked, since no other provider needs it.
+    var lastUserText: String {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(original.readableBytesView)) as? [String: Any],
+              let messages = object["messages"] as? [Any]
+        else { return "" }
+        var last = ""
+        for case let message as [String: Any] in messages where message["role"] as? String == "user" {
+            if let s = message["content"] as? String {
+                last = s
+            } else if let parts = message["content"] as? [[String: Any]] {
+                last = parts.compactMap { $0["text"] as? String }.joined(separator: " ")
+            }
         }
-        return ""
+        return last
     }
-}
-
-/// A parsed JSON value (only read after parsing; JSONSerialization's output is immutable).
-private struct SendableJSON: @unchecked Sendable {
-    let value: Any
-    init(_ value: Any) { self.value = value }
 }

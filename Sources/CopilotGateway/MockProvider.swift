@@ -39,7 +39,7 @@ final class MockProvider: Sendable {
     /// A whole `chat.completion` object.
     func completion(for request: ChatRequest, model: String) -> ByteBuffer {
         let text = replyText(for: request)
-        let promptTokens = max(1, request.lastUserText.split(separator: " ").count)
+        let promptTokens = max(1, request.original.readableBytes / 4)
         let completionTokens = max(1, text.split(separator: " ").count)
         let json = """
             {"id":"\(nextID())","object":"chat.completion","created":\(Int(Date().timeIntervalSince1970)),"model":\(JSONText.quote(model)),\
