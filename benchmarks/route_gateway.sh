@@ -80,6 +80,8 @@ model_list:
   - model_name: bench
     litellm_params: { model: openai/bench, api_base: "http://127.0.0.1:$UP/v1", api_key: "unused" }
 YAML
+    # Offline and local: no cost-map download, no master key (loopback benchmark only).
+    LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY=true LITELLM_TELEMETRY=False \
     benchmarks/.venv/bin/litellm --config "$OUT/litellm.yaml" --host 127.0.0.1 --port $LITE --num_workers 1 >"$OUT/litellm.log" 2>&1 &
     LITE_PID=$!; PIDS+=($LITE_PID)
 fi
@@ -90,9 +92,9 @@ wrk.body = '{"model":"bench","messages":[{"role":"user","content":"When is the q
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
-wait_port() { for _ in $(seq 1 300); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
+wait_port() { for _ in $(seq 1 ${2:-300}); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
 for p in $UP $HOP $GW $MOCK; do wait_port $p; done
-[ -n "$LITE_PID" ] && wait_port $LITE
+[ -n "$LITE_PID" ] && wait_port $LITE 1800  # its imports take a while
 rss_kb() { awk '/VmRSS/ {print $2}' /proc/$1/status; }
 cpu_ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
 # nginx's worker is the child of the master started above.

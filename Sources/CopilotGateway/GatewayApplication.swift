@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 /// How `copilot route serve` runs: address, client auth, logging.
 public struct GatewayOptions: Sendable {
@@ -130,6 +131,22 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
 /// Runs the gateway until SIGTERM or SIGINT (graceful: in-flight requests finish).
 public enum GatewayServer {
+    /// Makes the NIO event loops Swift Concurrency's global executor, so a request's handler
+    /// runs on the event loop its connection lives on instead of hopping to the cooperative
+    /// pool and back for every await (measured: the largest single cost of the hot path).
+    /// Must run on the main thread before other concurrency work; `false` if it could not.
+    @discardableResult
+    public static func adoptEventLoopsAsGlobalExecutor() -> Bool {
+        guard Thread.isMainThread else { return false }
+        let adopted = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        adoptedFlag.withLock { $0 = adopted }
+        return adopted
+    }
+
+    /// Whether ``adoptEventLoopsAsGlobalExecutor()`` succeeded in this process.
+    public static var eventLoopsAreGlobalExecutor: Bool { adoptedFlag.withLock { $0 } }
+    private static let adoptedFlag = Mutex(false)
+
     /// Builds the application with the default selector and runs it.
     public static func run(settings: RouteSettings, options: GatewayOptions, onServerRunning: @escaping @Sendable (Int) async -> Void) async throws {
         let (application, _) = buildApplication(

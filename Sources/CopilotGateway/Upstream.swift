@@ -68,8 +68,8 @@ struct UpstreamAnswer: Sendable {
 
 /// Calls one provider: an HTTP POST to `{base_url}/chat/completions` through the shared
 /// AsyncHTTPClient (pooled keep-alive connections on the server's event loops), or a `mock`
-/// answer. The time-to-first-token timeout covers the status line (and the first chunk of a
-/// stream); the attempt deadline covers the whole answer.
+/// answer. For a stream the time-to-first-token timeout covers the status line and the first
+/// chunk; the attempt deadline (`timeout_ms`, within the request's) covers the whole answer.
 struct UpstreamCaller: Sendable {
     let client: HTTPClient
     let provider: ProviderSettings
@@ -83,13 +83,18 @@ struct UpstreamCaller: Sendable {
         let now = monotonicNanoseconds()
         let attemptEnd = min(deadlineNs, now &+ UInt64(provider.timeoutMs) * 1_000_000)
         guard attemptEnd > now else { throw UpstreamFailure(.timeout, "deadline passed") }
-        let ttftNs = min(UInt64(provider.ttftTimeoutMs) * 1_000_000, attemptEnd - now)
-        return try await withFirstByteTimeout(ttftNs) {
+        let remainingNs = attemptEnd - now
+        let open: @Sendable () async throws -> UpstreamAnswer = {
             if let mock {
                 return try await openMock(mock, request: request, model: upstreamModel)
             }
-            return try await openHTTP(body: body, stream: request.stream, deadline: .now() + .nanoseconds(Int64(attemptEnd - now)))
+            return try await openHTTP(body: body, stream: request.stream, deadline: .now() + .nanoseconds(Int64(remainingNs)))
         }
+        // A non-streamed answer's first byte is its last (servers send the head when the
+        // completion is done), so only `timeout_ms` bounds it; `ttft_timeout_ms` applies to
+        // streams, which answer their head at once and then the first token.
+        guard request.stream else { return try await open() }
+        return try await withFirstByteTimeout(min(UInt64(provider.ttftTimeoutMs) * 1_000_000, remainingNs), open)
     }
 
     private func openHTTP(body: ByteBuffer, stream: Bool, deadline: NIODeadline) async throws -> UpstreamAnswer {

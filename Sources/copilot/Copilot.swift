@@ -1,5 +1,6 @@
 import ArgumentParser
 import CopilotCore
+import CopilotGateway
 
 /// `copilot`: the command-line front end. Each subcommand lives in `Subcommands/` and only
 /// parses, builds a CopilotCore object, calls it and prints.
@@ -37,4 +38,21 @@ struct Copilot: AsyncParsableCommand {
             Mel.self,
             Bench.self,
         ])
+
+    /// ArgumentParser's async entry point, after one step that must come before any other
+    /// concurrency work: `route serve` runs its request handlers on the NIO event loops.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.starts(with: ["route", "serve"]) { GatewayServer.adoptEventLoopsAsGlobalExecutor() }
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -18,6 +18,8 @@ enum FakeBehaviour: Sendable, Equatable {
     case slow(ms: Int)
     /// Streams `words` as SSE chunks, `delayMs` apart (for `stream: true`).
     case stream(words: [String], delayMs: Int)
+    /// Sends the stream's head at once, then its first chunk only after `ms`.
+    case streamAfter(ms: Int, words: [String])
     /// Streams `chunks` words, then breaks the connection without finishing.
     case dropStream(afterChunks: Int)
     /// 200 with a body that is not JSON.
@@ -107,6 +109,14 @@ final class FakeUpstream: Sendable {
                     state.withLock { $0.cancelled += 1 }
                     throw error
                 }
+            })
+        case .streamAfter(let ms, let words):
+            var headers = HTTPFields()
+            headers[.contentType] = "text/event-stream"
+            return Response(status: .ok, headers: headers, body: ResponseBody { [self] writer in
+                for _ in 0..<(ms / 10) where !state.withLock({ $0.stopped }) { try await Task.sleep(nanoseconds: 10_000_000) }
+                for word in words { try await writer.write(Self.chunk(word)) }
+                try await writer.finish(nil)
             })
         case .dropStream(let count):
             var headers = HTTPFields()

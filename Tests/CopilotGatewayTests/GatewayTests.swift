@@ -94,7 +94,7 @@ import Testing
         let good = FakeUpstream(.answer("ok"))
         try await FakeUpstream.run([hanging, slow, good]) { urls in
             var settings = try GatewayTest.settings(urls: urls)
-            settings.providers[0].ttftTimeoutMs = 150
+            settings.providers[0].timeoutMs = 150
             settings.providers[1].timeoutMs = 150
             try await GatewayTest.withGateway(settings) { client in
                 for _ in 0..<3 {
@@ -102,6 +102,24 @@ import Testing
                     #expect(r.status == .ok)
                     #expect(r.headers[GatewayTest.providerHeader] == "u2")
                 }
+            }
+        }
+    }
+
+    @Test func aStreamWithoutAFirstChunkInTimeIsFailedOver() async throws {
+        // u0 sends its head and then nothing for 5 s; its ttft_timeout_ms is 150.
+        let stalled = FakeUpstream(.streamAfter(ms: 5000, words: ["late"]))
+        let good = FakeUpstream(.stream(words: ["on ", "time"], delayMs: 1))
+        try await FakeUpstream.run([stalled, good]) { urls in
+            var settings = try GatewayTest.settings(urls: urls)
+            settings.providers[0].ttftTimeoutMs = 150
+            settings.providers[0].weight = 1e6  // tried first
+            try await GatewayTest.withGateway(settings) { client in
+                let r = try await GatewayTest.post(client, body: GatewayTest.chatBody(stream: true))
+                #expect(r.status == .ok)
+                #expect(r.headers[GatewayTest.providerHeader] == "u1")
+                #expect(GatewayTest.streamed(String(buffer: r.body)).content == "on time")
+                #expect(stalled.requests == 1)
             }
         }
     }

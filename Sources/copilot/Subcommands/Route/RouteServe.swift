@@ -45,6 +45,7 @@ struct RouteServe: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let adopted = GatewayServer.eventLoopsAreGlobalExecutor
         let configuration = try config.load()
         let settings = try RouteSettings(configuration: configuration)
         let environment = ProcessInfo.processInfo.environment
@@ -60,7 +61,8 @@ struct RouteServe: AsyncParsableCommand {
         }
         let options = GatewayOptions(host: host, port: port, authToken: token, environment: environment, logLevel: verbose ? .debug : .info)
         try await GatewayServer.run(settings: settings, options: options) { boundPort in
-            writeStandardError("copilot route: listening on http://\(host):\(boundPort) (\(settings.providers.count) providers)\n")
+            writeStandardError(
+                "copilot route: listening on http://\(host):\(boundPort) (\(settings.providers.count) providers\(adopted ? "" : "; handlers on the shared pool"))\n")
         }
     }
 }
