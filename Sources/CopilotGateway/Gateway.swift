@@ -29,9 +29,15 @@ public final class Gateway<Selector: ModelSelecting>: Sendable {
         callers = settings.providers.enumerated().map { i, p in
             let key = p.apiKeyEnv.flatMap { environment[$0] }.flatMap { $0.isEmpty ? nil : $0 }
             let base = p.baseURL.hasSuffix("/") ? String(p.baseURL.dropLast()) : p.baseURL
+            let url = URL(string: base)
+            var pool: UpstreamConnectionPool?
+            if p.kind == .openai, url?.scheme == "http", let host = url?.host {
+                pool = UpstreamConnectionPool(host: host, port: url?.port ?? 80, maxIdle: min(p.maxConcurrency, 1024))
+            }
             return UpstreamCaller(
                 client: client, provider: p, url: base + "/chat/completions", authorization: key.map { "Bearer " + $0 },
-                mock: p.kind == .mock ? MockProvider(settings: p, seed: settings.seed &+ UInt64(i) &* 0x9E37_79B9) : nil)
+                mock: p.kind == .mock ? MockProvider(settings: p, seed: settings.seed &+ UInt64(i) &* 0x9E37_79B9) : nil,
+                pool: pool, path: (url?.path ?? "") + "/chat/completions")
         }
         var g = SystemRandomNumberGenerator()
         requestPrefix = "req-" + String(g.next() & 0xFFFF_FFFF, radix: 16) + "-"

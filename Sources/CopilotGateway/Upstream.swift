@@ -77,6 +77,10 @@ struct UpstreamCaller: Sendable {
     /// `Bearer <key>` when `api_key_env` is set (never logged or shown).
     let authorization: String?
     let mock: MockProvider?
+    /// The pooled plain-HTTP path for non-streamed requests (`nil` for https and mock).
+    let pool: UpstreamConnectionPool?
+    /// Path of `{base_url}/chat/completions` on the provider's host.
+    let path: String
 
     /// Starts the attempt and returns once the answer has started; throws ``UpstreamFailure``.
     func open(body: ByteBuffer, request: ChatRequest, upstreamModel: String, deadlineNs: UInt64) async throws -> UpstreamAnswer {
@@ -98,6 +102,20 @@ struct UpstreamCaller: Sendable {
     }
 
     private func openHTTP(body: ByteBuffer, stream: Bool, deadline: NIODeadline) async throws -> UpstreamAnswer {
+        if !stream, let pool {
+            var extra: [(String, String)] = [("accept", "application/json")]
+            if let authorization { extra.append(("authorization", authorization)) }
+            let remaining = deadline - .now()
+            guard remaining > .zero else { throw UpstreamFailure(.timeout, "deadline passed") }
+            let reply = try await pool.post(
+                path: path, body: body, headers: extra, timeoutNs: UInt64(remaining.nanoseconds), provider: provider.name)
+            let status = Int(reply.head.status.code)
+            guard (200..<300).contains(status) else {
+                let failure = AttemptFailure.forStatus(status, retryAfter: reply.head.headers.first(name: "retry-after"))
+                throw UpstreamFailure(failure, "\(provider.name) answered HTTP \(status)", body: reply.body)
+            }
+            return UpstreamAnswer(firstChunk: nil, body: UpstreamBody(chunks: [reply.body], delayNs: 0))
+        }
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")

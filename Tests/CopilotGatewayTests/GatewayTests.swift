@@ -124,6 +124,22 @@ import Testing
         }
     }
 
+    @Test func keepAliveConnectionsTheUpstreamClosedAreReplaced() async throws {
+        let up = FakeUpstream(.answer("again"))
+        try await FakeUpstream.run([up], idleTimeoutMs: 50) { urls in
+            try await GatewayTest.withGateway(try GatewayTest.settings(urls: urls)) { client in
+                for _ in 0..<3 {
+                    let r = try await GatewayTest.post(client)
+                    #expect(r.status == .ok && GatewayTest.content(r) == "again")
+                    // Long enough for the upstream to close the pooled connection.
+                    try await Task.sleep(nanoseconds: 300_000_000)
+                }
+                let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+                #expect(metrics.contains("copilot_provider_errors_total{provider=\"u0\"} 0"))
+            }
+        }
+    }
+
     @Test func aSlowAnswerWithinTheTimeoutIsServed() async throws {
         let slow = FakeUpstream(.slow(ms: 100))
         try await FakeUpstream.run([slow]) { urls in

@@ -70,7 +70,7 @@ struct RouteAsk: AsyncParsableCommand {
             let chosen: String
             if let model { chosen = model } else { chosen = try await client.firstModel() }
             let out = FileDescriptorOutput.standardOutput
-            var source = prompts.map { AnyIterator($0.makeIterator()) } ?? AnyIterator { readLine(strippingNewline: true) }
+            let source = prompts.map { AnyIterator($0.makeIterator()) } ?? AnyIterator { readLine(strippingNewline: true) }
             while let line = source.next() {
                 let text = line.trimmingCharacters(in: .whitespaces)
                 if text.isEmpty { continue }
@@ -90,7 +90,6 @@ struct RouteAsk: AsyncParsableCommand {
                     if case .unreachable = error { break }
                 }
             }
-            _ = source
         } catch {
             try? await client.shutdown()
             throw error
