@@ -24,7 +24,9 @@ final class UpstreamConnectionPool: Sendable {
     private let port: Int
     private let hostHeader: String
     private let group: any EventLoopGroup
-    private let idle = Mutex<[any Channel]>([])
+    /// Idle connections by the event loop they live on, so a request handled on a loop finds
+    /// one on the same loop (no thread hop between the client's side and the upstream's).
+    private let idle = Mutex<[ObjectIdentifier: [any Channel]]>([:])
     private let maxIdle: Int
 
     /// A pool for `http://host:port`; `maxIdle` connections are kept open between requests.
@@ -38,9 +40,9 @@ final class UpstreamConnectionPool: Sendable {
 
     /// Closes the idle connections.
     func shutdown() {
-        let channels = idle.withLock { list -> [any Channel] in
-            defer { list.removeAll() }
-            return list
+        let channels = idle.withLock { lists -> [any Channel] in
+            defer { lists.removeAll() }
+            return lists.values.flatMap { $0 }
         }
         for channel in channels { channel.close(promise: nil) }
     }
@@ -81,18 +83,28 @@ final class UpstreamConnectionPool: Sendable {
     private struct StaleConnection: Error {}
 
     private func takeIdle() -> (any Channel)? {
-        idle.withLock { list in
-            while let channel = list.popLast() {
-                if channel.isActive { return channel }
+        let here = MultiThreadedEventLoopGroup.currentEventLoop.map { ObjectIdentifier($0) }
+        return idle.withLock { lists in
+            if let here, let channel = Self.popActive(&lists, here) { return channel }
+            for key in lists.keys {
+                if let channel = Self.popActive(&lists, key) { return channel }
             }
             return nil
         }
     }
 
+    private static func popActive(_ lists: inout [ObjectIdentifier: [any Channel]], _ key: ObjectIdentifier) -> (any Channel)? {
+        while let channel = lists[key]?.popLast() {
+            if channel.isActive { return channel }
+        }
+        return nil
+    }
+
     private func putIdle(_ channel: any Channel) {
-        let kept = idle.withLock { list -> Bool in
-            guard list.count < maxIdle else { return false }
-            list.append(channel)
+        let key = ObjectIdentifier(channel.eventLoop)
+        let kept = idle.withLock { lists -> Bool in
+            guard lists[key, default: []].count < maxIdle else { return false }
+            lists[key, default: []].append(channel)
             return true
         }
         if !kept { channel.close(promise: nil) }
@@ -100,7 +112,9 @@ final class UpstreamConnectionPool: Sendable {
 
     private func connect(deadline: NIODeadline) async throws -> any Channel {
         let timeout = deadline - .now()
-        return try await ClientBootstrap(group: group)
+        // On the loop this request runs on, when it runs on one.
+        let loop: any EventLoopGroup = MultiThreadedEventLoopGroup.currentEventLoop ?? group
+        return try await ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(min(timeout, .seconds(2)))
             .channelInitializer { channel in
