@@ -17,8 +17,8 @@ public final class Gateway<Selector: ModelSelecting>: Sendable {
     let callers: [UpstreamCaller]
     let authToken: String?
     let logger: Logger
-    private let requestCounter = Atomic<UInt64>(0)
-    private let requestPrefix: String
+    /// Source of `x-copilot-request-id`.
+    let requestIDs = RequestIDs()
 
     init(settings: RouteSettings, selector: Selector, client: HTTPClient, authToken: String?, environment: [String: String], logger: Logger) {
         self.settings = settings
@@ -39,14 +39,10 @@ public final class Gateway<Selector: ModelSelecting>: Sendable {
                 mock: p.kind == .mock ? MockProvider(settings: p, seed: settings.seed &+ UInt64(i) &* 0x9E37_79B9) : nil,
                 pool: pool, path: (url?.path ?? "") + "/chat/completions")
         }
-        var g = SystemRandomNumberGenerator()
-        requestPrefix = "req-" + String(g.next() & 0xFFFF_FFFF, radix: 16) + "-"
     }
 
     /// A new `x-copilot-request-id`.
-    func nextRequestID() -> String {
-        requestPrefix + String(requestCounter.wrappingAdd(1, ordering: .relaxed).newValue, radix: 16)
-    }
+    func nextRequestID() -> String { requestIDs.next() }
 
     /// Each provider's breaker state and in-flight count, for `/metrics` and `/health`.
     func providerStates() -> [(state: BreakerState, inFlight: Int)] {
@@ -102,5 +98,20 @@ public final class Gateway<Selector: ModelSelecting>: Sendable {
         var diff = given.count ^ expected.count
         for i in 0..<expected.count { diff |= Int(expected[i] ^ (i < given.count ? given[i] : 0)) }
         return diff == 0
+    }
+}
+
+/// Request ids unique across restarts in practice: a random per-process prefix and a counter.
+final class RequestIDs: Sendable {
+    private let counter = Atomic<UInt64>(0)
+    private let prefix: String
+
+    init() {
+        var g = SystemRandomNumberGenerator()
+        prefix = "req-" + String(g.next() & 0xFFFF_FFFF, radix: 16) + "-"
+    }
+
+    func next() -> String {
+        prefix + String(counter.wrappingAdd(1, ordering: .relaxed).newValue, radix: 16)
     }
 }

@@ -75,7 +75,7 @@ public func buildApplication<Selector: ModelSelecting>(
         settings: settings, selector: selector, client: client, authToken: options.authToken, environment: options.environment,
         logger: logger)
     let router = Router()
-    router.middlewares.add(OpenAIErrorMiddleware())
+    router.middlewares.add(OpenAIErrorMiddleware(requestIDs: gateway.requestIDs))
     let chat = ChatCompletions(gateway: gateway)
     router.post("/v1/chat/completions") { request, _ in await chat.respond(to: request) }
     router.get("/v1/models") { request, _ -> Response in
@@ -112,6 +112,9 @@ func jsonResponse(_ json: String, status: HTTPResponse.Status = .ok) -> Response
 /// Turns the router's own errors (no such route, wrong method, a body it could not read)
 /// into OpenAI error objects.
 struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The gateway's request ids, so these errors carry one too.
+    let requestIDs: RequestIDs
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
@@ -124,7 +127,7 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 case .contentTooLarge: .bodyTooLarge(limitBytes: 0)
                 default: .malformedJSON(reason: "HTTP \(error.status.code)")
                 }
-            return ChatCompletions<HealthWeightedSelector>.errorResponse(mapped, requestID: "-")
+            return ChatCompletions<HealthWeightedSelector>.errorResponse(mapped, requestID: requestIDs.next())
         }
     }
 }

@@ -315,3 +315,51 @@ import Testing
         }
     }
 }
+
+/// Many slow streams at once: every one arrives whole, none waits for another to finish.
+@Suite struct GatewayConcurrentStreamTests {
+    @Test func twoHundredFiftySixSlowStreamsAllComplete() async throws {
+        // 10 words, 30 ms apart, per stream: at least 270 ms each, 256 at once.
+        let settings = try RouteSettings(configuration: Configuration(text: """
+            [[route.providers]]
+            name = "slow"
+            kind = "mock"
+            models = ["m"]
+            mock_reply = "w0 w1 w2 w3 w4 w5 w6 w7 w8 w9"
+            mock_delay_ms = 30
+            """, path: "slow.toml"))
+        try await GatewayTest.withGateway(settings) { client in
+            let port = try #require(client.port)
+            var configuration = HTTPClient.Configuration()
+            configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            let results: [String]
+            do {
+                results = try await withThrowingTaskGroup(of: String.self) { group in
+                    for _ in 0..<256 {
+                        group.addTask {
+                            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/chat/completions")
+                            request.method = .POST
+                            request.headers.add(name: "content-type", value: "application/json")
+                            request.body = .bytes(GatewayTest.chatBody(stream: true))
+                            let response = try await http.execute(request, timeout: .seconds(60))
+                            var decoder = ChatStreamDecoder()
+                            var text = ""
+                            for try await chunk in response.body { text += decoder.feed(chunk.readableBytesView).joined() }
+                            return decoder.done ? text : "(unfinished) " + text
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+            } catch {
+                try await http.shutdown()
+                throw error
+            }
+            try await http.shutdown()
+            #expect(results.count == 256)
+            #expect(results.allSatisfy { $0 == "w0 w1 w2 w3 w4 w5 w6 w7 w8 w9" })
+            let health = String(buffer: try await client.execute(uri: "/health", method: .get).body)
+            #expect(health.contains("\"requests\":256") && health.contains("\"in_flight\":0"))
+        }
+    }
+}

@@ -45,7 +45,8 @@ public struct ProviderSettings: Sendable, Equatable {
     public var maxConcurrency: Int
     /// Whole-request timeout for one attempt, in milliseconds.
     public var timeoutMs: Int
-    /// Time-to-first-byte (first token) timeout for one attempt, in milliseconds.
+    /// Time-to-first-token timeout of one streamed attempt (status line and first chunk), in
+    /// milliseconds; a non-streamed answer arrives whole, so only `timeoutMs` bounds it.
     public var ttftTimeoutMs: Int
     /// `mock` only: reply mode.
     public var mockMode: MockReplyMode
