@@ -25,6 +25,8 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 BODY='{"id":"chatcmpl-bench","object":"chat.completion","created":1,"model":"bench","choices":[{"index":0,"message":{"role":"assistant","content":"The quarterly budget review is on Thursday."},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":9,"total_tokens":21}}'
+CHUNK='{"id":"c","object":"chat.completion.chunk","created":1,"model":"bench","choices":[{"index":0,"delta":{"content":"word "},"finish_reason":null}]}'
+SSE="data: $CHUNK\n\ndata: $CHUNK\n\ndata: $CHUNK\n\ndata: [DONE]\n\n"
 cat > "$OUT/nginx.conf" <<NGINX
 worker_processes 1;
 daemon off;
@@ -39,6 +41,7 @@ http {
     upstream fake { server 127.0.0.1:$UP; keepalive 128; }
     server {
         listen 127.0.0.1:$UP;
+        location /v1/stream/ { default_type text/event-stream; return 200 '$SSE'; }
         location / { default_type application/json; return 200 '$BODY'; }
     }
     server {
@@ -60,6 +63,12 @@ cat > "$OUT/route.toml" <<TOML
 name = "fake"
 base_url = "http://127.0.0.1:$UP/v1"
 models = ["bench"]
+TOML
+cat >> "$OUT/route.toml" <<TOML
+[[route.providers]]
+name = "fake-stream"
+base_url = "http://127.0.0.1:$UP/v1/stream"
+models = ["bench-stream"]
 TOML
 cat > "$OUT/mock.toml" <<TOML
 [[route.providers]]
@@ -89,6 +98,11 @@ fi
 cat > "$OUT/post.lua" <<'LUA'
 wrk.method = "POST"
 wrk.body = '{"model":"bench","messages":[{"role":"user","content":"When is the quarterly budget review?"}]}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+cat > "$OUT/stream.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"model":"bench-stream","stream":true,"messages":[{"role":"user","content":"When is the quarterly budget review?"}]}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
@@ -128,10 +142,18 @@ echo "# $(date -u +%FT%TZ)  $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg
 echo "| path | p50 @1 conn | p99 @1 conn | requests/s @64 conns | proxy CPU per request (us) | errors |"
 echo "|---|---:|---:|---:|---:|---|"
 row() { set -- $1; echo "| $1 | $2 | $3 | $4 | $5 | ${6:-} ${7:-} ${8:-} |"; }
+# Streams: a 4-event SSE answer sent at once, so the whole-answer time is time to first
+# token plus a few microseconds (direct: the same nginx location).
+stream_p50() { # url -> p50 at 1 connection
+    wrk -t1 -c1 -d2s -s "$OUT/stream.lua" "$1" >/dev/null
+    wrk -t1 -c1 -d${SECONDS_PER_RUN}s --latency -s "$OUT/stream.lua" "$1" > "$OUT/stream-$2.txt"
+    awk '$1=="50%" {print $2}' "$OUT/stream-$2.txt"
+}
 row "$(run direct $UP)"
 row "$(run nginx-hop $HOP "$NGINX_WORKER")"
 row "$(run copilot $GW $GW_PID)"
 row "$(run copilot-mock $MOCK $MOCK_PID)"
 [ -n "$LITE_PID" ] && row "$(run litellm $LITE $LITE_PID)"
 echo
+echo "SSE answer at 1 connection, p50: direct $(stream_p50 http://127.0.0.1:$UP/v1/stream/chat/completions direct), through copilot $(stream_p50 http://127.0.0.1:$GW/v1/chat/completions copilot)"
 echo "resident memory (MB): copilot idle $((GW_IDLE / 1024)), after load $(( $(rss_kb $GW_PID) / 1024 )); copilot-mock idle $((MOCK_IDLE / 1024)), after load $(( $(rss_kb $MOCK_PID) / 1024 ))${LITE_IDLE:+; litellm idle $((LITE_IDLE / 1024))}"
