@@ -11,12 +11,14 @@ struct UpstreamBody: @unchecked Sendable {
     // time: the attempt task hands it over when it finishes, then the responder reads on.
     private enum Source {
         case http(HTTPClientResponse.Body.AsyncIterator)
+        case pooled(AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator)
         case chunks([ByteBuffer], next: Int, delayNs: UInt64)
     }
 
     private var source: Source
 
     init(http iterator: HTTPClientResponse.Body.AsyncIterator) { source = .http(iterator) }
+    init(pooled stream: AsyncThrowingStream<ByteBuffer, any Error>) { source = .pooled(stream.makeAsyncIterator()) }
     init(chunks: [ByteBuffer], delayNs: UInt64) { source = .chunks(chunks, next: 0, delayNs: delayNs) }
 
     /// The next piece, `nil` at the end; throws when the connection fails mid-body.
@@ -25,6 +27,10 @@ struct UpstreamBody: @unchecked Sendable {
         case .http(var iterator):
             let chunk = try await iterator.next()
             source = .http(iterator)
+            return chunk
+        case .pooled(var iterator):
+            let chunk = try await iterator.next()
+            source = .pooled(iterator)
             return chunk
         case .chunks(let chunks, let next, let delayNs):
             guard next < chunks.count else { return nil }
@@ -98,23 +104,19 @@ struct UpstreamCaller: Sendable {
         // completion is done), so only `timeout_ms` bounds it; `ttft_timeout_ms` applies to
         // streams, which answer their head at once and then the first token.
         guard request.stream else { return try await open() }
+        if mock == nil, let pool {
+            // The pool's handler times the first chunk itself: no task group, no timer task.
+            return try await openPooled(
+                pool, body: body, timeoutNs: remainingNs, firstChunkTimeoutNs: UInt64(provider.ttftTimeoutMs) * 1_000_000)
+        }
         return try await withFirstByteTimeout(min(UInt64(provider.ttftTimeoutMs) * 1_000_000, remainingNs), open)
     }
 
     private func openHTTP(body: ByteBuffer, stream: Bool, deadline: NIODeadline) async throws -> UpstreamAnswer {
         if !stream, let pool {
-            var extra: [(String, String)] = [("accept", "application/json")]
-            if let authorization { extra.append(("authorization", authorization)) }
             let remaining = deadline - .now()
             guard remaining > .zero else { throw UpstreamFailure(.timeout, "deadline passed") }
-            let reply = try await pool.post(
-                path: path, body: body, headers: extra, timeoutNs: UInt64(remaining.nanoseconds), provider: provider.name)
-            let status = Int(reply.head.status.code)
-            guard (200..<300).contains(status) else {
-                let failure = AttemptFailure.forStatus(status, retryAfter: reply.head.headers.first(name: "retry-after"))
-                throw UpstreamFailure(failure, "\(provider.name) answered HTTP \(status)", body: reply.body)
-            }
-            return UpstreamAnswer(firstChunk: nil, body: UpstreamBody(chunks: [reply.body], delayNs: 0))
+            return try await openPooled(pool, body: body, timeoutNs: UInt64(remaining.nanoseconds), firstChunkTimeoutNs: nil)
         }
         var request = HTTPClientRequest(url: url)
         request.method = .POST
@@ -151,6 +153,26 @@ struct UpstreamCaller: Sendable {
         }
         guard let first else { throw UpstreamFailure(.invalidResponse, "\(provider.name) sent an empty stream") }
         return UpstreamAnswer(firstChunk: first, body: UpstreamBody(http: iterator))
+    }
+
+    private func openPooled(_ pool: UpstreamConnectionPool, body: ByteBuffer, timeoutNs: UInt64, firstChunkTimeoutNs: UInt64?) async throws -> UpstreamAnswer {
+        var extra: [(String, String)] = [("accept", firstChunkTimeoutNs == nil ? "application/json" : "text/event-stream")]
+        if let authorization { extra.append(("authorization", authorization)) }
+        let reply = try await pool.post(
+            path: path, body: body, headers: extra, timeoutNs: timeoutNs, firstChunkTimeoutNs: firstChunkTimeoutNs, provider: provider.name)
+        let status = Int(reply.head.status.code)
+        guard (200..<300).contains(status) else {
+            let failure = AttemptFailure.forStatus(status, retryAfter: reply.head.headers.first(name: "retry-after"))
+            throw UpstreamFailure(failure, "\(provider.name) answered HTTP \(status)", body: reply.body)
+        }
+        if let rest = reply.rest {
+            return UpstreamAnswer(firstChunk: reply.body, body: UpstreamBody(pooled: rest))
+        }
+        if firstChunkTimeoutNs != nil {
+            // A 2xx "stream" that ended with no body at all.
+            throw UpstreamFailure(.invalidResponse, "\(provider.name) sent an empty stream")
+        }
+        return UpstreamAnswer(firstChunk: nil, body: UpstreamBody(chunks: [reply.body], delayNs: 0))
     }
 
     private func openMock(_ mock: MockProvider, request: ChatRequest, model: String) async throws -> UpstreamAnswer {
