@@ -94,6 +94,8 @@ public struct HealthWeightedSelector: ModelSelecting {
         return provider.weight * s * s * latencyFactor
     }
 
+    /// Scores every candidate, draws the first by score and orders the rest (O(n²) in the
+    /// candidates, n is small).
     public mutating func rank(
         _ candidates: inout [RouteCandidate], for request: RouteRequest, view: RouteView, using generator: inout SplitMix64
     ) {

@@ -27,6 +27,7 @@ public struct RouteDecision: Sendable, Equatable {
     /// The chosen provider, if any.
     public var pick: Int? { ranked.first?.provider }
 
+    /// Same ranking, exclusions, hedge delay and deadline.
     public static func == (a: RouteDecision, b: RouteDecision) -> Bool {
         a.ranked == b.ranked && a.hedgeAfterNs == b.hedgeAfterNs && a.deadlineNs == b.deadlineNs
             && a.excluded.map(\.provider) == b.excluded.map(\.provider) && a.excluded.map(\.reason) == b.excluded.map(\.reason)
