@@ -7,7 +7,10 @@
 #   mock     wrk -> copilot route serve answering with its built-in mock provider (no hop)
 # For each: p50/p99 latency at 1 connection, requests/s at 64 connections, CPU per request of
 # the proxy, its resident memory idle and after load.
-# Usage: benchmarks/route_gateway.sh [seconds per run, default 10]   (needs wrk and nginx)
+# Then failover under load: three providers (nginx, the nginx hop, and one that is down, then
+# one that hangs), wrk at 64 connections through the gateway; client errors and what reached
+# the bad provider (from /metrics).
+# Usage: benchmarks/route_gateway.sh [seconds per run, default 10]   (needs wrk, nginx, python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-10}
@@ -19,7 +22,7 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || { echo "needs nginx (apt-get install nginx-light)" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "build first: swift build -c release (or set BIN)" >&2; exit 2; }
 
-UP=18181 HOP=18182 GW=18183 MOCK=18184 LITE=18185
+UP=18181 HOP=18182 GW=18183 MOCK=18184 LITE=18185 FAIL=18186 BAD=18190
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -157,3 +160,49 @@ row "$(run copilot-mock $MOCK $MOCK_PID)"
 echo
 echo "SSE answer at 1 connection, p50: direct $(stream_p50 http://127.0.0.1:$UP/v1/stream/chat/completions direct), through copilot $(stream_p50 http://127.0.0.1:$GW/v1/chat/completions copilot)"
 echo "resident memory (MB): copilot idle $((GW_IDLE / 1024)), after load $(( $(rss_kb $GW_PID) / 1024 )); copilot-mock idle $((MOCK_IDLE / 1024)), after load $(( $(rss_kb $MOCK_PID) / 1024 ))${LITE_IDLE:+; litellm idle $((LITE_IDLE / 1024))}"
+
+# Failover under load.
+failover() { # label, extra provider keys -> one line
+    cat > "$OUT/failover.toml" <<TOML
+[[route.providers]]
+name = "up-a"
+base_url = "http://127.0.0.1:$UP/v1"
+models = ["bench"]
+[[route.providers]]
+name = "up-b"
+base_url = "http://127.0.0.1:$HOP/v1"
+models = ["bench"]
+[[route.providers]]
+name = "bad"
+base_url = "http://127.0.0.1:$BAD/v1"
+models = ["bench"]
+timeout_ms = 250
+TOML
+    "$BIN" route serve --config "$OUT/failover.toml" --port $FAIL 2>>"$OUT/gateway.log" &
+    local pid=$!
+    wait_port $FAIL
+    wrk -t2 -c64 -d${SECONDS_PER_RUN}s --latency -s "$OUT/post.lua" "http://127.0.0.1:$FAIL/v1/chat/completions" > "$OUT/failover-$1.txt"
+    local metrics; metrics=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' "http://127.0.0.1:$FAIL/metrics")
+    kill $pid; wait $pid 2>/dev/null || true
+    local total ok bad
+    total=$(awk '/requests in/ {print $1}' "$OUT/failover-$1.txt")
+    ok=$(echo "$metrics" | awk -F' ' '/^copilot_requests_total\{status="200"\}/ {print $2}')
+    bad=$(echo "$metrics" | awk '/^copilot_provider_requests_total\{provider="bad"\}/ {print $2}')
+    echo "| $1 | $total | $(awk '/Requests\/sec/ {printf "%.0f", $2}' "$OUT/failover-$1.txt") | $(( $(echo "$metrics" | awk '/^copilot_requests_total/ {s += $2} END {print s}') - ${ok:-0} )) | ${bad:-0} | $(awk '$1=="99%" {print $2}' "$OUT/failover-$1.txt") |"
+}
+echo
+echo "| failover: third provider | client requests | requests/s | client errors | attempts that reached it | p99 @64 |"
+echo "|---|---:|---:|---:|---:|---:|"
+failover down
+python3 - "$BAD" <<'PY' &
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4096); s.settimeout(1)
+held, end = [], time.time() + 600
+while time.time() < end:
+    try: held.append(s.accept()[0])  # accept and never answer
+    except socket.timeout: pass
+PY
+PIDS+=($!)
+wait_port $BAD
+failover hanging
