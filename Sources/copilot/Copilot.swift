@@ -1,10 +1,11 @@
 import ArgumentParser
 import CopilotCore
+import CopilotGateway
 
 /// `copilot`: the command-line front end. Each subcommand lives in `Subcommands/` and only
 /// parses, builds a CopilotCore object, calls it and prints.
 @main
-struct Copilot: ParsableCommand {
+struct Copilot: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "copilot",
         abstract: "Fast native building blocks for real-time voice AI copilots.",
@@ -19,6 +20,7 @@ struct Copilot: ParsableCommand {
               arecord -f S16_LE -r 16000 -c 1 | copilot transcribe --live --format jsonl
               copilot bloom dedup < questions.txt > new-questions.txt
               copilot consensus --json answers.jsonl
+              copilot route serve --config route.toml --port 8080
               copilot convert talk.mp3 --out-rate 16000 --to talk.wav
               copilot mel talk.wav --output talk-mel.npy
               copilot cache get "$(copilot cache key < request.json)"
@@ -33,9 +35,27 @@ struct Copilot: ParsableCommand {
             Transcribe.self,
             Bloom.self,
             Consensus.self,
+            Route.self,
             Convert.self,
             Mel.self,
             Cache.self,
             Bench.self,
         ])
+
+    /// ArgumentParser's async entry point, after one step that must come before any other
+    /// concurrency work: `route serve` runs its request handlers on the NIO event loops.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.starts(with: ["route", "serve"]) { GatewayServer.adoptEventLoopsAsGlobalExecutor() }
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

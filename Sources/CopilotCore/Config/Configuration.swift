@@ -11,6 +11,10 @@ public enum ConfigurationError: Error, LocalizedError, Equatable {
     case invalidValue(path: String, key: String, expected: String)
     /// A key or section that copilot does not know (usually a typo).
     case unknownKey(path: String, key: String, known: [String])
+    /// A key that has no default is absent.
+    case missingKey(path: String, key: String, expected: String)
+    /// Two entries that must differ are the same (for example two providers with one name).
+    case conflict(path: String, key: String, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -22,6 +26,10 @@ public enum ConfigurationError: Error, LocalizedError, Equatable {
             "\(path): `\(key)` must be \(expected); fix the value or delete the line to use the default"
         case .unknownKey(let path, let key, let known):
             "\(path): unknown key `\(key)`; known keys here: \(known.joined(separator: ", "))"
+        case .missingKey(let path, let key, let expected):
+            "\(path): `\(key)` is required; add it (\(expected))"
+        case .conflict(let path, let key, let reason):
+            "\(path): `\(key)`: \(reason)"
         }
     }
 }
@@ -154,6 +162,62 @@ public struct ConfigurationSection {
             throw ConfigurationError.invalidValue(path: path, key: "\(name).\(key)", expected: "a string")
         }
         return v
+    }
+
+    /// Whether the section sets `key` at all.
+    public func contains(_ key: String) -> Bool { table?[key] != nil }
+
+    /// A string key with no default; absent, it is an error saying what to add.
+    public func requiredString(_ key: String, expected: String) throws -> String {
+        guard table?[key] != nil else {
+            throw ConfigurationError.missingKey(path: path, key: "\(name).\(key)", expected: expected)
+        }
+        return try string(key, default: "")
+    }
+
+    /// An array-of-strings key (`models = ["a", "b"]`), or `defaultValue` when absent.
+    public func strings(_ key: String, default defaultValue: [String]) throws -> [String] {
+        guard let value = table?[key] else { return defaultValue }
+        guard let array = value.array else {
+            throw ConfigurationError.invalidValue(path: path, key: "\(name).\(key)", expected: "an array of strings, e.g. [\"a\", \"b\"]")
+        }
+        var result: [String] = []
+        result.reserveCapacity(array.count)
+        for element in array {
+            guard let s = element.string else {
+                throw ConfigurationError.invalidValue(path: path, key: "\(name).\(key)", expected: "an array of strings, e.g. [\"a\", \"b\"]")
+            }
+            result.append(s)
+        }
+        return result
+    }
+
+    /// An array of tables (`[[route.providers]]` read from the `route` section as `providers`),
+    /// each as a section named `route.providers[i]` so errors point at the entry; absent, empty.
+    public func tables(_ key: String) throws -> [ConfigurationSection] {
+        guard let value = table?[key] else { return [] }
+        let expected = "an array of tables: one [[\(name).\(key)]] header per entry"
+        guard let array = value.array else {
+            throw ConfigurationError.invalidValue(path: path, key: "\(name).\(key)", expected: expected)
+        }
+        var result: [ConfigurationSection] = []
+        for (index, element) in array.enumerated() {
+            guard let sub = element.table else {
+                throw ConfigurationError.invalidValue(path: path, key: "\(name).\(key)", expected: expected)
+            }
+            result.append(ConfigurationSection(name: "\(name).\(key)[\(index)]", path: path, table: sub))
+        }
+        return result
+    }
+
+    /// An error about `key` of this section (for checks across keys the typed readers cannot make).
+    public func invalid(_ key: String, expected: String) -> ConfigurationError {
+        .invalidValue(path: path, key: "\(name).\(key)", expected: expected)
+    }
+
+    /// A conflict error about `key` of this section.
+    public func conflict(_ key: String, reason: String) -> ConfigurationError {
+        .conflict(path: path, key: "\(name).\(key)", reason: reason)
     }
 
     /// A string key that must be one of an enum's raw values.

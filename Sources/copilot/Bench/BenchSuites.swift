@@ -12,5 +12,6 @@ enum BenchSuites {
         BloomBenchSuite.suite,
         ConsensusBenchSuite.suite,
         CacheBenchSuite.suite,
+        RouteBenchSuite.suite,
     ]
 }

@@ -1,0 +1,187 @@
+/// Why a provider is not a candidate for a request (shown by `copilot route pick`).
+public enum RouteExclusion: String, Sendable, Codable, Equatable {
+    /// It does not serve the model or alias.
+    case model
+    /// The task does not allow its tier.
+    case tier
+    /// It lacks a capability the task needs.
+    case capability
+    /// `max_concurrency` requests are in flight.
+    case concurrency
+    /// Its breaker is open (or half-open with the probe in flight).
+    case breaker
+}
+
+/// The router's answer for one request: the candidates in the order to try them, every
+/// provider that was left out and why, and when to hedge.
+public struct RouteDecision: Sendable, Equatable {
+    /// Candidates, best first (the first is the pick).
+    public var ranked: [RouteCandidate]
+    /// Providers left out, with the first reason found.
+    public var excluded: [(provider: Int, reason: RouteExclusion)]
+    /// Start a second attempt after this many nanoseconds without a first byte; `nil`: no hedge.
+    public var hedgeAfterNs: UInt64?
+    /// Absolute deadline of the request, monotonic nanoseconds.
+    public var deadlineNs: UInt64
+
+    /// The chosen provider, if any.
+    public var pick: Int? { ranked.first?.provider }
+
+    /// Same ranking, exclusions, hedge delay and deadline.
+    public static func == (a: RouteDecision, b: RouteDecision) -> Bool {
+        a.ranked == b.ranked && a.hedgeAfterNs == b.hedgeAfterNs && a.deadlineNs == b.deadlineNs
+            && a.excluded.map(\.provider) == b.excluded.map(\.provider) && a.excluded.map(\.reason) == b.excluded.map(\.reason)
+    }
+}
+
+/// The core router: filtering, ranking (through a ``ModelSelecting`` policy), per-provider
+/// health, circuit breakers and in-flight counts. A value type with no I/O and no clock of
+/// its own (every time is passed in as monotonic nanoseconds), deterministic under its seed;
+/// the gateway keeps one behind a lock.
+///
+/// A decision among 10 providers is a dictionary lookup, a pass over the providers serving
+/// the model and an insertion sort: about a microsecond.
+public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
+    /// The configuration it routes by.
+    public let settings: RouteSettings
+    /// The ranking policy.
+    public private(set) var selector: Selector
+    /// Health per provider, indexed like `settings.providers`.
+    public private(set) var health: [RouteHealth]
+    /// Breaker per provider.
+    public private(set) var breakers: [CircuitBreaker]
+    /// Attempts in flight per provider.
+    public private(set) var inFlight: [Int]
+    /// Generator for weighted draws and retry jitter.
+    public var generator: SplitMix64
+    private let providersByModel: [String: [Int]]
+    private let allowed: [[Bool]]  // [task][provider]: tier and capabilities fit
+    private let taskIndex: [String: Int]
+
+    /// A router over `settings` with no history.
+    public init(settings: RouteSettings, selector: Selector) {
+        self.settings = settings
+        self.selector = selector
+        let n = settings.providers.count
+        health = Array(repeating: RouteHealth(), count: n)
+        breakers = Array(repeating: CircuitBreaker(settings: settings.breaker), count: n)
+        inFlight = Array(repeating: 0, count: n)
+        generator = SplitMix64(seed: settings.seed)
+        var byModel: [String: [Int]] = [:]
+        for (i, p) in settings.providers.enumerated() {
+            for name in Set(p.models + p.aliases) { byModel[name, default: []].append(i) }
+        }
+        providersByModel = byModel
+        allowed = settings.tasks.map { task in
+            settings.providers.map { Self.exclusion(of: $0, by: task) == nil }
+        }
+        taskIndex = Dictionary(settings.tasks.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Whether any provider serves `model` (a model name or an alias).
+    public func serves(_ model: String) -> Bool { providersByModel[model] != nil }
+
+    /// The model name to send upstream when a client asks provider `provider` for `requested`:
+    /// the name itself when it is one of the provider's models, else (an alias) its first model.
+    public func upstreamModel(provider: Int, requested: String) -> String {
+        let p = settings.providers[provider]
+        return p.models.contains(requested) ? requested : p.models[0]
+    }
+
+    /// Ranks the providers for a request at `now` (does not reserve anything; see ``acquire``).
+    /// An unknown `task` name is the caller's error to report; here it means no task.
+    public mutating func decide(model: String, task: String? = nil, now: UInt64) -> RouteDecision {
+        let taskSlot = task.flatMap { taskIndex[$0] }
+        let taskSettings = taskSlot.map { settings.tasks[$0] }
+        let budgetMs = taskSettings.map(\.latencyBudgetMs) ?? settings.requestTimeoutMs
+        let deadline = now &+ UInt64(budgetMs) * 1_000_000
+        var ranked: [RouteCandidate] = []
+        var excluded: [(provider: Int, reason: RouteExclusion)] = []
+        let serving = providersByModel[model] ?? []
+        ranked.reserveCapacity(serving.count)
+        var next = 0
+        for i in serving {
+            while next < i {
+                excluded.append((next, .model))
+                next += 1
+            }
+            next = i + 1
+            if let taskSlot, !allowed[taskSlot][i] {
+                excluded.append((i, Self.exclusion(of: settings.providers[i], by: settings.tasks[taskSlot]) ?? .tier))
+            } else if inFlight[i] >= settings.providers[i].maxConcurrency {
+                excluded.append((i, .concurrency))
+            } else if !breakers[i].wouldAdmit(now: now) {
+                excluded.append((i, .breaker))
+            } else {
+                ranked.append(RouteCandidate(provider: i, score: 0))
+            }
+        }
+        while next < settings.providers.count {
+            excluded.append((next, .model))
+            next += 1
+        }
+        let request = RouteRequest(model: model, task: taskSettings)
+        selector.rank(&ranked, for: request, view: RouteView(providers: settings.providers, health: health), using: &generator)
+        var hedge: UInt64?
+        if let policy = settings.hedge, let first = ranked.first {
+            hedge = policy.hedgeDelayNs(primary: &health[first.provider], candidates: ranked.count)
+        }
+        return RouteDecision(ranked: ranked, excluded: excluded, hedgeAfterNs: hedge, deadlineNs: deadline)
+    }
+
+    /// A failover plan over a decision.
+    public func plan(for decision: RouteDecision) -> FailoverPlan {
+        FailoverPlan(candidates: decision.ranked.map(\.provider), deadlineNs: decision.deadlineNs, policy: settings.retry)
+    }
+
+    /// Whether provider `i` may be called now (concurrency and breaker), for ``FailoverPlan/next``.
+    public func isUsable(_ i: Int, now: UInt64) -> Bool {
+        inFlight[i] < settings.providers[i].maxConcurrency && breakers[i].wouldAdmit(now: now)
+    }
+
+    /// Reserves one attempt on provider `i`: asks its breaker and counts it in flight.
+    /// `false` means do not call it (breaker open, probe taken, or full); then skip to the next.
+    public mutating func acquire(_ i: Int, now: UInt64) -> Bool {
+        guard inFlight[i] < settings.providers[i].maxConcurrency else { return false }
+        guard breakers[i].admit(now: now) != .rejected else { return false }
+        inFlight[i] += 1
+        return true
+    }
+
+    /// Ends an attempt ``acquire(_:now:)`` reserved: updates health, breaker and the selector.
+    /// `outcome == nil` means it was abandoned (client gone, or a hedge lost), which counts
+    /// neither way.
+    public mutating func release(_ i: Int, outcome: RouteOutcome?, now: UInt64) {
+        inFlight[i] = max(0, inFlight[i] - 1)
+        guard let outcome else {
+            breakers[i].releaseProbe()
+            return
+        }
+        if outcome.success {
+            health[i].recordSuccess(latencyMs: outcome.latencyMs, ttftMs: outcome.ttftMs)
+        } else {
+            health[i].recordFailure()
+        }
+        breakers[i].record(success: outcome.success, now: now)
+        selector.observe(outcome)
+    }
+
+    /// Retry jitter and the next step of a plan, drawing from the router's generator.
+    public mutating func next(_ plan: inout FailoverPlan, after failure: AttemptFailure, now: UInt64) -> FailoverPlan.Step {
+        let snapshot = self
+        return plan.next(after: failure, now: now, using: &generator) { snapshot.isUsable($0, now: now) }
+    }
+
+    /// Current breaker state of provider `i` (an expired cooldown reads `half-open`, as the
+    /// next request will make it).
+    public func breakerState(_ i: Int, now: UInt64) -> BreakerState {
+        let b = breakers[i]
+        return b.state == .open && now >= b.openUntilNs ? .halfOpen : b.state
+    }
+
+    static func exclusion(of provider: ProviderSettings, by task: TaskSettings) -> RouteExclusion? {
+        if !task.tiers.isEmpty && !task.tiers.contains(provider.tier) { return .tier }
+        if !task.capabilities.allSatisfy(provider.capabilities.contains) { return .capability }
+        return nil
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+
+/// Errors of the router's commands (`copilot route pick|check|ask|serve`) before any HTTP.
+public enum RouteError: Error, LocalizedError, Equatable {
+    /// The configuration has no `[[route.providers]]`.
+    case noProviders(path: String)
+    /// No provider serves the model or alias.
+    case unknownModel(String, known: [String])
+    /// The task is not configured.
+    case unknownTask(String, known: [String])
+    /// A provider's `api_key_env` names a variable that is not set (the key itself is never shown).
+    case missingAPIKey(provider: String, variable: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case .noProviders(let path):
+            "\(path): no [[route.providers]]; add one with name, base_url and models (see config/copilot.toml)"
+        case .unknownModel(let model, let known):
+            "no provider serves model \"\(model)\"; known models: \(known.isEmpty ? "(none)" : known.joined(separator: ", "))"
+        case .unknownTask(let task, let known):
+            "task \"\(task)\" is not in [[route.tasks]]; known tasks: \(known.isEmpty ? "(none)" : known.joined(separator: ", "))"
+        case .missingAPIKey(let provider, let variable):
+            "provider \(provider): environment variable \(variable) (api_key_env) is not set; export it before starting"
+        }
+    }
+}
+
+extension RouteSettings {
+    /// Checks what the typed readers cannot: at least one provider, and (when `environment` is
+    /// given) every `api_key_env` set. Returns the problems that do not stop a start-up
+    /// (missing keys) as warnings.
+    public func validate(path: String, environment: [String: String]? = nil) throws -> [RouteError] {
+        guard !providers.isEmpty else { throw RouteError.noProviders(path: path) }
+        guard let environment else { return [] }
+        return providers.compactMap { p in
+            guard let variable = p.apiKeyEnv, (environment[variable] ?? "").isEmpty else { return nil }
+            return .missingAPIKey(provider: p.name, variable: variable)
+        }
+    }
+
+    /// Checks a request's model and task names against the configuration.
+    public func checkRequest(model: String, task: String?) throws {
+        if let task, self.task(named: task) == nil {
+            throw RouteError.unknownTask(task, known: tasks.map(\.name))
+        }
+        guard providers.contains(where: { $0.models.contains(model) || $0.aliases.contains(model) }) else {
+            throw RouteError.unknownModel(model, known: modelNames)
+        }
+    }
+}
+
+/// What `copilot route pick` prints: the decision and every provider's standing.
+public struct RoutePickReport: Codable, Sendable, Equatable {
+    /// One ranked candidate.
+    public struct Candidate: Codable, Sendable, Equatable {
+        /// Provider name.
+        public var provider: String
+        /// 1 = the pick.
+        public var rank: Int
+        /// The selector's score.
+        public var score: Double
+        /// The provider's tier.
+        public var tier: String
+        /// Model name sent upstream.
+        public var upstreamModel: String
+        /// Breaker state.
+        public var breaker: BreakerState
+
+        enum CodingKeys: String, CodingKey {
+            case provider, rank, score, tier, breaker
+            case upstreamModel = "upstream_model"
+        }
+    }
+
+    /// A provider left out.
+    public struct Excluded: Codable, Sendable, Equatable {
+        /// Provider name.
+        public var provider: String
+        /// Why.
+        public var reason: RouteExclusion
+    }
+
+    /// Model asked for.
+    public var model: String
+    /// Task, if any.
+    public var task: String?
+    /// Chosen provider, if any.
+    public var pick: String?
+    /// Candidates best first.
+    public var candidates: [Candidate]
+    /// The rest.
+    public var excluded: [Excluded]
+
+    /// Builds the report of `decision` made by `router` at `now`.
+    public init<S: ModelSelecting>(decision: RouteDecision, router: ProviderRouter<S>, model: String, task: String?, now: UInt64) {
+        let providers = router.settings.providers
+        self.model = model
+        self.task = task
+        pick = decision.pick.map { providers[$0].name }
+        candidates = decision.ranked.enumerated().map { rank, c in
+            Candidate(
+                provider: providers[c.provider].name, rank: rank + 1, score: c.score, tier: providers[c.provider].tier,
+                upstreamModel: router.upstreamModel(provider: c.provider, requested: model), breaker: router.breakerState(c.provider, now: now))
+        }
+        excluded = decision.excluded.map { Excluded(provider: providers[$0.provider].name, reason: $0.reason) }
+    }
+
+    /// One JSON object.
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self) + "\n"
+    }
+
+    /// A line for the pick, then one per provider.
+    public func plain() -> String {
+        var text = "pick: \(pick ?? "(none)") for model \(model)\(task.map { " task \($0)" } ?? "")\n"
+        for c in candidates {
+            text += "  \(c.rank). \(c.provider)  score \(String(format: "%.4f", c.score))  tier \(c.tier)  breaker \(c.breaker.rawValue)  model \(c.upstreamModel)\n"
+        }
+        for e in excluded { text += "  -  \(e.provider)  excluded: \(e.reason.rawValue)\n" }
+        return text
+    }
+}

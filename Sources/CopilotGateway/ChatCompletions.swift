@@ -1,0 +1,356 @@
+import CopilotCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Synchronization
+
+/// One reserved attempt on a provider; released exactly once, with its outcome, or as
+/// abandoned if nobody reported one (the client went away, the response was dropped).
+final class AttemptLease<Selector: ModelSelecting>: Sendable {
+    let gateway: Gateway<Selector>
+    let provider: Int
+    let task: String?
+    let startNs: UInt64
+    private let done = Atomic<Bool>(false)
+
+    init(gateway: Gateway<Selector>, provider: Int, task: String?, startNs: UInt64) {
+        self.gateway = gateway
+        self.provider = provider
+        self.task = task
+        self.startNs = startNs
+    }
+
+    /// Reports the outcome (`ttftNs` is when the first byte came, absolute).
+    func finish(success: Bool, ttftNs: UInt64?) {
+        guard !done.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let now = monotonicNanoseconds()
+        let latencyMs = Double(now &- startNs) / 1e6
+        let ttftMs = ttftNs.map { Double($0 &- startNs) / 1e6 } ?? latencyMs
+        let outcome = RouteOutcome(provider: provider, task: task, success: success, latencyMs: latencyMs, ttftMs: ttftMs)
+        gateway.router.withLock { $0.release(provider, outcome: outcome, now: now) }
+        gateway.metrics.attempt(
+            provider: provider, success: success, latencySeconds: success ? latencyMs / 1000 : nil, ttftSeconds: success ? ttftMs / 1000 : nil)
+    }
+
+    /// Ends the attempt without an outcome (counts neither for nor against the provider).
+    func abandon() {
+        guard !done.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        gateway.router.withLock { $0.release(provider, outcome: nil, now: monotonicNanoseconds()) }
+    }
+
+    deinit { abandon() }
+}
+
+/// `POST /v1/chat/completions`: checks the request, asks the router, and runs the failover
+/// plan: each attempt either starts an answer (then it is returned, streamed as it arrives)
+/// or fails (then the plan says where next, after what delay, within the deadline).
+struct ChatCompletions<Selector: ModelSelecting>: Sendable {
+    let gateway: Gateway<Selector>
+
+    static var providerHeader: HTTPField.Name { HTTPField.Name("x-copilot-provider")! }
+    static var requestIDHeader: HTTPField.Name { HTTPField.Name("x-copilot-request-id")! }
+    static var overheadHeader: HTTPField.Name { HTTPField.Name("x-copilot-overhead-us")! }
+    static var taskHeader: HTTPField.Name { HTTPField.Name("x-copilot-task")! }
+
+    func respond(to request: Request) async -> Response {
+        let startNs = monotonicNanoseconds()
+        let requestID = gateway.nextRequestID()
+        do {
+            return try await route(request, requestID: requestID, startNs: startNs)
+        } catch let error as GatewayError {
+            gateway.metrics.request(status: error.status, overheadSeconds: nil)
+            return Self.errorResponse(error, requestID: requestID)
+        } catch {
+            // Only cancellation gets here (the client went away, or the server is stopping).
+            let wrapped = GatewayError.upstreamUnavailable(model: "?", detail: "the request was cancelled")
+            gateway.metrics.request(status: wrapped.status, overheadSeconds: nil)
+            return Self.errorResponse(wrapped, requestID: requestID)
+        }
+    }
+
+    private func route(_ request: Request, requestID: String, startNs: UInt64) async throws -> Response {
+        guard gateway.isAuthorized(request.headers[.authorization]) else { throw GatewayError.unauthorized }
+        let contentType = request.headers[.contentType] ?? ""
+        guard contentType.lowercased().hasPrefix("application/json") else {
+            throw GatewayError.unsupportedContentType(contentType.isEmpty ? "(none)" : contentType)
+        }
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: gateway.settings.maxBodyBytes)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw GatewayError.bodyTooLarge(limitBytes: gateway.settings.maxBodyBytes)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw GatewayError.malformedJSON(reason: "the body could not be read")
+        }
+        let chat = try ChatRequest(body: body)
+        let task = request.headers[Self.taskHeader]
+        if let task, gateway.settings.task(named: task) == nil {
+            throw GatewayError.unknownTask(task, known: gateway.settings.tasks.map(\.name))
+        }
+        let (serves, decision, initialPlan) = gateway.router.withLock { r -> (Bool, RouteDecision, FailoverPlan) in
+            let d = r.decide(model: chat.model, task: task, now: startNs)
+            return (r.serves(chat.model), d, r.plan(for: d))
+        }
+        guard serves else { throw GatewayError.unknownModel(chat.model, known: gateway.settings.modelNames) }
+        var plan = initialPlan
+        var step = plan.start(now: startNs)
+        var waitedNs: UInt64 = 0  // time spent in upstream calls and backoff: not overhead
+        var lastFailure: UpstreamFailure?
+        while true {
+            switch step {
+            case .giveUp(let reason):
+                gateway.metrics.failover(fallbacks: plan.fallbacks, retries: plan.retries)
+                throw Self.giveUpError(reason, last: lastFailure, model: chat.model, excluded: decision.excluded.count)
+            case .attempt(let provider, let delayNs):
+                if delayNs > 0 {
+                    try await Task.sleep(nanoseconds: delayNs)
+                    waitedNs &+= delayNs
+                }
+                let attemptStart = monotonicNanoseconds()
+                var started: AttemptStart
+                var hedgeFailure: AttemptStart?
+                if plan.attempts == 1, let hedgeNs = decision.hedgeAfterNs, decision.ranked.count >= 2 {
+                    (started, hedgeFailure) = try await hedged(
+                        primary: provider, secondary: decision.ranked[1].provider, afterNs: hedgeNs, chat: chat,
+                        task: task, deadlineNs: decision.deadlineNs)
+                } else {
+                    started = try await startAttempt(provider, chat: chat, task: task, deadlineNs: decision.deadlineNs)
+                }
+                if case .started(let lease, let answer, let firstByteNs) = started {
+                    gateway.metrics.failover(fallbacks: plan.fallbacks, retries: plan.retries)
+                    if chat.stream {
+                        waitedNs &+= firstByteNs &- attemptStart
+                        return streamResponse(answer, lease: lease, firstByteNs: firstByteNs, requestID: requestID, startNs: startNs, waitedNs: waitedNs)
+                    }
+                    do {
+                        let bytes = try await Self.collectJSON(answer.body, provider: gateway.settings.providers[lease.provider].name)
+                        lease.finish(success: true, ttftNs: firstByteNs)
+                        waitedNs &+= monotonicNanoseconds() &- attemptStart
+                        let overheadNs = (monotonicNanoseconds() &- startNs) &- waitedNs
+                        gateway.metrics.request(status: 200, overheadSeconds: Double(overheadNs) / 1e9)
+                        var headers = Self.headers(provider: gateway.settings.providers[lease.provider].name, requestID: requestID, overheadNs: overheadNs)
+                        headers[.contentType] = "application/json"
+                        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: bytes))
+                    } catch let failure as UpstreamFailure {
+                        lease.finish(success: false, ttftNs: nil)
+                        started = .failed(provider: lease.provider, failure)
+                    } catch {
+                        lease.abandon()
+                        throw error
+                    }
+                }
+                let now = monotonicNanoseconds()
+                waitedNs &+= now &- attemptStart
+                for (index, outcome) in [started, hedgeFailure].compactMap({ $0 }).enumerated() {
+                    guard case .failed(let failedProvider, let failure) = outcome else { continue }
+                    gateway.logger.debug(
+                        "attempt failed",
+                        metadata: ["request": "\(requestID)", "provider": "\(gateway.settings.providers[failedProvider].name)", "reason": "\(failure.detail)"])
+                    lastFailure = failure
+                    // A hedge that failed too was tried already: step past it if the plan names it next.
+                    if index == 0 {
+                        step = gateway.router.withLock { $0.next(&plan, after: failure.kind, now: now) }
+                    } else if case .attempt(let planned, _) = step, planned == failedProvider {
+                        step = gateway.router.withLock { $0.next(&plan, after: failure.kind, now: now) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// How the start of one attempt went.
+    enum AttemptStart: Sendable {
+        /// The answer has begun; `lease` must be finished.
+        case started(AttemptLease<Selector>, UpstreamAnswer, firstByteNs: UInt64)
+        /// It failed before any of it reached the client (already recorded).
+        case failed(provider: Int, UpstreamFailure)
+    }
+
+    /// Reserves provider `provider` and opens its answer. Failures are recorded on the lease;
+    /// cancellation (client gone, hedge lost) abandons it and rethrows.
+    private func startAttempt(_ provider: Int, chat: ChatRequest, task: String?, deadlineNs: UInt64) async throws -> AttemptStart {
+        let attemptStart = monotonicNanoseconds()
+        let (acquired, upstreamModel) = gateway.router.withLock {
+            ($0.acquire(provider, now: attemptStart), $0.upstreamModel(provider: provider, requested: chat.model))
+        }
+        guard acquired else {
+            return .failed(provider: provider, UpstreamFailure(.connection, "\(gateway.settings.providers[provider].name) became unavailable"))
+        }
+        let lease = AttemptLease(gateway: gateway, provider: provider, task: task, startNs: attemptStart)
+        do {
+            let answer = try await gateway.callers[provider].open(
+                body: chat.body(for: upstreamModel), request: chat, upstreamModel: upstreamModel, deadlineNs: deadlineNs)
+            return .started(lease, answer, firstByteNs: monotonicNanoseconds())
+        } catch let failure as UpstreamFailure {
+            lease.finish(success: false, ttftNs: nil)
+            return .failed(provider: provider, failure)
+        } catch {
+            lease.abandon()
+            throw error
+        }
+    }
+
+    /// The primary attempt, and after `afterNs` without its first byte a second one on
+    /// `secondary`; the first to start answering wins and the other is cancelled. Returns the
+    /// winner (or the primary's failure when both failed) and the hedge's failure, if any.
+    private func hedged(
+        primary: Int, secondary: Int, afterNs: UInt64, chat: ChatRequest, task: String?, deadlineNs: UInt64
+    ) async throws -> (AttemptStart, AttemptStart?) {
+        let fired = HedgeFlag()
+        return try await withThrowingTaskGroup(of: (Bool, AttemptStart?).self) { group in
+            group.addTask { (true, try await startAttempt(primary, chat: chat, task: task, deadlineNs: deadlineNs)) }
+            group.addTask {
+                try await Task.sleep(nanoseconds: afterNs)
+                fired.set()
+                gateway.metrics.hedge()
+                return (false, try await startAttempt(secondary, chat: chat, task: task, deadlineNs: deadlineNs))
+            }
+            var primaryResult: AttemptStart?
+            var secondaryResult: AttemptStart?
+            while let next = try await group.next() {
+                let (isPrimary, result) = next
+                if case .started = result {
+                    group.cancelAll()
+                    // A loser that started too is dropped (its lease abandons itself).
+                    while (try? await group.next()) != nil {}
+                    return (result!, nil)
+                }
+                if isPrimary { primaryResult = result } else { secondaryResult = result }
+                // The primary failed before the hedge fired: no hedge, normal failover.
+                if isPrimary, !fired.isSet {
+                    group.cancelAll()
+                    while (try? await group.next()) != nil {}
+                    break
+                }
+            }
+            return (primaryResult!, secondaryResult)
+        }
+    }
+
+    /// Reads a whole JSON answer; a broken connection or a body that is not JSON is a failure.
+    static func collectJSON(_ body: UpstreamBody, provider: String) async throws -> ByteBuffer {
+        var rest = body
+        let bytes: ByteBuffer
+        do {
+            bytes = try await rest.collect(limit: 64 << 20)
+        } catch let failure as UpstreamFailure {
+            throw failure
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw UpstreamFailure(.connection, "\(provider) closed the connection mid-answer")
+        }
+        guard looksLikeJSONObject(bytes) else {
+            throw UpstreamFailure(.invalidResponse, "\(provider) answered something that is not JSON")
+        }
+        return bytes
+    }
+
+    /// A streamed answer: the first chunk, then every chunk as it arrives. A failure after the
+    /// first chunk cannot fail over (the client has part of an answer); the stream ends with an
+    /// SSE error event. A client that goes away ends the loop, which drops the upstream call.
+    private func streamResponse(
+        _ answer: UpstreamAnswer, lease: AttemptLease<Selector>, firstByteNs: UInt64, requestID: String, startNs: UInt64, waitedNs: UInt64
+    ) -> Response {
+        let overheadNs = (monotonicNanoseconds() &- startNs) &- waitedNs
+        gateway.metrics.request(status: 200, overheadSeconds: Double(overheadNs) / 1e9)
+        var headers = Self.headers(provider: lease.gateway.settings.providers[lease.provider].name, requestID: requestID, overheadNs: overheadNs)
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        let first = answer.firstChunk
+        let upstream = UpstreamBodyBox(answer.body)
+        let providerName = lease.gateway.settings.providers[lease.provider].name
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            var body = upstream.take()
+            do {
+                if let first { try await writer.write(first) }
+            } catch {
+                lease.abandon()
+                throw error
+            }
+            while true {
+                let chunk: ByteBuffer?
+                do {
+                    chunk = try await body.next()
+                } catch {
+                    lease.finish(success: false, ttftNs: firstByteNs)
+                    let event = "data: " + GatewayError.upstreamUnavailable(model: providerName, detail: "the stream broke off").body + "\n\n"
+                    try? await writer.write(ByteBuffer(string: event))
+                    try await writer.finish(nil)
+                    return
+                }
+                guard let chunk else { break }
+                do {
+                    try await writer.write(chunk)
+                } catch {
+                    lease.abandon()  // the client went away; the upstream call is dropped with `body`
+                    throw error
+                }
+            }
+            lease.finish(success: true, ttftNs: firstByteNs)
+            try await writer.finish(nil)
+        })
+    }
+
+    static func headers(provider: String, requestID: String, overheadNs: UInt64) -> HTTPFields {
+        var headers = HTTPFields()
+        headers[providerHeader] = provider
+        headers[requestIDHeader] = requestID
+        headers[overheadHeader] = String(overheadNs / 1000)
+        return headers
+    }
+
+    static func errorResponse(_ error: GatewayError, requestID: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[requestIDHeader] = requestID
+        if case .unauthorized = error { headers[.wwwAuthenticate] = "Bearer" }
+        return Response(status: .init(code: error.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: error.body)))
+    }
+
+    static func giveUpError(_ reason: FailoverPlan.GiveUpReason, last: UpstreamFailure?, model: String, excluded: Int) -> GatewayError {
+        if case .clientError(let status) = last?.kind, let last {
+            let message = last.body.map { String(buffer: $0) }.map { String($0.prefix(500)) } ?? last.detail
+            return .upstreamRejected(status: status, detail: last.detail, message: message)
+        }
+        let why: String
+        switch reason {
+        case .noCandidates: why = last?.detail ?? "every provider serving it is unavailable (open breaker, full, or excluded by the task)"
+        case .attemptsExhausted: why = "max_attempts reached; last failure: \(last?.detail ?? "none")"
+        case .deadline: why = "the deadline passed; last failure: \(last?.detail ?? "none")"
+        case .notRetryable: why = last?.detail ?? "not retryable"
+        }
+        return .upstreamUnavailable(model: model, detail: why)
+    }
+
+    /// A cheap check that an answer is a JSON object: first and last non-blank bytes are braces
+    /// (a full parse would cost more than the rest of the gateway's work).
+    static func looksLikeJSONObject(_ buffer: ByteBuffer) -> Bool {
+        let view = buffer.readableBytesView
+        let blank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        guard let first = view.first(where: { !blank($0) }), let last = view.last(where: { !blank($0) }) else { return false }
+        return first == UInt8(ascii: "{") && last == UInt8(ascii: "}")
+    }
+}
+
+/// Whether a hedge has started (set by its task, read by the request's).
+final class HedgeFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
+}
+
+/// Hands an ``UpstreamBody`` to the response writer (a `@Sendable` closure).
+final class UpstreamBodyBox: @unchecked Sendable {
+    // @unchecked: set once here and taken once by the single writer task.
+    private var body: UpstreamBody?
+    init(_ body: UpstreamBody) { self.body = body }
+    func take() -> UpstreamBody {
+        defer { body = nil }
+        return body!
+    }
+}

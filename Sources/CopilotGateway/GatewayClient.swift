@@ -1,0 +1,179 @@
+import AsyncHTTPClient
+import CopilotCore
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// Errors of `copilot route ask` and `route stats` talking to a gateway.
+public enum GatewayClientError: Error, LocalizedError, Equatable {
+    /// The gateway could not be reached.
+    case unreachable(url: String, reason: String)
+    /// The gateway answered with an error object (or a status without one).
+    case failed(status: Int, message: String)
+    /// The answer was not what a gateway sends.
+    case invalidAnswer(url: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case .unreachable(let url, let reason):
+            "cannot reach the gateway at \(url) (\(reason)); start it with `copilot route serve` or pass --url"
+        case .failed(let status, let message):
+            "the gateway answered HTTP \(status): \(message)"
+        case .invalidAnswer(let url):
+            "\(url) did not answer like a copilot gateway; check --url"
+        }
+    }
+}
+
+/// Splits a `text/event-stream` body into the `content` pieces of OpenAI chat chunks, however
+/// the bytes are cut into network reads.
+public struct ChatStreamDecoder: Sendable {
+    private var pending: [UInt8] = []
+    /// Set once `data: [DONE]` has been seen.
+    public private(set) var done = false
+    /// The message of an `error` event, if one came.
+    public private(set) var errorMessage: String?
+
+    /// Creates an empty decoder.
+    public init() {}
+
+    /// Feeds bytes; returns the content pieces of every event completed by them.
+    public mutating func feed<Bytes: Sequence>(_ bytes: Bytes) -> [String] where Bytes.Element == UInt8 {
+        pending.append(contentsOf: bytes)
+        var pieces: [String] = []
+        while let end = Self.eventEnd(in: pending) {
+            let event = String(decoding: pending[..<end.start], as: UTF8.self)
+            pending.removeSubrange(..<end.next)
+            for line in event.split(separator: "\n") where line.hasPrefix("data:") {
+                let payload = line.dropFirst(5).trimmingCharacters(in: .whitespaces)
+                if payload == "[DONE]" {
+                    done = true
+                    continue
+                }
+                guard let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any] else { continue }
+                if let error = object["error"] as? [String: Any] {
+                    errorMessage = error["message"] as? String ?? "error"
+                    continue
+                }
+                let delta = (object["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any]
+                if let content = delta?["content"] as? String, !content.isEmpty { pieces.append(content) }
+            }
+        }
+        return pieces
+    }
+
+    private static func eventEnd(in bytes: [UInt8]) -> (start: Int, next: Int)? {
+        guard bytes.count >= 2 else { return nil }
+        var i = 0
+        while i + 1 < bytes.count {
+            if bytes[i] == 0x0A && bytes[i + 1] == 0x0A { return (i, i + 2) }
+            if i + 3 < bytes.count && bytes[i] == 0x0D && bytes[i + 1] == 0x0A && bytes[i + 2] == 0x0D && bytes[i + 3] == 0x0A { return (i, i + 4) }
+            i += 1
+        }
+        return nil
+    }
+}
+
+/// A client of a running gateway (`route ask`, `route stats`).
+public final class GatewayClient: Sendable {
+    /// Base URL, e.g. `http://127.0.0.1:8080`.
+    public let baseURL: String
+    private let token: String?
+    private let client: HTTPClient
+
+    /// A client of the gateway at `baseURL`, sending `token` as a bearer token when given.
+    public init(baseURL: String, token: String? = nil) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.token = token
+        client = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton))
+    }
+
+    /// Closes the connections.
+    public func shutdown() async throws { try await client.shutdown() }
+
+    /// `GET /health` as raw JSON text.
+    public func health() async throws -> String {
+        let (status, body) = try await get("/health")
+        guard status == 200 || status == 503 else { throw GatewayClientError.failed(status: status, message: Self.message(body)) }
+        return body
+    }
+
+    /// The first model `GET /v1/models` lists.
+    public func firstModel() async throws -> String {
+        let (status, body) = try await get("/v1/models")
+        guard status == 200 else { throw GatewayClientError.failed(status: status, message: Self.message(body)) }
+        let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+        guard let id = (object?["data"] as? [[String: Any]])?.first?["id"] as? String else {
+            throw GatewayClientError.invalidAnswer(url: baseURL)
+        }
+        return id
+    }
+
+    /// Streams one chat completion of `prompt`, calling `onText` with each piece as it arrives.
+    /// Returns the provider that answered.
+    public func ask(prompt: String, model: String, task: String?, onText: (String) throws -> Void) async throws -> String {
+        var request = HTTPClientRequest(url: baseURL + "/v1/chat/completions")
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        if let token { request.headers.add(name: "authorization", value: "Bearer " + token) }
+        if let task { request.headers.add(name: "x-copilot-task", value: task) }
+        let body = "{\"model\":\(JSONText.quote(model)),\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\(JSONText.quote(prompt))}]}"
+        request.body = .bytes(ByteBuffer(string: body))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: .seconds(600))
+        } catch {
+            throw GatewayClientError.unreachable(url: baseURL, reason: UpstreamCaller.describe(error))
+        }
+        guard response.status.code == 200 else {
+            let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            throw GatewayClientError.failed(status: Int(response.status.code), message: Self.message(text))
+        }
+        var decoder = ChatStreamDecoder()
+        for try await chunk in response.body {
+            for piece in decoder.feed(chunk.readableBytesView) { try onText(piece) }
+        }
+        if let error = decoder.errorMessage { throw GatewayClientError.failed(status: 200, message: error) }
+        return response.headers.first(name: "x-copilot-provider") ?? "?"
+    }
+
+    private func get(_ path: String) async throws -> (Int, String) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        if let token { request.headers.add(name: "authorization", value: "Bearer " + token) }
+        do {
+            let response = try await client.execute(request, timeout: .seconds(30))
+            return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 16 << 20)))
+        } catch {
+            throw GatewayClientError.unreachable(url: baseURL, reason: UpstreamCaller.describe(error))
+        }
+    }
+
+    static func message(_ body: String) -> String {
+        let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+        return (object?["error"] as? [String: Any])?["message"] as? String ?? String(body.prefix(200))
+    }
+}
+
+/// `route stats` as text: one line per provider from a `/health` document.
+public enum GatewayStatsFormatter {
+    /// The plain table; `nil` when `json` is not a health document.
+    public static func plain(_ json: String) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let providers = object["providers"] as? [[String: Any]]
+        else { return nil }
+        func ms(_ key: String, _ p: [String: Any]) -> String {
+            (p[key] as? Double).map { String(format: "%.1f", $0) } ?? "-"
+        }
+        var text = "status: \(object["status"] as? String ?? "?")"
+        if let requests = object["requests"] as? [String: Any], !requests.isEmpty {
+            text += "  requests: " + requests.keys.sorted().map { "\($0)=\(requests[$0] ?? 0)" }.joined(separator: " ")
+        }
+        text += "\nprovider\tbreaker\tin_flight\trequests\terrors\tsuccess\tlatency_p50_ms\tlatency_p99_ms\tttft_p50_ms\tttft_p95_ms\n"
+        for p in providers {
+            let success = (p["success_rate"] as? Double).map { String(format: "%.3f", $0) } ?? "-"
+            text += "\(p["name"] as? String ?? "?")\t\(p["breaker"] as? String ?? "?")\t\(p["in_flight"] ?? 0)\t\(p["requests"] ?? 0)\t\(p["errors"] ?? 0)\t\(success)\t"
+            text += "\(ms("latency_p50_ms", p))\t\(ms("latency_p99_ms", p))\t\(ms("ttft_p50_ms", p))\t\(ms("ttft_p95_ms", p))\n"
+        }
+        return text
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import CopilotCore
+import Foundation
+
+/// `copilot route pick`: the router's decision for a request, without calling anything.
+struct RoutePick: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pick",
+        abstract: "Show which provider the router would pick for a model, and every candidate's score.",
+        discussion: """
+            A fresh router (no health history, every breaker closed) decides once; nothing is \
+            called. Providers left out are listed with the reason (model, tier, capability, \
+            concurrency, breaker). The same --seed gives the same pick.
+
+            Examples:
+              copilot route pick --config route.toml --model llama3.2
+              copilot route pick --config route.toml --model llama3.2 --task code --json
+            """)
+
+    @OptionGroup(title: "Configuration")
+    var config: ConfigOptions
+
+    @Option(help: ArgumentHelp("Model name or alias the client asks for.", valueName: "model"))
+    var model: String
+
+    @Option(help: ArgumentHelp("Task type from [[route.tasks]].", valueName: "task"))
+    var task: String?
+
+    @Option(help: ArgumentHelp("Seed of the weighted draw (default from config: route.seed).", valueName: "n"))
+    var seed: UInt64?
+
+    @Flag(help: "Print the decision as JSON.")
+    var json = false
+
+    func run() throws {
+        let configuration = try config.load()
+        var settings = try RouteSettings(configuration: configuration)
+        _ = try settings.validate(path: configuration.path ?? "defaults")
+        try settings.checkRequest(model: model, task: task)
+        if let seed { settings.seed = seed }
+        var router = ProviderRouter(settings: settings, selector: HealthWeightedSelector())
+        let now = monotonicNanoseconds()
+        let decision = router.decide(model: model, task: task, now: now)
+        let report = RoutePickReport(decision: decision, router: router, model: model, task: task, now: now)
+        try withStandardOutput { out in try out.write(json ? report.json() : report.plain()) }
+    }
+}
