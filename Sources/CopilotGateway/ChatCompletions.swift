@@ -96,6 +96,14 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
             return (r.serves(chat.model), d, r.plan(for: d))
         }
         guard serves else { throw GatewayError.unknownModel(chat.model, known: gateway.settings.modelNames) }
+        let cacheKey = gateway.cache?.key(for: chat, body: body, header: request.headers[GatewayCache.header])
+        if let cacheKey, let cache = gateway.cache {
+            if let entry = await cache.get(cacheKey), let response = cachedResponse(entry, stream: chat.stream, requestID: requestID, startNs: startNs) {
+                gateway.metrics.cache(hit: true)
+                return response
+            }
+            gateway.metrics.cache(hit: false)
+        }
         var plan = initialPlan
         var step = plan.start(now: startNs)
         var waitedNs: UInt64 = 0  // time spent in upstream calls and backoff: not overhead
@@ -124,7 +132,9 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
                     gateway.metrics.failover(fallbacks: plan.fallbacks, retries: plan.retries)
                     if chat.stream {
                         waitedNs &+= firstByteNs &- attemptStart
-                        return streamResponse(answer, lease: lease, firstByteNs: firstByteNs, requestID: requestID, startNs: startNs, waitedNs: waitedNs)
+                        return streamResponse(
+                            answer, lease: lease, firstByteNs: firstByteNs, requestID: requestID, startNs: startNs, waitedNs: waitedNs,
+                            cacheKey: cacheKey)
                     }
                     do {
                         let bytes = try await Self.collectJSON(answer.body, provider: gateway.settings.providers[lease.provider].name)
@@ -134,6 +144,10 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
                         gateway.metrics.request(status: 200, overheadSeconds: Double(overheadNs) / 1e9)
                         var headers = Self.headers(provider: gateway.settings.providers[lease.provider].name, requestID: requestID, overheadNs: overheadNs)
                         headers[.contentType] = "application/json"
+                        if let cacheKey, let cache = gateway.cache {
+                            cache.set(cacheKey, CachedCompletion.entry(Array(bytes.readableBytesView), form: .json))
+                            headers[GatewayCache.header] = "miss"
+                        }
                         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: bytes))
                     } catch let failure as UpstreamFailure {
                         lease.finish(success: false, ttftNs: nil)
@@ -254,20 +268,32 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
     /// first chunk cannot fail over (the client has part of an answer); the stream ends with an
     /// SSE error event. A client that goes away ends the loop, which drops the upstream call.
     private func streamResponse(
-        _ answer: UpstreamAnswer, lease: AttemptLease<Selector>, firstByteNs: UInt64, requestID: String, startNs: UInt64, waitedNs: UInt64
+        _ answer: UpstreamAnswer, lease: AttemptLease<Selector>, firstByteNs: UInt64, requestID: String, startNs: UInt64, waitedNs: UInt64,
+        cacheKey: String?
     ) -> Response {
         let overheadNs = (monotonicNanoseconds() &- startNs) &- waitedNs
         gateway.metrics.request(status: 200, overheadSeconds: Double(overheadNs) / 1e9)
         var headers = Self.headers(provider: lease.gateway.settings.providers[lease.provider].name, requestID: requestID, overheadNs: overheadNs)
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
+        let cache = cacheKey == nil ? nil : gateway.cache
+        if cache != nil { headers[GatewayCache.header] = "miss" }
         let first = answer.firstChunk
         let upstream = UpstreamBodyBox(answer.body)
         let providerName = lease.gateway.settings.providers[lease.provider].name
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var body = upstream.take()
+            // The stream as sent, for the cache (dropped past the size limit).
+            var recorded: [UInt8]? = cache == nil ? nil : []
+            func record(_ chunk: ByteBuffer) {
+                guard recorded != nil else { return }
+                if recorded!.count + chunk.readableBytes > GatewayCache.maxRecordedBytes { recorded = nil } else { recorded!.append(contentsOf: chunk.readableBytesView) }
+            }
             do {
-                if let first { try await writer.write(first) }
+                if let first {
+                    record(first)
+                    try await writer.write(first)
+                }
             } catch {
                 lease.abandon()
                 throw error
@@ -284,6 +310,7 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
                     return
                 }
                 guard let chunk else { break }
+                record(chunk)
                 do {
                     try await writer.write(chunk)
                 } catch {
@@ -292,8 +319,24 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
                 }
             }
             lease.finish(success: true, ttftNs: firstByteNs)
+            if let cache, let cacheKey, let recorded, String(decoding: recorded.suffix(32), as: UTF8.self).contains("[DONE]") {
+                cache.set(cacheKey, CachedCompletion.entry(recorded, form: .sse))
+            }
             try await writer.finish(nil)
         })
+    }
+
+    /// A cached answer in the form the request asks for; nil when the entry cannot be read
+    /// (then the request goes upstream and the entry is replaced).
+    private func cachedResponse(_ entry: [UInt8], stream: Bool, requestID: String, startNs: UInt64) -> Response? {
+        guard let bytes = try? (stream ? CachedCompletion.sse(from: entry) : CachedCompletion.json(from: entry)) else { return nil }
+        let overheadNs = monotonicNanoseconds() &- startNs
+        gateway.metrics.request(status: 200, overheadSeconds: Double(overheadNs) / 1e9)
+        var headers = Self.headers(provider: "cache", requestID: requestID, overheadNs: overheadNs)
+        headers[.contentType] = stream ? "text/event-stream" : "application/json"
+        if stream { headers[.cacheControl] = "no-cache" }
+        headers[GatewayCache.header] = "hit"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     static func headers(provider: String, requestID: String, overheadNs: UInt64) -> HTTPFields {

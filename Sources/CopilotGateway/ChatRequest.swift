@@ -9,6 +9,8 @@ struct ChatRequest: Sendable {
     var model: String
     /// `stream`.
     var stream: Bool
+    /// `temperature`, when it is a number.
+    var temperature: Double?
     /// Byte range of the `model` value in ``original``, to rewrite it for an alias.
     private let modelRange: Range<Int>
     /// The body as received.
@@ -32,6 +34,7 @@ struct ChatRequest: Sendable {
         guard !fields.streamInvalid else { throw .malformedJSON(reason: "`stream` must be true or false") }
         self.model = model
         stream = fields.stream ?? false
+        temperature = fields.temperature
         modelRange = range
         original = body
     }

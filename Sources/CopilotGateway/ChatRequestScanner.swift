@@ -26,6 +26,8 @@ struct ChatRequestScanner {
         var streamInvalid = false
         /// Element count of `messages`, nil when absent; -1 when it is not an array.
         var messageCount: Int?
+        /// `temperature` when it is a number (the response cache's `auto` mode needs 0).
+        var temperature: Double?
     }
 
     /// Why a body is not JSON.
@@ -115,6 +117,10 @@ struct ChatRequestScanner {
                 } else {
                     fields.streamInvalid = true
                 }
+            } else if collect, key.elementsEqual("temperature".utf8) {
+                let start = i
+                try value()
+                fields.temperature = Double(String(decoding: bytes[start..<i], as: UTF8.self))
             } else if collect, key.elementsEqual("messages".utf8) {
                 if peek() == UInt8(ascii: "[") {
                     fields.messageCount = try array()

@@ -19,9 +19,15 @@ public final class Gateway<Selector: ModelSelecting>: Sendable {
     let logger: Logger
     /// Source of `x-copilot-request-id`.
     let requestIDs = RequestIDs()
+    /// The response cache, if any.
+    let cache: GatewayCache?
 
-    init(settings: RouteSettings, selector: Selector, client: HTTPClient, authToken: String?, environment: [String: String], logger: Logger) {
+    init(
+        settings: RouteSettings, selector: Selector, client: HTTPClient, authToken: String?, environment: [String: String], logger: Logger,
+        cache: GatewayCache? = nil
+    ) {
         self.settings = settings
+        self.cache = cache
         self.authToken = authToken
         self.logger = logger
         metrics = GatewayMetrics(providerNames: settings.providers.map(\.name))

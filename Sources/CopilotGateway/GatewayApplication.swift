@@ -21,12 +21,16 @@ public struct GatewayOptions: Sendable {
     public var environment: [String: String]
     /// Log level of the gateway (attempt failures are `debug`).
     public var logLevel: Logger.Level
+    /// The exact-match response cache, or nil for none.
+    public var cache: GatewayCache?
 
     /// Loopback, port 8080, no auth, the process environment, `info` logs.
     public init(
         host: String = "127.0.0.1", port: Int = 8080, authToken: String? = nil,
-        environment: [String: String] = ProcessInfo.processInfo.environment, logLevel: Logger.Level = .info
+        environment: [String: String] = ProcessInfo.processInfo.environment, logLevel: Logger.Level = .info,
+        cache: GatewayCache? = nil
     ) {
+        self.cache = cache
         self.host = host
         self.port = port
         self.authToken = authToken
@@ -73,7 +77,7 @@ public func buildApplication<Selector: ModelSelecting>(
     let client = makeUpstreamClient()
     let gateway = Gateway(
         settings: settings, selector: selector, client: client, authToken: options.authToken, environment: options.environment,
-        logger: logger)
+        logger: logger, cache: options.cache)
     let router = Router()
     router.middlewares.add(OpenAIErrorMiddleware(requestIDs: gateway.requestIDs))
     let chat = ChatCompletions(gateway: gateway)

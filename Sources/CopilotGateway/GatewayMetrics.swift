@@ -54,6 +54,8 @@ public final class GatewayMetrics: Sendable {
         var requests: [String: UInt64] = [:]  // status code -> count
         var fallbacks: UInt64 = 0
         var hedges: UInt64 = 0
+        var cacheHits: UInt64 = 0
+        var cacheMisses: UInt64 = 0
         var retries: UInt64 = 0
         var providers: [ProviderCounters]
         var overhead = Histogram(bounds: GatewayMetrics.overheadBounds)
@@ -101,6 +103,9 @@ public final class GatewayMetrics: Sendable {
     /// One hedge started.
     func hedge() { state.withLock { $0.hedges += 1 } }
 
+    /// One cacheable request answered from the cache (`hit`) or sent upstream.
+    func cache(hit: Bool) { state.withLock { if hit { $0.cacheHits += 1 } else { $0.cacheMisses += 1 } } }
+
     /// Client requests answered so far, by status.
     public var requestCounts: [String: UInt64] { state.withLock { $0.requests } }
 
@@ -119,6 +124,8 @@ public final class GatewayMetrics: Sendable {
             var text = "# HELP copilot_requests_total Client requests answered, by HTTP status.\n# TYPE copilot_requests_total counter\n"
             for (status, n) in s.requests.sorted(by: { $0.key < $1.key }) { text += "copilot_requests_total{status=\"\(status)\"} \(n)\n" }
             text += "# HELP copilot_fallbacks_total Attempts that went to another provider than the previous one.\n# TYPE copilot_fallbacks_total counter\ncopilot_fallbacks_total \(s.fallbacks)\n"
+            text += "# HELP copilot_cache_hits_total Requests answered from the response cache.\n# TYPE copilot_cache_hits_total counter\ncopilot_cache_hits_total \(s.cacheHits)\n"
+            text += "# HELP copilot_cache_misses_total Cacheable requests sent upstream (the answer is then stored).\n# TYPE copilot_cache_misses_total counter\ncopilot_cache_misses_total \(s.cacheMisses)\n"
             text += "# HELP copilot_hedges_total Second attempts started because the first had not answered by its p95 TTFT.\n# TYPE copilot_hedges_total counter\ncopilot_hedges_total \(s.hedges)\n"
             text += "# HELP copilot_retries_total Repeat attempts after every candidate was tried.\n# TYPE copilot_retries_total counter\ncopilot_retries_total \(s.retries)\n"
             text += "# HELP copilot_provider_requests_total Upstream attempts per provider.\n# TYPE copilot_provider_requests_total counter\n"

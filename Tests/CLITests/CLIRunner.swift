@@ -35,6 +35,9 @@ enum CLI {
         var env = ProcessInfo.processInfo.environment
         env["COPILOT_CONFIG"] = nil
         env["XDG_CONFIG_HOME"] = "/nonexistent"
+        // The cache's default file (route serve, cache commands without --path) stays out of
+        // the user's ~/.cache.
+        env["XDG_CACHE_HOME"] = scratchCacheHome
         for (k, v) in environment { env[k] = v }
         process.environment = env
         let outPipe = Pipe(), errPipe = Pipe(), inPipe = Pipe()
@@ -70,6 +73,9 @@ enum CLI {
         signal(SIGPIPE, SIG_IGN)
         return true
     }()
+
+    /// `XDG_CACHE_HOME` of every run: one scratch directory per test process.
+    static let scratchCacheHome = FileManager.default.temporaryDirectory.appendingPathComponent("copilot-cli-cache-\(getpid())").path
 
     /// A fresh temporary directory, removed by the caller.
     static func temporaryDirectory() throws -> URL {

@@ -13,6 +13,7 @@ import Testing
         process.executableURL = CLI.binary
         process.arguments = ["route", "serve", "--config", config, "--port", "0"] + extra
         var env = ProcessInfo.processInfo.environment
+        env["XDG_CACHE_HOME"] = CLI.scratchCacheHome
         for (k, v) in environment { env[k] = v }
         process.environment = env
         let err = Pipe()

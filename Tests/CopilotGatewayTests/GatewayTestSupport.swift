@@ -20,10 +20,10 @@ enum GatewayTest {
 
     /// Runs the gateway on a free loopback port and calls `body` with a test client.
     static func withGateway<T: Sendable>(
-        _ settings: RouteSettings, authToken: String? = nil, environment: [String: String] = [:],
+        _ settings: RouteSettings, authToken: String? = nil, environment: [String: String] = [:], cache: GatewayCache? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T
     ) async throws -> T {
-        let options = GatewayOptions(host: "127.0.0.1", port: 0, authToken: authToken, environment: environment, logLevel: .critical)
+        let options = GatewayOptions(host: "127.0.0.1", port: 0, authToken: authToken, environment: environment, logLevel: .critical, cache: cache)
         let (app, _) = buildApplication(settings: settings, selector: HealthWeightedSelector(), options: options)
         return try await app.test(.live, body)
     }

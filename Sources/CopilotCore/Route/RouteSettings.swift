@@ -167,6 +167,16 @@ public struct TaskSettings: Sendable, Equatable {
 }
 
 /// The `[route]` section: providers, tasks and the gateway-wide policy.
+/// Which chat requests the gateway answers from, and stores in, the response cache.
+public enum RouteCacheMode: String, CaseIterable, Sendable {
+    /// Requests with `temperature` 0, and those whose client sends `x-copilot-cache: force`.
+    case auto
+    /// Every request the client does not exclude with `x-copilot-cache: bypass`.
+    case always
+    /// None (no cache is opened).
+    case off
+}
+
 public struct RouteSettings: Sendable, Equatable {
     /// Providers in file order (the order breaks ranking ties).
     public var providers: [ProviderSettings]
@@ -184,6 +194,10 @@ public struct RouteSettings: Sendable, Equatable {
     public var maxBodyBytes: Int
     /// Seed of the router's generator (weighted choice, retry jitter).
     public var seed: UInt64
+    /// Which requests use the response cache (`[cache]` says where it lives).
+    public var cache: RouteCacheMode = .auto
+    /// How long a cached answer is served, in seconds.
+    public var cacheTTLSeconds = 3600
 
     /// No providers and every policy at its default.
     public static let defaults = RouteSettings(
@@ -195,6 +209,7 @@ public struct RouteSettings: Sendable, Equatable {
         "providers", "tasks", "request_timeout_ms", "max_body_bytes", "seed", "max_attempts", "retry_base_ms",
         "retry_max_ms", "hedge", "hedge_min_samples", "hedge_min_delay_ms", "breaker_consecutive_failures",
         "breaker_error_rate", "breaker_window", "breaker_min_requests", "breaker_cooldown_ms", "breaker_max_cooldown_ms",
+        "cache", "cache_ttl",
     ]
 
     /// Memberwise.
@@ -250,6 +265,8 @@ public struct RouteSettings: Sendable, Equatable {
         requestTimeoutMs = try s.int("request_timeout_ms", default: d.requestTimeoutMs, in: 1...3_600_000)
         maxBodyBytes = try s.int("max_body_bytes", default: d.maxBodyBytes, in: 1024...(1 << 30))
         seed = UInt64(try s.int("seed", default: 0, in: 0...Int.max))
+        cache = try s.choice("cache", default: d.cache)
+        cacheTTLSeconds = try s.int("cache_ttl", default: d.cacheTTLSeconds, in: 1...Int(CacheLimits.maxTTLSeconds))
 
         var seen: Set<String> = []
         for (i, p) in providers.enumerated() where !seen.insert(p.name).inserted {

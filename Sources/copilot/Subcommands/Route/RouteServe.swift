@@ -15,6 +15,12 @@ struct RouteServe: AsyncParsableCommand {
             A request may name its task with the x-copilot-task header. SIGTERM or SIGINT stops \
             accepting and lets in-flight requests finish.
 
+            Answers to requests with temperature 0 are cached in the [cache] store (the same as \
+            copilot cache: SQLite by default, Redis with --url in [cache]) for [route] cache_ttl \
+            seconds and replayed, streamed or not, with x-copilot-cache: hit; a client sends \
+            x-copilot-cache: force to cache any request, bypass to skip the cache. [route] \
+            cache = "always" caches every request, "off" none.
+
             Binds 127.0.0.1 unless --host says otherwise. Provider keys come only from the \
             environment variables named by api_key_env and are never logged or shown.
 
@@ -59,7 +65,14 @@ struct RouteServe: AsyncParsableCommand {
             }
             token = value
         }
-        let options = GatewayOptions(host: host, port: port, authToken: token, environment: environment, logLevel: verbose ? .debug : .info)
+        var cache: GatewayCache?
+        if settings.cache != .off {
+            let cacheSettings = try CacheSettings(configuration: configuration)
+            let remote = cacheSettings.backend == .redis || (cacheSettings.backend == .tiered && cacheSettings.tierStore == .redis)
+            cache = GatewayCache(store: try cacheSettings.open(), mode: settings.cache, ttlSeconds: settings.cacheTTLSeconds, offEventLoop: remote)
+        }
+        let options = GatewayOptions(
+            host: host, port: port, authToken: token, environment: environment, logLevel: verbose ? .debug : .info, cache: cache)
         try await GatewayServer.run(settings: settings, options: options) { boundPort in
             writeStandardError(
                 "copilot route: listening on http://\(host):\(boundPort) (\(settings.providers.count) providers\(adopted ? "" : "; handlers on the shared pool"))\n")

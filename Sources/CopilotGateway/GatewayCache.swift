@@ -1,0 +1,72 @@
+import CopilotCore
+import HTTPTypes
+import NIOCore
+import NIOPosix
+
+/// The gateway's exact-match response cache over `copilot cache`'s store: which requests may
+/// use it (``RouteCacheMode`` and the client's `x-copilot-cache` header), their
+/// ``CacheKey``, and reads and writes kept off the event loop when the store is remote.
+///
+/// An answer is stored as it came (JSON, or the SSE bytes of a stream) and replayed in the
+/// form the next request asks for (``CachedCompletion``), so a streamed request can be served
+/// from a plain answer and the other way round.
+public struct GatewayCache: Sendable {
+    /// The store (`[cache]`: sqlite by default, redis to share it between gateways).
+    public let store: any ResponseCaching
+    /// Which requests use it.
+    public let mode: RouteCacheMode
+    /// How long an answer is served, in milliseconds.
+    public let ttlMs: Int64
+    /// Run reads and writes on NIO's thread pool: the store talks to a server (redis), and a
+    /// blocking call must not hold an event loop.
+    public let offEventLoop: Bool
+    /// Streams longer than this are passed through without being stored.
+    static let maxRecordedBytes = 8 << 20
+
+    /// `x-copilot-cache`: in requests `force` or `bypass`; in responses `hit` or `miss`.
+    public static var header: HTTPField.Name { HTTPField.Name("x-copilot-cache")! }
+
+    /// A cache over `store`.
+    public init(store: any ResponseCaching, mode: RouteCacheMode, ttlSeconds: Int, offEventLoop: Bool) {
+        self.store = store
+        self.mode = mode
+        ttlMs = Int64(ttlSeconds) * 1000
+        self.offEventLoop = offEventLoop
+    }
+
+    /// The request's key when it may be answered from (and stored in) the cache.
+    func key(for chat: ChatRequest, body: ByteBuffer, header: String?) -> String? {
+        switch header?.lowercased() {
+        case "bypass", "off", "no": return nil
+        case "force", "on", "yes": break
+        default:
+            switch mode {
+            case .off: return nil
+            case .always: break
+            case .auto: guard chat.temperature == 0 else { return nil }
+            }
+        }
+        return try? CacheKey.key(request: Array(body.readableBytesView))
+    }
+
+    /// The cached entry, or nil (a miss, or a store that failed: the request goes upstream).
+    func get(_ key: String) async -> [UInt8]? {
+        let store = self.store
+        if offEventLoop {
+            return try? await NIOThreadPool.singleton.runIfActive { try store.get(key) }
+        }
+        return try? store.get(key)
+    }
+
+    /// Stores an answer without delaying the response (a failed write only costs a miss later).
+    func set(_ key: String, _ entry: [UInt8]) {
+        let store = self.store, ttl = ttlMs
+        if offEventLoop {
+            _ = NIOThreadPool.singleton.runIfActive(eventLoop: MultiThreadedEventLoopGroup.singleton.any()) {
+                try store.set(key, value: entry, ttlMs: ttl, session: nil)
+            }
+        } else {
+            try? store.set(key, value: entry, ttlMs: ttl, session: nil)
+        }
+    }
+}
