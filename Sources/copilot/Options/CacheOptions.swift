@@ -47,6 +47,15 @@ struct CacheOptions: ParsableArguments {
     }
 }
 
+/// `KEY [--session NAME]`: the entry a command reads.
+struct CacheEntryArguments: ParsableArguments {
+    @Argument(help: "The key.")
+    var key: String
+
+    @Option(help: ArgumentHelp("The session the key belongs to.", valueName: "name"))
+    var session: String?
+}
+
 /// Runs a cache command: errors become one line on stderr and exit status 2 (1 stays "a miss",
 /// as with grep and `bloom check`); counters are persisted before exit.
 func runCacheCommand(_ body: () throws -> Void) throws {

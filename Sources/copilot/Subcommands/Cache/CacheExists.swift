@@ -11,11 +11,7 @@ struct CacheExists: ParsableCommand {
               copilot cache exists q1 && echo cached
             """)
 
-    @Argument(help: "The key.")
-    var key: String
-
-    @Option(help: ArgumentHelp("The session the key belongs to.", valueName: "name"))
-    var session: String?
+    @OptionGroup var entry: CacheEntryArguments
 
     @OptionGroup(title: "Store")
     var store: CacheOptions
@@ -24,7 +20,7 @@ struct CacheExists: ParsableCommand {
         var found = false
         try runCacheCommand {
             let (cache, _) = try store.open()
-            found = try cache.exists(key, session: session)
+            found = try cache.exists(entry.key, session: entry.session)
         }
         if !found { throw ExitCode(1) }
     }

@@ -12,11 +12,7 @@ struct CacheGet: ParsableCommand {
               copilot cache get note --session standup || echo "not cached"
             """)
 
-    @Argument(help: "The key.")
-    var key: String
-
-    @Option(help: ArgumentHelp("The session the key belongs to.", valueName: "name"))
-    var session: String?
+    @OptionGroup var entry: CacheEntryArguments
 
     @OptionGroup(title: "Store")
     var store: CacheOptions
@@ -26,7 +22,7 @@ struct CacheGet: ParsableCommand {
         try runCacheCommand {
             let (cache, _) = try store.open()
             defer { try? cache.sync() }
-            if let value = try cache.get(key, session: session) {
+            if let value = try cache.get(entry.key, session: entry.session) {
                 hit = true
                 try value.withUnsafeBytes { try FileDescriptorOutput.standardOutput.write(bytes: $0) }
             }

@@ -12,11 +12,7 @@ struct CacheTTLCommand: ParsableCommand {
               copilot cache ttl q1 --ms
             """)
 
-    @Argument(help: "The key.")
-    var key: String
-
-    @Option(help: ArgumentHelp("The session the key belongs to.", valueName: "name"))
-    var session: String?
+    @OptionGroup var entry: CacheEntryArguments
 
     @Flag(help: "Print milliseconds instead of seconds.")
     var ms = false
@@ -28,7 +24,7 @@ struct CacheTTLCommand: ParsableCommand {
         var found = true
         try runCacheCommand {
             let (cache, _) = try store.open()
-            switch try cache.ttl(key, session: session) {
+            switch try cache.ttl(entry.key, session: entry.session) {
             case .missing: found = false
             case .persistent: try FileDescriptorOutput.standardOutput.write("-1\n")
             case .remaining(let left):
