@@ -75,19 +75,27 @@ public struct Configuration: @unchecked Sendable {
         try self.init(text: String(decoding: data, as: UTF8.self), path: path)
     }
 
-    /// Resolves the configuration from an explicit path or the environment (see type docs).
+    /// Every section copilot reads; any other is refused as a typo by ``load(explicitPath:environment:)``.
+    public static let knownSections = ["audio", "buffer", "transcribe", "bloom", "consensus", "vad", "mel", "cache", "route"]
+
+    /// Resolves the configuration from an explicit path or the environment (see type docs),
+    /// refusing sections copilot does not know.
     public static func load(explicitPath: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Configuration {
-        if let explicitPath { return try Configuration(contentsOf: explicitPath) }
-        if let fromEnv = environment["COPILOT_CONFIG"], !fromEnv.isEmpty {
-            return try Configuration(contentsOf: fromEnv)
-        }
+        let configuration: Configuration
         let base = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (environment["HOME"].map { $0 + "/.config" } ?? "")
         let userFile = base + "/copilot/copilot.toml"
-        if !base.isEmpty && FileManager.default.fileExists(atPath: userFile) {
-            return try Configuration(contentsOf: userFile)
+        if let explicitPath {
+            configuration = try Configuration(contentsOf: explicitPath)
+        } else if let fromEnv = environment["COPILOT_CONFIG"], !fromEnv.isEmpty {
+            configuration = try Configuration(contentsOf: fromEnv)
+        } else if !base.isEmpty && FileManager.default.fileExists(atPath: userFile) {
+            configuration = try Configuration(contentsOf: userFile)
+        } else {
+            return .defaults
         }
-        return .defaults
+        try configuration.checkSections(known: knownSections)
+        return configuration
     }
 
     /// Section names present in the file.

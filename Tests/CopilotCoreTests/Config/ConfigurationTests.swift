@@ -26,6 +26,21 @@ import Testing
         #expect(throws: ConfigurationError.self) { try config.checkSections(known: ["other"]) }
     }
 
+    @Test func unknownSectionsAreRefusedOnLoad() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("copilot-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("copilot.toml").path
+        try "[cahce]\nbackend = \"redis\"\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(throws: ConfigurationError.unknownKey(path: file, key: "cahce", known: Configuration.knownSections)) {
+            try Configuration.load(explicitPath: file, environment: [:])
+        }
+        // The shipped file names only known sections.
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("config/copilot.toml").path
+        _ = try Configuration.load(explicitPath: shipped, environment: [:])
+    }
+
     @Test func missingExplicitFileIsAnError() {
         #expect(throws: ConfigurationError.self) {
             try Configuration.load(explicitPath: "/nonexistent/copilot.toml", environment: [:])
@@ -34,9 +49,9 @@ import Testing
 
     @Test func environmentFileIsUsed() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("copilot-env-\(UUID()).toml")
-        try "[s]\nn = 3\n".write(to: url, atomically: true, encoding: .utf8)
+        try "[mel]\nthreads = 3\n".write(to: url, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: url) }
         let config = try Configuration.load(explicitPath: nil, environment: ["COPILOT_CONFIG": url.path])
-        #expect(try config.section("s").int("n", default: 1, in: 1...10) == 3)
+        #expect(try config.section("mel").int("threads", default: 1, in: 1...10) == 3)
     }
 }
