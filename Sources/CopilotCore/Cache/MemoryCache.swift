@@ -145,6 +145,12 @@ package struct MemoryKey: Hashable, Sendable {
         self.session = session
         self.key = key
     }
+
+    /// The key alone outside a session (the common case hashes one string).
+    package func hash(into hasher: inout Hasher) {
+        hasher.combine(key)
+        if let session { hasher.combine(session) }
+    }
 }
 
 /// The LRU list and index; every method runs under the cache's mutex.
