@@ -45,7 +45,7 @@ package final class FallbackCacheStore: CacheStore {
     }
 
     private func run<T>(_ body: (any CacheStore) throws -> T) throws -> T {
-        // Monotonic time: the backoff must not depend on a test's fake clock.
+        // The system clock, not the injected one: the backoff must not follow a test's fake clock.
         let now = SystemCacheClock().nowMs()
         let tryPrimary = state.withLock { $0.downUntilMs <= now }
         if tryPrimary {

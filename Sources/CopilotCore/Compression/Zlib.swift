@@ -15,33 +15,11 @@ public enum Zlib {
     /// The size in bytes of `bytes` compressed by zlib's `compress2` (zlib stream format, as
     /// Python's `zlib.compress` produces) at `level`. O(n).
     public static func compressedSize(of bytes: [UInt8], level: Int32 = defaultLevel) throws -> Int {
-        var destLength = compressBound(uLong(bytes.count))
-        var destination = [UInt8](repeating: 0, count: Int(destLength))
-        let status = destination.withUnsafeMutableBufferPointer { dst in
-            bytes.withUnsafeBufferPointer { src in
-                compress2(dst.baseAddress, &destLength, src.baseAddress, uLong(src.count), level)
-            }
-        }
-        guard status == Z_OK else { throw ZlibError.failed(status: status) }
-        return Int(destLength)
+        try compress(bytes, level: level).count
     }
 }
 
 extension Zlib {
-    /// zlib's CRC-32 (the one in gzip and PNG) of `bytes`, continuing from `start`. O(n).
-    public static func crc32(_ bytes: UnsafeRawBufferPointer, start: UInt32 = 0) -> UInt32 {
-        guard let base = bytes.baseAddress else { return start }
-        var crc = uLong(start)
-        var offset = 0
-        // zlib takes a 32-bit length.
-        while offset < bytes.count {
-            let n = min(bytes.count - offset, 1 << 30)
-            crc = CZlib.crc32(crc, base.advanced(by: offset).assumingMemoryBound(to: Bytef.self), uInt(n))
-            offset += n
-        }
-        return UInt32(truncatingIfNeeded: crc)
-    }
-
     /// Compresses `bytes` into the zlib stream format (Python's `zlib.compress`).
     public static func compress(_ bytes: [UInt8], level: Int32 = defaultLevel) throws -> [UInt8] {
         var destLength = compressBound(uLong(bytes.count))
