@@ -1,5 +1,6 @@
 import CSndFile
 import Foundation
+import Synchronization
 
 /// File format written by ``AudioFileWriter``.
 public enum AudioFileFormat: String, CaseIterable, Sendable {
@@ -242,17 +243,37 @@ package final class SndFile: AudioFrameSource {
     /// Runs `body` with fd 2 pointed at /dev/null: libmpg123, under libsndfile, prints its
     /// resync notes on damaged MP3s straight to stderr, while copilot's errors must be one line
     /// of its own. Only libsndfile calls run inside, on the calling thread.
+    ///
+    /// Overlapping calls on several threads share one redirection: the first saves the real
+    /// stderr, the last puts it back. (Each saving and restoring its own left fd 2 on
+    /// /dev/null for good when two overlapped, which silenced a whole test run.)
     private static func quietly<T>(_ body: () throws -> T) rethrows -> T {
-        let null = devNull
-        let saved = null >= 0 ? dup(STDERR_FILENO) : -1
-        guard saved >= 0 else { return try body() }
-        dup2(null, STDERR_FILENO)
+        let entered = quiet.withLock { q -> Bool in
+            if q.depth == 0 {
+                guard devNull >= 0 else { return false }
+                q.saved = dup(STDERR_FILENO)
+                guard q.saved >= 0 else { return false }
+                dup2(devNull, STDERR_FILENO)
+            }
+            q.depth += 1
+            return true
+        }
+        guard entered else { return try body() }
         defer {
-            dup2(saved, STDERR_FILENO)
-            Glibc.close(saved)
+            quiet.withLock { q in
+                q.depth -= 1
+                if q.depth == 0 {
+                    dup2(q.saved, STDERR_FILENO)
+                    Glibc.close(q.saved)
+                    q.saved = -1
+                }
+            }
         }
         return try body()
     }
+
+    /// Callers inside ``quietly(_:)`` and the real stderr saved by the first of them.
+    private static let quiet = Mutex<(depth: Int, saved: Int32)>((0, -1))
 
     private static let devNull: Int32 = Glibc.open("/dev/null", O_WRONLY | O_CLOEXEC)
 
