@@ -32,9 +32,6 @@ package final class FallbackCacheStore: CacheStore {
         self.clock = clock
     }
 
-    /// True while operations go to the embedded store.
-    package var isFallingBack: Bool { state.withLock { $0.down } }
-
     private func embedded() throws -> SQLiteCacheStore {
         try secondary.withLock { s in
             if let s { return s }

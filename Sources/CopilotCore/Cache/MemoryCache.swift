@@ -128,9 +128,6 @@ public final class MemoryCache: ResponseCaching {
     }
 
     public func sync() throws {}
-
-    /// Counters so far (the tiered cache folds them into its own).
-    var counters: CacheCounters { state.withLock { $0.counters } }
 }
 
 /// A key and its session (nil: outside any session).

@@ -254,9 +254,6 @@ final class CounterBox: Sendable {
         state.withLock { change(&$0) }
     }
 
-    /// The counters so far.
-    var current: CacheCounters { state.withLock { $0 } }
-
     /// Returns the counters and zeroes them (for adding to a persisted total).
     func take() -> CacheCounters {
         state.withLock { c in
