@@ -1,11 +1,10 @@
 import CopilotCore
 import HTTPTypes
 import NIOCore
-import NIOPosix
 
 /// The gateway's exact-match response cache over `copilot cache`'s store: which requests may
 /// use it (``RouteCacheMode`` and the client's `x-copilot-cache` header), their
-/// ``CacheKey``, and reads and writes kept off the event loop when the store is remote.
+/// ``CacheKey``, and reads and writes that never block an event loop when the store is remote.
 ///
 /// An answer is stored as it came (JSON, or the SSE bytes of a stream) and replayed in the
 /// form the next request asks for (``CachedCompletion``), so a streamed request can be served
@@ -17,8 +16,8 @@ public struct GatewayCache: Sendable {
     public let mode: RouteCacheMode
     /// How long an answer is served, in milliseconds.
     public let ttlMs: Int64
-    /// Run reads and writes on NIO's thread pool: the store talks to a server (redis), and a
-    /// blocking call must not hold an event loop.
+    /// The store talks to a server (redis): writes are left to a task instead of being
+    /// awaited inline (reads always use the store's async path).
     public let offEventLoop: Bool
     /// Streams longer than this are passed through without being stored.
     static let maxRecordedBytes = 8 << 20
@@ -50,21 +49,17 @@ public struct GatewayCache: Sendable {
     }
 
     /// The cached entry, or nil (a miss, or a store that failed: the request goes upstream).
+    /// A Redis store answers through its event loop, so the request's task waits without
+    /// holding an event loop or a pool thread.
     func get(_ key: String) async -> [UInt8]? {
-        let store = self.store
-        if offEventLoop {
-            return try? await NIOThreadPool.singleton.runIfActive { try store.get(key) }
-        }
-        return try? store.get(key)
+        try? await store.getAsync(key)
     }
 
     /// Stores an answer without delaying the response (a failed write only costs a miss later).
     func set(_ key: String, _ entry: [UInt8]) {
         let store = self.store, ttl = ttlMs
         if offEventLoop {
-            _ = NIOThreadPool.singleton.runIfActive(eventLoop: MultiThreadedEventLoopGroup.singleton.any()) {
-                try store.set(key, value: entry, ttlMs: ttl, session: nil)
-            }
+            Task { try? await store.setAsync(key, value: entry, ttlMs: ttl) }
         } else {
             try? store.set(key, value: entry, ttlMs: ttl, session: nil)
         }

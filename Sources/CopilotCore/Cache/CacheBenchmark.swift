@@ -18,9 +18,26 @@ public enum CacheBenchmark {
         public var valueBytes = 256
         /// Distinct keys (`key:N`), as redis-benchmark's `-r`.
         public var keyspace = 100_000
+        /// What a client is: a task on the async API (the default: how the gateway calls the
+        /// cache, and how redis-benchmark's clients share one event loop) or a thread on the
+        /// blocking API.
+        public var clientModel: ClientModel = .tasks
 
         /// Defaults as redis-benchmark's, with a 100,000-key space.
         public init() {}
+    }
+
+    /// What one client of the load is.
+    public enum ClientModel: String, CaseIterable, Sendable {
+        /// A Swift task calling the async API (`getManyAsync` ...), run on the cache's
+        /// preferred executor (the Redis event loop, as redis-benchmark's clients share its
+        /// one loop), or on the cooperative pool when it has none.
+        case tasks
+        /// A Swift task calling the async API on the cooperative pool (replies hop from the
+        /// Redis loop's thread to a pool thread).
+        case pooledTasks = "pooled-tasks"
+        /// A thread calling the blocking API.
+        case threads
     }
 
     /// The measured operation.
@@ -44,13 +61,13 @@ public enum CacheBenchmark {
 
         /// One JSON object.
         public func json(_ o: Options, backend: String) -> String {
-            "{\"backend\":\(JSONText.quote(backend)),\"operation\":\"\(o.operation.rawValue)\",\"clients\":\(o.clients),\"pipeline\":\(o.pipeline),\"value_bytes\":\(o.valueBytes),\"requests\":\(requests),\"seconds\":\(String(format: "%.4f", seconds)),\"requests_per_second\":\(Int(requestsPerSecond)),\"p50_us\":\(String(format: "%.1f", p50Us)),\"p99_us\":\(String(format: "%.1f", p99Us)),\"p999_us\":\(String(format: "%.1f", p999Us))}"
+            "{\"backend\":\(JSONText.quote(backend)),\"operation\":\"\(o.operation.rawValue)\",\"clients\":\(o.clients),\"client_model\":\"\(o.clientModel.rawValue)\",\"pipeline\":\(o.pipeline),\"value_bytes\":\(o.valueBytes),\"requests\":\(requests),\"seconds\":\(String(format: "%.4f", seconds)),\"requests_per_second\":\(Int(requestsPerSecond)),\"p50_us\":\(String(format: "%.1f", p50Us)),\"p99_us\":\(String(format: "%.1f", p99Us)),\"p999_us\":\(String(format: "%.1f", p999Us))}"
         }
 
         /// One line, like redis-benchmark's summary.
         public func text(_ o: Options, backend: String) -> String {
-            String(format: "%@ %@: %d requests, %d clients, pipeline %d, %d-byte values: %.0f requests/s in %.2f s; latency per call p50 %.1f us, p99 %.1f us, p99.9 %.1f us\n",
-                   backend, o.operation.rawValue, requests, o.clients, o.pipeline, o.valueBytes, requestsPerSecond, seconds, p50Us, p99Us, p999Us)
+            String(format: "%@ %@: %d requests, %d clients (%@), pipeline %d, %d-byte values: %.0f requests/s in %.2f s; latency per call p50 %.1f us, p99 %.1f us, p99.9 %.1f us\n",
+                   backend, o.operation.rawValue, requests, o.clients, o.clientModel.rawValue, o.pipeline, o.valueBytes, requestsPerSecond, seconds, p50Us, p99Us, p999Us)
         }
     }
 
@@ -69,49 +86,106 @@ public enum CacheBenchmark {
             """
     }
 
+    /// The keys one client reads or writes per call, and the value written.
+    private struct Load: Sendable {
+        let value: [UInt8]
+        let keyspace: UInt64
+        let depth: Int
+        let calls: Int
+        let clients: Int
+
+        init(_ o: Options) {
+            let sample = Array(chatCompletion(1).utf8)
+            value = Array(sample.prefix(o.valueBytes)) + [UInt8](repeating: 120, count: max(0, o.valueBytes - sample.count))
+            keyspace = UInt64(max(1, o.keyspace))
+            clients = max(1, o.clients)
+            depth = max(1, o.pipeline)
+            calls = (o.requests + depth - 1) / depth
+        }
+
+        func calls(of client: Int) -> Int { calls / clients + (client < calls % clients ? 1 : 0) }
+
+        func keys(_ rng: inout SplitMix64) -> [String] { (0..<depth).map { _ in "key:\(rng.next() % keyspace)" } }
+    }
+
     /// Runs `options` against `cache`: for gets, the keyspace is written first (not timed).
-    public static func run(cache: any ResponseCaching, options o: Options) throws -> Result {
-        let value = [UInt8](Array(chatCompletion(1).utf8).prefix(o.valueBytes)) + [UInt8](repeating: 120, count: max(0, o.valueBytes - chatCompletion(1).utf8.count))
-        let keyspace = max(1, o.keyspace)
+    public static func run(cache: any ResponseCaching, options o: Options) async throws -> Result {
+        let load = Load(o)
         if o.operation == .get {
-            for start in stride(from: 0, to: keyspace, by: 1000) {
-                try cache.setMany((start..<min(start + 1000, keyspace)).map { CacheWrite(key: "key:\($0)", value: value) })
+            for start in stride(from: 0, to: Int(load.keyspace), by: 1000) {
+                try await cache.setManyAsync((start..<min(start + 1000, Int(load.keyspace))).map { CacheWrite(key: "key:\($0)", value: load.value) })
             }
         }
-        let clients = max(1, o.clients), depth = max(1, o.pipeline)
-        let calls = (o.requests + depth - 1) / depth
+        let start = DispatchTime.now().uptimeNanoseconds
+        let latencies: [Double]
+        switch o.clientModel {
+        case .threads: latencies = try threadClients(cache, o.operation, load)
+        case .tasks: latencies = try await taskClients(cache, o.operation, load, on: cache.preferredExecutor)
+        case .pooledTasks: latencies = try await taskClients(cache, o.operation, load, on: nil)
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        try cache.sync()
+        let sorted = latencies.sorted()
+        func pct(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+        return Result(requests: load.calls * load.depth, seconds: seconds, p50Us: pct(0.5), p99Us: pct(0.99), p999Us: pct(0.999))
+    }
+
+    private static func elapsedUs(since t0: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000 }
+
+    /// Each client a thread on the blocking API; every call's latency in microseconds.
+    private static func threadClients(_ cache: any ResponseCaching, _ operation: Operation, _ load: Load) throws -> [Double] {
         let failure = Mutex<(any Error)?>(nil)
         let latencies = Mutex<[Double]>([])
-        let start = DispatchTime.now().uptimeNanoseconds
-        DispatchQueue.concurrentPerform(iterations: clients) { c in
+        DispatchQueue.concurrentPerform(iterations: load.clients) { c in
             var rng = SplitMix64(seed: UInt64(c) &+ 1)
             var mine: [Double] = []
-            let myCalls = calls / clients + (c < calls % clients ? 1 : 0)
-            mine.reserveCapacity(myCalls)
-            for _ in 0..<myCalls {
-                let keys = (0..<depth).map { _ in "key:\(rng.next() % UInt64(keyspace))" }
+            mine.reserveCapacity(load.calls(of: c))
+            for _ in 0..<load.calls(of: c) {
+                let keys = load.keys(&rng)
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 do {
-                    switch (o.operation, depth) {
+                    switch (operation, load.depth) {
                     case (.get, 1): _ = try cache.get(keys[0])
                     case (.get, _): _ = try cache.getMany(keys, session: nil)
-                    case (.set, 1): try cache.set(keys[0], value: value)
-                    case (.set, _): try cache.setMany(keys.map { CacheWrite(key: $0, value: value) })
+                    case (.set, 1): try cache.set(keys[0], value: load.value)
+                    case (.set, _): try cache.setMany(keys.map { CacheWrite(key: $0, value: load.value) })
                     }
                 } catch {
                     failure.withLock { $0 = $0 ?? error }
                     return
                 }
-                mine.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000)
+                mine.append(elapsedUs(since: t0))
             }
             latencies.withLock { $0 += mine }
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         if let error = failure.withLock({ $0 }) { throw error }
-        try cache.sync()
-        let sorted = latencies.withLock { $0 }.sorted()
-        func pct(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
-        return Result(requests: calls * depth, seconds: seconds, p50Us: pct(0.5), p99Us: pct(0.99), p999Us: pct(0.999))
+        return latencies.withLock { $0 }
+    }
+
+    /// Each client a task on the async API; every call's latency in microseconds.
+    private static func taskClients(_ cache: any ResponseCaching, _ operation: Operation, _ load: Load, on executor: (any TaskExecutor)?) async throws -> [Double] {
+        try await withThrowingTaskGroup(of: [Double].self) { group in
+            for c in 0..<load.clients {
+                group.addTask(executorPreference: executor) {
+                    var rng = SplitMix64(seed: UInt64(c) &+ 1)
+                    var mine: [Double] = []
+                    mine.reserveCapacity(load.calls(of: c))
+                    for _ in 0..<load.calls(of: c) {
+                        let keys = load.keys(&rng)
+                        let t0 = DispatchTime.now().uptimeNanoseconds
+                        switch operation {
+                        case .get: _ = try await cache.getManyAsync(keys, session: nil)
+                        case .set: try await cache.setManyAsync(keys.map { CacheWrite(key: $0, value: load.value) })
+                        }
+                        mine.append(elapsedUs(since: t0))
+                    }
+                    return mine
+                }
+            }
+            var all: [Double] = []
+            for try await part in group { all += part }
+            return all
+        }
     }
 
     /// One codec's figures on chat-completion JSON.

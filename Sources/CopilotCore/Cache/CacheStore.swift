@@ -58,9 +58,19 @@ package protocol CacheStore: AnyObject, Sendable {
     func persist(_ delta: CacheCounters) throws
     /// Persisted counters and what is held.
     func usage(nowMs: Int64) throws -> StoreUsage
+    /// `read` for async callers: a server-backed store suspends the caller instead of blocking
+    /// its thread (the default reads inline).
+    func readAsync(_ keys: [MemoryKey]) async throws -> [[UInt8]?]
+    /// `write` for async callers, as ``readAsync(_:)``.
+    func writeAsync(_ entries: [(MemoryKey, StoredBlob)]) async throws
+    /// The event loop async calls complete on, when the store has one.
+    var preferredExecutor: (any TaskExecutor)? { get }
 }
 
 extension CacheStore {
+    package func readAsync(_ keys: [MemoryKey]) async throws -> [[UInt8]?] { try read(keys) }
+    package func writeAsync(_ entries: [(MemoryKey, StoredBlob)]) async throws { try write(entries) }
+    package var preferredExecutor: (any TaskExecutor)? { nil }
     package func readOne(_ key: MemoryKey) throws -> [UInt8]? { try read([key])[0] }
     package func withStoredValue<T>(_ key: MemoryKey, _ body: (UnsafeRawBufferPointer) -> T) throws -> T? {
         try readOne(key).map { bytes in bytes.withUnsafeBytes(body) }

@@ -43,38 +43,68 @@ package final class FallbackCacheStore: CacheStore {
 
     private func run<T>(_ body: (any CacheStore) throws -> T) throws -> T {
         // The system clock, not the injected one: the backoff must not follow a test's fake clock.
-        let now = SystemCacheClock().nowMs()
-        let tryPrimary = state.withLock { $0.downUntilMs <= now }
-        if tryPrimary {
+        if primaryDue(now: SystemCacheClock().nowMs()) {
             do {
                 let result = try body(primary)
-                let recovered = state.withLock { s -> Bool in
-                    defer { s.down = false; s.backoffMs = 0 }
-                    return s.down
-                }
-                if recovered {
-                    warnings.reset("down")
-                    warnings.warn("up", "Redis at \(primary.location) answers again; the cache uses it again")
-                }
+                primaryAnswered()
                 return result
             } catch CacheError.redisUnreachable(_, let reason) {
-                primary.dropConnections()
-                state.withLock { s in
-                    s.backoffMs = s.backoffMs == 0 ? 100 : min(5000, s.backoffMs * 2)
-                    s.downUntilMs = now + s.backoffMs
-                    s.down = true
-                    s.reason = reason
-                }
-                let store = try embedded()
-                warnings.reset("up")
-                warnings.warn("down", "Redis at \(primary.location) is unreachable (\(reason)); serving from the embedded store \(store.location) until it returns")
+                try primaryFailed(reason: reason, now: SystemCacheClock().nowMs())
             }
         }
         return try body(try embedded())
     }
 
+    /// ``run(_:)`` for async callers.
+    private func runAsync<T>(_ body: (any CacheStore) async throws -> T) async throws -> T {
+        if primaryDue(now: SystemCacheClock().nowMs()) {
+            do {
+                let result = try await body(primary)
+                primaryAnswered()
+                return result
+            } catch CacheError.redisUnreachable(_, let reason) {
+                try primaryFailed(reason: reason, now: SystemCacheClock().nowMs())
+            }
+        }
+        return try await body(try embedded())
+    }
+
+    /// True unless Redis failed and its backoff has not yet passed.
+    private func primaryDue(now: Int64) -> Bool {
+        state.withLock { $0.downUntilMs <= now }
+    }
+
+    /// Redis answered: say so once if it had been away.
+    private func primaryAnswered() {
+        let recovered = state.withLock { s -> Bool in
+            defer { s.down = false; s.backoffMs = 0 }
+            return s.down
+        }
+        if recovered {
+            warnings.reset("down")
+            warnings.warn("up", "Redis at \(primary.location) answers again; the cache uses it again")
+        }
+    }
+
+    /// Redis is unreachable: back off, open the embedded store and say so once.
+    private func primaryFailed(reason: String, now: Int64) throws {
+        primary.dropConnections()
+        state.withLock { s in
+            s.backoffMs = s.backoffMs == 0 ? 100 : min(5000, s.backoffMs * 2)
+            s.downUntilMs = now + s.backoffMs
+            s.down = true
+            s.reason = reason
+        }
+        let store = try embedded()
+        warnings.reset("up")
+        warnings.warn("down", "Redis at \(primary.location) is unreachable (\(reason)); serving from the embedded store \(store.location) until it returns")
+    }
+
     package func read(_ keys: [MemoryKey]) throws -> [[UInt8]?] { try run { try $0.read(keys) } }
     package func readOne(_ key: MemoryKey) throws -> [UInt8]? { try run { try $0.readOne(key) } }
+    package var preferredExecutor: (any TaskExecutor)? { primary.preferredExecutor }
+    package func readAsync(_ keys: [MemoryKey]) async throws -> [[UInt8]?] { try await runAsync { try await $0.readAsync(keys) } }
+    package func writeAsync(_ entries: [(MemoryKey, StoredBlob)]) async throws { try await runAsync { try await $0.writeAsync(entries) } }
     package func write(_ entries: [(MemoryKey, StoredBlob)]) throws { try run { try $0.write(entries) } }
     package func remove(_ keys: [MemoryKey]) throws -> Int { try run { try $0.remove(keys) } }
     package func list(prefix: String, session: String?) throws -> [(key: String, expiresAtMs: Int64?)] {

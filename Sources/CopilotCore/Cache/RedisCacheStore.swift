@@ -13,14 +13,69 @@ package final class RedisCacheStore: CacheStore {
     package let url: RedisURL
     private let namespace: String
     private let timeoutMs: Int
+    private let poolSize: Int
     private let multiplexer: RedisMultiplexer
+    /// The event loop of async callers, started by the first of them.
+    private let eventLoop = Mutex<RedisEventLoop?>(nil)
+    private let nextLane = Atomic<Int>(0)
 
-    /// A store on `url` over `poolSize` connections, opened lazily.
+    /// A store on `url` over `poolSize` connections, opened lazily: blocking ones for callers
+    /// that wait on a thread, and as many non-blocking ones on one event loop for async callers.
     package init(url: RedisURL, namespace: String, poolSize: Int = 8, timeoutMs: Int = 1000) {
         self.url = url
         self.namespace = namespace
         self.timeoutMs = timeoutMs
+        self.poolSize = max(1, poolSize)
         multiplexer = RedisMultiplexer(connections: poolSize) { try RedisConnection(url: url, timeoutMs: timeoutMs) }
+    }
+
+    /// The event loop, started on first use.
+    private func loop() throws -> RedisEventLoop {
+        try eventLoop.withLock { l -> RedisEventLoop in
+            if let l { return l }
+            let fresh = try RedisEventLoop(url: url, connections: poolSize, timeoutMs: timeoutMs)
+            l = fresh
+            return fresh
+        }
+    }
+
+    /// Sends commands as one unit through the event loop, suspending the caller meanwhile.
+    package func executeAsync(_ commands: RedisCommands) async throws -> [RedisReply] {
+        try await loop().execute(commands, lane: nextLane.add(1, ordering: .relaxed).oldValue)
+    }
+
+    package var preferredExecutor: (any TaskExecutor)? { try? loop() }
+
+    package func readAsync(_ keys: [MemoryKey]) async throws -> [[UInt8]?] {
+        var commands = RedisCommands(reservingBytes: keys.count * (namespace.utf8.count + 40))
+        for k in keys {
+            commands.begin(arguments: 2)
+            commands.argument(Self.get)
+            appendKey(k, to: &commands)
+            commands.end()
+        }
+        return try await executeAsync(commands).map(readValue)
+    }
+
+    package func writeAsync(_ entries: [(MemoryKey, StoredBlob)]) async throws {
+        var commands = RedisCommands(reservingBytes: entries.reduce(0) { $0 + $1.1.bytes.count + namespace.utf8.count + 60 })
+        for (k, blob) in entries {
+            commands.begin(arguments: blob.ttlMs == nil ? 3 : 5)
+            commands.argument(Self.set)
+            appendKey(k, to: &commands)
+            commands.argument(blob.bytes)
+            if let ttl = blob.ttlMs {
+                commands.argument(Self.px)
+                commands.argument(decimal: ttl)
+            }
+            commands.end()
+        }
+        for reply in try await executeAsync(commands) { _ = try check(reply, "SET") }
+    }
+
+    /// The entry's Redis key as one argument (``redisKey(_:)`` without the array).
+    private func appendKey(_ k: MemoryKey, to commands: inout RedisCommands) {
+        commands.argument(length: keyLength(k)) { writeKey(k, &$0) }
     }
 
     /// Connects now (to report an unreachable server or a wrong password at start-up).
@@ -49,7 +104,18 @@ package final class RedisCacheStore: CacheStore {
     /// The Redis key of an entry.
     package func redisKey(_ k: MemoryKey) -> [UInt8] {
         var out = [UInt8]()
-        out.reserveCapacity(namespace.utf8.count + k.key.utf8.count + (k.session?.utf8.count ?? 0) + 6)
+        out.reserveCapacity(keyLength(k))
+        writeKey(k, &out)
+        return out
+    }
+
+    /// Bytes of the entry's Redis key.
+    private func keyLength(_ k: MemoryKey) -> Int {
+        namespace.utf8.count + k.key.utf8.count + (k.session.map { $0.utf8.count + 6 } ?? 3)
+    }
+
+    /// Appends `NS:k:KEY` or `NS:s:{SESSION}:KEY`.
+    private func writeKey(_ k: MemoryKey, _ out: inout [UInt8]) {
         out.append(contentsOf: namespace.utf8)
         if let s = k.session {
             out.append(contentsOf: ":s:{".utf8)
@@ -59,7 +125,6 @@ package final class RedisCacheStore: CacheStore {
             out.append(contentsOf: ":k:".utf8)
         }
         out.append(contentsOf: k.key.utf8)
-        return out
     }
 
     private static let get = Array("GET".utf8), set = Array("SET".utf8), px = Array("PX".utf8)
@@ -76,27 +141,30 @@ package final class RedisCacheStore: CacheStore {
         return reply
     }
 
-    package func read(_ keys: [MemoryKey]) throws -> [[UInt8]?] {
-        try execute(keys.map { [Self.get, redisKey($0)] }).map { reply in
-            switch try check(reply, "GET") {
-            case .bulk(let bytes): bytes
-            default: nil
-            }
-        }
-    }
-
-    package func readOne(_ key: MemoryKey) throws -> [UInt8]? {
-        switch try check(command([Self.get, redisKey(key)]), "GET") {
+    /// A GET's value (nil for a nil reply).
+    private func readValue(_ reply: RedisReply) throws -> [UInt8]? {
+        switch try check(reply, "GET") {
         case .bulk(let bytes): bytes
         default: nil
         }
     }
 
+    /// `SET key value [PX ttl]`.
+    private func setCommand(_ entry: (MemoryKey, StoredBlob)) -> [[UInt8]] {
+        let (k, blob) = entry
+        return blob.ttlMs.map { [Self.set, redisKey(k), blob.bytes, Self.px, Array(String($0).utf8)] } ?? [Self.set, redisKey(k), blob.bytes]
+    }
+
+    package func read(_ keys: [MemoryKey]) throws -> [[UInt8]?] {
+        try execute(keys.map { [Self.get, redisKey($0)] }).map(readValue)
+    }
+
+    package func readOne(_ key: MemoryKey) throws -> [UInt8]? {
+        try readValue(command([Self.get, redisKey(key)]))
+    }
+
     package func write(_ entries: [(MemoryKey, StoredBlob)]) throws {
-        let commands = entries.map { k, blob -> [[UInt8]] in
-            blob.ttlMs.map { [Self.set, redisKey(k), blob.bytes, Self.px, Array(String($0).utf8)] } ?? [Self.set, redisKey(k), blob.bytes]
-        }
-        for reply in try execute(commands) { _ = try check(reply, "SET") }
+        for reply in try execute(entries.map(setCommand)) { _ = try check(reply, "SET") }
     }
 
     package func remove(_ keys: [MemoryKey]) throws -> Int {

@@ -236,9 +236,37 @@ public protocol ResponseCaching: AnyObject, Sendable {
     func stats() throws -> CacheStats
     /// Persists pending counters (called at exit; stores also do it now and then).
     func sync() throws
+
+    /// `getMany` for async callers: a store that talks to a server (redis) suspends the caller
+    /// instead of blocking its thread; local stores answer inline.
+    func getManyAsync(_ keys: [String], session: String?) async throws -> [[UInt8]?]
+    /// `setMany` for async callers, as ``getManyAsync(_:session:)``.
+    func setManyAsync(_ writes: [CacheWrite]) async throws
+    /// Where tasks that mostly talk to this cache run best: the Redis store's event loop (a
+    /// reply then resumes its caller on the thread that read it); nil for local stores.
+    var preferredExecutor: (any TaskExecutor)? { get }
 }
 
 extension ResponseCaching {
+    // Local stores answer in microseconds: inline is cheaper than any hand-off.
+    public func getManyAsync(_ keys: [String], session: String?) async throws -> [[UInt8]?] {
+        try getMany(keys, session: session)
+    }
+
+    public func setManyAsync(_ writes: [CacheWrite]) async throws { try setMany(writes) }
+
+    public var preferredExecutor: (any TaskExecutor)? { nil }
+
+    /// `get` for async callers (see ``getManyAsync(_:session:)``).
+    public func getAsync(_ key: String, session: String? = nil) async throws -> [UInt8]? {
+        try await getManyAsync([key], session: session)[0]
+    }
+
+    /// `set` for async callers (see ``getManyAsync(_:session:)``).
+    public func setAsync(_ key: String, value: [UInt8], ttlMs: Int64? = nil, session: String? = nil) async throws {
+        try await setManyAsync([CacheWrite(key: key, value: value, ttlMs: ttlMs, session: session)])
+    }
+
     /// `get` outside any session.
     public func get(_ key: String) throws -> [UInt8]? { try get(key, session: nil) }
     /// `set` outside any session with no expiry.

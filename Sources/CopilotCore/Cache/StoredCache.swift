@@ -83,9 +83,29 @@ public final class StoredCache: ResponseCaching {
 
     /// Values with the expiry their headers carry (the tiered cache copies it).
     func getDecoded(_ keys: [String], session: String?) throws -> [CacheValueCodec.Decoded?] {
+        let ids = try readIDs(keys, session: session)
+        return finishRead(ids, stored: try store.read(ids))
+    }
+
+    /// ``getDecoded(_:session:)`` for async callers.
+    func getDecodedAsync(_ keys: [String], session: String?) async throws -> [CacheValueCodec.Decoded?] {
+        let ids = try readIDs(keys, session: session)
+        return finishRead(ids, stored: try await store.readAsync(ids))
+    }
+
+    public var preferredExecutor: (any TaskExecutor)? { store.preferredExecutor }
+
+    public func getManyAsync(_ keys: [String], session: String?) async throws -> [[UInt8]?] {
+        try await getDecodedAsync(keys, session: session).map { $0?.value }
+    }
+
+    private func readIDs(_ keys: [String], session: String?) throws -> [MemoryKey] {
         for k in keys { try checkRead(k, session) }
-        let ids = keys.map { MemoryKey(session: session, key: $0) }
-        let stored = try store.read(ids)
+        return keys.map { MemoryKey(session: session, key: $0) }
+    }
+
+    /// Decodes what the store returned, counting hits, misses, expiries and damage.
+    private func finishRead(_ ids: [MemoryKey], stored: [[UInt8]?]) -> [CacheValueCodec.Decoded?] {
         let now = clock.nowMs()
         var hits = 0
         let values = zip(ids, stored).map { id, bytes -> CacheValueCodec.Decoded? in
@@ -109,9 +129,22 @@ public final class StoredCache: ResponseCaching {
 
     public func setMany(_ writes: [CacheWrite]) throws {
         let now = clock.nowMs()
+        let entries = try encode(writes, now: now)
+        try store.write(entries)
+        finishWrite(writes, entries, now: now)
+    }
+
+    public func setManyAsync(_ writes: [CacheWrite]) async throws {
+        let now = clock.nowMs()
+        let entries = try encode(writes, now: now)
+        try await store.writeAsync(entries)
+        finishWrite(writes, entries, now: now)
+    }
+
+    /// Checks and encodes the writes (compression, header, checksum, expiry).
+    private func encode(_ writes: [CacheWrite], now: Int64) throws -> [(MemoryKey, StoredBlob)] {
         var entries: [(MemoryKey, StoredBlob)] = []
         entries.reserveCapacity(writes.count)
-        var written = 0, saved = 0
         for w in writes {
             try checkRead(w.key, w.session)
             if let ttl = w.ttlMs, ttl < 1 || ttl > CacheLimits.maxTTLSeconds * 1000 {
@@ -121,10 +154,17 @@ public final class StoredCache: ResponseCaching {
             let expires = w.ttlMs.map { now + $0 }
             let bytes = try codec.encode(w.value, expiresAtMs: expires)
             entries.append((MemoryKey(session: w.session, key: w.key), StoredBlob(bytes: bytes, originalBytes: w.value.count, expiresAtMs: expires, ttlMs: w.ttlMs)))
-            written += w.value.count
-            saved += max(0, w.value.count + CacheValueCodec.headerBytes - bytes.count)
         }
-        try store.write(entries)
+        return entries
+    }
+
+    /// Counts written entries and runs the bounded purge now and then.
+    private func finishWrite(_ writes: [CacheWrite], _ entries: [(MemoryKey, StoredBlob)], now: Int64) {
+        var written = 0, saved = 0
+        for (w, (_, blob)) in zip(writes, entries) {
+            written += w.value.count
+            saved += max(0, w.value.count + CacheValueCodec.headerBytes - blob.bytes.count)
+        }
         counters.update {
             $0.sets += writes.count
             $0.bytesWritten += written

@@ -41,17 +41,36 @@ public final class TieredCache: ResponseCaching {
     }
 
     public func getMany(_ keys: [String], session: String?) throws -> [[UInt8]?] {
-        var out = try front.getMany(keys, session: session)
+        var (out, missing) = try fromFront(keys, session: session)
+        guard !missing.isEmpty else { return out }
+        fill(&out, missing, keys, session, try back.getDecoded(missing.map { keys[$0] }, session: session))
+        return out
+    }
+
+    public var preferredExecutor: (any TaskExecutor)? { back.preferredExecutor }
+
+    public func getManyAsync(_ keys: [String], session: String?) async throws -> [[UInt8]?] {
+        var (out, missing) = try fromFront(keys, session: session)
+        guard !missing.isEmpty else { return out }
+        fill(&out, missing, keys, session, try await back.getDecodedAsync(missing.map { keys[$0] }, session: session))
+        return out
+    }
+
+    /// What the memory tier holds, and the indices it misses.
+    private func fromFront(_ keys: [String], session: String?) throws -> ([[UInt8]?], [Int]) {
+        let out = try front.getMany(keys, session: session)
         let missing = out.indices.filter { out[$0] == nil }
         back.countFrontHits(keys.count - missing.count)
-        guard !missing.isEmpty else { return out }
-        let fetched = try back.getDecoded(missing.map { keys[$0] }, session: session)
+        return (out, missing)
+    }
+
+    /// Puts what the back store found into `out` and the memory tier, with its expiry.
+    private func fill(_ out: inout [[UInt8]?], _ missing: [Int], _ keys: [String], _ session: String?, _ fetched: [CacheValueCodec.Decoded?]) {
         for (i, d) in zip(missing, fetched) {
             guard let d else { continue }
             out[i] = d.value
             front.set(keys[i], value: d.value, expiresAtMs: d.expiresAtMs, session: session)
         }
-        return out
     }
 
     public func set(_ key: String, value: [UInt8], ttlMs: Int64?, session: String?) throws {
@@ -60,6 +79,17 @@ public final class TieredCache: ResponseCaching {
 
     public func setMany(_ writes: [CacheWrite]) throws {
         try back.setMany(writes)
+        try afterWrite(writes)
+    }
+
+    public func setManyAsync(_ writes: [CacheWrite]) async throws {
+        try await back.setManyAsync(writes)
+        try front.setMany(writes)
+        await invalidation?.publishAsync(writes.map { .key(session: $0.session, key: $0.key) })
+    }
+
+    /// The memory tier takes the writes, and other processes hear of them.
+    private func afterWrite(_ writes: [CacheWrite]) throws {
         try front.setMany(writes)
         invalidation?.publish(writes.map { .key(session: $0.session, key: $0.key) })
     }
@@ -154,15 +184,24 @@ package final class RedisInvalidation: @unchecked Sendable {
 
     /// Publishes `messages` (best effort: a Redis that is away has no other subscribers to tell).
     package func publish(_ messages: [Message]) {
-        for m in messages {
-            var text = "\(origin)\n"
-            switch m {
-            case .key(let session, let key): text += "k\n\(session ?? "")\n\(key)"
-            case .session(let s): text += "s\n\(s)\n"
-            case .all: text += "a\n\n"
-            }
-            try? store.publish(channel: channel, message: Array(text.utf8))
+        for m in messages { try? store.publish(channel: channel, message: encode(m)) }
+    }
+
+    /// ``publish(_:)`` through the store's event loop, in one pipeline.
+    package func publishAsync(_ messages: [Message]) async {
+        var commands = RedisCommands()
+        for m in messages { commands.append([Array("PUBLISH".utf8), Array(channel.utf8), encode(m)]) }
+        _ = try? await store.executeAsync(commands)
+    }
+
+    private func encode(_ m: Message) -> [UInt8] {
+        var text = "\(origin)\n"
+        switch m {
+        case .key(let session, let key): text += "k\n\(session ?? "")\n\(key)"
+        case .session(let s): text += "s\n\(s)\n"
+        case .all: text += "a\n\n"
         }
+        return Array(text.utf8)
     }
 
     private func decode(_ payload: [UInt8]) -> Message? {

@@ -61,10 +61,27 @@ struct CacheEntryArguments: ParsableArguments {
 func runCacheCommand(_ body: () throws -> Void) throws {
     do {
         try withStandardOutput { _ in try body() }
-    } catch let error as ExitCode {
-        throw error
     } catch {
-        writeStandardError("Error: \(error.localizedDescription)\n")
-        throw ExitCode(2)
+        throw cacheExit(error)
     }
+}
+
+/// ``runCacheCommand(_:)`` for commands that await.
+func runCacheCommandAsync(_ body: () async throws -> Void) async throws {
+    let out = FileDescriptorOutput.standardOutput
+    do {
+        try await body()
+        try out.flush()
+    } catch OutputError.closed {
+        throw ExitCode.success
+    } catch {
+        throw cacheExit(error)
+    }
+}
+
+/// An exit code passes through; any other error is printed on one line, exit 2.
+private func cacheExit(_ error: any Error) -> any Error {
+    if let exit = error as? ExitCode { return exit }
+    writeStandardError("Error: \(error.localizedDescription)\n")
+    return ExitCode(2)
 }

@@ -6,8 +6,9 @@ import Testing
 /// The same seeded operation scripts, with a fake clock, against every backend and the
 /// Python-parity reference: every answer must agree.
 @Suite struct CacheDifferentialTests {
-    /// One step of a script and what it answered, printed for comparison.
-    static func run(script seed: UInt64, steps: Int, on cache: any ResponseCaching, clock: ManualCacheClock) throws -> [String] {
+    /// One step of a script and what it answered, printed for comparison. With `async`, gets
+    /// and sets go through the async API (the event loop, for Redis).
+    static func run(script seed: UInt64, steps: Int, on cache: any ResponseCaching, clock: ManualCacheClock, async: Bool = false) async throws -> [String] {
         var rng = SplitMix64(seed: seed)
         var log: [String] = []
         let keys = (0..<12).map { "k\($0)" } + ["chat:ab", "chat:ac", "x"]
@@ -21,10 +22,15 @@ import Testing
                 var value = [UInt8](repeating: 0, count: size)
                 for i in 0..<size { value[i] = UInt8(truncatingIfNeeded: rng.next() % 7 + 65) }
                 let ttl: Int64? = pick([nil, 1000, 5000, 60_000])
-                try cache.set(key, value: value, ttlMs: ttl, session: session)
+                if async {
+                    try await cache.setAsync(key, value: value, ttlMs: ttl, session: session)
+                } else {
+                    try cache.set(key, value: value, ttlMs: ttl, session: session)
+                }
                 log.append("\(step) set \(key)")
             case 3, 4, 5:
-                log.append("\(step) get \(key) \(session ?? "-") = \(try cache.get(key, session: session).map { "\($0.count):\($0.reduce(0) { $0 &* 31 &+ Int($1) })" } ?? "miss")")
+                let value = async ? try await cache.getAsync(key, session: session) : try cache.get(key, session: session)
+                log.append("\(step) get \(key) \(session ?? "-") = \(value.map { "\($0.count):\($0.reduce(0) { $0 &* 31 &+ Int($1) })" } ?? "miss")")
             case 6:
                 log.append("\(step) exists \(key) = \(try cache.exists(key, session: session))")
             case 7:
@@ -40,7 +46,9 @@ import Testing
                 if rng.next() % 4 == 0 {
                     log.append("\(step) flush s1 = \(try cache.flush(session: "s1"))")
                 } else {
-                    let many = try cache.getMany([key, pick(keys)], session: session).map { $0?.count ?? -1 }
+                    let keys = [key, pick(keys)]
+                    let values = async ? try await cache.getManyAsync(keys, session: session) : try cache.getMany(keys, session: session)
+                    let many = values.map { $0?.count ?? -1 }
                     log.append("\(step) mget = \(many)")
                 }
             }
@@ -54,7 +62,7 @@ import Testing
 
     /// Backend names compared; the redis ones only when redis-server is installed.
     static func names(redis: Bool) -> [String] {
-        ["memory", "sqlite", "sqlite-lz4", "tiered"] + (redis ? ["redis", "tiered-redis"] : [])
+        ["memory", "sqlite", "sqlite-lz4", "tiered"] + (redis ? ["redis", "tiered-redis", "redis-async", "tiered-redis-async"] : [])
     }
 
     /// A fresh, empty cache of the named kind on `clock`.
@@ -69,22 +77,23 @@ import Testing
         case "sqlite": settings.backend = .sqlite
         case "sqlite-lz4": settings.backend = .sqlite; settings.compression = .lz4
         case "tiered": settings.backend = .tiered
-        case "redis": settings.backend = .redis
+        case "redis", "redis-async": settings.backend = .redis
         default: settings.backend = .tiered; settings.tierStore = .redis
         }
         return try settings.open(clock: clock)
     }
 
     @Test(arguments: [1, 2, 3, 4, 5] as [UInt64])
-    func everyBackendAgreesWithTheReference(seed: UInt64) throws {
+    func everyBackendAgreesWithTheReference(seed: UInt64) async throws {
         let dir = try TemporaryDirectory()
         let redis = RedisTestServer.available ? try RedisTestServer() : nil
         let referenceClock = ManualCacheClock(startMs: Self.start)
-        let expected = try Self.run(script: seed, steps: 400, on: ReferenceResponseCache(clock: referenceClock), clock: referenceClock)
+        let expected = try await Self.run(script: seed, steps: 400, on: ReferenceResponseCache(clock: referenceClock), clock: referenceClock)
         #expect(expected.contains { $0.contains("= miss") } && expected.contains { $0.contains("get") && !$0.contains("miss") })
         for name in Self.names(redis: redis != nil) {
             let clock = ManualCacheClock(startMs: Self.start)
-            let got = try Self.run(script: seed, steps: 400, on: Self.make(name, dir: dir, redis: redis, clock: clock), clock: clock)
+            let got = try await Self.run(script: seed, steps: 400, on: Self.make(name, dir: dir, redis: redis, clock: clock), clock: clock,
+                                         async: name.hasSuffix("-async"))
             for (i, (a, b)) in zip(expected, got).enumerated() where a != b {
                 Issue.record("\(name), seed \(seed), line \(i): reference \(a) / \(name) \(b)")
                 break

@@ -58,6 +58,16 @@ final class RedisTestServer: @unchecked Sendable {
         process = nil
     }
 
+    /// SIGSTOP: the server keeps its sockets but answers nothing (a hung server).
+    func pause() {
+        if let p = process, p.isRunning { Foundation.kill(p.processIdentifier, SIGSTOP) }
+    }
+
+    /// SIGCONT after ``pause()``.
+    func resume() {
+        if let p = process { Foundation.kill(p.processIdentifier, SIGCONT) }
+    }
+
     /// Stops the server (SIGKILL: it holds nothing worth saving, and the test runner's
     /// children may not see SIGTERM).
     func stop() { kill() }

@@ -2,16 +2,20 @@ import ArgumentParser
 import CopilotCore
 
 extension CacheBenchmark.Operation: ExpressibleByArgument {}
+extension CacheBenchmark.ClientModel: ExpressibleByArgument {}
 
 /// `copilot cache benchmark`: load-test a backend the way redis-benchmark does.
-struct CacheBenchmarkCommand: ParsableCommand {
+struct CacheBenchmarkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "benchmark",
         abstract: "Load-test the configured store (clients, pipeline, value size), like redis-benchmark.",
         discussion: """
-            Gets read keys written first (key:0 ... key:N-1, untimed); each client is a thread \
-            (one Redis connection each unless --pool-size is smaller; callers sharing a connection are pipelined together); a pipeline of P is one getMany/setMany call of P keys (one \
-            Redis pipeline, one SQLite transaction). Use a scratch --path or --namespace: the \
+            Gets read keys written first (key:0 ... key:N-1, untimed); each client is a task on \
+            the async API (Redis: one event-loop thread for every connection, as redis-benchmark), \
+            or with --client-model threads a thread on the blocking API; one Redis connection per \
+            client unless --pool-size is smaller (calls sharing a connection are pipelined \
+            together); a pipeline of P is one getMany/setMany call of P keys (one Redis pipeline, \
+            one SQLite transaction). Use a scratch --path or --namespace: the \
             keys are left in the store. --codecs prints zstd, lz4 and zlib on chat-completion \
             JSON instead.
 
@@ -24,8 +28,11 @@ struct CacheBenchmarkCommand: ParsableCommand {
     @Option(help: "get or set.")
     var operation: CacheBenchmark.Operation = .get
 
-    @Option(help: "Concurrent clients (threads).")
+    @Option(help: "Concurrent clients.")
     var clients = 50
+
+    @Option(help: "What a client is: a task on the async API, or a thread on the blocking one.")
+    var clientModel: CacheBenchmark.ClientModel = .tasks
 
     @Option(help: "Keys per call (pipeline depth).")
     var pipeline = 1
@@ -59,8 +66,8 @@ struct CacheBenchmarkCommand: ParsableCommand {
         if valueBytes < 0 { throw ValidationError("--value-bytes must be at least 0") }
     }
 
-    func run() throws {
-        try runCacheCommand {
+    func run() async throws {
+        try await runCacheCommandAsync {
             let out = FileDescriptorOutput.standardOutput
             if codecs {
                 for row in try CacheBenchmark.codecTable() {
@@ -81,7 +88,8 @@ struct CacheBenchmarkCommand: ParsableCommand {
             o.requests = requests
             o.valueBytes = valueBytes
             o.keyspace = keyspace
-            let result = try CacheBenchmark.run(cache: cache, options: o)
+            o.clientModel = clientModel
+            let result = try await CacheBenchmark.run(cache: cache, options: o)
             try out.write(json ? result.json(o, backend: cache.backendName) + "\n" : result.text(o, backend: cache.backendName))
         }
     }

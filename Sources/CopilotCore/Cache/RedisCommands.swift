@@ -1,0 +1,77 @@
+/// Redis commands encoded as they go on the wire (RESP arrays of bulk strings, back to back),
+/// built in place from their parts: no argument arrays, no per-argument copies. The event loop
+/// hands each command's bytes to hiredis as it is (`redisAsyncFormattedCommand`).
+package struct RedisCommands: Sendable {
+    /// The encoded commands.
+    package private(set) var bytes: [UInt8] = []
+    /// Where each command ends in `bytes`.
+    package private(set) var ends: [Int] = []
+
+    /// An empty batch with room for about `bytes` bytes.
+    package init(reservingBytes: Int = 256) {
+        bytes.reserveCapacity(reservingBytes)
+    }
+
+    /// How many commands.
+    package var count: Int { ends.count }
+
+    /// A command of `args`.
+    package mutating func append(_ args: [[UInt8]]) {
+        begin(arguments: args.count)
+        for a in args { argument(a) }
+        end()
+    }
+
+    /// Starts a command of `arguments` arguments; add each with ``argument(_:)`` or
+    /// ``argument(length:_:)``, then call ``end()``.
+    package mutating func begin(arguments: Int) {
+        bytes.append(UInt8(ascii: "*"))
+        appendDecimal(arguments)
+        bytes.append(13)
+        bytes.append(10)
+    }
+
+    /// One argument.
+    package mutating func argument(_ value: some Collection<UInt8>) {
+        argument(length: value.count) { $0.append(contentsOf: value) }
+    }
+
+    /// One argument of `length` bytes that `write` appends.
+    package mutating func argument(length: Int, _ write: (inout [UInt8]) -> Void) {
+        bytes.append(UInt8(ascii: "$"))
+        appendDecimal(length)
+        bytes.append(13)
+        bytes.append(10)
+        let start = bytes.count
+        write(&bytes)
+        precondition(bytes.count - start == length, "a Redis argument's length was misstated")
+        bytes.append(13)
+        bytes.append(10)
+    }
+
+    /// A decimal argument (a TTL, a count).
+    package mutating func argument(decimal value: Int64) {
+        var digits: [UInt8] = []
+        var v = value.magnitude
+        repeat {
+            digits.append(UInt8(ascii: "0") + UInt8(v % 10))
+            v /= 10
+        } while v > 0
+        if value < 0 { digits.append(UInt8(ascii: "-")) }
+        argument(digits.reversed())
+    }
+
+    /// Ends the command begun last.
+    package mutating func end() {
+        ends.append(bytes.count)
+    }
+
+    private mutating func appendDecimal(_ n: Int) {
+        if n < 10 {
+            bytes.append(UInt8(ascii: "0") + UInt8(n))
+            return
+        }
+        appendDecimal(n / 10)
+        bytes.append(UInt8(ascii: "0") + UInt8(n % 10))
+    }
+}
