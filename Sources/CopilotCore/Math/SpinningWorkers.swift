@@ -27,13 +27,40 @@ package final class SpinningWorkers: @unchecked Sendable {
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var sleepers = 0  // guarded by mutex
     private var workerCount = 0  // changed only by the caller holding `busy`
+    private var threadsRefused = false  // likewise
     // The current loop; written by the caller holding `busy` before `generation` is released.
     private var job: ((Int) -> Void)?
     private var iterations = 0
 
-    private init() {
+    /// Starts a detached thread running its argument; false when the system refused one.
+    typealias ThreadStarter = (@escaping () -> Void) -> Bool
+    private let startThread: ThreadStarter
+
+    /// A pool whose workers `startThread` starts (tests pass one that fails).
+    init(startThread: @escaping ThreadStarter = SpinningWorkers.startDetachedThread) {
+        self.startThread = startThread
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
+    }
+
+    /// pthread_create, detached; false when it fails (EAGAIN: a thread or memory limit).
+    static func startDetachedThread(_ body: @escaping () -> Void) -> Bool {
+        final class Box {
+            let body: () -> Void
+            init(_ body: @escaping () -> Void) { self.body = body }
+        }
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(Box(body)).toOpaque()
+        let status = pthread_create(&thread, nil, { raw in
+            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
+            return nil
+        }, context)
+        guard status == 0 else {
+            Unmanaged<Box>.fromOpaque(context).release()
+            return false
+        }
+        pthread_detach(thread)
+        return true
     }
 
     /// Runs `body(i)` for every i in 0..<iterations on the calling thread and up to
@@ -78,18 +105,16 @@ package final class SpinningWorkers: @unchecked Sendable {
         }
     }
 
+    /// Starts workers until there are `wanted`; when the system refuses a thread, the pool
+    /// keeps the workers it has (the caller runs whatever they do not take) and stops trying.
     private func startWorkers(upTo wanted: Int) {
-        while workerCount < wanted {
-            workerCount += 1
+        while workerCount < wanted && !threadsRefused {
             let seen = generation.load(ordering: .acquiring)
-            var thread = pthread_t()
-            let context = Unmanaged.passRetained(WorkerContext(pool: self, seen: seen)).toOpaque()
-            pthread_create(&thread, nil, { raw in
-                let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
-                context.pool.workerLoop(seen: context.seen)
-                return nil
-            }, context)
-            pthread_detach(thread)
+            if startThread({ [self] in workerLoop(seen: seen) }) {
+                workerCount += 1
+            } else {
+                threadsRefused = true
+            }
         }
     }
 
@@ -121,14 +146,5 @@ package final class SpinningWorkers: @unchecked Sendable {
     @inline(never)
     private func runCurrentJob() {
         if let body = job { runIterations(body, count: iterations) }
-    }
-
-    private final class WorkerContext {
-        let pool: SpinningWorkers
-        let seen: Int
-        init(pool: SpinningWorkers, seen: Int) {
-            self.pool = pool
-            self.seen = seen
-        }
     }
 }

@@ -27,4 +27,24 @@ import Testing
         }
         #expect(total.value.load(ordering: .relaxed) == 80)
     }
+
+    /// A system that refuses threads (pthread_create failing) leaves the work to the caller:
+    /// every iteration still runs once and the call returns (it used to wait for a worker that
+    /// never started).
+    @Test(.timeLimit(.minutes(1))) func refusedThreadsLeaveTheWorkToTheCaller() {
+        final class Counter: Sendable { let value = Atomic<Int>(0) }
+        for granted in 0..<3 {
+            let left = Counter()
+            left.value.store(granted, ordering: .relaxed)
+            let pool = SpinningWorkers { body in
+                guard left.value.subtract(1, ordering: .relaxed).oldValue > 0 else { return false }
+                return SpinningWorkers.startDetachedThread(body)
+            }
+            let total = Counter()
+            for _ in 0..<50 {
+                pool.perform(iterations: 64, threads: 4) { _ in total.value.add(1, ordering: .relaxed) }
+            }
+            #expect(total.value.load(ordering: .relaxed) == 50 * 64, "\(granted) threads granted")
+        }
+    }
 }
