@@ -31,6 +31,19 @@ import Testing
         #expect(try cache(["get", "q1"] + store).status == 1)
     }
 
+    /// `cache benchmark --json`: every request counted, the client model the store calls for.
+    @Test func benchmarkReportsWhatItRan() throws {
+        let run = try cache(["benchmark", "--json", "--clients", "3", "--pipeline", "4", "--requests", "120", "--keyspace", "50"] + store)
+        #expect(run.status == 0, "\(run.err)")
+        let row = try #require(try JSONSerialization.jsonObject(with: run.stdout) as? [String: Any])
+        #expect(row["backend"] as? String == "sqlite")
+        #expect(row["client_model"] as? String == "threads")
+        #expect(row["requests"] as? Int == 120)
+        #expect((row["requests_per_second"] as? Int ?? 0) > 0)
+        let bad = try cache(["benchmark", "--clients", "0"] + store)
+        #expect(bad.status != 0 && bad.err.contains("--clients must be at least 1"))
+    }
+
     @Test func stdinValuesAreBinarySafe() throws {
         let bytes = Data((0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 7) } + [0, 0, 10, 13, 255])
         #expect(try cache(["set", "blob"] + store, stdin: bytes).status == 0)

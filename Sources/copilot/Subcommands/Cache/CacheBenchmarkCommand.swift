@@ -10,9 +10,10 @@ struct CacheBenchmarkCommand: AsyncParsableCommand {
         commandName: "benchmark",
         abstract: "Load-test the configured store (clients, pipeline, value size), like redis-benchmark.",
         discussion: """
-            Gets read keys written first (key:0 ... key:N-1, untimed); each client is a task on \
-            the async API (Redis: one event-loop thread for every connection, as redis-benchmark), \
-            or with --client-model threads a thread on the blocking API; one Redis connection per \
+            Gets read keys written first (key:0 ... key:N-1, untimed); against Redis each client \
+            is a task on the async API (one event-loop thread for every connection, as \
+            redis-benchmark), against the embedded stores a thread on the blocking API \
+            (--client-model chooses); one Redis connection per \
             client unless --pool-size is smaller (calls sharing a connection are pipelined \
             together); a pipeline of P is one getMany/setMany call of P keys (one Redis pipeline, \
             one SQLite transaction). Use a scratch --path or --namespace: the \
@@ -31,8 +32,8 @@ struct CacheBenchmarkCommand: AsyncParsableCommand {
     @Option(help: "Concurrent clients.")
     var clients = 50
 
-    @Option(help: "What a client is: a task on the async API, or a thread on the blocking one.")
-    var clientModel: CacheBenchmark.ClientModel = .tasks
+    @Option(help: "What a client is: a task on the async API, or a thread on the blocking one (default: tasks for redis, threads for the embedded stores, which answer inline).")
+    var clientModel: CacheBenchmark.ClientModel?
 
     @Option(help: "Keys per call (pipeline depth).")
     var pipeline = 1
@@ -88,7 +89,7 @@ struct CacheBenchmarkCommand: AsyncParsableCommand {
             o.requests = requests
             o.valueBytes = valueBytes
             o.keyspace = keyspace
-            o.clientModel = clientModel
+            o.clientModel = clientModel ?? (cache.preferredExecutor != nil ? .tasks : .threads)
             let result = try await CacheBenchmark.run(cache: cache, options: o)
             try out.write(json ? result.json(o, backend: cache.backendName) + "\n" : result.text(o, backend: cache.backendName))
         }
