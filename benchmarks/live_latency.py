@@ -19,7 +19,8 @@ event line the moment it arrives. Reports:
 
 Usage:
   benchmarks/live_latency.py [--copilot .build/release/copilot] [--threads 2]
-                             [--final-encoding content|padded] [--no-partials] [--json OUT]
+                             [--final-encoding content|content-then-silence|padded]
+                             [--live-args "--post-roll-ms 150"] [--no-partials] [--json OUT]
 """
 import argparse
 import array
@@ -135,6 +136,7 @@ def run_live(copilot, audio, args):
         command.append("--partials")
     if args.final_encoding:
         command += ["--final-encoding", args.final_encoding]
+    command += args.live_args.split()
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     events = []
     stderr = []
@@ -232,11 +234,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--copilot", default=".build/release/copilot")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--final-encoding", choices=["content", "padded"])
+    parser.add_argument("--final-encoding", choices=["content", "content-then-silence", "padded"])
+    parser.add_argument("--live-args", default="", help="more flags for both live runs, e.g. \"--post-roll-ms 150\"")
     parser.add_argument("--no-partials", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json")
     parser.add_argument("--repeat", type=int, default=1, help="play the corpus this many times (long runs: RSS growth)")
+    parser.add_argument("--live-only", action="store_true",
+                        help="skip the offline and --pace none runs (long runs: no WER against offline)")
     parser.add_argument("--keep-corpus", metavar="WAV", help="also write the corpus to this WAV file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
@@ -259,11 +264,14 @@ def main():
             with open(args.keep_corpus + ".txt", "w") as f:
                 f.write(" ".join(u["text"] for u in utterances) + "\n")
         reference = " ".join(u["text"] for u in utterances)
-        offline = subprocess.run([args.copilot, "transcribe", wav, "--threads", str(args.threads)],
-                                 capture_output=True, text=True, check=True).stdout
-        none = subprocess.run([args.copilot, "transcribe", wav, "--live", "--pace", "none", "--threads", str(args.threads)]
-                              + (["--final-encoding", args.final_encoding] if args.final_encoding else []),
-                              capture_output=True, text=True, check=True).stdout
+        offline = none = ""
+        if not args.live_only:
+            offline = subprocess.run([args.copilot, "transcribe", wav, "--threads", str(args.threads)],
+                                     capture_output=True, text=True, check=True).stdout
+            none = subprocess.run([args.copilot, "transcribe", wav, "--live", "--pace", "none", "--threads", str(args.threads)]
+                                  + (["--final-encoding", args.final_encoding] if args.final_encoding else [])
+                                  + ([] if args.no_partials else ["--partials"]) + args.live_args.split(),
+                                  capture_output=True, text=True, check=True).stdout
         t0, events, usage, stderr, late, status = run_live(args.copilot, audio, args)
     live_text = " ".join(e["text"] for _, e in events if e["type"] == "final")
     result = analyse(t0, events, usage, utterances, silence_start)
@@ -271,10 +279,10 @@ def main():
         "status": status,
         "audio_seconds": len(audio) / RATE,
         "late_chunks": late,
-        "wer_offline_vs_text": wer(reference, offline),
+        "wer_offline_vs_text": wer(reference, offline) if offline else None,
         "wer_live_vs_text": wer(reference, live_text),
-        "wer_live_vs_offline": wer(offline, live_text),
-        "live_pace_none_equals_realtime": " ".join(none.split()) == " ".join(live_text.split()),
+        "wer_live_vs_offline": wer(offline, live_text) if offline else None,
+        "live_pace_none_equals_realtime": " ".join(none.split()) == " ".join(live_text.split()) if none else None,
         "stats": stderr.strip(),
     })
     print(json.dumps(result, indent=2))

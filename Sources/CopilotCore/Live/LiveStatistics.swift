@@ -13,6 +13,14 @@ public struct LiveStatistics: Sendable, Equatable {
     public var speculations = 0
     /// Speculative decodes that became the final (the silence lasted).
     public var speculationsUsed = 0
+    /// Partials dropped while being decoded, because a final or a speculation arrived.
+    public var abandonedPartials = 0
+    /// Speculative decodes dropped while running, because speech resumed.
+    public var abandonedSpeculations = 0
+    /// Per speculative decode: wall-clock seconds since the start minus the end of its speech
+    /// in the input, when the worker began it (with paced input: the VAD's decision time plus
+    /// the post-roll plus the wait for the worker).
+    public var speculationStartLagSeconds: [Double] = []
     /// Utterances cut because they reached the maximum length.
     public var forcedCuts = 0
     /// Most finals that waited for the worker at once.
@@ -40,7 +48,7 @@ public struct LiveStatistics: Sendable, Equatable {
     /// The statistics as a few lines for stderr.
     public var report: String {
         var lines = [
-            "live: \(Self.fixed(inputSeconds, 1)) s of audio, \(finals) finals, \(partials) partials (\(skippedPartials) skipped), \(forcedCuts) forced cuts",
+            "live: \(Self.fixed(inputSeconds, 1)) s of audio, \(finals) finals, \(partials) partials (\(skippedPartials) skipped, \(abandonedPartials) abandoned while decoding), \(forcedCuts) forced cuts",
             "live: decoding \(Self.fixed(decodeSeconds, 2)) s (\(Self.fixed(inputSeconds > 0 ? decodeSeconds / inputSeconds : 0, 3))x real time), slowest final \(Self.ms(slowestFinalDecodeSeconds)) ms, speculative decodes \(speculationsUsed)/\(speculations) used, finals waiting at most \(peakPendingFinals)",
             "live: ring peak \(ringPeakMs) of \(ringCapacityMs) ms, overruns \(overruns)",
         ]
@@ -48,6 +56,11 @@ public struct LiveStatistics: Sendable, Equatable {
             let sorted = finalLagSeconds.sorted()
             lines.append(
                 "live: lag from end of audio to final p50 \(Self.ms(Self.percentile(sorted, 0.5))) ms, p99 \(Self.ms(Self.percentile(sorted, 0.99))) ms, max \(Self.ms(sorted[sorted.count - 1])) ms")
+            if !speculationStartLagSeconds.isEmpty {
+                let started = speculationStartLagSeconds.sorted()
+                lines.append(
+                    "live: speculative decodes started p50 \(Self.ms(Self.percentile(started, 0.5))) ms, max \(Self.ms(started[started.count - 1])) ms after the end of speech (\(abandonedSpeculations) abandoned)")
+            }
         } else if paced {
             lines.append("live: lag not measured (no finals)")
         } else {

@@ -38,9 +38,11 @@ public protocol UtteranceTranscribing: AnyObject {
     /// Transcribes 16 kHz mono `samples`, prompted with `previousTokens` (the text committed
     /// before), encoding `encoding`'s share of each window. `fallbackCandidates` 0 asks for
     /// one quick greedy pass (partials); n > 0 for the temperature fallback with n samples
-    /// per temperature above 0.
+    /// per temperature above 0. Once `shouldStop` answers `true` (it is polled between
+    /// decoder steps), the work is dropped and `CancellationError` is thrown.
     func transcribeUtterance(
-        _ samples: [Float], previousTokens: [Int], encoding: WindowEncoding, fallbackCandidates: Int
+        _ samples: [Float], previousTokens: [Int], encoding: WindowEncoding, fallbackCandidates: Int,
+        shouldStop: () -> Bool
     ) throws -> UtteranceTranscript
 }
 
@@ -48,7 +50,8 @@ extension Transcriber: UtteranceTranscribing {
     /// One utterance through the offline algorithm (30 s windows, fallback, no-speech test),
     /// its segments joined.
     public func transcribeUtterance(
-        _ samples: [Float], previousTokens: [Int], encoding: WindowEncoding, fallbackCandidates: Int
+        _ samples: [Float], previousTokens: [Int], encoding: WindowEncoding, fallbackCandidates: Int,
+        shouldStop: () -> Bool
     ) throws -> UtteranceTranscript {
         var text = ""
         var tokens: [Int] = []
@@ -58,7 +61,7 @@ extension Transcriber: UtteranceTranscribing {
         // timestamps and fast talkers while a looping hypothesis stops early.
         try transcribe(
             samples: samples, previousTokens: previousTokens, encoding: encoding, fallback: fallbackCandidates > 0,
-            maximumTokensPerSecond: 12, bestOf: max(1, fallbackCandidates)
+            maximumTokensPerSecond: 12, bestOf: max(1, fallbackCandidates), shouldStop: shouldStop
         ) { segment in
             text += segment.text
             tokens += segment.tokens
@@ -76,12 +79,16 @@ public struct LiveTranscriptionOptions: Sendable, Equatable {
     public var pace = LivePace.none
     /// Distance between partial hypotheses, in ms of speech; `nil`: finals only.
     public var partialMs: Int?
+    /// Speech heard before the first partial, in ms (so the first hypothesis comes sooner
+    /// than `partialMs`; a larger value counts as `partialMs`); `nil`: `partialMs`.
+    public var firstPartialMs: Int? = 200
     /// Audio kept before the detected speech start, in ms.
     public var preRollMs = 300
     /// Silence kept after the end of speech, in ms (whole VAD frames, below the minimum
-    /// silence); the speculative decode starts once it has arrived. tiny.en misses fewer
-    /// last words when it hears the speech end (benchmarks/RESULTS.md, live section).
-    public var postRollMs = 270
+    /// silence); the speculative decode starts once it has arrived. With the window padded
+    /// by silence (`contentThenSilence`) 90 ms was as accurate as 270 ms and starts the
+    /// decode 180 ms sooner (benchmarks/RESULTS.md, live section).
+    public var postRollMs = 90
     /// Samples handed from the reader to the ring at once, in ms (20 ms like a capture period).
     public var chunkMs = 20
     /// Audio the reader's ring holds, in seconds; under back-pressure the reader waits.
@@ -92,10 +99,11 @@ public struct LiveTranscriptionOptions: Sendable, Equatable {
     public var maximumUtteranceSeconds = 28.0
     /// How much of the window finals (and their speculative decodes) encode: by default the
     /// utterance's length, measured as accurate as the padded window on the latency corpus
-    /// and several times faster (benchmarks/RESULTS.md, live section).
-    public var finalEncoding = WindowEncoding.content
+    /// and several times faster, followed by silence features rather than zero ones (the WER
+    /// then moved far less with where the VAD cut; benchmarks/RESULTS.md, live section).
+    public var finalEncoding = WindowEncoding.contentThenSilence
     /// How much of the window partials encode.
-    public var partialEncoding = WindowEncoding.content
+    public var partialEncoding = WindowEncoding.contentThenSilence
     /// Candidates sampled per fallback temperature for a final (offline: 5). One keeps the
     /// slowest final near a second on noisy speech instead of seven, at the same accuracy on
     /// the latency corpus (benchmarks/RESULTS.md, live section).
@@ -165,6 +173,9 @@ public final class LiveTranscriber: @unchecked Sendable {
         if let partialMs = options.partialMs, !(50...10_000).contains(partialMs) {
             throw LiveTranscriptionError.invalidSetting(name: "--partial-ms", value: String(partialMs), expected: "50...10000 ms")
         }
+        if let firstPartialMs = options.firstPartialMs, !(30...10_000).contains(firstPartialMs) {
+            throw LiveTranscriptionError.invalidSetting(name: "--first-partial-ms", value: String(firstPartialMs), expected: "30...10000 ms")
+        }
         if !(0...2_000).contains(options.postRollMs) {
             throw LiveTranscriptionError.invalidSetting(name: "--post-roll-ms", value: String(options.postRollMs), expected: "0...2000 ms (less than the VAD's min_silence_ms is used)")
         }
@@ -179,7 +190,7 @@ public final class LiveTranscriber: @unchecked Sendable {
         makeCutter = {
             try UtteranceCutter(
                 detector: detector, shaping: shaping, preRollMs: options.preRollMs, postRollMs: options.postRollMs,
-                partialMs: options.partialMs,
+                partialMs: options.partialMs, firstPartialMs: options.firstPartialMs.map { min($0, options.partialMs ?? $0) },
                 maximumUtteranceSeconds: options.maximumUtteranceSeconds)
         }
     }
@@ -339,17 +350,24 @@ public final class LiveTranscriber: @unchecked Sendable {
             nextNumber += 1
             return nextNumber - 1
         }
-        func decode(_ audio: UtteranceAudio, final: Bool) throws -> UtteranceTranscript {
+        /// The transcript, or `nil` when the queue voided the job while it ran (a final is
+        /// never voided).
+        func decode(_ audio: UtteranceAudio, final: Bool, abandonable: Bool) throws -> UtteranceTranscript? {
             let begin = LiveClock.nowNs()
             defer {
                 let seconds = Double(LiveClock.nowNs() - begin) / 1e9
                 state.statistics.decodeSeconds += seconds
                 if final { state.statistics.slowestFinalDecodeSeconds = max(state.statistics.slowestFinalDecodeSeconds, seconds) }
             }
-            return try transcriber.transcribeUtterance(
-                audio.samples, previousTokens: options.conditionOnPreviousText ? history : [],
-                encoding: final ? options.finalEncoding : options.partialEncoding,
-                fallbackCandidates: final ? max(1, options.fallbackCandidates) : 0)
+            do {
+                return try transcriber.transcribeUtterance(
+                    audio.samples, previousTokens: options.conditionOnPreviousText ? history : [],
+                    encoding: final ? options.finalEncoding : options.partialEncoding,
+                    fallbackCandidates: final ? max(1, options.fallbackCandidates) : 0,
+                    shouldStop: abandonable ? { queue.shouldAbandonRunningJob } : { false })
+            } catch is CancellationError where abandonable {
+                return nil
+            }
         }
         do {
             while let job = queue.next() {
@@ -360,7 +378,7 @@ public final class LiveTranscriber: @unchecked Sendable {
                         transcript = guess.transcript
                         state.statistics.speculationsUsed += 1
                     } else {
-                        transcript = try decode(audio, final: true)
+                        transcript = try decode(audio, final: true, abandonable: false)!
                     }
                     speculated = nil
                     committed += 1
@@ -378,9 +396,18 @@ public final class LiveTranscriber: @unchecked Sendable {
                     state.statistics.finalLagSeconds.append(lag)
                 case .speculation(let audio):
                     state.statistics.speculations += 1
-                    speculated = (audio, committed, try decode(audio, final: true))
+                    state.statistics.speculationStartLagSeconds.append(
+                        Double(LiveClock.nowNs() - state.startNs) / 1e9 - audio.end)
+                    guard let transcript = try decode(audio, final: true, abandonable: true) else {
+                        state.statistics.abandonedSpeculations += 1
+                        continue
+                    }
+                    speculated = (audio, committed, transcript)
                 case .partial(let audio):
-                    let transcript = try decode(audio, final: false)
+                    guard let transcript = try decode(audio, final: false, abandonable: true) else {
+                        state.statistics.abandonedPartials += 1
+                        continue
+                    }
                     if queue.discardIfSuperseded(partialOf: audio.utterance) || transcript.text.isEmpty
                         || transcript.compressionRatio > options.partialCompressionRatioLimit
                     {

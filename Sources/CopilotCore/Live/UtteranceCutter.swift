@@ -77,6 +77,9 @@ public final class UtteranceCutter {
     public let postRollSamples: Int
     /// Distance between partial requests, in samples of speech; 0 asks for none.
     public let partialSamples: Int
+    /// Speech heard before the first partial request, in samples (the later ones follow each
+    /// `partialSamples`).
+    public let firstPartialSamples: Int
     /// Length at which a running utterance is cut, in samples.
     public let maximumUtteranceSamples: Int
     /// Span searched for the quietest frame before a forced cut, in samples.
@@ -111,7 +114,7 @@ public final class UtteranceCutter {
     /// (its `padMs` is ignored: pre-roll comes from `preRollMs`).
     public init(
         detector: any VoiceActivityDetecting, shaping: SegmentShaping, sampleRate: Int = WhisperMel.sampleRate,
-        preRollMs: Int, postRollMs: Int = 0, partialMs: Int?, maximumUtteranceSeconds: Double = 28,
+        preRollMs: Int, postRollMs: Int = 0, partialMs: Int?, firstPartialMs: Int? = nil, maximumUtteranceSeconds: Double = 28,
         cutSearchSeconds: Double = 8
     ) throws {
         self.detector = detector
@@ -125,6 +128,7 @@ public final class UtteranceCutter {
         let minSilenceFrames = max(1, (shaping.minSilenceMs * sampleRate / 1000 + frameSamples - 1) / frameSamples)
         postRollSamples = min(max(0, postRollMs) * sampleRate / 1000 / frameSamples, minSilenceFrames - 1) * frameSamples
         partialSamples = partialMs.map { max(1, $0) * sampleRate / 1000 } ?? 0
+        firstPartialSamples = firstPartialMs.map { max(1, $0) * sampleRate / 1000 } ?? partialSamples
         maximumUtteranceSamples = max(2 * frameSamples, Int(maximumUtteranceSeconds * Double(sampleRate)))
         cutSearchSamples = min(maximumUtteranceSamples / 2, max(frameSamples, Int(cutSearchSeconds * Double(sampleRate))))
         let preRollFrames = preRollSamples / frameSamples + 2
@@ -272,13 +276,14 @@ public final class UtteranceCutter {
         if speculated { try emit(.resumed(utterance: utterance)) }
     }
 
-    /// Partials follow the speech: one each `partialSamples` after its start, once the
-    /// utterance is long enough that the segmenter can no longer drop it.
+    /// Partials follow the speech: the first `firstPartialSamples` after its start, then one
+    /// each `partialSamples`, once the utterance is long enough that the segmenter can no
+    /// longer drop it.
     private func requestPartialIfDue(emit: (UtteranceEvent) throws -> Void) rethrows {
         guard partialSamples > 0, speechEndSample - speechStartSample >= minSpeechSamples else { return }
         let heard = startSample + samples.count - speechStartSample
-        guard heard >= (partialsRequested + 1) * partialSamples else { return }
-        partialsRequested = heard / partialSamples
+        guard heard >= firstPartialSamples + partialsRequested * partialSamples else { return }
+        partialsRequested = (heard - firstPartialSamples) / partialSamples + 1
         try emit(.partial(audio(upTo: startSample + samples.count)))
     }
 

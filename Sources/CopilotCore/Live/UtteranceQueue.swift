@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One piece of work for the transcription worker.
 public enum UtteranceJob: Sendable, Equatable {
@@ -18,6 +19,11 @@ public enum UtteranceJob: Sendable, Equatable {
 /// `maximumPendingFinals` finals wait, the cutter waits too, so the input is held back (a
 /// file or a pipe) instead of audio piling up in memory.
 ///
+/// A job already running can be made void too: a partial once a final or a speculation
+/// arrives (the end of speech must not wait behind a hypothesis, which was the p95 tail of
+/// the end-of-speech-to-final latency), a speculation once speech resumes in its utterance.
+/// The worker polls ``shouldAbandonRunningJob`` between decoder steps and drops the job.
+///
 /// Thread-safe: one producer (the cutter) and one consumer (the worker).
 public final class UtteranceQueue: @unchecked Sendable {
     /// Finals allowed to wait before ``submit(_:)`` blocks.
@@ -31,6 +37,9 @@ public final class UtteranceQueue: @unchecked Sendable {
     private var cancelled = false
     private var skipped = 0
     private var peakFinals = 0
+    /// The job `next()` handed out last, while the worker may still be on it.
+    private var running: UtteranceJob?
+    private let abandon = Atomic<Bool>(false)
 
     /// A queue letting `maximumPendingFinals` finals wait (at least 1).
     public init(maximumPendingFinals: Int = 4) {
@@ -66,9 +75,14 @@ public final class UtteranceQueue: @unchecked Sendable {
             partial = audio
         case .speculate(let audio):
             speculation = audio
+            if case .partial = running { abandon.store(true, ordering: .releasing) }
         case .resumed(let utterance):
             if speculation?.utterance == utterance { speculation = nil }
+            if case .speculation(let audio) = running, audio.utterance == utterance {
+                abandon.store(true, ordering: .releasing)
+            }
         case .final(let audio):
+            if case .partial = running { abandon.store(true, ordering: .releasing) }
             if let waiting = partial, waiting.utterance <= audio.utterance {
                 partial = nil
                 skipped += 1
@@ -99,6 +113,13 @@ public final class UtteranceQueue: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Consumer: `true` once the job ``next()`` returned last has become void (a partial
+    /// while a final or a speculation waits; a speculation whose utterance's speech resumed),
+    /// so the worker should drop it. Lock-free: meant to be polled between decoder steps.
+    public var shouldAbandonRunningJob: Bool {
+        abandon.load(ordering: .acquiring)
+    }
+
     /// Consumer: the next job by priority, waiting for one; `nil` when finished and drained
     /// or cancelled. A final's speculation still waiting when the final arrives is not run
     /// (the final is decoded instead); a partial left when the input ends is skipped.
@@ -108,6 +129,14 @@ public final class UtteranceQueue: @unchecked Sendable {
             condition.broadcast()
             condition.unlock()
         }
+        let job = waitForJob()
+        running = job
+        abandon.store(false, ordering: .releasing)
+        return job
+    }
+
+    /// The body of ``next()``, with the lock held.
+    private func waitForJob() -> UtteranceJob? {
         while true {
             if cancelled { return nil }
             if !finals.isEmpty {

@@ -53,15 +53,15 @@ public struct MelSpectrogram: Sendable, Equatable {
         values[mel * frameCount + frame]
     }
 
-    /// The frames `startFrame ..< startFrame + frameCount`, with zero features where the range
-    /// runs past the end (faster-whisper's `pad_or_trim` of a window). A negative start is
-    /// treated as 0.
+    /// The frames `startFrame ..< startFrame + frameCount`, with `padding` features (default
+    /// zero, faster-whisper's `pad_or_trim` of a window) where the range runs past the end. A
+    /// negative start is treated as 0.
     ///
     /// - Complexity: O(melCount * frameCount).
-    public func window(startFrame: Int, frameCount count: Int = WhisperMel.windowFrames) -> MelSpectrogram {
+    public func window(startFrame: Int, frameCount count: Int = WhisperMel.windowFrames, padding: Float = 0) -> MelSpectrogram {
         let count = max(count, 0)
         let start = max(startFrame, 0)
-        var out = [Float](repeating: 0, count: melCount * count)
+        var out = [Float](repeating: padding, count: melCount * count)
         let available = max(0, min(count, frameCount - start))
         if available > 0 {
             values.withUnsafeBufferPointer { src in

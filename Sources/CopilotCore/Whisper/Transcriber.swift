@@ -60,13 +60,18 @@ public enum WindowEncoding: String, CaseIterable, Sendable {
     /// the live corpora of benchmarks/RESULTS.md it matched the padded window. For short
     /// utterances (the live transcript).
     case content
+    /// As `content`, but the frames past the content are silence (the features zero audio
+    /// gives, the clamp floor: what openai-whisper's padding of the audio shows the model)
+    /// instead of zero features (faster-whisper's padding of the features, which reads as a
+    /// faint noise).
+    case contentThenSilence = "content-then-silence"
 
     /// Mel frames encoded for a window of `contentFrames`, at most `windowFrames`.
     public func encodedFrames(contentFrames: Int, windowFrames: Int) -> Int {
         switch self {
         case .padded:
             return windowFrames
-        case .content:
+        case .content, .contentThenSilence:
             let second = Transcriber.framesPerSecond
             let rounded = (max(contentFrames, 0) + second - 1) / second * second + second
             return min(windowFrames, max(rounded, 2 * second))
@@ -127,13 +132,18 @@ public final class Transcriber {
     /// `fallback: false` decodes each window once at the first temperature (no retries);
     /// `maximumTokensPerSecond` bounds each window's tokens to that many per second of its
     /// content, plus 16 (a hallucinated loop then costs little); `bestOf` overrides the
-    /// candidates sampled per fallback temperature.
+    /// candidates sampled per fallback temperature. `shouldStop` is asked between the stages
+    /// and before each decoder step; once it answers `true`, `CancellationError` is thrown
+    /// (segments already passed to `onSegment` stay passed).
     public func transcribe(
         samples: [Float], previousTokens: [Int] = [], encoding: WindowEncoding = .padded, fallback: Bool = true,
-        maximumTokensPerSecond: Double? = nil, bestOf: Int? = nil, progress: (Double, Double) -> Void = { _, _ in },
-        onSegment: (WhisperSegment) throws -> Void
+        maximumTokensPerSecond: Double? = nil, bestOf: Int? = nil, shouldStop: () -> Bool = { false },
+        progress: (Double, Double) -> Void = { _, _ in }, onSegment: (WhisperSegment) throws -> Void
     ) throws {
         let features = mel.logMelSpectrogram(samples)
+        // Features are clamped to 8 decades below their maximum, then mapped by (x + 4) / 4:
+        // the floor, where silence lies, is 2 below the largest value.
+        let silence = (features.values.max() ?? 2) - 2
         let windowFrames = encoder.dimensions.melFrames
         let contentFrames = features.frameCount - 1
         let specials = windowDecoder.specials
@@ -148,15 +158,18 @@ public final class Transcriber {
             let segmentSize = min(windowFrames, contentFrames - seek)
             let segmentDuration = Double(segmentSize) * secondsPerFrame
             let encodedFrames = encoding.encodedFrames(contentFrames: segmentSize, windowFrames: windowFrames)
-            let window = features.window(startFrame: seek, frameCount: segmentSize).window(startFrame: 0, frameCount: encodedFrames)
+            let window = features.window(startFrame: seek, frameCount: segmentSize)
+                .window(startFrame: 0, frameCount: encodedFrames, padding: encoding == .contentThenSilence ? silence : 0)
+            if shouldStop() { throw CancellationError() }
             let encoded = encoder.encode(mel: window.values, frameCount: encodedFrames)
+            if shouldStop() { throw CancellationError() }
             let cross = crossDecoder.crossCache(encoderOutput: encoded)
             let previous = options.conditionOnPreviousText ? allTokens[promptResetSince...] : []
             let prompt = windowDecoder.prompt(previousTokens: previous)
             let result = try windowDecoder.decodeWithFallback(
                 cross: cross, prompt: prompt, fallback: fallback,
                 maximumTokens: maximumTokensPerSecond.map { Int(($0 * segmentDuration).rounded(.up)) + 16 }, bestOf: bestOf,
-                text: detokenize)
+                shouldStop: shouldStop, text: detokenize)
             let decoding = options.decoding
             if let noSpeech = decoding.noSpeechThreshold, result.noSpeechProb > noSpeech,
                 !(decoding.logProbThreshold.map { result.avgLogProb > $0 } ?? false)

@@ -89,17 +89,21 @@ public final class WhisperWindowDecoder {
     ///
     /// With `fallback: false` only the first temperature is tried (a quick hypothesis);
     /// `maximumTokens` bounds each search (a looping hypothesis stops there); `bestOf`
-    /// overrides the candidates sampled per temperature above 0.
+    /// overrides the candidates sampled per temperature above 0. `shouldStop` is asked before
+    /// each decoder step; once it answers `true` the search ends and `CancellationError` is
+    /// thrown (a live partial gives way to a final this way within one step, about 10 ms).
     public func decodeWithFallback(
         cross: WhisperCrossCache, prompt: [Int], fallback: Bool = true, maximumTokens: Int? = nil, bestOf: Int? = nil,
-        text: ([Int]) -> String
+        shouldStop: () -> Bool = { false }, text: ([Int]) -> String
     ) throws -> WhisperWindowResult {
         var results: [WhisperWindowResult] = []
         for temperature in fallback ? options.temperatures[...] : options.temperatures.prefix(1) {
             var best: WhisperWindowResult?
             let candidates = temperature > 0 ? max(1, bestOf ?? options.bestOf) : 1
             for _ in 0..<candidates {
-                var result = decode(cross: cross, prompt: prompt, temperature: temperature, maximumTokens: maximumTokens)
+                var result = decode(
+                    cross: cross, prompt: prompt, temperature: temperature, maximumTokens: maximumTokens, shouldStop: shouldStop)
+                if shouldStop() { throw CancellationError() }
                 result.compressionRatio = try Self.compressionRatio(text(result.tokens))
                 if best == nil || result.avgLogProb > best!.avgLogProb { best = result }
             }
@@ -129,8 +133,12 @@ public final class WhisperWindowDecoder {
     }
 
     /// One search at one temperature (0: greedy), of at most `maximumTokens` new tokens
-    /// (default: what the text context leaves after the prompt).
-    public func decode(cross: WhisperCrossCache, prompt: [Int], temperature: Double, maximumTokens: Int? = nil) -> WhisperWindowResult {
+    /// (default: what the text context leaves after the prompt). A greedy or sampled search
+    /// also ends, unfinished, before the first decoder step for which `shouldStop` is `true`.
+    public func decode(
+        cross: WhisperCrossCache, prompt: [Int], temperature: Double, maximumTokens: Int? = nil,
+        shouldStop: () -> Bool = { false }
+    ) -> WhisperWindowResult {
         let dims = decoder.dimensions
         cache.clear()
         decoder.decode(tokens: prompt[...], cache: cache, cross: cross, logits: &logits)
@@ -149,7 +157,7 @@ public final class WhisperWindowDecoder {
             sumLogProb += logProb
             if token == specials.endOfText { break }
             tokens.append(token)
-            if tokens.count >= maxNewTokens { break }
+            if tokens.count >= maxNewTokens || shouldStop() { break }
             decoder.decode(tokens: [token][...], cache: cache, cross: cross, logits: &logits)
         }
         return WhisperWindowResult(

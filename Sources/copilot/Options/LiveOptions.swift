@@ -18,10 +18,13 @@ struct LiveOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Milliseconds of speech between partials (default 300).", valueName: "ms"))
     var partialMs: Int?
 
+    @Option(help: ArgumentHelp("Milliseconds of speech before the first partial (default 200).", valueName: "ms"))
+    var firstPartialMs: Int?
+
     @Option(help: ArgumentHelp("Audio kept before the detected start of speech, in ms (default 300).", valueName: "ms"))
     var preRollMs: Int?
 
-    @Option(help: ArgumentHelp("Silence kept after the end of speech, in ms (default 270; less than [vad] min_silence_ms).", valueName: "ms"))
+    @Option(help: ArgumentHelp("Silence kept after the end of speech, in ms (default 90; less than [vad] min_silence_ms).", valueName: "ms"))
     var postRollMs: Int?
 
     @Option(help: ArgumentHelp("End with an error when a pipe or device delivers nothing for this long (default 10; 0 waits for ever).", valueName: "seconds"))
@@ -41,6 +44,7 @@ struct LiveOptions: ParsableArguments {
         if pace != nil { given.append("--pace") }
         if partials { given.append("--partials") }
         if partialMs != nil { given.append("--partial-ms") }
+        if firstPartialMs != nil { given.append("--first-partial-ms") }
         if preRollMs != nil { given.append("--pre-roll-ms") }
         if postRollMs != nil { given.append("--post-roll-ms") }
         if stallSeconds != nil { given.append("--stall-seconds") }
@@ -56,6 +60,9 @@ struct LiveOptions: ParsableArguments {
         if partialMs != nil && !partials {
             throw ValidationError("--partial-ms sets how often partials appear; add --partials")
         }
+        if firstPartialMs != nil && !partials {
+            throw ValidationError("--first-partial-ms sets when the first partial appears; add --partials")
+        }
         if let stallSeconds, !(stallSeconds >= 0 && stallSeconds.isFinite) {
             throw ValidationError("--stall-seconds must be 0 (wait for ever) or a positive number of seconds, got \(stallSeconds)")
         }
@@ -67,6 +74,7 @@ struct LiveOptions: ParsableArguments {
         var options = LiveTranscriptionOptions()
         options.pace = pace ?? .none
         options.partialMs = partials ? (partialMs ?? 300) : nil
+        if let firstPartialMs { options.firstPartialMs = firstPartialMs }
         if let preRollMs { options.preRollMs = preRollMs }
         if let postRollMs { options.postRollMs = postRollMs }
         if let stallSeconds { options.stallSeconds = stallSeconds == 0 ? nil : stallSeconds }

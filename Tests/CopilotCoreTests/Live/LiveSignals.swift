@@ -87,17 +87,40 @@ final class ToneTranscriber: UtteranceTranscribing, @unchecked Sendable {
     /// Compression ratio reported for partials (above 2.4: a hallucinated loop).
     let partialCompressionRatio: Double
 
-    init(partialDelayUs: UInt32 = 0, partialCompressionRatio: Double = 1) {
+    /// Partials run until the pipeline abandons them (a final or a speculation arrived).
+    let partialsWaitToBeAbandoned: Bool
+    /// Partials that ran 20 s without being abandoned.
+    private(set) var partialsNeverAbandoned = 0
+
+    init(partialDelayUs: UInt32 = 0, partialCompressionRatio: Double = 1, partialsWaitToBeAbandoned: Bool = false) {
         self.partialDelayUs = partialDelayUs
         self.partialCompressionRatio = partialCompressionRatio
+        self.partialsWaitToBeAbandoned = partialsWaitToBeAbandoned
     }
 
-    func transcribeUtterance(_ samples: [Float], previousTokens: [Int], encoding: WindowEncoding, fallbackCandidates: Int) throws -> UtteranceTranscript {
+    func transcribeUtterance(
+        _ samples: [Float], previousTokens: [Int], encoding: WindowEncoding, fallbackCandidates: Int, shouldStop: () -> Bool
+    ) throws -> UtteranceTranscript {
         let fallback = fallbackCandidates > 0
         lock.lock()
         calls.append((samples.count, encoding, fallback, previousTokens.count))
         lock.unlock()
         if !fallback && partialDelayUs > 0 { usleep(partialDelayUs) }
+        if !fallback && partialsWaitToBeAbandoned {
+            // Up to 20 s, polled like decoder steps; a partial never abandoned is recorded.
+            var polls = 0
+            while !shouldStop() {
+                polls += 1
+                if polls == 20_000 {
+                    lock.lock()
+                    partialsNeverAbandoned += 1
+                    lock.unlock()
+                    break
+                }
+                usleep(1_000)
+            }
+            if polls < 20_000 { throw CancellationError() }
+        }
         var words: [String] = []
         var index = 0
         while index + LiveSignals.frame <= samples.count {

@@ -50,9 +50,26 @@ import Testing
         }
         let requested = slow.calls.filter { !$0.fallback }.count
         #expect(result.statistics.partials <= requested)
-        #expect(result.statistics.partials + result.statistics.skippedPartials >= requested)
-        #expect(slow.calls.filter { !$0.fallback }.allSatisfy { $0.encoding == .content })
+        #expect(result.statistics.partials + result.statistics.skippedPartials + result.statistics.abandonedPartials >= requested)
+        #expect(slow.calls.filter { !$0.fallback }.allSatisfy { $0.encoding == .contentThenSilence })
         #expect(slow.calls.filter(\.fallback).allSatisfy { $0.encoding == .padded })
+    }
+
+    /// A partial still decoding when the speech ends gives way: the speculation (or the
+    /// final) does not wait behind it. Here every partial would run until abandoned, so each
+    /// one that starts is, the finals are those of a run without partials, and no partial is
+    /// shown. Real-time pace, so the worker is idle when a partial is due and starts it.
+    @Test func aRunningPartialGivesWayToTheEndOfSpeech() throws {
+        var options = LiveTranscriptionOptions()
+        options.partialMs = 60
+        options.pace = .realtime
+        let stubborn = ToneTranscriber(partialsWaitToBeAbandoned: true)
+        let result = try run(Self.meeting, options: options, transcriber: stubborn)
+        #expect(result.events.map(\.text) == ["t400", "t700 t500", "t900"])
+        #expect(result.events.allSatisfy { $0.kind == .final })
+        #expect(stubborn.partialsNeverAbandoned == 0)
+        #expect(result.statistics.abandonedPartials >= 1)
+        #expect(result.statistics.abandonedPartials == stubborn.calls.filter { !$0.fallback }.count)
     }
 
     /// Partials that look like a hallucinated loop (high compression ratio) are not shown.

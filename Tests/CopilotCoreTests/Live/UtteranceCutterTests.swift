@@ -80,6 +80,10 @@ import Testing
         // Speech starts at frame 10; one partial each 300 ms (10 frames) of it while it lasts.
         #expect(partialEnds == [20, 30, 40, 50, 60])
         #expect(events.last.map { if case .final = $0 { true } else { false } } == true)
+        // An earlier first partial (150 ms, 5 frames); the rest keep their 300 ms rhythm.
+        let early = try UtteranceCutter(detector: S.detector(), shaping: S.shaping, preRollMs: 0, partialMs: 300, firstPartialMs: 150)
+        let earlyEnds = S.events(early, samples).compactMap { if case .partial(let a) = $0 { a.endSample / S.frame } else { nil } }
+        #expect(earlyEnds == [15, 25, 35, 45, 55])
     }
 
     @Test func tooShortBlipsAreDroppedWithoutEvents() throws {

@@ -49,6 +49,33 @@ import Testing
         #expect(queue.skippedPartials == 4)
     }
 
+    /// The job handed out last becomes void: a partial once a speculation or a final
+    /// arrives (not a newer partial), a speculation once its own utterance's speech resumes.
+    @Test func aRunningJobIsAbandonedOnlyWhenItBecameVoid() {
+        let queue = UtteranceQueue()
+        #expect(!queue.shouldAbandonRunningJob)
+        queue.submit(.partial(audio(0, 10)))
+        #expect(describe(queue.next()) == "partial 0/10")
+        queue.submit(.partial(audio(0, 20)))
+        #expect(!queue.shouldAbandonRunningJob)
+        queue.submit(.speculate(audio(0, 25)))
+        #expect(queue.shouldAbandonRunningJob)
+        #expect(describe(queue.next()) == "speculation 0/25")
+        #expect(!queue.shouldAbandonRunningJob)
+        queue.submit(.resumed(utterance: 1))
+        #expect(!queue.shouldAbandonRunningJob)
+        queue.submit(.resumed(utterance: 0))
+        #expect(queue.shouldAbandonRunningJob)
+        #expect(describe(queue.next()) == "partial 0/20")
+        #expect(!queue.shouldAbandonRunningJob)
+        queue.submit(.final(audio(0, 40)))
+        #expect(queue.shouldAbandonRunningJob)
+        #expect(describe(queue.next()) == "final 0/40")
+        queue.submit(.speculate(audio(1, 10)))
+        #expect(!queue.shouldAbandonRunningJob, "a final is never abandoned")
+        queue.finish()
+    }
+
     @Test func speculationRunsBeforePartialsAndResumedSpeechVoidsIt() {
         let queue = UtteranceQueue()
         queue.submit(.partial(audio(0, 10)))

@@ -102,6 +102,21 @@ import Testing
         }
         #expect(features.window(startFrame: 0).frameCount == 3000)
         #expect(features.window(startFrame: 50, frameCount: 5).values.allSatisfy { $0 == 0 })
+        // Silence padding: the given value past the end, the content untouched.
+        let silence = features.window(startFrame: 4, frameCount: 10, padding: -0.75)
+        for mel in [0, 40, 79] {
+            for frame in 0..<7 { #expect(silence[mel, frame] == features[mel, frame + 4]) }
+            for frame in 7..<10 { #expect(silence[mel, frame] == -0.75) }
+        }
+    }
+
+    /// Zero audio sits on the clamp floor, 2 below the largest feature: the value the live
+    /// window pads with (`WindowEncoding.contentThenSilence`).
+    @Test func silenceLiesTwoBelowTheLargestFeature() {
+        let signal = MelTestSignals.noise(count: 1600, seed: 1) + [Float](repeating: 0, count: 3200)
+        let features = fast.logMelSpectrogram(signal)
+        let floor = (features.values.max() ?? 0) - 2
+        for mel in [0, 40, 79] { #expect(abs(features[mel, features.frameCount - 5] - floor) < 1e-6) }
     }
 }
 

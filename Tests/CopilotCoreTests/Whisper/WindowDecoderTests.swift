@@ -119,6 +119,23 @@ final class ScriptedDecoder: WhisperDecoding {
         let b = try decoder(options: options, script).decodeWithFallback(cross: WhisperCrossCache(keys: [], values: []), prompt: [sot], text: text)
         #expect(a == b)
     }
+
+    /// A search asked to stop ends before its next decoder step; with the fallback it throws
+    /// instead of returning the unfinished text.
+    @Test func aSearchStopsBeforeTheNextStepOnceAsked() throws {
+        let script: ([Int]) -> (Int, Int?) = { fed in fed.count == 1 ? (t0, nil) : (fed.count > 30 ? (eot, nil) : (383 + fed.count, nil)) }
+        let whole = run(decoder(script))
+        #expect(whole.tokens.count == 30)
+        let scripted = ScriptedDecoder(script: script)
+        let d = WhisperWindowDecoder(decoder: scripted, suppressIds: [], suppressIdsAtBegin: [], options: WhisperDecodingOptions())
+        let stopped = d.decode(cross: WhisperCrossCache(keys: [], values: []), prompt: [sot], temperature: 0) { scripted.fed.count >= 5 }
+        #expect(stopped.tokens == Array(whole.tokens.prefix(5)))
+        #expect(scripted.fed.count == 5, "steps run after the stop: \(scripted.fed.count - 5)")
+        #expect(throws: CancellationError.self) {
+            _ = try decoder(script).decodeWithFallback(
+                cross: WhisperCrossCache(keys: [], values: []), prompt: [sot], shouldStop: { true }, text: { _ in "x" })
+        }
+    }
 }
 
 /// A decoder whose logits are given per prefix: `table(sampled)` lists (token, logit) pairs;
