@@ -310,7 +310,6 @@ package final class RedisAsyncConnection: @unchecked Sendable {
         Unmanaged<RedisAsyncConnection>.fromOpaque(data!).takeUnretainedValue()
     }
 
-    /// Each reply: the call's next reply, or (nil reply) the connection's end.
     /// Queues one encoded command whose reply goes to the call at `privateData` (nil: AUTH or
     /// SELECT, whose replies are dropped). False when hiredis refused it (the connection is
     /// closing).
@@ -340,13 +339,7 @@ package final class RedisAsyncConnection: @unchecked Sendable {
 
     /// Queues encoded commands with no caller waiting for them (AUTH, SELECT).
     private func queueUnanswered(_ commands: RedisCommands) {
-        commands.bytes.withUnsafeBufferPointer { all in
-            var start = 0
-            for end in commands.ends {
-                _ = queue(UnsafeBufferPointer(rebasing: all[start..<end]), privateData: nil)
-                start = end
-            }
-        }
+        commands.forEachCommand { queue($0, privateData: nil) }
     }
 
     /// Queues every command of `call` (written by the next ``flush()``). A closed connection
@@ -356,18 +349,15 @@ package final class RedisAsyncConnection: @unchecked Sendable {
             call.finish(.failure(.redisUnreachable(url: url.description, reason: closeReason ?? "connection lost")))
             return
         }
-        call.commands.bytes.withUnsafeBufferPointer { all in
-            var start = 0
-            for end in call.commands.ends {
-                let data = Unmanaged.passRetained(call).toOpaque()
-                if !queue(UnsafeBufferPointer(rebasing: all[start..<end]), privateData: data) {
-                    // Closed part-way: the commands already queued failed the call too.
-                    Unmanaged<RedisCall>.fromOpaque(data).release()
-                    call.finish(.failure(.redisUnreachable(url: url.description, reason: closeReason ?? "connection closing")))
-                    return
-                }
-                start = end
+        call.commands.forEachCommand { command in
+            let data = Unmanaged.passRetained(call).toOpaque()
+            guard queue(command, privateData: data) else {
+                // Closed part-way: the commands already queued failed the call too.
+                Unmanaged<RedisCall>.fromOpaque(data).release()
+                call.finish(.failure(.redisUnreachable(url: url.description, reason: closeReason ?? "connection closing")))
+                return false
             }
+            return true
         }
     }
 

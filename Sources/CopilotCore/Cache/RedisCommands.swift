@@ -61,6 +61,17 @@ package struct RedisCommands: Sendable {
         argument(digits.reversed())
     }
 
+    /// Calls `body` with each command's bytes, in order, until it returns false.
+    package func forEachCommand(_ body: (UnsafeBufferPointer<UInt8>) -> Bool) {
+        bytes.withUnsafeBufferPointer { all in
+            var start = 0
+            for end in ends {
+                guard body(UnsafeBufferPointer(rebasing: all[start..<end])) else { return }
+                start = end
+            }
+        }
+    }
+
     /// Ends the command begun last.
     package mutating func end() {
         ends.append(bytes.count)
