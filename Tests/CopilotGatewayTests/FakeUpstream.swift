@@ -133,9 +133,8 @@ final class FakeUpstream: Sendable {
     }
 
     /// Runs the fake upstreams, calls `body` with their base URLs, then stops them.
-    /// `idleTimeoutMs` makes the servers close keep-alive connections idle that long.
     static func run<T: Sendable>(
-        _ upstreams: [FakeUpstream], idleTimeoutMs: Int? = nil, _ body: @Sendable ([String]) async throws -> T
+        _ upstreams: [FakeUpstream], _ body: @Sendable ([String]) async throws -> T
     ) async throws -> T {
         let ports = Mutex<[Int: Int]>([:])
         let (stream, continuation) = AsyncStream<Void>.makeStream()
@@ -147,7 +146,7 @@ final class FakeUpstream: Sendable {
             logger.logLevel = .critical
             apps.append(Application(
                 router: router,
-                server: .http1(configuration: .init(idleTimeout: idleTimeoutMs.map { .milliseconds(Int64($0)) })),
+                server: .http1(),
                 configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                 onServerRunning: { channel in
                     ports.withLock { $0[i] = channel.localAddress?.port ?? 0 }

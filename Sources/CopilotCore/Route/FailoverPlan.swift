@@ -38,19 +38,32 @@ public struct FailoverPlan: Sendable {
     private var notBeforeNs: [UInt64]
     private var current = -1
 
-    /// A plan over ranked `candidates` ending at `deadlineNs`.
-    public init(candidates: [Int], deadlineNs: UInt64, policy: RetryPolicy) {
+    /// A plan over ranked `candidates` ending at `deadlineNs`. `notBeforeNs`, one per
+    /// candidate when given, says when each may first be called (a `Retry-After` an earlier
+    /// request was given): a candidate not ready yet is passed over while another is.
+    public init(candidates: [Int], deadlineNs: UInt64, policy: RetryPolicy, notBeforeNs: [UInt64]? = nil) {
         self.candidates = candidates
         self.deadlineNs = deadlineNs
         self.policy = policy
-        notBeforeNs = Array(repeating: 0, count: candidates.count)
+        self.notBeforeNs = notBeforeNs.map { $0.count == candidates.count ? $0 : [] } ?? []
+        if self.notBeforeNs.isEmpty { self.notBeforeNs = Array(repeating: 0, count: candidates.count) }
     }
 
-    /// The first attempt.
+    /// The provider of the attempt under way (`nil` before ``start(now:)``).
+    public var currentProvider: Int? { current >= 0 ? candidates[current] : nil }
+
+    /// The first attempt: the first ready candidate, else the one ready soonest, waited for
+    /// when that fits before the deadline.
     public mutating func start(now: UInt64) -> Step {
         guard !candidates.isEmpty else { return .giveUp(.noCandidates) }
         guard now < deadlineNs else { return .giveUp(.deadline) }
-        return begin(slot: 0, delayNs: 0)
+        if let slot = candidates.indices.first(where: { notBeforeNs[$0] <= now }) {
+            return begin(slot: slot, delayNs: 0)
+        }
+        let slot = candidates.indices.min { notBeforeNs[$0] < notBeforeNs[$1] } ?? 0
+        let wait = notBeforeNs[slot] - now
+        guard now &+ wait < deadlineNs else { return .giveUp(.deadline) }
+        return begin(slot: slot, delayNs: wait)
     }
 
     /// The step after the current attempt failed with `failure` at `now`; `usable(i)` says

@@ -52,6 +52,9 @@ public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
     public private(set) var breakers: [CircuitBreaker]
     /// Attempts in flight per provider.
     public private(set) var inFlight: [Int]
+    /// Per provider, when it may be asked again after a 429 or 503 with `Retry-After`
+    /// (monotonic nanoseconds; 0: now). Until then it is ranked after every ready provider.
+    public private(set) var notBeforeNs: [UInt64]
     /// Generator for weighted draws and retry jitter.
     public var generator: SplitMix64
     private let providersByModel: [String: [Int]]
@@ -66,6 +69,7 @@ public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
         health = Array(repeating: RouteHealth(), count: n)
         breakers = Array(repeating: CircuitBreaker(settings: settings.breaker), count: n)
         inFlight = Array(repeating: 0, count: n)
+        notBeforeNs = Array(repeating: 0, count: n)
         generator = SplitMix64(seed: settings.seed)
         var byModel: [String: [Int]] = [:]
         for (i, p) in settings.providers.enumerated() {
@@ -122,6 +126,12 @@ public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
         }
         let request = RouteRequest(model: model, task: taskSettings)
         selector.rank(&ranked, for: request, view: RouteView(providers: settings.providers, health: health), using: &generator)
+        // A provider that asked for time (Retry-After) goes after every ready one, soonest first.
+        if ranked.contains(where: { notBeforeNs[$0.provider] > now }) {
+            let ready = ranked.filter { notBeforeNs[$0.provider] <= now }
+            let waiting = ranked.filter { notBeforeNs[$0.provider] > now }.sorted { notBeforeNs[$0.provider] < notBeforeNs[$1.provider] }
+            ranked = ready + waiting
+        }
         var hedge: UInt64?
         if let policy = settings.hedge, let first = ranked.first {
             hedge = policy.hedgeDelayNs(primary: &health[first.provider], candidates: ranked.count)
@@ -131,7 +141,9 @@ public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
 
     /// A failover plan over a decision.
     public func plan(for decision: RouteDecision) -> FailoverPlan {
-        FailoverPlan(candidates: decision.ranked.map(\.provider), deadlineNs: decision.deadlineNs, policy: settings.retry)
+        FailoverPlan(
+            candidates: decision.ranked.map(\.provider), deadlineNs: decision.deadlineNs, policy: settings.retry,
+            notBeforeNs: decision.ranked.map { notBeforeNs[$0.provider] })
     }
 
     /// Whether provider `i` may be called now (concurrency and breaker), for ``FailoverPlan/next``.
@@ -168,6 +180,13 @@ public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
 
     /// Retry jitter and the next step of a plan, drawing from the router's generator.
     public mutating func next(_ plan: inout FailoverPlan, after failure: AttemptFailure, now: UInt64) -> FailoverPlan.Step {
+        if let after = failure.retryAfterMs, let provider = plan.currentProvider {
+            // Remembered for later requests too, as LiteLLM's cooldowns and nginx's
+            // `max_fails`/`fail_timeout` do: the provider said when to come back. Capped at the
+            // breaker's longest cooldown, so a day-long Retry-After cannot bench it for a day.
+            let ms = UInt64(min(after, settings.breaker.maxCooldownMs))
+            notBeforeNs[provider] = max(notBeforeNs[provider], now &+ ms * 1_000_000)
+        }
         let snapshot = self
         return plan.next(after: failure, now: now, using: &generator) { snapshot.isUsable($0, now: now) }
     }

@@ -46,6 +46,44 @@ import Testing
         #expect(router.breakerState(1, now: clock.nowNs) == .closed)
     }
 
+    @Test func aRetryAfterKeepsAProviderLastForLaterRequestsUntilItEnds() {
+        var clock = ManualClock()
+        var router = ProviderRouter(settings: RouteFixtures.settings(RouteFixtures.providers(3)), selector: HealthWeightedSelector())
+        // Provider 1 answers one request with 429 and Retry-After: 30 s.
+        var plan = FailoverPlan(candidates: [1, 0, 2], deadlineNs: clock.nowNs + 60_000_000_000, policy: .defaults)
+        _ = plan.start(now: clock.nowNs)
+        #expect(router.next(&plan, after: .rateLimited(retryAfterMs: 30_000), now: clock.nowNs) == .attempt(provider: 0, delayNs: 0))
+        for _ in 0..<200 {
+            let d = router.decide(model: "m", now: clock.nowNs)
+            #expect(d.ranked.last?.provider == 1 && d.pick != 1, "while it waits, every other provider goes first")
+        }
+        clock.advance(ms: 30_001)
+        var firsts = Set<Int>()
+        for _ in 0..<200 { firsts.insert(router.decide(model: "m", now: clock.nowNs).pick ?? -1) }
+        #expect(firsts.contains(1), "after its Retry-After it is drawn again")
+    }
+
+    @Test func whenEveryProviderIsWaitingTheRequestWaitsForTheSoonestWithinItsDeadline() {
+        let clock = ManualClock()
+        var router = ProviderRouter(settings: RouteFixtures.settings(RouteFixtures.providers(2)), selector: HealthWeightedSelector())
+        for (provider, ms) in [(0, 2_000), (1, 500)] {
+            var plan = FailoverPlan(candidates: [provider], deadlineNs: clock.nowNs + 60_000_000_000, policy: .defaults)
+            _ = plan.start(now: clock.nowNs)
+            _ = router.next(&plan, after: .serverError(status: 503, retryAfterMs: ms), now: clock.nowNs)
+        }
+        let d = router.decide(model: "m", now: clock.nowNs)
+        #expect(d.ranked.map(\.provider) == [1, 0], "soonest first")
+        var plan = router.plan(for: d)
+        #expect(plan.start(now: clock.nowNs) == .attempt(provider: 1, delayNs: 500_000_000))
+        var short = FailoverPlan(candidates: [1, 0], deadlineNs: clock.nowNs + 100_000_000, policy: .defaults, notBeforeNs: [clock.nowNs + 500_000_000, clock.nowNs + 2_000_000_000])
+        #expect(short.start(now: clock.nowNs) == .giveUp(.deadline), "a wait past the deadline is not started")
+        // A day-long Retry-After is held only for the breaker's longest cooldown.
+        var plan2 = FailoverPlan(candidates: [0], deadlineNs: clock.nowNs + 60_000_000_000, policy: .defaults)
+        _ = plan2.start(now: clock.nowNs)
+        _ = router.next(&plan2, after: .rateLimited(retryAfterMs: 86_400_000), now: clock.nowNs)
+        #expect(router.notBeforeNs[0] == clock.nowNs + UInt64(BreakerSettings.defaults.maxCooldownMs) * 1_000_000)
+    }
+
     @Test func healthierProvidersRankFirst() {
         let now = ManualClock().nowNs
         var router = ProviderRouter(settings: RouteFixtures.settings(RouteFixtures.providers(3)), selector: HealthWeightedSelector())
