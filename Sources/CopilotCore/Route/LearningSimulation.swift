@@ -1,3 +1,5 @@
+import Foundation
+
 /// A simulated world for the learning policies: task types and models with known quality,
 /// latency and cost, and one provider whose quality drops halfway. Pure and seeded: the
 /// same seed gives the same table.
@@ -101,6 +103,22 @@ public struct LearningEnvironment: Sendable {
     }
 }
 
+/// The simulated worlds `copilot route simulate` offers.
+public enum SimulatedWorld: String, CaseIterable, Sendable {
+    /// ``LearningEnvironment/standard``.
+    case standard
+    /// ``LearningEnvironment/closeCall``.
+    case closeCall = "close-call"
+
+    /// The environment.
+    public var environment: LearningEnvironment {
+        switch self {
+        case .standard: .standard
+        case .closeCall: .closeCall
+        }
+    }
+}
+
 /// What one policy did in one simulated run.
 public struct SimulationRun: Sendable, Equatable {
     /// Picks by `[task][event]` (model index).
@@ -114,8 +132,9 @@ public struct SimulationRun: Sendable, Equatable {
     public var bestShare: Double
     /// Share of picks of the best model in the last third of the events after the drop.
     public var bestShareAfterDrop: Double
-    /// For each task whose best model was the one that dropped: events after the drop until
-    /// it has less than half of the last 20 picks (nil: never).
+    /// For each task whose best model was the one that dropped and that gave it the majority
+    /// of its last 20 picks before the drop: events after the drop until it has less than
+    /// half of the last 20 picks (nil: never).
     public var moveEvents: [Int?]
 }
 
@@ -135,12 +154,16 @@ public struct LearningSimulation: Sendable {
     public var feedback: FeedbackModel
 
     /// How the simulated clients score an answer of expected quality q.
-    public enum FeedbackModel: Sendable, Equatable {
+    public enum FeedbackModel: String, CaseIterable, Sendable {
         /// Thumbs up (1) with probability q, else down (0): the noisiest signal.
         case thumbs
-        /// q plus Gaussian noise of this standard deviation, clamped to 0...1 (a graded rating).
-        case graded(sd: Double)
+        /// q plus Gaussian noise of standard deviation ``LearningSimulation/gradedSD``,
+        /// clamped to 0...1 (a graded rating).
+        case graded
     }
+
+    /// Noise of a graded rating.
+    public static let gradedSD = 0.15
 
     /// 1200 events per task, the drop at 600, the best share counted from event 300.
     public init(
@@ -186,7 +209,7 @@ public struct LearningSimulation: Sendable {
                 let score: Double
                 switch feedback {
                 case .thumbs: score = rewards.nextUnit() < q ? 1 : 0
-                case .graded(let sd): score = min(max(q + sd * rewards.nextGaussian(), 0), 1)
+                case .graded: score = min(max(q + Self.gradedSD * rewards.nextGaussian(), 0), 1)
                 }
                 router.learn(RouteFeedback(provider: p, task: name, score: score))
             }
@@ -197,7 +220,10 @@ public struct LearningSimulation: Sendable {
         }
         let window = 20
         let dropping = env.droppingModel
-        let moves: [Int?] = env.tasks.indices.filter { bestBefore[$0] == dropping }.map { t in
+        // Only tasks where the dropped provider had the majority of the last picks before it.
+        let moves: [Int?] = env.tasks.indices.filter { t in
+            bestBefore[t] == dropping && picks[t][(half - window)..<half].filter { $0 == dropping }.count * 2 > window
+        }.map { t in
             var inWindow = 0
             for e in half..<eventsPerTask {
                 if picks[t][e] == dropping { inWindow += 1 }
@@ -213,3 +239,79 @@ public struct LearningSimulation: Sendable {
             moveEvents: moves)
     }
 }
+
+/// One policy's results over several seeds, as `copilot route simulate` prints them.
+public struct PolicySummary: Sendable, Equatable, Codable {
+    /// Policy name.
+    public var policy: String
+    /// Runs summarised.
+    public var seeds: Int
+    /// Mean share of best picks from the warm-up to the drop.
+    public var bestShare: Double
+    /// Lowest of those shares over the seeds.
+    public var bestShareMin: Double
+    /// Mean share of best picks in the last third after the drop.
+    public var bestShareAfterDrop: Double
+    /// Task runs in which the dropped provider had the majority before the drop.
+    public var moveRuns: Int
+    /// Median events until the dropped provider lost its majority (nil: in under half of the
+    /// runs it never did).
+    public var moveMedian: Int?
+    /// 90th percentile of the same (nil: never, in over 10% of the runs).
+    public var moveP90: Int?
+    /// Mean regret per task before the drop (utility lost against the best, summed).
+    public var regretBefore: Double
+    /// Mean regret per task after the drop.
+    public var regretAfter: Double
+
+    enum CodingKeys: String, CodingKey {
+        case policy, seeds
+        case moveRuns = "move_runs"
+        case bestShare = "best_share"
+        case bestShareMin = "best_share_min"
+        case bestShareAfterDrop = "best_share_after_drop"
+        case moveMedian = "move_median"
+        case moveP90 = "move_p90"
+        case regretBefore = "regret_before"
+        case regretAfter = "regret_after"
+    }
+
+    /// Summarises `runs` of one policy in a world of `tasks` task types.
+    public init(policy: String, runs: [SimulationRun], tasks: Int) {
+        self.policy = policy
+        seeds = runs.count
+        let n = Double(max(runs.count, 1))
+        bestShare = runs.map(\.bestShare).reduce(0, +) / n
+        bestShareMin = runs.map(\.bestShare).min() ?? 0
+        bestShareAfterDrop = runs.map(\.bestShareAfterDrop).reduce(0, +) / n
+        let moves = runs.flatMap(\.moveEvents).map { $0 ?? Int.max }.sorted()
+        func quantile(_ q: Double) -> Int? {
+            guard !moves.isEmpty else { return nil }
+            let v = moves[min(Int(q * Double(moves.count)), moves.count - 1)]
+            return v == Int.max ? nil : v
+        }
+        moveRuns = moves.count
+        moveMedian = quantile(0.5)
+        moveP90 = quantile(0.9)
+        regretBefore = runs.map(\.regretBefore).reduce(0, +) / n / Double(max(tasks, 1))
+        regretAfter = runs.map(\.regretAfter).reduce(0, +) / n / Double(max(tasks, 1))
+    }
+
+    /// A Markdown table of `summaries` of runs of `simulation`.
+    public static func markdown(_ summaries: [PolicySummary], simulation: LearningSimulation) -> String {
+        let half = simulation.eventsPerTask / 2
+        var text = "| policy | best share, events \(min(simulation.warmup, half))-\(half) (min) | best share, last \((simulation.eventsPerTask - half) / 3) "
+        text += "| events until the dropped provider lost its majority, median / p90 | regret per task before / after the drop |\n"
+        text += "|---|---|---|---|---|\n"
+        func events(_ v: Int?) -> String { v.map(String.init) ?? "never" }
+        for s in summaries {
+            text += "| \(s.policy) | \(percent(s.bestShare)) (\(percent(s.bestShareMin))) | \(percent(s.bestShareAfterDrop)) | "
+            text += s.moveRuns == 0 ? "(it never had the majority) | " : "\(events(s.moveMedian)) / \(events(s.moveP90)) | "
+            text += "\(fixed(s.regretBefore)) / \(fixed(s.regretAfter)) |\n"
+        }
+        return text
+    }
+}
+
+func percent(_ v: Double) -> String { String(format: "%.1f%%", v * 100) }
+func fixed(_ v: Double) -> String { String(format: "%.1f", v) }
