@@ -154,10 +154,20 @@ public enum GatewayServer {
     public static var eventLoopsAreGlobalExecutor: Bool { adoptedFlag.withLock { $0 } }
     private static let adoptedFlag = Mutex(false)
 
-    /// Builds the application with the default selector and runs it.
+    /// Builds the application with the configured policy (`[route] policy`) and runs it.
     public static func run(settings: RouteSettings, options: GatewayOptions, onServerRunning: @escaping @Sendable (Int) async -> Void) async throws {
-        let (application, _) = buildApplication(
-            settings: settings, selector: HealthWeightedSelector(), options: options, onServerRunning: onServerRunning)
+        switch settings.learning.policy {
+        case .thompson:
+            try await run(settings: settings, selector: ThompsonSelector(settings: settings), options: options, onServerRunning: onServerRunning)
+        case .health:
+            try await run(settings: settings, selector: HealthWeightedSelector(), options: options, onServerRunning: onServerRunning)
+        }
+    }
+
+    static func run<Selector: ModelSelecting>(
+        settings: RouteSettings, selector: Selector, options: GatewayOptions, onServerRunning: @escaping @Sendable (Int) async -> Void
+    ) async throws {
+        let (application, _) = buildApplication(settings: settings, selector: selector, options: options, onServerRunning: onServerRunning)
         try await application.runService()
     }
 }

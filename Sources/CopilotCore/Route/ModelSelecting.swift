@@ -68,11 +68,34 @@ public protocol ModelSelecting: Sendable {
 
     /// Learns from one finished attempt (the default ignores it).
     mutating func observe(_ outcome: RouteOutcome)
+
+    /// Learns from a quality score a client gave one answer (the default ignores it).
+    mutating func learn(_ feedback: RouteFeedback)
 }
 
 extension ModelSelecting {
     /// Stateless selectors learn nothing.
     public mutating func observe(_ outcome: RouteOutcome) {}
+
+    /// Stateless selectors learn nothing.
+    public mutating func learn(_ feedback: RouteFeedback) {}
+}
+
+/// A client's verdict on one answer (`POST /v1/feedback`), as the router tells a selector.
+public struct RouteFeedback: Sendable, Equatable {
+    /// Index into the router's providers: the one that answered.
+    public var provider: Int
+    /// Task type name, if the request named one.
+    public var task: String?
+    /// Quality in 0...1 (1 = the best answer).
+    public var score: Double
+
+    /// Memberwise.
+    public init(provider: Int, task: String?, score: Double) {
+        self.provider = provider
+        self.task = task
+        self.score = score
+    }
 }
 
 /// The default policy: score = weight x success-rate EWMA² x a latency factor (1 / (1 + EWMA

@@ -178,6 +178,16 @@ public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
         selector.observe(outcome)
     }
 
+    /// Passes a client's score of an answer to the selector.
+    public mutating func learn(_ feedback: RouteFeedback) {
+        selector.learn(feedback)
+    }
+
+    /// Changes the selector in place (restoring learned state, `--reset-state`).
+    public mutating func updateSelector<T>(_ body: (inout Selector) throws -> T) rethrows -> T {
+        try body(&selector)
+    }
+
     /// Retry jitter and the next step of a plan, drawing from the router's generator.
     public mutating func next(_ plan: inout FailoverPlan, after failure: AttemptFailure, now: UInt64) -> FailoverPlan.Step {
         if let after = failure.retryAfterMs, let provider = plan.currentProvider {

@@ -142,17 +142,27 @@ public struct TaskSettings: Sendable, Equatable {
     /// Latency the task tolerates, in milliseconds: providers slower than this (by their
     /// latency EWMA) rank lower, and it bounds the whole request including failover.
     public var latencyBudgetMs: Int
+    /// This task's forgetting factor, when it overrides `[route] forgetting`.
+    public var forgetting: Double?
+    /// Whether the tuner sets `temperature`, `top_p` and `max_tokens` even when the client
+    /// sent them (by default only those the client left unset).
+    public var tune: Bool
 
     /// A task with no restriction and the given budget.
-    public init(name: String, tiers: [String] = [], capabilities: [String] = [], latencyBudgetMs: Int = 30_000) {
+    public init(
+        name: String, tiers: [String] = [], capabilities: [String] = [], latencyBudgetMs: Int = 30_000, forgetting: Double? = nil,
+        tune: Bool = false
+    ) {
         self.name = name
         self.tiers = tiers
         self.capabilities = capabilities
         self.latencyBudgetMs = latencyBudgetMs
+        self.forgetting = forgetting
+        self.tune = tune
     }
 
     /// Every key a `[[route.tasks]]` entry may have.
-    public static let keys = ["name", "tiers", "capabilities", "latency_budget_ms"]
+    public static let keys = ["name", "tiers", "capabilities", "latency_budget_ms", "forgetting", "tune"]
 
     init(section s: ConfigurationSection) throws {
         try s.checkKeys(known: Self.keys)
@@ -162,7 +172,9 @@ public struct TaskSettings: Sendable, Equatable {
             name: name,
             tiers: try s.strings("tiers", default: []),
             capabilities: try s.strings("capabilities", default: []),
-            latencyBudgetMs: try s.int("latency_budget_ms", default: 30_000, in: 1...3_600_000))
+            latencyBudgetMs: try s.int("latency_budget_ms", default: 30_000, in: 1...3_600_000),
+            forgetting: s.contains("forgetting") ? try s.double("forgetting", default: 1, in: 0.5...1) : nil,
+            tune: try s.bool("tune", default: false))
     }
 }
 
@@ -198,6 +210,8 @@ public struct RouteSettings: Sendable, Equatable {
     public var cache: RouteCacheMode = .auto
     /// How long a cached answer is served, in seconds.
     public var cacheTTLSeconds = 3600
+    /// The learning policy and its state.
+    public var learning = LearningSettings.defaults
 
     /// No providers and every policy at its default.
     public static let defaults = RouteSettings(
@@ -210,7 +224,7 @@ public struct RouteSettings: Sendable, Equatable {
         "retry_max_ms", "hedge", "hedge_min_samples", "hedge_min_delay_ms", "breaker_consecutive_failures",
         "breaker_error_rate", "breaker_window", "breaker_min_requests", "breaker_cooldown_ms", "breaker_max_cooldown_ms",
         "cache", "cache_ttl",
-    ]
+    ] + LearningSettings.keys
 
     /// Memberwise.
     public init(
@@ -267,6 +281,7 @@ public struct RouteSettings: Sendable, Equatable {
         seed = UInt64(try s.int("seed", default: 0, in: 0...Int.max))
         cache = try s.choice("cache", default: d.cache)
         cacheTTLSeconds = try s.int("cache_ttl", default: d.cacheTTLSeconds, in: 1...Int(CacheLimits.maxTTLSeconds))
+        learning = try LearningSettings(section: s)
 
         var seen: Set<String> = []
         for (i, p) in providers.enumerated() where !seen.insert(p.name).inserted {

@@ -8,8 +8,9 @@ struct RoutePick: ParsableCommand {
         commandName: "pick",
         abstract: "Show which provider the router would pick for a model, and every candidate's score.",
         discussion: """
-            A fresh router (no health history, every breaker closed) decides once; nothing is \
-            called. Providers left out are listed with the reason (model, tier, capability, \
+            A fresh router (no health history, every breaker closed) decides once with the \
+            configured policy ([route] policy: thompson draws each candidate's quality from \
+            its posterior, health uses the static weights); nothing is called. Providers left out are listed with the reason (model, tier, capability, \
             concurrency, breaker). The same --seed gives the same pick.
 
             Examples:
@@ -38,10 +39,18 @@ struct RoutePick: ParsableCommand {
         _ = try settings.validate(path: configuration.path ?? "defaults")
         try settings.checkRequest(model: model, task: task)
         if let seed { settings.seed = seed }
-        var router = ProviderRouter(settings: settings, selector: HealthWeightedSelector())
+        let report =
+            switch settings.learning.policy {
+            case .thompson: decide(ProviderRouter(settings: settings, selector: ThompsonSelector(settings: settings)))
+            case .health: decide(ProviderRouter(settings: settings, selector: HealthWeightedSelector()))
+            }
+        try withStandardOutput { out in try out.write(json ? report.json() : report.plain()) }
+    }
+
+    private func decide<S: ModelSelecting>(_ router: ProviderRouter<S>) -> RoutePickReport {
+        var router = router
         let now = monotonicNanoseconds()
         let decision = router.decide(model: model, task: task, now: now)
-        let report = RoutePickReport(decision: decision, router: router, model: model, task: task, now: now)
-        try withStandardOutput { out in try out.write(json ? report.json() : report.plain()) }
+        return RoutePickReport(decision: decision, router: router, model: model, task: task, now: now)
     }
 }

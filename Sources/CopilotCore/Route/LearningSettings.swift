@@ -1,0 +1,84 @@
+/// Which ranking policy the gateway uses (`[route] policy`).
+public enum SelectionPolicy: String, CaseIterable, Sendable {
+    /// ``ThompsonSelector``: learns each task's best provider from outcomes and feedback.
+    case thompson
+    /// ``HealthWeightedSelector``: static weights scaled by health, learns nothing.
+    case health
+}
+
+/// Where the gateway keeps what it learned (`[route] state`).
+public enum LearningStateBackend: String, CaseIterable, Sendable {
+    /// A SQLite file (`state_path`), written in one transaction per change.
+    case sqlite
+    /// Nothing is kept: every start is a fresh start.
+    case off
+}
+
+/// The learning keys of `[route]`: the selection policy, how fast evidence fades, what
+/// latency and cost are worth against quality, how long feedback may arrive, and where the
+/// state lives.
+public struct LearningSettings: Sendable, Equatable {
+    /// Ranking policy.
+    public var policy: SelectionPolicy
+    /// Weight a provider's older evidence keeps per new event of it for the same task
+    /// (0.5...1): 0.995 remembers about its last 200 events, 1 never forgets (see
+    /// ``ThompsonSelector`` for idle fading and change detection).
+    public var forgetting: Double
+    /// Quality (on the 0...1 scale) given up per unit of `cost_input_per_1k + cost_output_per_1k`.
+    public var costWeight: Double
+    /// Quality given up per budget overrun: a provider whose latency EWMA is twice the task's
+    /// budget loses `latencyPenalty`.
+    public var latencyPenalty: Double
+    /// Evidence one attempt's success (1) or failure (0) adds, against 1 for a feedback score.
+    public var outcomeWeight: Double
+    /// Seconds after an answer during which its request id takes feedback.
+    public var feedbackTTLSeconds: Int
+    /// Answers remembered for feedback at once (the oldest are forgotten first).
+    public var feedbackCapacity: Int
+    /// Where the posteriors and the tuner's observations are kept.
+    public var state: LearningStateBackend
+    /// The SQLite file; empty: `~/.cache/copilot/route-state.sqlite`.
+    public var statePath: String
+
+    /// Thompson sampling, γ = 0.995, cost weight 0.05, latency penalty 0.5, outcome weight
+    /// 0.25, feedback for an hour (up to 100,000 answers), state in SQLite.
+    public static let defaults = LearningSettings(
+        policy: .thompson, forgetting: 0.995, costWeight: 0.05, latencyPenalty: 0.5, outcomeWeight: 0.25,
+        feedbackTTLSeconds: 3600, feedbackCapacity: 100_000, state: .sqlite, statePath: "")
+
+    /// Every key these settings read from `[route]`.
+    public static let keys = [
+        "policy", "forgetting", "cost_weight", "latency_penalty", "outcome_weight", "feedback_ttl", "feedback_capacity",
+        "state", "state_path",
+    ]
+
+    /// Memberwise.
+    public init(
+        policy: SelectionPolicy, forgetting: Double, costWeight: Double, latencyPenalty: Double, outcomeWeight: Double,
+        feedbackTTLSeconds: Int, feedbackCapacity: Int, state: LearningStateBackend, statePath: String
+    ) {
+        self.policy = policy
+        self.forgetting = forgetting
+        self.costWeight = costWeight
+        self.latencyPenalty = latencyPenalty
+        self.outcomeWeight = outcomeWeight
+        self.feedbackTTLSeconds = feedbackTTLSeconds
+        self.feedbackCapacity = feedbackCapacity
+        self.state = state
+        self.statePath = statePath
+    }
+
+    init(section s: ConfigurationSection) throws {
+        let d = Self.defaults
+        self.init(
+            policy: try s.choice("policy", default: d.policy),
+            forgetting: try s.double("forgetting", default: d.forgetting, in: 0.5...1),
+            costWeight: try s.double("cost_weight", default: d.costWeight, in: 0...1e6),
+            latencyPenalty: try s.double("latency_penalty", default: d.latencyPenalty, in: 0...1e6),
+            outcomeWeight: try s.double("outcome_weight", default: d.outcomeWeight, in: 0...1),
+            feedbackTTLSeconds: try s.int("feedback_ttl", default: d.feedbackTTLSeconds, in: 1...30 * 86_400),
+            feedbackCapacity: try s.int("feedback_capacity", default: d.feedbackCapacity, in: 1...10_000_000),
+            state: try s.choice("state", default: d.state),
+            statePath: try s.string("state_path", default: d.statePath))
+    }
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Route learns: the learning policies and the tuner in simulated worlds, then their speed.
+#   1. `copilot route simulate`: Thompson sampling against the prototype's static weights and
+#      epsilon-greedy, 5 task types x 4 models, one provider losing 0.3 of quality halfway;
+#      both worlds (standard: the best leads by 0.17-0.21; close-call: by 0.085-0.105) and
+#      both kinds of feedback (thumbs up/down, graded scores).
+#   2. `copilot route simulate --tuner`: evaluations until the tuner is within 5% of a noisy
+#      synthetic objective's optimum, Gaussian process against random search, 20 seeds.
+#   3. `copilot bench --filter route/`: a pick with learning on (10 candidates) and a tuning
+#      suggestion with 200 observations, against the reference in the same run.
+# Usage: benchmarks/route_learn.sh [seeds, default 20]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SEEDS=${1:-20}
+BIN=${BIN:-.build/release/copilot}
+[ -x "$BIN" ] || { echo "build first: swift build -c release (or set BIN)" >&2; exit 2; }
+echo "# route learns, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+for world in standard close-call; do
+    for feedback in thumbs graded; do
+        echo
+        "$BIN" route simulate --seeds "$SEEDS" --world "$world" --feedback "$feedback"
+    done
+done
+if "$BIN" route simulate --help | grep -q -- --tuner; then
+    echo
+    "$BIN" route simulate --tuner --seeds "$SEEDS"
+fi
+echo
+"$BIN" bench --filter "route/"
