@@ -29,6 +29,7 @@ final class AttemptLease<Selector: ModelSelecting>: Sendable {
         let ttftMs = ttftNs.map { Double($0 &- startNs) / 1e6 } ?? latencyMs
         let outcome = RouteOutcome(provider: provider, task: task, success: success, latencyMs: latencyMs, ttftMs: ttftMs)
         gateway.router.withLock { $0.release(provider, outcome: outcome, now: now) }
+        gateway.learning?.changes.add(1, ordering: .relaxed)
         gateway.metrics.attempt(
             provider: provider, success: success, latencySeconds: success ? latencyMs / 1000 : nil, ttftSeconds: success ? ttftMs / 1000 : nil)
     }
@@ -139,6 +140,7 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
                     do {
                         let bytes = try await Self.collectJSON(answer.body, provider: gateway.settings.providers[lease.provider].name)
                         lease.finish(success: true, ttftNs: firstByteNs)
+                        gateway.learning?.remember(requestID, provider: lease.provider, task: task)
                         waitedNs &+= monotonicNanoseconds() &- attemptStart
                         let overheadNs = (monotonicNanoseconds() &- startNs) &- waitedNs
                         gateway.metrics.request(status: 200, overheadSeconds: Double(overheadNs) / 1e9)
@@ -273,6 +275,7 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
     ) -> Response {
         let overheadNs = (monotonicNanoseconds() &- startNs) &- waitedNs
         gateway.metrics.request(status: 200, overheadSeconds: Double(overheadNs) / 1e9)
+        gateway.learning?.remember(requestID, provider: lease.provider, task: lease.task)
         var headers = Self.headers(provider: lease.gateway.settings.providers[lease.provider].name, requestID: requestID, overheadNs: overheadNs)
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"

@@ -21,13 +21,16 @@ public final class Gateway<Selector: ModelSelecting>: Sendable {
     let requestIDs = RequestIDs()
     /// The response cache, if any.
     let cache: GatewayCache?
+    /// Feedback and saved state; nil when `[route] policy` learns nothing.
+    let learning: GatewayLearning?
 
     init(
         settings: RouteSettings, selector: Selector, client: HTTPClient, authToken: String?, environment: [String: String], logger: Logger,
-        cache: GatewayCache? = nil
+        cache: GatewayCache? = nil, learningStore: RouteStateStore? = nil
     ) {
         self.settings = settings
         self.cache = cache
+        learning = Selector.learns ? GatewayLearning(settings: settings.learning, store: learningStore) : nil
         self.authToken = authToken
         self.logger = logger
         metrics = GatewayMetrics(providerNames: settings.providers.map(\.name))
@@ -84,7 +87,13 @@ public final class Gateway<Selector: ModelSelecting>: Sendable {
             }
         }
         let requests = metrics.requestCounts
-        let object: [String: Any] = ["status": anyUp ? "ok" : "down", "providers": providers, "requests": requests]
+        var object: [String: Any] = ["status": anyUp ? "ok" : "down", "providers": providers, "requests": requests]
+        if learning != nil {
+            let arms = router.withLock { $0.selector.learnedArms }
+            object["learning"] = arms.map { arm -> [String: Any] in
+                ["task": arm.task, "provider": arm.provider, "mean": arm.posterior.mean, "evidence": arm.posterior.evidence]
+            }
+        }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return (anyUp, String(decoding: data, as: UTF8.self))
     }

@@ -23,6 +23,10 @@ public struct GatewayOptions: Sendable {
     public var logLevel: Logger.Level
     /// The exact-match response cache, or nil for none.
     public var cache: GatewayCache?
+    /// Where a learning gateway saves its posteriors (restored by ``GatewayServer/run``), or nil.
+    public var learningStore: RouteStateStore?
+    /// Seconds between saves of the learning state while it changes.
+    public var learningSaveSeconds: Double = 2
 
     /// Loopback, port 8080, no auth, the process environment, `info` logs.
     public init(
@@ -77,7 +81,7 @@ public func buildApplication<Selector: ModelSelecting>(
     let client = makeUpstreamClient()
     let gateway = Gateway(
         settings: settings, selector: selector, client: client, authToken: options.authToken, environment: options.environment,
-        logger: logger, cache: options.cache)
+        logger: logger, cache: options.cache, learningStore: options.learningStore)
     let router = Router()
     router.middlewares.add(OpenAIErrorMiddleware(requestIDs: gateway.requestIDs))
     let chat = ChatCompletions(gateway: gateway)
@@ -87,6 +91,19 @@ public func buildApplication<Selector: ModelSelecting>(
             return ChatCompletions<Selector>.errorResponse(.unauthorized, requestID: gateway.nextRequestID())
         }
         return jsonResponse(gateway.modelsDocument())
+    }
+    router.post("/v1/feedback") { request, _ -> Response in
+        guard gateway.isAuthorized(request.headers[.authorization]) else {
+            return ChatCompletions<Selector>.errorResponse(.unauthorized, requestID: gateway.nextRequestID())
+        }
+        do {
+            let body = try await request.body.collect(upTo: 64 << 10)
+            return jsonResponse(try gateway.feedback(FeedbackRequest(json: body)))
+        } catch let error as GatewayError {
+            return ChatCompletions<Selector>.errorResponse(error, requestID: gateway.nextRequestID())
+        } catch {
+            return ChatCompletions<Selector>.errorResponse(.bodyTooLarge(limitBytes: 64 << 10), requestID: gateway.nextRequestID())
+        }
     }
     router.get("/health") { _, _ -> Response in
         let health = gateway.healthDocument()
@@ -101,7 +118,9 @@ public func buildApplication<Selector: ModelSelecting>(
     let application = Application(
         router: router,
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "copilot"),
-        services: [UpstreamClientService(client: client)],
+        services: gateway.learning?.store == nil
+            ? [UpstreamClientService(client: client)]
+            : [UpstreamClientService(client: client), LearningStateService(gateway: gateway, intervalSeconds: options.learningSaveSeconds)],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? options.port) },
         logger: logger)
     return (application, gateway)
@@ -164,9 +183,18 @@ public enum GatewayServer {
         }
     }
 
+    /// `selector` with what earlier runs learned from `store` (arms of tasks or providers no
+    /// longer configured are dropped at the next save).
+    public static func restoring<Selector: ModelSelecting>(_ selector: Selector, from store: RouteStateStore?) throws -> Selector {
+        var selector = selector
+        if let store { selector.restore(try store.load()) }
+        return selector
+    }
+
     static func run<Selector: ModelSelecting>(
         settings: RouteSettings, selector: Selector, options: GatewayOptions, onServerRunning: @escaping @Sendable (Int) async -> Void
     ) async throws {
+        let selector = try restoring(selector, from: options.learningStore)
         let (application, _) = buildApplication(settings: settings, selector: selector, options: options, onServerRunning: onServerRunning)
         try await application.runService()
     }

@@ -137,6 +137,24 @@ public final class GatewayClient: Sendable {
         return response.headers.first(name: "x-copilot-provider") ?? "?"
     }
 
+    /// `POST /v1/feedback`: scores answer `requestID` (0...1); the gateway's JSON answer.
+    public func feedback(requestID: String, score: Double) async throws -> String {
+        var request = HTTPClientRequest(url: baseURL + "/v1/feedback")
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        if let token { request.headers.add(name: "authorization", value: "Bearer " + token) }
+        request.body = .bytes(ByteBuffer(string: "{\"request_id\":\(JSONText.quote(requestID)),\"score\":\(score)}"))
+        let status: Int, body: String
+        do {
+            let response = try await client.execute(request, timeout: .seconds(30))
+            (status, body) = (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
+        } catch {
+            throw GatewayClientError.unreachable(url: baseURL, reason: UpstreamCaller.describe(error))
+        }
+        guard status == 200 else { throw GatewayClientError.failed(status: status, message: Self.message(body)) }
+        return body
+    }
+
     private func get(_ path: String) async throws -> (Int, String) {
         var request = HTTPClientRequest(url: baseURL + path)
         if let token { request.headers.add(name: "authorization", value: "Bearer " + token) }
@@ -173,6 +191,20 @@ public enum GatewayStatsFormatter {
             let success = (p["success_rate"] as? Double).map { String(format: "%.3f", $0) } ?? "-"
             text += "\(p["name"] as? String ?? "?")\t\(p["breaker"] as? String ?? "?")\t\(p["in_flight"] ?? 0)\t\(p["requests"] ?? 0)\t\(p["errors"] ?? 0)\t\(success)\t"
             text += "\(ms("latency_p50_ms", p))\t\(ms("latency_p99_ms", p))\t\(ms("ttft_p50_ms", p))\t\(ms("ttft_p95_ms", p))\n"
+        }
+        if let arms = object["learning"] as? [[String: Any]] {
+            // What Thompson sampling believes: each task's providers, best posterior mean first.
+            text += "\nlearned (task, provider, posterior mean quality, evidence)\n"
+            if arms.isEmpty { text += "(nothing yet: score answers with POST /v1/feedback or copilot route feedback)\n" }
+            let sorted = arms.sorted {
+                let (a, b) = ($0["task"] as? String ?? "", $1["task"] as? String ?? "")
+                return a != b ? a < b : ($0["mean"] as? Double ?? 0) > ($1["mean"] as? Double ?? 0)
+            }
+            for arm in sorted {
+                let task = arm["task"] as? String ?? ""
+                text += "\(task.isEmpty ? "(no task)" : task)\t\(arm["provider"] as? String ?? "?")\t"
+                text += String(format: "%.3f\t%.1f\n", arm["mean"] as? Double ?? 0, arm["evidence"] as? Double ?? 0)
+            }
         }
         return text
     }

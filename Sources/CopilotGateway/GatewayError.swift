@@ -27,6 +27,16 @@ public enum GatewayError: Error, LocalizedError, Equatable, Sendable {
     case notFound(path: String)
     /// The route exists but not with this method.
     case methodNotAllowed(method: String, path: String)
+    /// Feedback while `[route] policy` learns nothing.
+    case learningOff
+    /// Feedback for a request id the gateway does not know (never answered, or forgotten).
+    case unknownRequestID(String)
+    /// Feedback after `feedback_ttl`.
+    case feedbackExpired(String, ttlSeconds: Int)
+    /// A second score for one answer.
+    case alreadyScored(String)
+    /// A score that is not a number in 0...1.
+    case invalidScore(String)
 
     /// HTTP status of the response.
     public var status: Int {
@@ -41,6 +51,11 @@ public enum GatewayError: Error, LocalizedError, Equatable, Sendable {
         case .upstreamRejected(let status, _, _): status
         case .notFound: 404
         case .methodNotAllowed: 405
+        case .learningOff: 409
+        case .unknownRequestID: 404
+        case .feedbackExpired: 410
+        case .alreadyScored: 409
+        case .invalidScore: 400
         }
     }
 
@@ -68,6 +83,11 @@ public enum GatewayError: Error, LocalizedError, Equatable, Sendable {
         case .upstreamRejected: "upstream_rejected"
         case .notFound: "not_found"
         case .methodNotAllowed: "method_not_allowed"
+        case .learningOff: "learning_off"
+        case .unknownRequestID: "unknown_request_id"
+        case .feedbackExpired: "feedback_expired"
+        case .alreadyScored: "already_scored"
+        case .invalidScore: "invalid_score"
         }
     }
 
@@ -92,9 +112,19 @@ public enum GatewayError: Error, LocalizedError, Equatable, Sendable {
         case .upstreamRejected(_, let detail, let message):
             "\(detail); the request itself was refused: \(message)"
         case .notFound(let path):
-            "no route \(path); the gateway serves /v1/chat/completions, /v1/models, /health and /metrics"
+            "no route \(path); the gateway serves /v1/chat/completions, /v1/models, /v1/feedback, /health and /metrics"
         case .methodNotAllowed(let method, let path):
             "\(method) is not allowed on \(path)"
+        case .learningOff:
+            "this gateway learns nothing ([route] policy = \"health\"); set policy = \"thompson\" to take feedback"
+        case .unknownRequestID(let id):
+            "no answer with request id \"\(id)\" is remembered; send the x-copilot-request-id of an answer this gateway gave"
+        case .feedbackExpired(let id, let ttl):
+            "the answer \"\(id)\" is older than feedback_ttl (\(ttl) s); score answers sooner or raise [route] feedback_ttl"
+        case .alreadyScored(let id):
+            "the answer \"\(id)\" was scored already; each answer takes one score"
+        case .invalidScore(let given):
+            "score \(given) is not a number in 0...1; send 0 for the worst answer, 1 for the best"
         }
     }
 

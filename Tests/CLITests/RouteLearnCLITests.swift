@@ -16,4 +16,31 @@ import Testing
         let bad = try CLI.run(["route", "simulate", "--forgetting", "2"])
         #expect(bad.status != 0 && bad.err.contains("--forgetting must be in 0.5...1"))
     }
+
+    @Test func feedbackChecksItsScoreAndSaysWhenTheGatewayIsAway() throws {
+        let bad = try CLI.run(["route", "feedback", "req-1", "--score", "1.5"])
+        #expect(bad.status != 0 && bad.status < 128 && bad.err.contains("--score 1.5 is not in 0...1"))
+        let away = try CLI.run(["route", "feedback", "req-1", "--score", "1", "--url", "http://127.0.0.1:1"])
+        #expect(away.status != 0 && away.status < 128 && away.err.contains("127.0.0.1:1"), "\(away.err)")
+    }
+
+    @Test func serveRefusesADamagedStateFileKeepsItAndResetStartsOver() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let state = dir.appendingPathComponent("state.sqlite")
+        try Data("garbage".utf8).write(to: state)
+        let config = dir.appendingPathComponent("route.toml")
+        try """
+            [route]
+            state_path = "\(state.path)"
+            [[route.providers]]
+            name = "local"
+            kind = "mock"
+            models = ["m"]
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let refused = try CLI.run(["route", "serve", "--config", config.path, "--port", "0"], timeout: 30)
+        #expect(refused.status != 0 && refused.status < 128)
+        #expect(refused.err.contains("damaged") && refused.err.contains("--reset-state"), "\(refused.err)")
+        #expect(try Data(contentsOf: state) == Data("garbage".utf8))
+    }
 }

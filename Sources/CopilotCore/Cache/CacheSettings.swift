@@ -93,10 +93,16 @@ public struct CacheSettings: Sendable, Equatable {
 
     /// The SQLite file: `path`, or the default under the user's cache directory.
     public func resolvedPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        Self.userCacheFile(path, default: "cache.sqlite", environment: environment)
+    }
+
+    /// `path` with `~` expanded, or, when empty, `name` in `$XDG_CACHE_HOME/copilot` (or
+    /// `~/.cache/copilot`).
+    static func userCacheFile(_ path: String, default name: String, environment: [String: String]) -> String {
         if !path.isEmpty { return (path as NSString).expandingTildeInPath }
         let base = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? ((environment["HOME"] ?? NSHomeDirectory()) + "/.cache")
-        return base + "/copilot/cache.sqlite"
+        return base + "/copilot/" + name
     }
 
     /// The TTL for a write: the one given, else the session's or the default (nil = never).

@@ -139,6 +139,11 @@ package final class SQLiteDatabase {
             if let value { try bind(index, value) } else { try database.check(sqlite3_bind_null(handle, index), "bind") }
         }
 
+        /// Binds a double.
+        package func bind(_ index: Int32, _ value: Double) throws {
+            try database.check(sqlite3_bind_double(handle, index, value), "bind")
+        }
+
         /// Binds a blob (copied by SQLite).
         package func bind(_ index: Int32, _ bytes: [UInt8]) throws {
             let rc = bytes.withUnsafeBytes { raw in
@@ -178,6 +183,11 @@ package final class SQLiteDatabase {
         /// Column `index` as an integer (NULL reads as nil).
         package func int64(_ index: Int32) -> Int64? {
             sqlite3_column_type(handle, index) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, index)
+        }
+
+        /// Column `index` as a double (NULL reads as nil).
+        package func double(_ index: Int32) -> Double? {
+            sqlite3_column_type(handle, index) == SQLITE_NULL ? nil : sqlite3_column_double(handle, index)
         }
 
         /// Column `index` as text.

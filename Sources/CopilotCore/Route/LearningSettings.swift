@@ -1,3 +1,5 @@
+import Foundation
+
 /// Which ranking policy the gateway uses (`[route] policy`).
 public enum SelectionPolicy: String, CaseIterable, Sendable {
     /// ``ThompsonSelector``: learns each task's best provider from outcomes and feedback.
@@ -66,6 +68,11 @@ public struct LearningSettings: Sendable, Equatable {
         self.feedbackCapacity = feedbackCapacity
         self.state = state
         self.statePath = statePath
+    }
+
+    /// The state file: `state_path`, or `route-state.sqlite` under the user's cache directory.
+    public func resolvedStatePath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        CacheSettings.userCacheFile(statePath, default: "route-state.sqlite", environment: environment)
     }
 
     init(section s: ConfigurationSection) throws {

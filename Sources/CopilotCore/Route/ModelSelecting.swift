@@ -71,6 +71,16 @@ public protocol ModelSelecting: Sendable {
 
     /// Learns from a quality score a client gave one answer (the default ignores it).
     mutating func learn(_ feedback: RouteFeedback)
+
+    /// Whether it learns from feedback (the gateway then takes `POST /v1/feedback`).
+    static var learns: Bool { get }
+
+    /// What it has learned, by name (saved by the gateway; empty for stateless policies).
+    var learnedArms: [LearnedArm] { get }
+
+    /// Takes back what ``learnedArms`` gave; returns the arms it had no place for.
+    @discardableResult
+    mutating func restore(_ arms: [LearnedArm]) -> [LearnedArm]
 }
 
 extension ModelSelecting {
@@ -79,6 +89,16 @@ extension ModelSelecting {
 
     /// Stateless selectors learn nothing.
     public mutating func learn(_ feedback: RouteFeedback) {}
+
+    /// Stateless selectors take no feedback.
+    public static var learns: Bool { false }
+
+    /// Stateless selectors have nothing to save.
+    public var learnedArms: [LearnedArm] { [] }
+
+    /// Stateless selectors keep nothing.
+    @discardableResult
+    public mutating func restore(_ arms: [LearnedArm]) -> [LearnedArm] { arms }
 }
 
 /// A client's verdict on one answer (`POST /v1/feedback`), as the router tells a selector.

@@ -168,6 +168,9 @@ public struct ThompsonSelector: ModelSelecting {
         events[s] += 1
     }
 
+    /// It learns from feedback.
+    public static var learns: Bool { true }
+
     /// Every posterior with evidence, by task and provider name (what the state store keeps).
     public var learnedArms: [LearnedArm] {
         var arms: [LearnedArm] = []

@@ -9,7 +9,7 @@ struct RouteServe: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve an OpenAI-compatible chat-completions gateway over the configured providers.",
         discussion: """
-            Endpoints: POST /v1/chat/completions (stream false or true), GET /v1/models, \
+            Endpoints: POST /v1/chat/completions (stream false or true), POST /v1/feedback, GET /v1/models, \
             GET /health (JSON; 503 when every breaker is open), GET /metrics (Prometheus). \
             Responses carry x-copilot-provider, x-copilot-request-id and x-copilot-overhead-us. \
             A request may name its task with the x-copilot-task header. SIGTERM or SIGINT stops \
@@ -20,6 +20,12 @@ struct RouteServe: AsyncParsableCommand {
             seconds and replayed, streamed or not, with x-copilot-cache: hit; a client sends \
             x-copilot-cache: force to cache any request, bypass to skip the cache. [route] \
             cache = "always" caches every request, "off" none.
+
+            Learning ([route] policy = "thompson", the default): every answer's \
+            x-copilot-request-id takes one score for feedback_ttl seconds: POST /v1/feedback \
+            {"request_id": "...", "score": 0.8} or copilot route feedback ID --score 0.8. The \
+            posteriors are saved every 2 s and on exit to [route] state_path (default \
+            ~/.cache/copilot/route-state.sqlite) and restored on start; --reset-state starts over.
 
             Binds 127.0.0.1 unless --host says otherwise. Provider keys come only from the \
             environment variables named by api_key_env and are never logged or shown.
@@ -46,6 +52,9 @@ struct RouteServe: AsyncParsableCommand {
     @Flag(help: "Log every failed upstream attempt (debug level).")
     var verbose = false
 
+    @Flag(help: "Start learning over: empty the route state file (a damaged one is moved aside, not deleted).")
+    var resetState = false
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535, got \(port)") }
     }
@@ -71,8 +80,12 @@ struct RouteServe: AsyncParsableCommand {
             let remote = cacheSettings.backend == .redis || (cacheSettings.backend == .tiered && cacheSettings.tierStore == .redis)
             cache = GatewayCache(store: try cacheSettings.open(), mode: settings.cache, ttlSeconds: settings.cacheTTLSeconds, offEventLoop: remote)
         }
-        let options = GatewayOptions(
+        var options = GatewayOptions(
             host: host, port: port, authToken: token, environment: environment, logLevel: verbose ? .debug : .info, cache: cache)
+        if settings.learning.policy != .health && settings.learning.state == .sqlite {
+            let path = settings.learning.resolvedStatePath(environment: environment)
+            options.learningStore = resetState ? try RouteStateStore.reset(path: path) : try RouteStateStore(path: path)
+        }
         try await GatewayServer.run(settings: settings, options: options) { boundPort in
             writeStandardError(
                 "copilot route: listening on http://\(host):\(boundPort) (\(settings.providers.count) providers\(adopted ? "" : "; handlers on the shared pool"))\n")

@@ -1,0 +1,70 @@
+/// Which provider answered which request, for `feedback_ttl` seconds, so a client's later
+/// score (`POST /v1/feedback`) reaches the right posterior. Bounded: past `capacity` answers
+/// the oldest is forgotten first. A request takes one score; a second is refused.
+///
+/// Not thread-safe; the gateway keeps it behind a lock. Times are milliseconds passed in, so
+/// a test drives it with a fake clock.
+public struct FeedbackLedger: Sendable {
+    /// What the ledger knows of one answered request.
+    public struct Entry: Sendable, Equatable {
+        /// Index into the router's providers: the one that answered.
+        public var provider: Int
+        /// Task type named by the request, if any.
+        public var task: String?
+        /// When feedback stops being taken, milliseconds.
+        public var expiresAtMs: Int64
+        /// True once a score was taken.
+        public var scored: Bool
+    }
+
+    /// Why a score was not taken.
+    public enum Refusal: Error, Equatable, Sendable {
+        /// No answer with this id is remembered (never given, or forgotten for room).
+        case unknown
+        /// Its `feedback_ttl` has passed.
+        case expired
+        /// It was scored already.
+        case alreadyScored
+    }
+
+    /// Answers remembered at most.
+    public let capacity: Int
+    /// How long an answer takes feedback, milliseconds.
+    public let ttlMs: Int64
+    private var entries: [String: Entry] = [:]
+    private var order: [String] = []  // ring of ids, oldest at `head`
+    private var head = 0
+
+    /// A ledger for `capacity` answers, each taking feedback for `ttlSeconds`.
+    public init(capacity: Int, ttlSeconds: Int) {
+        self.capacity = max(1, capacity)
+        ttlMs = Int64(max(1, ttlSeconds)) * 1000
+    }
+
+    /// Answers remembered now (expired ones included until they are pushed out).
+    public var count: Int { entries.count }
+
+    /// Remembers that `provider` answered request `id` at `nowMs`.
+    public mutating func record(id: String, provider: Int, task: String?, nowMs: Int64) {
+        let entry = Entry(provider: provider, task: task, expiresAtMs: nowMs + ttlMs, scored: false)
+        if entries.updateValue(entry, forKey: id) != nil { return }
+        if order.count < capacity {
+            order.append(id)
+            return
+        }
+        // Full: the oldest id gives up its place.
+        entries.removeValue(forKey: order[head])
+        order[head] = id
+        head = (head + 1) % capacity
+    }
+
+    /// The answer `id` names, marked scored; a ``Refusal`` when it cannot take a score now.
+    public mutating func take(id: String, nowMs: Int64) -> Result<Entry, Refusal> {
+        guard var entry = entries[id] else { return .failure(.unknown) }
+        if nowMs >= entry.expiresAtMs { return .failure(.expired) }
+        if entry.scored { return .failure(.alreadyScored) }
+        entry.scored = true
+        entries[id] = entry
+        return .success(entry)
+    }
+}
