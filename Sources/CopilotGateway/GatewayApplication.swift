@@ -201,13 +201,22 @@ public enum GatewayServer {
 }
 
 extension GatewayServer {
+    /// Waits up to `graceMs` for the one task in `tasks` (the server) to stop on its own, then
+    /// cancels it.
+    static func drain(_ tasks: inout ThrowingTaskGroup<Void, any Error>, graceMs: Int) async {
+        tasks.addTask { try await Task.sleep(for: .milliseconds(graceMs)) }
+        _ = try? await tasks.next()  // the server stopped, or the grace ended
+        tasks.cancelAll()
+    }
+
     /// Runs a gateway on a free loopback port for the length of `body` (what `route ask` does
     /// without `--url`: one process, the same router, failover and providers as `serve`).
     public static func withLocalGateway<T: Sendable>(
         settings: RouteSettings, environment: [String: String], _ body: @escaping @Sendable (String) async throws -> T
     ) async throws -> T {
         let (stream, continuation) = AsyncStream<Int>.makeStream()
-        let options = GatewayOptions(host: "127.0.0.1", port: 0, environment: environment, logLevel: .error)
+        // Failures reach the caller as HTTP errors; the server's own log would only repeat them.
+        let options = GatewayOptions(host: "127.0.0.1", port: 0, environment: environment, logLevel: .critical)
         let (application, _) = buildApplication(settings: settings, selector: HealthWeightedSelector(), options: options) { port in
             continuation.yield(port)
             continuation.finish()
@@ -217,14 +226,19 @@ extension GatewayServer {
             tasks.addTask { try await group.run() }
             var port = 0
             for await p in stream { port = p }
+            // When `body` is done nobody waits for anything still in flight (an expert that
+            // timed out on the client's side): it gets a moment to finish, then is cancelled.
+            let stop: @Sendable () async -> Void = {
+                await group.triggerGracefulShutdown()
+            }
             do {
                 let value = try await body("http://127.0.0.1:\(port)")
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
+                await stop()
+                await Self.drain(&tasks, graceMs: 250)
                 return value
             } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
+                await stop()
+                await Self.drain(&tasks, graceMs: 250)
                 throw error
             }
         }

@@ -100,25 +100,35 @@ public final class GatewayClient: Sendable {
 
     /// The first model `GET /v1/models` lists.
     public func firstModel() async throws -> String {
+        guard let first = try await models().first else { throw GatewayClientError.invalidAnswer(url: baseURL) }
+        return first
+    }
+
+    /// Every model `GET /v1/models` lists, in its order.
+    public func models() async throws -> [String] {
         let (status, body) = try await get("/v1/models")
         guard status == 200 else { throw GatewayClientError.failed(status: status, message: Self.message(body)) }
         let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
-        guard let id = (object?["data"] as? [[String: Any]])?.first?["id"] as? String else {
-            throw GatewayClientError.invalidAnswer(url: baseURL)
-        }
-        return id
+        guard let data = object?["data"] as? [[String: Any]] else { throw GatewayClientError.invalidAnswer(url: baseURL) }
+        return data.compactMap { $0["id"] as? String }
     }
 
-    /// Streams one chat completion of `prompt`, calling `onText` with each piece as it arrives.
-    /// Returns the provider that answered.
-    public func ask(prompt: String, model: String, task: String?, onText: (String) throws -> Void) async throws -> String {
+    /// A one-message chat-completions request for `prompt`.
+    private func chatRequest(prompt: String, model: String, task: String?, stream: Bool) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: baseURL + "/v1/chat/completions")
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
         if let token { request.headers.add(name: "authorization", value: "Bearer " + token) }
         if let task { request.headers.add(name: "x-copilot-task", value: task) }
-        let body = "{\"model\":\(JSONText.quote(model)),\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\(JSONText.quote(prompt))}]}"
+        let body = "{\"model\":\(JSONText.quote(model)),\"stream\":\(stream),\"messages\":[{\"role\":\"user\",\"content\":\(JSONText.quote(prompt))}]}"
         request.body = .bytes(ByteBuffer(string: body))
+        return request
+    }
+
+    /// Streams one chat completion of `prompt`, calling `onText` with each piece as it arrives.
+    /// Returns the provider that answered.
+    public func ask(prompt: String, model: String, task: String?, onText: (String) throws -> Void) async throws -> String {
+        let request = chatRequest(prompt: prompt, model: model, task: task, stream: true)
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request, timeout: .seconds(600))
@@ -135,6 +145,43 @@ public final class GatewayClient: Sendable {
         }
         if let error = decoder.errorMessage { throw GatewayClientError.failed(status: 200, message: error) }
         return response.headers.first(name: "x-copilot-provider") ?? "?"
+    }
+
+    /// One non-streamed answer: its text, the provider that gave it and the token counts
+    /// the provider reported.
+    public struct Completion: Sendable, Equatable {
+        /// The answer's content.
+        public var text: String
+        /// `x-copilot-provider`.
+        public var provider: String
+        /// `usage.prompt_tokens`, when given.
+        public var promptTokens: Int?
+        /// `usage.completion_tokens`, when given.
+        public var completionTokens: Int?
+    }
+
+    /// Asks `prompt` of `model` without streaming, giving up after `timeoutMs`.
+    public func complete(prompt: String, model: String, task: String?, timeoutMs: Int) async throws -> Completion {
+        let request = chatRequest(prompt: prompt, model: model, task: task, stream: false)
+        let status: Int, text: String, provider: String
+        do {
+            let response = try await client.execute(request, deadline: .now() + .milliseconds(Int64(timeoutMs)))
+            status = Int(response.status.code)
+            provider = response.headers.first(name: "x-copilot-provider") ?? "?"
+            text = String(buffer: try await response.body.collect(upTo: 64 << 20))
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            throw GatewayClientError.failed(status: 504, message: "no answer within \(timeoutMs) ms")
+        } catch {
+            throw GatewayClientError.unreachable(url: baseURL, reason: UpstreamCaller.describe(error))
+        }
+        guard status == 200 else { throw GatewayClientError.failed(status: status, message: Self.message(text)) }
+        let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+        let message = ((object?["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])
+        guard let content = message?["content"] as? String else { throw GatewayClientError.invalidAnswer(url: baseURL) }
+        let usage = object?["usage"] as? [String: Any]
+        return Completion(
+            text: content, provider: provider, promptTokens: (usage?["prompt_tokens"] as? NSNumber)?.intValue,
+            completionTokens: (usage?["completion_tokens"] as? NSNumber)?.intValue)
     }
 
     /// `POST /v1/feedback`: scores answer `requestID` (0...1); the gateway's JSON answer.

@@ -1,8 +1,10 @@
 import ArgumentParser
 import CopilotCore
+import CopilotGateway
+import Foundation
 
 /// `copilot consensus`: the consensus answer among expert answers, with agreement scores.
-struct Consensus: ParsableCommand {
+struct Consensus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Find the consensus answer among expert answers and score their agreement.",
         discussion: """
@@ -11,8 +13,16 @@ struct Consensus: ParsableCommand {
             words are left out with a warning. Short factual answers (numbers, yes/no, choice \
             letters) are voted on by value; longer ones are compared by word n-gram overlap.
 
+            With --ask, the answers come from a circle of experts: the question goes at once \
+            to --experts different models through the router (the configured providers in \
+            this process, or a running gateway with --url), each with its own timeout; experts \
+            that fail or time out are reported on stderr and left out. --json then lists every \
+            expert's answer, latency, tokens and cost beside the consensus.
+
             Examples:
               copilot consensus answers.jsonl
+              copilot consensus --ask "Which port does Redis use by default?" --experts 3 --config route.toml
+              copilot consensus --ask "Summarise the risk" --experts 5 --task analysis --url http://127.0.0.1:8080 --json
               cat answers.json | copilot consensus --json
               copilot consensus --json --matrix --threshold 0.3 answers.jsonl
               copilot consensus --matrix answers.jsonl    # text, blank line, TSV matrix
@@ -36,16 +46,45 @@ struct Consensus: ParsableCommand {
     @OptionGroup(title: "Configuration")
     var config: ConfigOptions
 
+    @Option(help: ArgumentHelp("Ask this question of a circle of experts instead of reading answers.", valueName: "question"))
+    var ask: String?
+
+    @Option(help: ArgumentHelp("With --ask: how many different models to ask.", valueName: "n"))
+    var experts = 3
+
+    @Option(help: ArgumentHelp("With --ask: the task type from [[route.tasks]].", valueName: "task"))
+    var task: String?
+
+    @Option(help: ArgumentHelp("With --ask: a running gateway to ask through (default: the configured providers, in this process).", valueName: "url"))
+    var url: String?
+
+    @Option(help: ArgumentHelp("With --ask and --url: environment variable holding the gateway's bearer token.", valueName: "name"))
+    var authTokenEnv: String?
+
+    @Option(help: ArgumentHelp("With --ask: how long each expert may take, in milliseconds.", valueName: "ms"))
+    var timeoutMs = 60_000
+
     func validate() throws {
         if let threshold, !(0...1).contains(threshold) {
             throw ValidationError("--threshold must be between 0 and 1, got \(threshold)")
         }
+        if let ask {
+            guard input == nil else { throw ValidationError("give either an answers file or --ask, not both") }
+            guard !ask.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw ValidationError("--ask needs a question") }
+            guard experts >= 1 && experts <= 64 else { throw ValidationError("--experts must be 1...64, got \(experts)") }
+            guard timeoutMs >= 1 else { throw ValidationError("--timeout-ms must be at least 1, got \(timeoutMs)") }
+        }
     }
 
-    func run() throws {
-        var options = try ConsensusOptions(configuration: try config.load())
+    func run() async throws {
+        let configuration = try config.load()
+        var options = try ConsensusOptions(configuration: configuration)
         if let threshold { options.threshold = threshold }
         if let mode { options.mode = mode }
+        if let ask {
+            try await askExperts(ask, configuration: configuration, options: options)
+            return
+        }
         let answers = try ConsensusInput.read(path: input)
         let report = try ConsensusAggregator(options: options).aggregate(answers)
         let source = ConsensusInput.sourceName(input)
@@ -58,6 +97,84 @@ struct Consensus: ParsableCommand {
                 json
                     ? ConsensusReportFormatter.json(report, answers: answers, matrix: matrix)
                     : ConsensusReportFormatter.plain(report, answers: answers, matrix: matrix))
+        }
+    }
+}
+
+extension Consensus {
+    /// `--ask`: the circle of experts, then the consensus of what came back.
+    func askExperts(_ question: String, configuration: Configuration, options: ConsensusOptions) async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let panel: (replies: [ExpertReply], wallMs: Double)
+        if let url {
+            var token: String?
+            if let authTokenEnv {
+                guard let value = environment[authTokenEnv], !value.isEmpty else {
+                    throw ValidationError("--auth-token-env \(authTokenEnv): the variable is not set; export it or drop the option")
+                }
+                token = value
+            }
+            let client = GatewayClient(baseURL: url, token: token)
+            let listed: [String]
+            do {
+                listed = try await client.models()
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+            try await client.shutdown()
+            let models = try ExpertPanel.choose(experts, from: listed)
+            panel = await ExpertPanel.ask(question, models: models, task: task, base: url, token: token, timeoutMs: timeoutMs)
+        } else {
+            let settings = try RouteSettings(configuration: configuration)
+            _ = try settings.validate(path: configuration.path ?? "defaults", environment: environment)
+            if let task, settings.task(named: task) == nil { throw RouteError.unknownTask(task, known: settings.tasks.map(\.name)) }
+            let models = try ExpertPanel.choose(experts, from: ExpertPanel.models(settings: settings, task: task))
+            var costs: [String: (input: Double, output: Double)] = [:]
+            for p in settings.providers { costs[p.name] = (p.costInputPer1k, p.costOutputPer1k) }
+            let (task, timeoutMs) = (task, timeoutMs)
+            let costTable = costs
+            panel = try await GatewayServer.withLocalGateway(settings: settings, environment: environment) { base in
+                await ExpertPanel.ask(question, models: models, task: task, base: base, token: nil, timeoutMs: timeoutMs, costs: costTable)
+            }
+        }
+        let (replies, wallMs) = panel
+        var answers: [ExpertAnswer] = []
+        for reply in replies {
+            if let text = reply.text {
+                answers.append(ExpertAnswer(expert: reply.model, text: text))
+                writeStandardError(String(format: "expert %@ (%@): %.0f ms\n", reply.model, reply.provider ?? "?", reply.latencyMs))
+            } else {
+                writeStandardError("warning: expert \(reply.model) gave no answer (\(reply.error ?? "unknown error")); left out\n")
+            }
+        }
+        guard !answers.isEmpty else {
+            throw ExpertPanel.Failure.noAnswers(reasons: replies.map { "\($0.model): \($0.error ?? "?")" }.joined(separator: "; "))
+        }
+        let report = try ConsensusAggregator(options: options).aggregate(answers)
+        try withStandardOutput { out in
+            guard json else {
+                try out.write(ConsensusReportFormatter.plain(report, answers: answers, matrix: matrix))
+                return
+            }
+            let slowest = replies.map(\.latencyMs).max() ?? 0
+            let expertsJSON = replies.map { r -> String in
+                var fields = ["\"model\":\(JSONText.quote(r.model))"]
+                fields.append("\"provider\":" + (r.provider.map(JSONText.quote) ?? "null"))
+                fields.append("\"answer\":" + (r.text.map(JSONText.quote) ?? "null"))
+                fields.append("\"error\":" + (r.error.map(JSONText.quote) ?? "null"))
+                fields.append(String(format: "\"latency_ms\":%.3f", r.latencyMs))
+                fields.append("\"prompt_tokens\":" + (r.promptTokens.map(String.init) ?? "null"))
+                fields.append("\"completion_tokens\":" + (r.completionTokens.map(String.init) ?? "null"))
+                fields.append("\"cost\":" + (r.cost.map { String($0) } ?? "null"))
+                return "{" + fields.joined(separator: ",") + "}"
+            }
+            let consensus = ConsensusReportFormatter.json(report, answers: answers, matrix: matrix)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            try out.write(
+                "{\"question\":\(JSONText.quote(question)),\"experts\":[\(expertsJSON.joined(separator: ","))],"
+                    + String(format: "\"wall_ms\":%.3f,\"slowest_expert_ms\":%.3f,\"overhead_ms\":%.3f,", wallMs, slowest, wallMs - slowest)
+                    + "\"consensus\":\(consensus)}\n")
         }
     }
 }
