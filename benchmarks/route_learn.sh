@@ -8,6 +8,8 @@
 #      synthetic objective's optimum, Gaussian process against random search, 20 seeds.
 #   3. `copilot bench --filter route/`: a pick with learning on (10 candidates) and a tuning
 #      suggestion with 200 observations, against the reference in the same run.
+#   4. `copilot consensus --ask` with 5 mock experts (50-90 ms each): what the circle adds over
+#      its slowest expert (overhead_ms), over 20 runs.
 # Usage: benchmarks/route_learn.sh [seeds, default 20]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,3 +29,20 @@ if "$BIN" route simulate --help | grep -q -- --tuner; then
 fi
 echo
 "$BIN" bench --filter "route/"
+echo
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+for i in 1 2 3 4 5; do
+    printf '[[route.providers]]\nname = "e%s"\nkind = "mock"\nmodels = ["m%s"]\nmock_reply = "The launch moves to March %s."\nmock_delay_ms = %s\n\n' \
+        "$i" "$i" "$(( i % 2 + 10 ))" "$(( 40 + 10 * i ))" >> "$WORK/experts.toml"
+done
+for _ in $(seq 20); do
+    "$BIN" consensus --config "$WORK/experts.toml" --ask "When is the launch?" --experts 5 --json 2>/dev/null
+done | python3 -c '
+import json, sys, statistics
+rows = [json.loads(line) for line in sys.stdin if line.strip()]
+over = sorted(r["overhead_ms"] for r in rows)
+slow = statistics.median(r["slowest_expert_ms"] for r in rows)
+print(f"consensus --ask, 5 mock experts (50-90 ms), {len(rows)} runs: overhead over the slowest expert "
+      f"median {statistics.median(over):.2f} ms, p90 {over[int(0.9 * (len(over) - 1))]:.2f} ms (slowest expert median {slow:.1f} ms)")'
+

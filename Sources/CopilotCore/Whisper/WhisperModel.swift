@@ -77,12 +77,14 @@ public final class WhisperModel: Sendable {
 
     /// Where the default model is installed, in search order after `--model` and the
     /// configuration: `$COPILOT_MODEL_DIR`, `models/tiny.en` in the repository the executable
-    /// was built in (found by walking up from the executable), then
+    /// was built in (found by walking up from the executable), `share/copilot/models/tiny.en`
+    /// beside the executable's `bin` (where `make install PREFIX=...` puts it), then
     /// `/usr/local/share/copilot/models/tiny.en`.
     public static func defaultLocations(environment: [String: String], executablePath: String) -> [String] {
         var locations: [String] = []
         if let env = environment["COPILOT_MODEL_DIR"], !env.isEmpty { locations.append(env) }
-        var dir = URL(fileURLWithPath: executablePath).resolvingSymlinksInPath().deletingLastPathComponent()
+        let binDirectory = URL(fileURLWithPath: executablePath).resolvingSymlinksInPath().deletingLastPathComponent()
+        var dir = binDirectory
         for _ in 0..<5 {
             let candidate = dir.appendingPathComponent("models/tiny.en").path
             if FileManager.default.fileExists(atPath: candidate + "/model.bin") {
@@ -91,7 +93,10 @@ public final class WhisperModel: Sendable {
             }
             dir = dir.deletingLastPathComponent()
         }
-        locations.append("/usr/local/share/copilot/models/tiny.en")
+        let installed = binDirectory.deletingLastPathComponent().appendingPathComponent("share/copilot/models/tiny.en").standardizedFileURL.path
+        for path in [installed, "/usr/local/share/copilot/models/tiny.en"] where !locations.contains(path) {
+            locations.append(path)
+        }
         return locations
     }
 
@@ -99,11 +104,17 @@ public final class WhisperModel: Sendable {
     /// as given, else the first default location holding a `model.bin`.
     public static func locate(
         explicit: String?, configured: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
-        executablePath: String = CommandLine.arguments.first ?? ""
+        executablePath: String? = nil
     ) throws -> String {
         if let explicit, !explicit.isEmpty { return explicit }
         if let configured, !configured.isEmpty { return configured }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? executablePath
+        // A directory the user named must be there: never skipped for another model silently.
+        if let env = environment["COPILOT_MODEL_DIR"], !env.isEmpty, !FileManager.default.fileExists(atPath: env + "/model.bin") {
+            throw WhisperModelError.environmentDirectoryMissing(path: env)
+        }
+        // This process's binary (argv[0] when /proc is not mounted) unless told otherwise.
+        let executable = executablePath
+            ?? (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments.first ?? ""
         let locations = defaultLocations(environment: environment, executablePath: executable)
         if let found = locations.first(where: { FileManager.default.fileExists(atPath: $0 + "/model.bin") }) {
             return found

@@ -4,6 +4,8 @@ import Foundation
 public enum WhisperModelError: Error, LocalizedError, Equatable {
     /// No model directory was found: `searched` lists the places tried, in order.
     case notFound(searched: [String])
+    /// `$COPILOT_MODEL_DIR` is set but holds no `model.bin`.
+    case environmentDirectoryMissing(path: String)
     /// A required file of the model directory is absent or unreadable.
     case unreadable(path: String, reason: String)
     /// The file ends before the structure it declares: `offset` is where reading stopped.
@@ -34,7 +36,9 @@ public enum WhisperModelError: Error, LocalizedError, Equatable {
     public var errorDescription: String? {
         switch self {
         case .notFound(let searched):
-            "no Whisper model found (looked in \(searched.joined(separator: ", "))); run `make model` or pass --model DIR"
+            "no Whisper model found (looked in \(searched.joined(separator: ", "))); run `make model` or `make install`, or pass --model DIR"
+        case .environmentDirectoryMissing(let path):
+            "COPILOT_MODEL_DIR=\(path) holds no model.bin; point it at a CTranslate2 Whisper model directory, or unset it"
         case .unreadable(let path, let reason):
             "cannot read \(path): \(reason); pass a CTranslate2 Whisper model directory to --model (run `make model` for tiny.en)"
         case .truncated(let path, let offset, let reading):
