@@ -36,13 +36,14 @@ for i in 1 2 3 4 5; do
     printf '[[route.providers]]\nname = "e%s"\nkind = "mock"\nmodels = ["m%s"]\nmock_reply = "The launch moves to March %s."\nmock_delay_ms = %s\n\n' \
         "$i" "$i" "$(( i % 2 + 10 ))" "$(( 40 + 10 * i ))" >> "$WORK/experts.toml"
 done
-for _ in $(seq 20); do
-    "$BIN" consensus --config "$WORK/experts.toml" --ask "When is the launch?" --experts 5 --json 2>/dev/null
-done | python3 -c '
+for i in $(seq 20); do
+    "$BIN" consensus --config "$WORK/experts.toml" --ask "When is the launch?" --experts 5 --json > "$WORK/run$i.json" 2>/dev/null
+done
+python3 - "$WORK"/run*.json <<'PY'
 import json, sys, statistics
-rows = [json.loads(line) for line in sys.stdin if line.strip()]
+rows = [json.load(open(path)) for path in sys.argv[1:]]
 over = sorted(r["overhead_ms"] for r in rows)
 slow = statistics.median(r["slowest_expert_ms"] for r in rows)
 print(f"consensus --ask, 5 mock experts (50-90 ms), {len(rows)} runs: overhead over the slowest expert "
-      f"median {statistics.median(over):.2f} ms, p90 {over[int(0.9 * (len(over) - 1))]:.2f} ms (slowest expert median {slow:.1f} ms)")'
-
+      f"median {statistics.median(over):.2f} ms, p90 {over[int(0.9 * (len(over) - 1))]:.2f} ms (slowest expert median {slow:.1f} ms)")
+PY

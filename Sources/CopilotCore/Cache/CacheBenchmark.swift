@@ -93,6 +93,9 @@ public enum CacheBenchmark {
         let depth: Int
         let calls: Int
         let clients: Int
+        /// Every key of the keyspace, made once (up to a million), so a call picks its keys
+        /// as redis-benchmark does, without formatting a string per key.
+        let keyTable: [String]
 
         init(_ o: Options) {
             let sample = Array(chatCompletion(1).utf8)
@@ -101,11 +104,17 @@ public enum CacheBenchmark {
             clients = max(1, o.clients)
             depth = max(1, o.pipeline)
             calls = (o.requests + depth - 1) / depth
+            keyTable = keyspace <= 1_000_000 ? (0..<Int(keyspace)).map { "key:\($0)" } : []
         }
 
         func calls(of client: Int) -> Int { calls / clients + (client < calls % clients ? 1 : 0) }
 
-        func keys(_ rng: inout SplitMix64) -> [String] { (0..<depth).map { _ in "key:\(rng.next() % keyspace)" } }
+        func keys(_ rng: inout SplitMix64) -> [String] {
+            (0..<depth).map { _ in
+                let n = rng.next() % keyspace
+                return keyTable.isEmpty ? "key:\(n)" : keyTable[Int(n)]
+            }
+        }
     }
 
     /// Runs `options` against `cache`: for gets, the keyspace is written first (not timed).

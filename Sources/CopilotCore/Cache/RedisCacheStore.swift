@@ -12,6 +12,8 @@ package final class RedisCacheStore: CacheStore {
     package var location: String { url.description }
     package let url: RedisURL
     private let namespace: String
+    /// `NS:k:` and `NS:s:{` as bytes, the start of every key (copied, not transcoded, per key).
+    private let plainPrefix: [UInt8], sessionPrefix: [UInt8]
     private let timeoutMs: Int
     private let poolSize: Int
     private let multiplexer: RedisMultiplexer
@@ -24,6 +26,8 @@ package final class RedisCacheStore: CacheStore {
     package init(url: RedisURL, namespace: String, poolSize: Int = 8, timeoutMs: Int = 1000) {
         self.url = url
         self.namespace = namespace
+        plainPrefix = Array("\(namespace):k:".utf8)
+        sessionPrefix = Array("\(namespace):s:{".utf8)
         self.timeoutMs = timeoutMs
         self.poolSize = max(1, poolSize)
         multiplexer = RedisMultiplexer(connections: poolSize) { try RedisConnection(url: url, timeoutMs: timeoutMs) }
@@ -116,15 +120,21 @@ package final class RedisCacheStore: CacheStore {
 
     /// Appends `NS:k:KEY` or `NS:s:{SESSION}:KEY`.
     private func writeKey(_ k: MemoryKey, _ out: inout [UInt8]) {
-        out.append(contentsOf: namespace.utf8)
         if let s = k.session {
-            out.append(contentsOf: ":s:{".utf8)
-            out.append(contentsOf: s.utf8)
-            out.append(contentsOf: "}:".utf8)
+            out.append(contentsOf: sessionPrefix)
+            Self.appendUTF8(s, to: &out)
+            out.append(UInt8(ascii: "}"))
+            out.append(UInt8(ascii: ":"))
         } else {
-            out.append(contentsOf: ":k:".utf8)
+            out.append(contentsOf: plainPrefix)
         }
-        out.append(contentsOf: k.key.utf8)
+        Self.appendUTF8(k.key, to: &out)
+    }
+
+    /// `text`'s UTF-8 bytes, copied from the string's own storage when it has contiguous UTF-8.
+    private static func appendUTF8(_ text: String, to out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { out.append(contentsOf: $0) }
     }
 
     private static let get = Array("GET".utf8), set = Array("SET".utf8), px = Array("PX".utf8)
