@@ -84,6 +84,9 @@ def main():
     args = parser.parse_args()
     with open(args.input, encoding="utf-8") as f:
         answers = [json.loads(line) for line in f if line.strip()]
+    # As copilot consensus does: an answer without an expert name is "#N" (1-based position).
+    for position, answer in enumerate(answers, start=1):
+        answer.setdefault("expert", f"#{position}")
     times = []
     for _ in range(args.runs):
         t0 = time.perf_counter()

@@ -165,8 +165,11 @@ import Testing
     }
 
     @Test func badFlagsAreUsageErrors() throws {
-        let r = try CLI.run(["transcribe", "--threads", "0"])
-        #expect(r.status == 64)
+        // 0 is "one per CPU core", as [transcribe] threads documents; -1 and 257 are not.
+        for threads in ["-1", "257"] {
+            let r = try CLI.run(["transcribe", "--threads", threads])
+            #expect(r.status == 64 && r.err.contains("--threads"), "\(threads): \(r.err)")
+        }
         let f = try CLI.run(["transcribe", "--format", "docx"])
         #expect(f.status == 64)
         let b = try CLI.run(["transcribe", "--beam-size", "0"])

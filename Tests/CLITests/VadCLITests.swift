@@ -106,8 +106,11 @@ func vadAudio(_ parts: [(Double, Double)], tail: Int = 0) -> Data {
         let odd = try CLI.run(["vad"], stdin: audio + Data([1]))
         #expect(odd.status == 1)
         #expect(odd.err.contains("inside a sample"))
-        let missing = try CLI.run(["vad", "--split", "/nonexistent/dir"], stdin: audio)
-        #expect(missing.status == 1 && missing.err.contains("/nonexistent/dir"))
+        let file = try CLI.temporaryDirectory().appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
+        let notDirectory = try CLI.run(["vad", "--split", file.path], stdin: audio)
+        #expect(notDirectory.status == 1 && notDirectory.err.contains(file.path) && notDirectory.err.contains("it is a file"))
         let combo = try CLI.run(["vad", "--split", "/tmp", "--format", "frames"], stdin: audio)
         #expect(combo.status == 64)
         // NaN and infinite float samples are clipping, never a crash.
@@ -137,6 +140,23 @@ func vadAudio(_ parts: [(Double, Double)], tail: Int = 0) -> Data {
         // 16-bit mono WAV: 44-byte header + 2 bytes per sample (0.7 s and 1.0 s).
         let sizes = try names.map { try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent($0).path)[.size] as? Int }
         #expect(sizes == [44 + 2 * 11_200, 44 + 2 * 16_000])
+
+        // A second run into the same folder: refused while the old segments are there, then
+        // --overwrite replaces them and leaves the user's other files alone.
+        try Data("keep".utf8).write(to: dir.appendingPathComponent("notes.txt"))
+        let one = vadAudio([(1, 0), (0.6, 0.3), (1, 0)])
+        let args = ["vad", "--detector", "energy", "--frame-ms", "10", "--min-silence-ms", "100", "--split", dir.path]
+        let refused = try CLI.run(args, stdin: one)
+        #expect(refused.status == 1 && refused.err.contains("2 segment files of an earlier run") && refused.err.contains("--overwrite"))
+        let again = try CLI.run(args + ["--overwrite"], stdin: one)
+        #expect(again.status == 0, "\(again.err)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["0000_1.000.wav", "notes.txt"])
+
+        // A folder that does not exist yet is created, parents too.
+        let nested = dir.appendingPathComponent("new/segments")
+        let created = try CLI.run(["vad", "--detector", "energy", "--frame-ms", "10", "--split", nested.path], stdin: one)
+        #expect(created.status == 0, "\(created.err)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: nested.path).count == 1)
     }
 
     @Test func configSectionIsUsed() throws {

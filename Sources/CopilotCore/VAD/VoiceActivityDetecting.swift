@@ -47,8 +47,10 @@ public enum VADError: Error, LocalizedError, Equatable {
     case invalidThreshold(name: String, value: Double, range: ClosedRange<Double>)
     /// A duration flag is negative or too large (name, value in ms).
     case invalidDuration(name: String, ms: Int)
-    /// The `--split` directory does not exist or is not a directory.
-    case splitDirectoryMissing(path: String)
+    /// The `--split` path exists and is not a directory, or cannot be created.
+    case splitDirectoryUnusable(path: String, reason: String)
+    /// The `--split` directory holds segment files of an earlier run (`--overwrite` replaces them).
+    case splitDirectoryHoldsSegments(path: String, count: Int, first: String)
 
     public var errorDescription: String? {
         switch self {
@@ -60,8 +62,10 @@ public enum VADError: Error, LocalizedError, Equatable {
             return "\(name) \(value) is out of range; use a value in \(range.lowerBound)...\(range.upperBound)."
         case .invalidDuration(let name, let ms):
             return "\(name) \(ms) is out of range; use 0...600000 milliseconds."
-        case .splitDirectoryMissing(let path):
-            return "--split directory \(path) does not exist; create it first (mkdir -p \(path))."
+        case .splitDirectoryUnusable(let path, let reason):
+            return "--split \(path) cannot hold the segments (\(reason)); name a directory."
+        case .splitDirectoryHoldsSegments(let path, let count, let first):
+            return "--split directory \(path) holds \(count) segment file\(count == 1 ? "" : "s") of an earlier run (\(first)...); pass --overwrite to replace them, or name another directory."
         }
     }
 }

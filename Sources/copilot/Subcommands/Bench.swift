@@ -37,7 +37,7 @@ struct Bench: ParsableCommand {
         var results: [BenchResult] = []
         var names: [String] = []
         for benchCase in BenchSuites.all.flatMap({ $0.makeCases(context) }) {
-            if let filter, !benchCase.name.contains(filter) { continue }
+            if let filter, benchCase.name.range(of: filter, options: .caseInsensitive) == nil { continue }
             if list {
                 names.append(benchCase.name)
                 continue

@@ -52,7 +52,7 @@ struct Transcribe: ParsableCommand {
     @Option(help: ArgumentHelp("Write the transcript to this file (atomically) instead of stdout.", valueName: "file"))
     var output: String?
 
-    @Option(help: ArgumentHelp("Worker threads (default: one per CPU core).", valueName: "n"))
+    @Option(help: ArgumentHelp("Worker threads; 0: one per CPU core (the default).", valueName: "n"))
     var threads: Int?
 
     @Option(help: ArgumentHelp("Beams searched at temperature 0 (default 1: greedy).", valueName: "n"))
@@ -71,8 +71,8 @@ struct Transcribe: ParsableCommand {
     var seed: UInt64 = 0
 
     func validate() throws {
-        if let threads, !(1...256).contains(threads) {
-            throw ValidationError("--threads must be between 1 and 256, got \(threads)")
+        if let threads, !(0...256).contains(threads) {
+            throw ValidationError("--threads must be between 0 (one per CPU core) and 256, got \(threads)")
         }
         if let beamSize, !(1...16).contains(beamSize) {
             throw ValidationError("--beam-size must be between 1 and 16, got \(beamSize)")

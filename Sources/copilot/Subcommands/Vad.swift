@@ -47,8 +47,11 @@ struct Vad: ParsableCommand {
     @Option(help: ArgumentHelp("Pre-roll added before each segment (default 0).", valueName: "ms"))
     var padMs: Int?
 
-    @Option(help: ArgumentHelp("Also write each segment as DIR/NNNN_START.wav.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Also write each segment as DIR/NNNN_START.wav (DIR is created when missing).", valueName: "dir"))
     var split: String?
+
+    @Flag(help: "With --split: replace the segment files an earlier run left in DIR.")
+    var overwrite = false
 
     @Flag(help: .hidden)
     var dumpFeatures = false
@@ -72,7 +75,7 @@ struct Vad: ParsableCommand {
         if let minSilenceMs { settings.shaping.minSilenceMs = minSilenceMs }
         if let padMs { settings.shaping.padMs = padMs }
         let detector = try settings.makeDetector(for: format)
-        if let split { try VADSplitter.checkDirectory(split) }
+        if let split { try VADSplitter.prepareDirectory(split, overwrite: overwrite) }
         let stream = try audio.open(targetRate: SpectralVADParameters.sampleRate, configuration: configuration)
         if dumpFeatures { return try dumpFeatureRows(stream) }
         let runner = VoiceActivityRunner(
