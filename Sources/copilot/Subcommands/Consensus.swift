@@ -9,13 +9,18 @@ struct Consensus: ParsableCommand {
             Input: JSON Lines or a JSON array of {"expert": "...", "text": "...", "weight": 1.0, \
             "confidence": 0.9} (weight and confidence optional, default 1). Answers with no \
             words are left out with a warning. Short factual answers (numbers, yes/no, choice \
-            letters) are voted on by value; longer ones are compared by word n-gram overlap.
+            letters) are voted on by value; longer ones are compared by word n-gram overlap. \
+            Short answers that name different central values (names, numbers with units, \
+            dates) or deny what another asserts ("Canberra, not Sydney") never share a \
+            position; --json lists them under `contradictions`. --question names the topic, \
+            whose own names and numbers are not taken as answers.
 
             Examples:
               copilot consensus answers.jsonl
               cat answers.json | copilot consensus --json
               copilot consensus --json --matrix --threshold 0.3 answers.jsonl
               copilot consensus --matrix answers.jsonl    # text, blank line, TSV matrix
+              copilot consensus --json --question "What is the capital of Australia?" answers.jsonl
             """)
 
     @Argument(help: ArgumentHelp("Answers file (JSON Lines or JSON array); `-` or absent: stdin.", valueName: "input"))
@@ -33,6 +38,9 @@ struct Consensus: ParsableCommand {
     @Option(help: ArgumentHelp("How answers are compared (default from config: auto).", valueName: "mode"))
     var mode: ConsensusMode?
 
+    @Option(help: ArgumentHelp("The question the answers reply to; its names and numbers are the topic, not an answer.", valueName: "text"))
+    var question: String?
+
     @OptionGroup(title: "Configuration")
     var config: ConfigOptions
 
@@ -47,7 +55,7 @@ struct Consensus: ParsableCommand {
         if let threshold { options.threshold = threshold }
         if let mode { options.mode = mode }
         let answers = try ConsensusInput.read(path: input)
-        let report = try ConsensusAggregator(options: options).aggregate(answers)
+        let report = try ConsensusAggregator(options: options).aggregate(answers, question: question)
         let source = ConsensusInput.sourceName(input)
         for index in report.excluded {
             writeStandardError(
