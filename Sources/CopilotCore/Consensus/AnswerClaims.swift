@@ -44,10 +44,14 @@ package struct Claim: Hashable, Sendable {
         case .date:
             let whole = Int(value)
             let (year, month, day) = (whole / 10_000, whole / 100 % 100, whole % 100)
+            func padded(_ number: Int, _ width: Int) -> String {
+                let digits = String(number)
+                return String(repeating: "0", count: max(0, width - digits.count)) + digits
+            }
             // ISO 8601 writes a day without a year as `--07-20`.
-            let yearText = year == 0 ? "-" : String(format: "%04d", year)
+            let yearText = year == 0 ? "-" : padded(year, 4)
             if month == 0 { return yearText }
-            return day == 0 ? yearText + String(format: "-%02d", month) : yearText + String(format: "-%02d-%02d", month, day)
+            return yearText + "-" + padded(month, 2) + (day == 0 ? "" : "-" + padded(day, 2))
         }
     }
 
@@ -60,6 +64,7 @@ package struct Claim: Hashable, Sendable {
         switch kind {
         case .entity:
             if key == other.key { return true }
+            guard key.contains(" ") || other.key.contains(" ") else { return false }
             let a = key.split(separator: " "), b = other.key.split(separator: " ")
             let (short, long) = a.count <= b.count ? (a, b) : (b, a)
             return short.allSatisfy(long.contains)
@@ -106,9 +111,24 @@ package struct ClaimPair: Sendable, Equatable {
     package var first: Int
     /// See ``first``.
     package var second: Int
-    /// Contradictions: what differs (`canberra vs sydney`, `not sydney vs sydney`).
-    /// Agreements: the shared value (`1500 m`).
-    package var reason: String
+    /// For a contradiction, the values that clash; nil for an agreement.
+    package var clash: ClaimClash?
+}
+
+/// The two values over which two answers contradict.
+package struct ClaimClash: Hashable, Sendable {
+    /// The first answer's value, and whether it denies it.
+    package var first: Claim
+    package var firstDenied: Bool
+    /// The second answer's value, and whether it denies it.
+    package var second: Claim
+    package var secondDenied: Bool
+
+    /// What differs, e.g. `canberra vs sydney` or `not sydney vs sydney` (made only when
+    /// asked: formatting labels costs more than finding the clash).
+    package var reason: String {
+        (firstDenied ? "not " : "") + first.label + " vs " + (secondDenied ? "not " : "") + second.label
+    }
 }
 
 /// How the answers of a panel relate through their claims.
@@ -214,16 +234,16 @@ package enum ClaimExtractor {
     }
 
     /// Pairs of answers that contradict and pairs that agree, in row order (first, then
-    /// second ascending), with the reason. O(n² c²) for c claims per answer; short answers
+    /// second ascending). O(n² c²) for c claims per answer; short answers
     /// have few.
     package static func relations(_ claims: [AnswerClaims]) -> ClaimRelations {
         var found = ClaimRelations()
         for i in claims.indices {
             for j in (i + 1)..<max(i + 1, claims.count) {
-                if let reason = conflict(claims[i], claims[j]) {
-                    found.conflicts.append(ClaimPair(first: i, second: j, reason: reason))
-                } else if let shared = claims[i].asserted.first(where: { x in claims[j].asserted.contains { x.matches($0) } }) {
-                    found.agreements.append(ClaimPair(first: i, second: j, reason: shared.label))
+                if let clash = conflict(claims[i], claims[j]) {
+                    found.conflicts.append(ClaimPair(first: i, second: j, clash: clash))
+                } else if claims[i].asserted.contains(where: { x in claims[j].asserted.contains { x.matches($0) } }) {
+                    found.agreements.append(ClaimPair(first: i, second: j))
                 }
             }
         }
@@ -231,19 +251,25 @@ package enum ClaimExtractor {
     }
 
     /// Why `a` and `b` contradict, or nil when they do not.
-    static func conflict(_ a: AnswerClaims, _ b: AnswerClaims) -> String? {
+    static func conflict(_ a: AnswerClaims, _ b: AnswerClaims) -> ClaimClash? {
         for denied in a.denied {
-            if let hit = b.asserted.first(where: { $0.matches(denied) }) { return "not \(denied.label) vs \(hit.label)" }
+            if let hit = b.asserted.first(where: { $0.matches(denied) }) {
+                return ClaimClash(first: denied, firstDenied: true, second: hit, secondDenied: false)
+            }
         }
         for denied in b.denied {
-            if let hit = a.asserted.first(where: { $0.matches(denied) }) { return "\(hit.label) vs not \(denied.label)" }
+            if let hit = a.asserted.first(where: { $0.matches(denied) }) {
+                return ClaimClash(first: hit, firstDenied: false, second: denied, secondDenied: true)
+            }
         }
         for x in a.asserted {
             let slotA = a.asserted.filter { $0.kind == x.kind && ($0.kind == .entity || $0.key == x.key) }
             guard slotA.first == x else { continue }  // each slot once, at its first claim
             let slotB = b.asserted.filter { $0.kind == x.kind && ($0.kind == .entity || $0.key == x.key) }
             guard let y = slotB.first else { continue }
-            if !slotA.contains(where: { p in slotB.contains { p.matches($0) } }) { return "\(x.label) vs \(y.label)" }
+            if !slotA.contains(where: { p in slotB.contains { p.matches($0) } }) {
+                return ClaimClash(first: x, firstDenied: false, second: y, secondDenied: false)
+            }
         }
         return nil
     }

@@ -521,8 +521,15 @@ enum ConsensusVote {
             similarity: similarity, consensusIndex: included[best], winningGroup: winner,
             agreement: agreement, dissent: dissent, values: mode == .factual ? values : [],
             answer: mode == .factual ? values[best] : nil)
-        report.contradictions = conflicts.map {
-            ConsensusContradiction(first: included[$0.first], second: included[$0.second], reason: $0.reason)
+        // Many pairs clash over the same values: each reason is formatted once.
+        var reasons: [ClaimClash: String] = [:]
+        report.contradictions = conflicts.map { pair in
+            var reason = ""
+            if let clash = pair.clash {
+                reason = reasons[clash] ?? clash.reason
+                reasons[clash] = reason
+            }
+            return ConsensusContradiction(first: included[pair.first], second: included[pair.second], reason: reason)
         }
         report.claimsDecided = !conflicts.isEmpty || addedLinks > 0
         return report

@@ -63,6 +63,18 @@ import Testing
         #expect(try ConsensusAggregator(options: off).aggregate(answers).group == [0, 0, 0, 0])
     }
 
+    @Test(arguments: 0..<8)
+    func contradictingAnswersNeverShareAPosition(seed: Int) throws {
+        var generator = ConsensusAnswerGenerator(seed: UInt64(seed))
+        let answers = generator.claimSet(count: 3 + 3 * seed)
+        let report = try ConsensusAggregator().aggregate(answers)
+        #expect(report.included == Array(answers.indices))
+        for pair in report.contradictions {
+            #expect(report.group[pair.first] != report.group[pair.second], "\(answers[pair.first].text) / \(answers[pair.second].text)")
+            #expect(report.similarity[pair.first * answers.count + pair.second] == 0)
+        }
+    }
+
     @Test func longAnswersAreNotRead() throws {
         let filler = Array(repeating: "and so on", count: 14).joined(separator: " ")
         let answers = Self.answers(["The capital is Canberra, \(filler).", "The capital is Sydney, \(filler)."])
