@@ -20,12 +20,16 @@ package struct Claim: Hashable, Sendable {
     /// Numbers: the value in the base unit. Dates: `year * 10_000 + month * 100 + day`, with
     /// 0 for a year, month or day the answer does not give. Entities: 0.
     package var value: Double
+    /// An entity the panel writes only as the first word of a sentence: it may be a common
+    /// noun ("Photosynthesis turns ..."), so two such names alone never make a contradiction.
+    package var isWeakName = false
 
     /// Creates a claim.
-    package init(kind: Kind, key: String, value: Double) {
+    package init(kind: Kind, key: String, value: Double, isWeakName: Bool = false) {
         self.kind = kind
         self.key = key
         self.value = value
+        self.isWeakName = isWeakName
     }
 
     /// How the claim reads in reports: `canberra`, `1500 m`, `1969-07-20`, `1969-07`, `1969`.
@@ -143,10 +147,12 @@ package struct ClaimRelations: Sendable, Equatable {
 ///
 /// Rules (English, deliberately simple and deterministic):
 /// - An entity is a run of capitalised words (connectors such as `of`, `da`, `van` may join
-///   them) that are neither stopwords, month names, filler words (`yes`, `well`, ...) nor
-///   words of the question. A word that starts a sentence counts only when it is all capitals
-///   or the panel never writes it in lower case ("Sunlight hits" is no name when another
-///   answer says "sunlight").
+///   them) that are neither stopwords, month names, filler words (`yes`, `well`, ...), words
+///   glued to digits (`CO2`) nor words of the question. A word that starts a sentence counts
+///   only when it is all capitals or the panel never writes it in lower case ("Sunlight hits"
+///   is no name when another answer says "sunlight"); if the panel writes a one-word name
+///   only at sentence starts it is weak (it may be a common noun), and two answers whose
+///   names are all weak do not contradict over them.
 /// - Numbers: digits (thousands commas, one decimal point) or small number words (`two`;
 ///   `one` only before a unit), times `thousand`/`million`/... A following unit word or `%`,
 ///   or a leading `$`, converts it to the unit's base: m, kg, s, °C, L, %, USD, B.
@@ -204,6 +210,15 @@ package enum ClaimExtractor {
                 widen(&claims[k].asserted)
                 widen(&claims[k].denied)
             }
+        }
+        // A name is weak only if the whole panel writes it at sentence starts alone.
+        var strong = Set<String>()
+        for c in claims {
+            for claim in c.asserted + c.denied where claim.kind == .entity && !claim.isWeakName { strong.insert(claim.key) }
+        }
+        for k in claims.indices {
+            for m in claims[k].asserted.indices where strong.contains(claims[k].asserted[m].key) { claims[k].asserted[m].isWeakName = false }
+            for m in claims[k].denied.indices where strong.contains(claims[k].denied[m].key) { claims[k].denied[m].isWeakName = false }
         }
         let topic: [Claim]
         if question != nil {
@@ -267,6 +282,7 @@ package enum ClaimExtractor {
             guard slotA.first == x else { continue }  // each slot once, at its first claim
             let slotB = b.asserted.filter { $0.kind == x.kind && ($0.kind == .entity || $0.key == x.key) }
             guard let y = slotB.first else { continue }
+            if x.kind == .entity && slotA.allSatisfy(\.isWeakName) && slotB.allSatisfy(\.isWeakName) { continue }
             if !slotA.contains(where: { p in slotB.contains { p.matches($0) } }) {
                 return ClaimClash(first: x, firstDenied: false, second: y, secondDenied: false)
             }
@@ -465,7 +481,9 @@ package enum ClaimExtractor {
             let t = tokens[k]
             guard t.kind == .word, t.capitalized, t.lower.unicodeScalars.count >= 2 || t.allCaps,
                 !stopwords.contains(t.lower), !fillers.contains(t.lower), months[t.lower] == nil,
-                !questionWords.contains(t.lower)
+                !questionWords.contains(t.lower),
+                // A word glued to digits is a formula or a model (`CO2`, `A380`), not a name.
+                !(k + 1 < tokens.count && tokens[k + 1].kind == .number && tokens[k + 1].glued)
             else { return false }
             if !t.sentenceStart || t.allCaps { return true }
             return !lowercase.contains(t.lower) && !t.lower.hasSuffix("ly")
@@ -491,7 +509,8 @@ package enum ClaimExtractor {
                         break
                     }
                 }
-                found.append((Claim(kind: .entity, key: words.joined(separator: " "), value: 0), i, end))
+                let weak = tokens[i].sentenceStart && !tokens[i].allCaps && words.count == 1
+                found.append((Claim(kind: .entity, key: words.joined(separator: " "), value: 0, isWeakName: weak), i, end))
                 i = end + 1
             } else {
                 i += 1
@@ -565,10 +584,14 @@ package enum ClaimExtractor {
         }
         var claims = AnswerClaims()
         for (f, item) in found.enumerated() where denied[f] {
-            if !claims.denied.contains(item.claim) { claims.denied.append(item.claim) }
+            if !claims.denied.contains(where: { $0.kind == item.claim.kind && $0.key == item.claim.key && $0.value == item.claim.value }) {
+                claims.denied.append(item.claim)
+            }
         }
         for (f, item) in found.enumerated() where !denied[f] {
-            if !claims.denied.contains(where: { $0.matches(item.claim) }) && !claims.asserted.contains(item.claim) {
+            if !claims.denied.contains(where: { $0.matches(item.claim) })
+                && !claims.asserted.contains(where: { $0.kind == item.claim.kind && $0.key == item.claim.key && $0.value == item.claim.value })
+            {
                 claims.asserted.append(item.claim)
             }
         }

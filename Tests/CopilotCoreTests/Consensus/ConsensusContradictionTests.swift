@@ -125,6 +125,12 @@ import Testing
         // Sentence-initial words are names unless the panel writes them in lower case.
         let panel = ClaimExtractor.claims(of: ["Sunlight is scattered.", "Sydney is big.", "The sunlight is blue."], question: nil)
         #expect(panel.map(\.labels) == [[], ["sydney"], []])
+        // Names the panel writes only at sentence starts are weak: two of them alone do not
+        // contradict (common nouns), one against a name written mid-sentence does.
+        let nouns = ClaimExtractor.claims(of: ["Photosynthesis makes sugar.", "Chlorophyll makes sugar.", "It is Sydney."], question: nil)
+        #expect(nouns.map { $0.asserted.map(\.isWeakName) } == [[true], [true], [false]])
+        #expect(ClaimExtractor.relations(nouns).conflicts.map { [$0.first, $0.second] } == [[0, 2], [1, 2]])
+        #expect(Self.claims("It absorbs CO2.").isEmpty)
         #expect(Self.claims("The capital of Australia is Canberra.", question: "What is the capital of Australia?") == ["canberra"])
         #expect(Self.claims("Apollo 11 landed in 1969.", question: "When did Apollo 11 land?") == ["1969"])
         #expect(Self.claims("It was NASA, with Neil Armstrong.") == ["nasa", "neil armstrong"])
