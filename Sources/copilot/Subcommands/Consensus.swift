@@ -10,9 +10,9 @@ struct Consensus: ParsableCommand {
             "confidence": 0.9} (weight and confidence optional, default 1). Answers with no \
             words are left out with a warning. Short factual answers (numbers, yes/no, choice \
             letters) are voted on by value; longer ones are compared by word n-gram overlap. \
-            Short answers that name different central values (names, numbers with units, \
-            dates) or deny what another asserts ("Canberra, not Sydney") never share a \
-            position; --json lists them under `contradictions`. --question names the topic, \
+            In auto mode, short answers that name different central values (names, numbers \
+            with units, dates) or deny what another asserts ("Canberra, not Sydney") never \
+            share a position; --json lists them under `contradictions`. --question names the topic, \
             whose own names and numbers are not taken as answers.
 
             Examples:
