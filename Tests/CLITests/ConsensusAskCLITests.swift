@@ -60,6 +60,22 @@ import Testing
         #expect(r.err.contains("expert model-a (a)"))
     }
 
+    @Test func anExpertThatNamesAnotherEntityIsAContradictionNotPartOfTheMajority() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = try Self.config(dir, providers: [
+            ("a", "The capital of Australia is Canberra.", 0, 0), ("b", "Canberra is the capital of Australia.", 0, 0),
+            ("c", "The capital of Australia is Sydney.", 0, 0),
+        ])
+        let r = try CLI.run(["consensus", "--config", path, "--ask", "What is the capital of Australia?", "--experts", "3", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        let consensus = try #require(object["consensus"] as? [String: Any])
+        #expect((consensus["consensus"] as? String)?.contains("Canberra") == true)
+        #expect((consensus["dissent"] as? [String]) == ["model-c"], "\(consensus)")
+        #expect(!((consensus["contradictions"] as? [Any]) ?? []).isEmpty, "\(consensus)")
+    }
+
     @Test func badRequestsAreOneLineErrors() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -172,6 +172,56 @@ import Testing
         #expect(r.err.contains("line 2") && r.err.contains("UTF-8"))
     }
 
+    static let capital = """
+        {"expert": "ann", "text": "The capital of Australia is Canberra."}
+        {"expert": "ben", "text": "Canberra, not Sydney."}
+        {"expert": "cy", "text": "Australia's capital is Canberra."}
+        {"expert": "dee", "text": "The capital of Australia is Sydney."}
+
+        """
+
+    static let capitalGolden = """
+        {
+          "consensus": "The capital of Australia is Canberra.",
+          "expert": "ann",
+          "agreement": 0.72619,
+          "mode": "text",
+          "answer": null,
+          "answers": [
+            {"expert": "ann", "support": 0.392857, "group": 0, "weight": 1, "confidence": 1, "claims": ["canberra"]},
+            {"expert": "ben", "support": 0.321429, "group": 0, "weight": 1, "confidence": 1, "claims": ["canberra", "not sydney"]},
+            {"expert": "cy", "support": 0.392857, "group": 0, "weight": 1, "confidence": 1, "claims": ["canberra"]},
+            {"expert": "dee", "support": 0.25, "group": 1, "weight": 1, "confidence": 1, "claims": ["sydney"]}
+          ],
+          "dissent": ["dee"],
+          "excluded": [],
+          "contradictions": [
+            {"experts": ["ann", "dee"], "reason": "canberra vs sydney"},
+            {"experts": ["ben", "dee"], "reason": "not sydney vs sydney"},
+            {"experts": ["cy", "dee"], "reason": "canberra vs sydney"}
+          ]
+        }
+
+        """
+
+    @Test func contradictionsAreListedWithTheClaimsOfEachAnswer() throws {
+        let r = try CLI.run(
+            ["consensus", "--json", "--question", "What is the capital of Australia?"], stdin: Data(Self.capital.utf8))
+        #expect(r.status == 0)
+        #expect(r.out == Self.capitalGolden)
+        #expect(r.err.isEmpty)
+        // Without the claim check the Sydney answer joins the Canberra position.
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("copilot.toml")
+        try Data("[consensus]\nclaim_max_words = 0\n".utf8).write(to: config)
+        let off = try CLI.run(["consensus", "--json", "--config", config.path], stdin: Data(Self.capital.utf8))
+        #expect(off.status == 0)
+        #expect(off.out.contains("\"dissent\": [\"ben\"]") && !off.out.contains("contradictions"))
+        let text = try CLI.run(["consensus", "--json", "--mode", "text"], stdin: Data(Self.capital.utf8))
+        #expect(!text.out.contains("contradictions"))
+    }
+
     @Test func missingFileIsAnError() throws {
         let r = try CLI.run(["consensus", "/nonexistent/answers.jsonl"])
         #expect(r.status == 1)

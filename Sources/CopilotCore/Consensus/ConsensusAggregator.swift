@@ -15,6 +15,11 @@
 /// comparing 128-value signatures, and has no estimation error to break ties differently
 /// from CopilotReference.
 /// Factual mode compares vote keys of short answers, O(n²).
+///
+/// Contradictions (`auto` mode, when it compares text): answers of at most `claimMaxWords` words are read for their
+/// central claims (``ClaimExtractor``, O(characters) per short answer, nothing for long ones);
+/// two answers that name different central values, or where one denies what the other
+/// asserts, get similarity 0 and never share a position.
 public struct ConsensusAggregator: ConsensusAggregating {
     /// The tuning in use.
     public let options: ConsensusOptions
@@ -37,6 +42,13 @@ public struct ConsensusAggregator: ConsensusAggregating {
     }
 
     public func aggregate(_ answers: [ExpertAnswer]) throws -> ConsensusReport {
+        try aggregate(answers, question: nil)
+    }
+
+    /// The report for answers to `question`: names, numbers and dates the question uses are
+    /// its topic, not an answer, when contradictions are looked for. Without a question the
+    /// topic is the values every short answer names.
+    public func aggregate(_ answers: [ExpertAnswer], question: String?) throws -> ConsensusReport {
         var capacity = 0
         for answer in answers { capacity += WordHasher.maxWords(answer.text) }
         var hashes: [UInt64] = scratchArray(count: capacity)
@@ -68,6 +80,7 @@ public struct ConsensusAggregator: ConsensusAggregating {
             if let kind = ConsensusVote.dominantKind(extracted, requireMajority: mode == .auto) {
                 mode = .factual
                 values = extracted.map { $0[kind] }
+                if kind == .number { values = FactualExtractor.unitValues(included.map { answers[$0].text }, values: values) }
                 keys = zip(included, values).map { index, value in
                     value.map { "\(kind.name):\($0)" }
                         ?? "text:" + ConsensusText.words(answers[index].text).joined(separator: " ")
@@ -82,7 +95,9 @@ public struct ConsensusAggregator: ConsensusAggregating {
             mode = .text
         }
 
-        let similarity: [Double]
+        var similarity: [Double]
+        var relations = ClaimRelations()
+        var claims: [AnswerClaims] = []
         if mode == .factual {
             let k = keys.count
             var matrix = [Double](repeating: 0, count: k * k)
@@ -92,10 +107,19 @@ public struct ConsensusAggregator: ConsensusAggregating {
             similarity = matrix
         } else {
             similarity = jaccardMatrix(hashes: hashes, starts: starts)
+            let limit = options.claimMaxWords
+            // `--mode text` stays the prototype's pure word comparison.
+            if options.mode == .auto, limit > 0, starts.indices.dropLast().contains(where: { starts[$0 + 1] - starts[$0] <= limit }) {
+                let texts = included.indices.map { k in starts[k + 1] - starts[k] <= limit ? answers[included[k]].text : nil }
+                claims = ClaimExtractor.claims(of: texts, question: question)
+                relations = ClaimExtractor.relations(claims)
+            }
         }
-        return ConsensusVote.resolve(
+        var report = ConsensusVote.resolve(
             mode: mode, included: included, excluded: excluded, masses: masses, similarity: similarity,
-            threshold: options.threshold, values: values)
+            threshold: options.threshold, values: values, relations: relations)
+        if report.claimsDecided { report.claims = claims.map(\.labels) }
+        return report
     }
 
     /// Jaccard similarity of the answers' n-gram sets (steps 2-3 above), row-major.
@@ -373,11 +397,31 @@ enum ConsensusVote {
     }
 
     /// Groups, support, winner, consensus member, agreement and dissent from the matrix.
+    /// `relations` (pairs of included positions): conflicting answers get similarity 0 and
+    /// never share a group, agreeing ones are linked whatever their similarity. With any of
+    /// them, links are taken strongest first (similarity, then input order) and one that
+    /// would join two contradicting answers is skipped, O(n² log n); without, plain single
+    /// linkage as CopilotReference does it.
     static func resolve(
         mode: ConsensusMode, included: [Int], excluded: [Int], masses: [Double], similarity: [Double],
-        threshold: Double, values: [String?]
+        threshold: Double, values: [String?], relations: ClaimRelations = ClaimRelations()
     ) -> ConsensusReport {
         let n = included.count
+        var similarity = similarity
+        let conflicts = relations.conflicts
+        var conflicting = [Bool]()
+        var agreeing = [Bool]()
+        if !conflicts.isEmpty || !relations.agreements.isEmpty {
+            agreeing = [Bool](repeating: false, count: n * n)
+            for pair in relations.agreements { agreeing[pair.first * n + pair.second] = true }
+            conflicting = [Bool](repeating: false, count: n * n)
+            for pair in conflicts {
+                conflicting[pair.first * n + pair.second] = true
+                conflicting[pair.second * n + pair.first] = true
+                similarity[pair.first * n + pair.second] = 0
+                similarity[pair.second * n + pair.first] = 0
+            }
+        }
         // Single linkage by union-find; factual mode links equal keys only.
         var parent = Array(0..<n)
         func find(_ x: Int) -> Int {
@@ -388,14 +432,44 @@ enum ConsensusVote {
             }
             return x
         }
-        for i in 0..<n {
-            for j in (i + 1)..<max(i + 1, n) {
-                let s = similarity[i * n + j]
-                let linked = mode == .factual ? s == 1 : s >= threshold
-                if linked {
-                    let ri = find(i), rj = find(j)
-                    if ri != rj { parent[max(ri, rj)] = min(ri, rj) }
+        // Agreements that add a link the similarity did not give.
+        var addedLinks = 0
+        if agreeing.isEmpty {
+            for i in 0..<n {
+                for j in (i + 1)..<max(i + 1, n) {
+                    let s = similarity[i * n + j]
+                    let linked = mode == .factual ? s == 1 : s >= threshold
+                    if linked {
+                        let ri = find(i), rj = find(j)
+                        if ri != rj { parent[max(ri, rj)] = min(ri, rj) }
+                    }
                 }
+            }
+        } else {
+            var links: [(i: Int, j: Int, s: Double)] = []
+            for i in 0..<n {
+                for j in (i + 1)..<max(i + 1, n) where !conflicting[i * n + j] {
+                    let s = similarity[i * n + j]
+                    if mode == .factual ? s == 1 : s >= threshold {
+                        links.append((i, j, s))
+                    } else if agreeing[i * n + j] {
+                        links.append((i, j, s))
+                        addedLinks += 1
+                    }
+                }
+            }
+            links.sort { $0.s != $1.s ? $0.s > $1.s : ($0.i, $0.j) < ($1.i, $1.j) }
+            var members = (0..<n).map { [$0] }
+            for link in links {
+                let ri = find(link.i), rj = find(link.j)
+                if ri == rj { continue }
+                if members[ri].contains(where: { a in members[rj].contains { conflicting[a * n + $0] } }) {
+                    continue
+                }
+                let (keep, drop) = (min(ri, rj), max(ri, rj))
+                parent[drop] = keep
+                members[keep] += members[drop]
+                members[drop] = []
             }
         }
         var groupOfRoot = [Int](repeating: -1, count: n)
@@ -442,10 +516,22 @@ enum ConsensusVote {
         let cohesion = pairWeight > 0 ? pairAgreement / pairWeight : 1
         let agreement = min(1, max(0, groupMass[winner] / total * cohesion))
         let dissent = (0..<n).filter { group[$0] != winner }.map { included[$0] }
-        return ConsensusReport(
+        var report = ConsensusReport(
             mode: mode, included: included, excluded: excluded, support: support, group: group,
             similarity: similarity, consensusIndex: included[best], winningGroup: winner,
             agreement: agreement, dissent: dissent, values: mode == .factual ? values : [],
             answer: mode == .factual ? values[best] : nil)
+        // Many pairs clash over the same values: each reason is formatted once.
+        var reasons: [ClaimClash: String] = [:]
+        report.contradictions = conflicts.map { pair in
+            var reason = ""
+            if let clash = pair.clash {
+                reason = reasons[clash] ?? clash.reason
+                reasons[clash] = reason
+            }
+            return ConsensusContradiction(first: included[pair.first], second: included[pair.second], reason: reason)
+        }
+        report.claimsDecided = !conflicts.isEmpty || addedLinks > 0
+        return report
     }
 }

@@ -137,4 +137,37 @@ package struct ConsensusAnswerGenerator {
         }
         return answers
     }
+
+    /// `count` short answers of 5 to 15 words that name central values: a capital, a date, a
+    /// distance, mostly the right one written several ways (negations, units, date formats),
+    /// some a wrong one in the same words. For the claim check's benchmark and tests.
+    package mutating func claimSet(count: Int) -> [ExpertAnswer] {
+        let kind = Int(nextBelow(3))
+        return (0..<count).map { index in
+            let right = nextBelow(10) < 7
+            let text: String
+            switch kind {
+            case 0:
+                let city = right ? "Canberra" : pick(["Sydney", "Melbourne"])
+                text = pick([
+                    "The capital of Australia is \(city).", "\(city) is the capital of Australia.",
+                    right ? "It is Canberra, not Sydney." : "It is \(city), not Canberra.",
+                    "Australia's capital city is \(city), in the south east.",
+                ])
+            case 1:
+                let day = right ? 20 : pick([16, 21])
+                text = pick([
+                    "Apollo 11 landed on the Moon on July \(day), 1969.", "It landed on \(day) July 1969.",
+                    "The landing was on 1969-07-\(day).", "On the \(day)th of July 1969, Apollo 11 landed.",
+                ])
+            default:
+                let metres = right ? 1500 : pick([1200, 15000])
+                text = pick([
+                    "The bridge is \(metres) m long.", "It is about \(Double(metres) / 1000) km long.",
+                    "The bridge measures \(metres) metres from end to end.",
+                ])
+            }
+            return ExpertAnswer(expert: "expert\(index + 1)", text: text)
+        }
+    }
 }

@@ -20,6 +20,15 @@ import Foundation
 ///   `min(1, s_ij / threshold)` over the winner's pairs (1 for a single member, or when the
 ///   pair weights are all zero, or when the threshold is 0). In [0, 1].
 /// - Dissent: the answers outside the winning group.
+/// - Contradictions (``ConsensusAggregator`` only, text comparison in `auto` mode, answers of at most
+///   `claimMaxWords` words; rules in ``ClaimExtractor``): two answers that name different
+///   central values for one slot (entities, dates, numbers of one unit), or where one denies a
+///   value the other asserts, have `s_ij = 0` and never share a group. Groups are then built
+///   from the links taken strongest first (similarity, then input order), skipping a link that
+///   would join two contradicting answers. Two short answers that assert a common value and
+///   do not contradict are linked whatever their similarity ("Canberra." and "The capital
+///   is Canberra, a planned city."). CopilotReference, the prototype's twin, has neither
+///   rule; the two agree on every input where the claims decide nothing (``claimsDecided``).
 public struct ConsensusReport: Sendable, Equatable {
     /// The mode used: `.text` or `.factual` (never `.auto`).
     public var mode: ConsensusMode
@@ -46,6 +55,14 @@ public struct ConsensusReport: Sendable, Equatable {
     /// In `factual` mode, the winning value (e.g. `42`, `yes`, `B`); nil in text mode or when
     /// the winning group has no extracted value.
     public var answer: String?
+    /// Pairs of contradicting answers, in input order of the first then the second.
+    public var contradictions: [ConsensusContradiction] = []
+    /// When the claims decided something (``claimsDecided``), each included answer's central
+    /// claims as read (`canberra`, `not sydney`, `1500 m`, `1969-07-20`); empty otherwise.
+    public var claims: [[String]] = []
+    /// Whether contradictions, or links between answers that share a value but too few words,
+    /// took part in the grouping; when false, the report is what word overlap alone gives.
+    public var claimsDecided = false
 
     /// Creates a report.
     public init(
@@ -65,6 +82,23 @@ public struct ConsensusReport: Sendable, Equatable {
         self.dissent = dissent
         self.values = values
         self.answer = answer
+    }
+}
+
+/// Two answers that name different central values for the same question.
+public struct ConsensusContradiction: Sendable, Equatable {
+    /// Input index of the earlier answer.
+    public var first: Int
+    /// Input index of the later answer.
+    public var second: Int
+    /// What differs: `canberra vs sydney`, `not sydney vs sydney`, `1969 vs 1968`.
+    public var reason: String
+
+    /// Creates a contradiction.
+    public init(first: Int, second: Int, reason: String) {
+        self.first = first
+        self.second = second
+        self.reason = reason
     }
 }
 
@@ -91,7 +125,9 @@ public enum ConsensusReportFormatter {
 
     /// The JSON report: `consensus`, `expert`, `agreement`, `mode`, `answer`, `answers` (each
     /// `expert`, `support`, `group`, `weight`, `confidence`, and `value` in factual mode),
-    /// `dissent`, `excluded`, and with `matrix` the similarity matrix.
+    /// `dissent`, `excluded`, and with `matrix` the similarity matrix. When the claims decided
+    /// something, each answer also has `claims` (its central values; `not X` for a denied
+    /// one); when answers contradict, `contradictions` lists the pairs (`experts`, `reason`).
     public static func json(_ report: ConsensusReport, answers: [ExpertAnswer], matrix: Bool) -> String {
         var out = "{\n"
         out += "  \"consensus\": \(JSONText.quote(answers[report.consensusIndex].text)),\n"
@@ -108,11 +144,22 @@ public enum ConsensusReportFormatter {
                 "\"confidence\": \(number(answer.confidence))",
             ]
             if report.mode == .factual { fields.append("\"value\": \(report.values[k].map(JSONText.quote) ?? "null")") }
+            if !report.claims.isEmpty {
+                fields.append("\"claims\": [" + report.claims[k].map(JSONText.quote).joined(separator: ", ") + "]")
+            }
             out += "    {" + fields.joined(separator: ", ") + "}" + (k + 1 < report.included.count ? "," : "") + "\n"
         }
         out += "  ],\n"
         out += "  \"dissent\": [" + report.dissent.map { JSONText.quote(answers[$0].expert) }.joined(separator: ", ") + "],\n"
         out += "  \"excluded\": [" + report.excluded.map { JSONText.quote(answers[$0].expert) }.joined(separator: ", ") + "]"
+        if !report.contradictions.isEmpty {
+            out += ",\n  \"contradictions\": [\n"
+            for (k, pair) in report.contradictions.enumerated() {
+                out += "    {\"experts\": [\(JSONText.quote(answers[pair.first].expert)), \(JSONText.quote(answers[pair.second].expert))], "
+                out += "\"reason\": \(JSONText.quote(pair.reason))}" + (k + 1 < report.contradictions.count ? "," : "") + "\n"
+            }
+            out += "  ]"
+        }
         if matrix {
             let k = report.included.count
             out += ",\n  \"matrix\": [\n"

@@ -24,9 +24,11 @@ public struct ExpertAnswer: Sendable, Equatable {
 /// How answers are compared.
 public enum ConsensusMode: String, CaseIterable, Sendable {
     /// `factual` when every answer is short and most carry a number, yes/no or a choice
-    /// letter; `text` otherwise.
+    /// letter; `text` otherwise, with short answers also checked for contradicting claims
+    /// (``ConsensusOptions/claimMaxWords``).
     case auto
-    /// Free text: n-gram Jaccard similarity and single-linkage grouping.
+    /// Free text: n-gram Jaccard similarity and single-linkage grouping only, as the Python
+    /// prototype compared answers (no claim check).
     case text
     /// Short factual answers: vote on the extracted number, yes/no or choice letter.
     case factual
@@ -44,22 +46,33 @@ public struct ConsensusOptions: Sendable, Equatable {
     public var removeStopwords: Bool
     /// Text or factual comparison, or decide per input.
     public var mode: ConsensusMode
+    /// In `auto` mode, when answers are compared as text, those of at most this many words
+    /// are read for central claims and checked for contradictions (``ClaimExtractor``); 0
+    /// turns the check off. Long answers
+    /// name many incidental values, so their claims would say little.
+    public var claimMaxWords: Int
 
     /// Built-in defaults, the values config/copilot.toml documents.
     public static let defaults = ConsensusOptions(
-        threshold: 0.15, ngramSize: 2, factualMaxWords: 12, removeStopwords: true, mode: .auto)
+        threshold: 0.15, ngramSize: 2, factualMaxWords: 12, removeStopwords: true, mode: .auto, claimMaxWords: 40)
 
     /// Creates options.
-    public init(threshold: Double, ngramSize: Int, factualMaxWords: Int, removeStopwords: Bool, mode: ConsensusMode) {
+    public init(
+        threshold: Double, ngramSize: Int, factualMaxWords: Int, removeStopwords: Bool, mode: ConsensusMode,
+        claimMaxWords: Int = 40
+    ) {
         self.threshold = threshold
         self.ngramSize = ngramSize
         self.factualMaxWords = factualMaxWords
         self.removeStopwords = removeStopwords
         self.mode = mode
+        self.claimMaxWords = claimMaxWords
     }
 
     /// Keys of the `[consensus]` section.
-    public static let configurationKeys = ["threshold", "ngram_size", "factual_max_words", "remove_stopwords", "mode"]
+    public static let configurationKeys = [
+        "threshold", "ngram_size", "factual_max_words", "remove_stopwords", "mode", "claim_max_words",
+    ]
 
     /// Reads `[consensus]`; absent keys keep the built-in defaults.
     public init(configuration: Configuration) throws {
@@ -71,7 +84,8 @@ public struct ConsensusOptions: Sendable, Equatable {
             ngramSize: try section.int("ngram_size", default: d.ngramSize, in: 1...4),
             factualMaxWords: try section.int("factual_max_words", default: d.factualMaxWords, in: 0...1000),
             removeStopwords: try section.bool("remove_stopwords", default: d.removeStopwords),
-            mode: try section.choice("mode", default: d.mode))
+            mode: try section.choice("mode", default: d.mode),
+            claimMaxWords: try section.int("claim_max_words", default: d.claimMaxWords, in: 0...10_000))
     }
 }
 

@@ -73,6 +73,34 @@ package enum FactualExtractor {
         return format(first)
     }
 
+    /// Number values of a panel with units taken into account: when its answers give one
+    /// kind of unit in ways the bare numbers hide (`1.5 km` and `1500 m` are equal, `5 kg` and
+    /// `5 g` are not), the answers with a unit of that kind are voted on by the value in the
+    /// base unit (`1500 m`, ``Claim/label``). Otherwise `values` is returned unchanged, so
+    /// `100` and `100 °C` still agree. `texts[k]` is the answer `values[k]` was read from.
+    package static func unitValues(_ texts: [String], values: [String?]) -> [String?] {
+        var quantities = [Claim?](repeating: nil, count: texts.count)
+        for k in texts.indices where values[k] != nil {
+            let found = ClaimExtractor.claims(of: [texts[k]], question: nil)[0].asserted.filter {
+                $0.kind == .number && !$0.key.isEmpty
+            }
+            if found.count == 1 { quantities[k] = found[0] }
+        }
+        var rewritten = values
+        var bases: [String] = []
+        for quantity in quantities { if let quantity, !bases.contains(quantity.key) { bases.append(quantity.key) } }
+        for base in bases {
+            let members = texts.indices.filter { quantities[$0]?.key == base }
+            let hidden = members.contains { a in
+                members.contains { b in (values[a] == values[b]) != (quantities[a]?.label == quantities[b]?.label) }
+            }
+            if hidden {
+                for k in members { rewritten[k] = quantities[k]?.label }
+            }
+        }
+        return rewritten
+    }
+
     /// Canonical spelling of a number: `42` for 42.0, shortest decimal otherwise.
     package static func format(_ value: Double) -> String {
         if value == value.rounded() && abs(value) < 1e15 { return String(Int64(value)) }

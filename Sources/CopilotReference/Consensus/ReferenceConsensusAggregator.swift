@@ -71,9 +71,12 @@ public struct ReferenceConsensusAggregator: ConsensusAggregating {
             let usable = mode == .factual ? best.1 > 0 : best.1 * 2 > facts.count
             if usable || mode == .factual {
                 mode = .factual
+                values = facts.map { usable ? $0[best.0] : nil }
+                if usable && best.0 == .number {
+                    values = FactualExtractor.unitValues(included.map { answers[$0].text }, values: values)
+                }
                 for (k, index) in included.enumerated() {
-                    let value = usable ? facts[k][best.0] : nil
-                    values.append(value)
+                    let value = values[k]
                     if let value {
                         keys.append(best.0.name + ":" + value)
                     } else {

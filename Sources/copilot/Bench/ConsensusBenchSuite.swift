@@ -18,6 +18,21 @@ enum ConsensusBenchSuite {
                     reference: { benchBlackHole(try? reference.aggregate(answers)) },
                     optimized: { benchBlackHole(try? optimized.aggregate(answers)) })
             }
+        } + [claimCase(context)]
+    }
+
+    /// `consensus/20 short answers with claims`: the claim check's cost (names, dates, units
+    /// and negations read from every answer); the reference, which has no claim check, is the
+    /// word-overlap-only baseline.
+    static func claimCase(_ context: BenchContext) -> BenchCase {
+        BenchCase(name: "consensus/20 short answers with claims", unit: "answers", unitsPerOp: 20) {
+            var generator = ConsensusAnswerGenerator(seed: context.seed)
+            let answers = generator.claimSet(count: 20)
+            let reference = ReferenceConsensusAggregator()
+            let optimized = ConsensusAggregator()
+            return BenchOperations(
+                reference: { benchBlackHole(try? reference.aggregate(answers)) },
+                optimized: { benchBlackHole(try? optimized.aggregate(answers)) })
         }
     }
 }

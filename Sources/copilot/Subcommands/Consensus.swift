@@ -11,7 +11,11 @@ struct Consensus: AsyncParsableCommand {
             Input: JSON Lines or a JSON array of {"expert": "...", "text": "...", "weight": 1.0, \
             "confidence": 0.9} (weight and confidence optional, default 1). Answers with no \
             words are left out with a warning. Short factual answers (numbers, yes/no, choice \
-            letters) are voted on by value; longer ones are compared by word n-gram overlap.
+            letters) are voted on by value; longer ones are compared by word n-gram overlap. \
+            In auto mode, short answers that name different central values (names, numbers \
+            with units, dates) or deny what another asserts ("Canberra, not Sydney") never \
+            share a position; --json lists them under `contradictions`. --question names the topic, \
+            whose own names and numbers are not taken as answers.
 
             With --ask, the answers come from a circle of experts: the question goes at once \
             to --experts different models through the router (the configured providers in \
@@ -26,6 +30,7 @@ struct Consensus: AsyncParsableCommand {
               cat answers.json | copilot consensus --json
               copilot consensus --json --matrix --threshold 0.3 answers.jsonl
               copilot consensus --matrix answers.jsonl    # text, blank line, TSV matrix
+              copilot consensus --json --question "What is the capital of Australia?" answers.jsonl
             """)
 
     @Argument(help: ArgumentHelp("Answers file (JSON Lines or JSON array); `-` or absent: stdin.", valueName: "input"))
@@ -42,6 +47,9 @@ struct Consensus: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("How answers are compared (default from config: auto).", valueName: "mode"))
     var mode: ConsensusMode?
+
+    @Option(help: ArgumentHelp("The question the answers reply to; its names and numbers are the topic, not an answer.", valueName: "text"))
+    var question: String?
 
     @OptionGroup(title: "Configuration")
     var config: ConfigOptions
@@ -70,6 +78,7 @@ struct Consensus: AsyncParsableCommand {
         }
         if let ask {
             guard input == nil else { throw ValidationError("give either an answers file or --ask, not both") }
+            guard question == nil else { throw ValidationError("with --ask the question is the --ask text; drop --question") }
             guard !ask.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw ValidationError("--ask needs a question") }
             guard experts >= 1 && experts <= 64 else { throw ValidationError("--experts must be 1...64, got \(experts)") }
             guard timeoutMs >= 1 else { throw ValidationError("--timeout-ms must be at least 1, got \(timeoutMs)") }
@@ -86,7 +95,7 @@ struct Consensus: AsyncParsableCommand {
             return
         }
         let answers = try ConsensusInput.read(path: input)
-        let report = try ConsensusAggregator(options: options).aggregate(answers)
+        let report = try ConsensusAggregator(options: options).aggregate(answers, question: question)
         let source = ConsensusInput.sourceName(input)
         for index in report.excluded {
             writeStandardError(
@@ -151,7 +160,7 @@ extension Consensus {
         guard !answers.isEmpty else {
             throw ExpertPanel.Failure.noAnswers(reasons: replies.map { "\($0.model): \($0.error ?? "?")" }.joined(separator: "; "))
         }
-        let report = try ConsensusAggregator(options: options).aggregate(answers)
+        let report = try ConsensusAggregator(options: options).aggregate(answers, question: question)
         try withStandardOutput { out in
             guard json else {
                 try out.write(ConsensusReportFormatter.plain(report, answers: answers, matrix: matrix))

@@ -5,6 +5,11 @@ import Testing
 
 /// The optimized aggregator against CopilotReference on generated answer sets: same mode,
 /// groups, consensus, dissent and exclusions; support, agreement and matrix within 1e-9.
+///
+/// CopilotReference is the Python prototype's twin and has no claim rules (contradictions,
+/// value links). A report whose claims decided something (`claimsDecided`; those rules are
+/// checked on their own in ConsensusContradictionTests) is compared with the claim check
+/// turned off instead, so every input is still compared, one way or the other.
 @Suite struct ConsensusDifferentialTests {
     func expectSame(
         _ answers: [ExpertAnswer], options: ConsensusOptions, label: String,
@@ -12,7 +17,14 @@ import Testing
     ) {
         var aggregator = ConsensusAggregator(options: options)
         aggregator.intersection = intersection
-        let fast = Result { try aggregator.aggregate(answers) }
+        var fast = Result { try aggregator.aggregate(answers) }
+        if case .success(let report) = fast, report.claimsDecided {
+            var off = options
+            off.claimMaxWords = 0
+            aggregator = ConsensusAggregator(options: off)
+            aggregator.intersection = intersection
+            fast = Result { try aggregator.aggregate(answers) }
+        }
         let plain = Result { try ReferenceConsensusAggregator(options: options).aggregate(answers) }
         switch (fast, plain) {
         case (.success(let a), .success(let b)):
@@ -101,6 +113,18 @@ import Testing
             options.mode = round % 3 == 0 ? .auto : .text
             options.ngramSize = 1 + round % 3
             expectSame(answers, options: options, label: "soup round \(round): \(answers.map(\.text))")
+        }
+    }
+
+    @Test func goldenContradictionSetsWithoutTheClaimCheck() {
+        var off = ConsensusOptions.defaults
+        off.claimMaxWords = 0
+        for golden in ConsensusContradictionTests.goldenCases {
+            let answers = ConsensusContradictionTests.answers(golden.answers)
+            expectSame(answers, options: off, label: golden.name)
+            var text = off
+            text.mode = .text
+            expectSame(answers, options: text, label: golden.name + " (text)")
         }
     }
 
