@@ -15,6 +15,8 @@ public enum RouteError: Error, LocalizedError, Equatable {
     case scoreOutOfRange(Double)
     /// A generation parameter given to the tuner is NaN, infinite or outside its range.
     case parameterOutOfRange(name: String, value: Double, range: ClosedRange<Double>)
+    /// A file of tuning observations could not be read or decoded.
+    case unreadableObservations(path: String, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -30,6 +32,8 @@ public enum RouteError: Error, LocalizedError, Equatable {
             "feedback score \(score) is not in 0...1; send 0 for the worst answer and 1 for the best"
         case .parameterOutOfRange(let name, let value, let range):
             "\(name) \(value) is outside the tuner's range \(range.lowerBound)...\(range.upperBound); send a finite value inside it"
+        case .unreadableObservations(let path, let reason):
+            "\(path): \(reason); expected a JSON array of {\"parameters\": {\"temperature\", \"top_p\", \"max_tokens\"}, \"score\"}"
         }
     }
 }
