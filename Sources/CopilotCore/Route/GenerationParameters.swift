@@ -61,6 +61,13 @@ public struct ParameterSpace: Sendable, Equatable, Codable {
         }
     }
 
+    /// Throws ``RouteError/scoreOutOfRange(_:)`` unless `score` is a number in 0...1, then
+    /// checks `p` as ``check(_:)`` does: what every tuner checks before it records feedback.
+    public func check(_ p: GenerationParameters, score: Double) throws(RouteError) {
+        guard score.isFinite, (0...1).contains(score) else { throw .scoreOutOfRange(score) }
+        try check(p)
+    }
+
     /// `p` in the unit cube (values outside the box are clamped to its faces).
     public func unit(_ p: GenerationParameters) -> [Double] {
         [

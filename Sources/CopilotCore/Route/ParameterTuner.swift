@@ -74,9 +74,9 @@ public struct ParameterTuner: Sendable {
     /// From ``refitAlwaysBelow`` on, they are fitted again after this many new observations.
     public static let refitEvery = 16
     /// Uniform candidates per suggestion.
-    public static let uniformCandidates = 128
+    public static let uniformCandidates = 64
     /// Candidates around each of the three best observations, and per refinement round.
-    public static let localCandidates = 16
+    public static let localCandidates = 12
     /// The margin of expected improvement, in score units (favours exploring a little).
     public static let improvementMargin = 0.01
 
@@ -97,8 +97,7 @@ public struct ParameterTuner: Sendable {
     /// ``RouteError/parameterOutOfRange(name:value:range:)`` for parameters outside the box;
     /// nothing is recorded then.
     public mutating func observe(_ parameters: GenerationParameters, score: Double) throws(RouteError) {
-        guard score.isFinite, (0...1).contains(score) else { throw .scoreOutOfRange(score) }
-        try space.check(parameters)
+        try space.check(parameters, score: score)
         observations.append(TuningObservation(parameters: parameters, score: score))
         if observations.count > Self.maxObservations { observations.removeFirst(observations.count - Self.maxObservations) }
         cachedModel = nil
@@ -106,10 +105,7 @@ public struct ParameterTuner: Sendable {
 
     /// Replaces the observations (restoring saved state), checking each as ``observe(_:score:)`` does.
     public mutating func restore(_ saved: [TuningObservation]) throws(RouteError) {
-        for o in saved {
-            guard o.score.isFinite, (0...1).contains(o.score) else { throw .scoreOutOfRange(o.score) }
-            try space.check(o.parameters)
-        }
+        for o in saved { try space.check(o.parameters, score: o.score) }
         observations = Array(saved.suffix(Self.maxObservations))
         fittedAt = 0
         cachedModel = nil

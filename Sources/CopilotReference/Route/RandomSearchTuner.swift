@@ -18,8 +18,7 @@ public struct RandomSearchTuner: ParameterTuning {
 
     /// Keeps the best observation; the same checks as the tuner's.
     public mutating func observe(_ parameters: GenerationParameters, score: Double) throws {
-        guard score.isFinite, (0...1).contains(score) else { throw RouteError.scoreOutOfRange(score) }
-        try space.check(parameters)
+        try space.check(parameters, score: score)
         if score > bestSoFar?.score ?? -1 { bestSoFar = TuningObservation(parameters: parameters, score: score) }
     }
 

@@ -12,7 +12,7 @@ struct RouteTune: ParsableCommand {
             A Gaussian process (Matern 5/2, a length scale per parameter) models the scores \
             0...1 of one task type over temperature 0...2, top_p 0.05...1 and max_tokens \
             16...4096 (log scale); the next parameters maximise expected improvement. The \
-            first 6 suggestions are a space-filling design.
+            first \(ParameterTuner.initialPoints) suggestions are a space-filling design.
 
             With --observations: the next suggestion and the best so far for a JSON array of \
             {"parameters": {"temperature", "top_p", "max_tokens"}, "score"}. The same --seed \
