@@ -101,16 +101,8 @@ public struct GaussianProcess: Sendable {
         guard dimensions > 0, inputs.count == n * dimensions, hyperparameters.logLengthScales.count == dimensions else {
             throw .shapeMismatch(inputs: inputs.count, outputs: n, dimensions: dimensions)
         }
-        self.dimensions = dimensions
-        self.hyperparameters = hyperparameters
-        self.inputs = inputs
-        count = n
-        let mean = n > 0 ? outputs.reduce(0, +) / Double(n) : 0
-        let variance = n > 1 ? outputs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(n - 1) : 0
-        outputMean = mean
-        outputScale = variance > 1e-18 ? variance.squareRoot() : 1
-        inverseLengthScales = hyperparameters.logLengthScales.map { exp(-$0) }
-        signalVariance = exp(hyperparameters.logSignalVariance)
+        let inverseLengthScales = hyperparameters.logLengthScales.map { exp(-$0) }
+        let signalVariance = exp(hyperparameters.logSignalVariance)
         var kernel = [Double](repeating: 0, count: n * n)
         Self.crossKernel(
             inputs, inputs, dimensions: dimensions, inverseLengthScales: inverseLengthScales, signalVariance: signalVariance, lowerTriangleOnly: true,
@@ -131,8 +123,28 @@ public struct GaussianProcess: Sendable {
                 jitter = max(jitter * 10, 1e-9 * signalVariance)
             }
         }
+        try self.init(inputs: inputs, outputs: outputs, dimensions: dimensions, hyperparameters: hyperparameters, factor: l, diagonalNoise: jitter)
+    }
+
+    /// Finishes a fit from the Cholesky factor `factor` of the kernel matrix plus
+    /// `diagonalNoise`: standardises the outputs, solves for the weights (LAPACK dpotrs,
+    /// O(n²)) and computes the log marginal likelihood.
+    private init(
+        inputs: [Double], outputs: [Double], dimensions: Int, hyperparameters: GaussianProcessHyperparameters, factor l: [Double], diagonalNoise jitter: Double
+    ) throws(LearnError) {
+        let n = outputs.count
+        self.dimensions = dimensions
+        self.hyperparameters = hyperparameters
+        self.inputs = inputs
+        count = n
+        inverseLengthScales = hyperparameters.logLengthScales.map { exp(-$0) }
+        signalVariance = exp(hyperparameters.logSignalVariance)
+        let mean = n > 0 ? outputs.reduce(0, +) / Double(n) : 0
+        let variance = n > 1 ? outputs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(n - 1) : 0
+        let scale = variance > 1e-18 ? variance.squareRoot() : 1
+        outputMean = mean
+        outputScale = scale
         diagonalNoise = jitter
-        let scale = outputScale
         let z = outputs.map { ($0 - mean) / scale }
         var alpha = z
         do {
@@ -153,6 +165,39 @@ public struct GaussianProcess: Sendable {
         factor = l
         weights = alpha
         standardised = z
+    }
+
+    /// The same process with one more observation: `input` (`dimensions` values) scored
+    /// `output`, given `outputs`, all outputs so far in order, that one last. The Cholesky
+    /// factor grows by one row (a triangular solve, O(n²)) instead of being recomputed
+    /// (O(n³/3)); when the new pivot is not positive it is factored afresh, with jitter.
+    public func adding(_ input: [Double], outputs: [Double]) throws(LearnError) -> GaussianProcess {
+        let n = count
+        guard input.count == dimensions, outputs.count == n + 1 else {
+            throw .shapeMismatch(inputs: inputs.count + input.count, outputs: outputs.count, dimensions: dimensions)
+        }
+        let grown = inputs + input
+        var row = [Double](repeating: 0, count: n)
+        Self.crossKernel(inputs, input, dimensions: dimensions, inverseLengthScales: inverseLengthScales, signalVariance: signalVariance, into: &row)
+        factor.withUnsafeBufferPointer { l in
+            row.withUnsafeMutableBufferPointer { BLAS.lowerTriangularSolve(l.baseAddress!, n: n, b: $0.baseAddress!, columns: 1) }
+        }
+        let pivot = signalVariance + diagonalNoise - row.reduce(0) { $0 + $1 * $1 }
+        guard pivot > 1e-10 * signalVariance, n > 0 else {
+            return try GaussianProcess(inputs: grown, outputs: outputs, dimensions: dimensions, hyperparameters: hyperparameters)
+        }
+        let m = n + 1
+        var l = [Double](repeating: 0, count: m * m)
+        factor.withUnsafeBufferPointer { old in
+            l.withUnsafeMutableBufferPointer { l in
+                for j in 0..<n {
+                    for i in j..<n { l[i + j * m] = old[i + j * n] }
+                    l[n + j * m] = row[j]
+                }
+                l[n + n * m] = pivot.squareRoot()
+            }
+        }
+        return try GaussianProcess(inputs: grown, outputs: outputs, dimensions: dimensions, hyperparameters: hyperparameters, factor: l, diagonalNoise: diagonalNoise)
     }
 
     /// Matern 5/2 covariance between every row of `a` and every row of `b`, written

@@ -60,8 +60,9 @@ public struct TuningSuggestion: Sendable, Equatable, Codable {
 ///
 /// Cost with n observations: a hyperparameter fit is up to 4 x 60 Cholesky factorisations
 /// (O(n³/3) each; at every model below ``refitAlwaysBelow`` observations, then after every
-/// ``refitEvery`` new ones); otherwise a model is one factorisation, and a suggestion adds
-/// the candidates' kernel rows and a triangular solve against them (O(n² c)).
+/// ``refitEvery`` new ones); otherwise the model before the last observation grows by one
+/// row (O(n²); one factorisation when there is none), and a suggestion adds the candidates'
+/// kernel rows and a triangular solve against them (O(n² c)).
 public struct ParameterTuner: Sendable {
     /// The box searched.
     public let space: ParameterSpace
@@ -88,6 +89,9 @@ public struct ParameterTuner: Sendable {
     private var design: [Double] = []
     private var designUsed = 0
     private var cachedModel: GaussianProcess?
+    /// The model before the last observation, while it can grow by that one (same
+    /// hyperparameters, nothing dropped).
+    private var previousModel: GaussianProcess?
 
     /// A tuner with no observations over `space`.
     public init(space: ParameterSpace = .defaults) { self.space = space }
@@ -99,7 +103,11 @@ public struct ParameterTuner: Sendable {
     public mutating func observe(_ parameters: GenerationParameters, score: Double) throws(RouteError) {
         try space.check(parameters, score: score)
         observations.append(TuningObservation(parameters: parameters, score: score))
-        if observations.count > Self.maxObservations { observations.removeFirst(observations.count - Self.maxObservations) }
+        previousModel = cachedModel?.count == observations.count - 1 ? cachedModel : nil
+        if observations.count > Self.maxObservations {
+            observations.removeFirst(observations.count - Self.maxObservations)
+            previousModel = nil
+        }
         cachedModel = nil
     }
 
@@ -109,6 +117,7 @@ public struct ParameterTuner: Sendable {
         observations = Array(saved.suffix(Self.maxObservations))
         fittedAt = 0
         cachedModel = nil
+        previousModel = nil
     }
 
     /// The Gaussian process over the observations, fitting the hyperparameters when due.
@@ -122,9 +131,12 @@ public struct ParameterTuner: Sendable {
             gp = try GaussianProcess.fitted(inputs: inputs, outputs: outputs, dimensions: ParameterSpace.dimensions, start: hyperparameters)
             hyperparameters = gp.hyperparameters
             fittedAt = n
+        } else if let previousModel, previousModel.hyperparameters == hyperparameters, let last = observations.last {
+            gp = try previousModel.adding(space.unit(last.parameters), outputs: outputs)
         } else {
             gp = try GaussianProcess(inputs: inputs, outputs: outputs, dimensions: ParameterSpace.dimensions, hyperparameters: hyperparameters)
         }
+        previousModel = nil
         cachedModel = gp
         return gp
     }

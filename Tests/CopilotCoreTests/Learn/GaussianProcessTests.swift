@@ -137,6 +137,30 @@ enum PlainCholesky {
         #expect(gp.logMarginalLikelihood.isFinite)
     }
 
+    @Test func growingByOneObservationAgreesWithAFreshFit() throws {
+        var g = SplitMix64(seed: 33)
+        let d = 3
+        let h = GaussianProcessHyperparameters(logLengthScales: [log(0.3), log(0.5), log(0.8)], logSignalVariance: log(0.7), logNoiseVariance: log(0.02))
+        for n in [0, 1, 5, 40] {
+            let x = (0..<((n + 1) * d)).map { _ in g.nextUnit() }
+            let y = (0...n).map { _ in g.nextUnit() }
+            let before = try GaussianProcess(inputs: Array(x.prefix(n * d)), outputs: Array(y.prefix(n)), dimensions: d, hyperparameters: h)
+            let grown = try before.adding(Array(x.suffix(d)), outputs: y)
+            let fresh = try GaussianProcess(inputs: x, outputs: y, dimensions: d, hyperparameters: h)
+            #expect(abs(grown.logMarginalLikelihood - fresh.logMarginalLikelihood) < 1e-9, "n \(n)")
+            let probe = (0..<(7 * d)).map { _ in g.nextUnit() }
+            let (a, b) = (grown.predict(probe), fresh.predict(probe))
+            for j in 0..<7 {
+                #expect(abs(a.mean[j] - b.mean[j]) < 1e-9 && abs(a.sd[j] - b.sd[j]) < 1e-9, "n \(n) probe \(j)")
+            }
+        }
+        // A duplicate input without noise: no positive pivot, so a fresh factorisation with jitter.
+        let exact = GaussianProcessHyperparameters(logLengthScales: [log(0.3)], logSignalVariance: 0, logNoiseVariance: -.infinity)
+        let one = try GaussianProcess(inputs: [0.5], outputs: [0.2], dimensions: 1, hyperparameters: exact)
+        let two = try one.adding([0.5], outputs: [0.2, 0.4])
+        #expect(two.diagonalNoise > 0 && abs(two.predict([0.5]).mean[0] - 0.3) < 1e-3)
+    }
+
     @Test func badDataThrowsInsteadOfCrashing() {
         let h = GaussianProcessHyperparameters.initial(dimensions: 1)
         #expect(throws: LearnError.self) { try GaussianProcess(inputs: [0.1, 0.2], outputs: [0.5, .nan], dimensions: 1, hyperparameters: h) }
