@@ -4,10 +4,12 @@
 #      epsilon-greedy, 5 task types x 4 models, one provider losing 0.3 of quality halfway;
 #      both worlds (standard: the best leads by 0.17-0.21; close-call: by 0.085-0.105) and
 #      both kinds of feedback (thumbs up/down, graded scores).
-#   2. `copilot route simulate --tuner`: evaluations until the tuner is within 5% of a noisy
-#      synthetic objective's optimum, Gaussian process against random search, 20 seeds.
-#   3. `copilot bench --filter route/`: a pick with learning on (10 candidates) and a tuning
-#      suggestion with 200 observations, against the reference in the same run.
+#   2. `copilot route tune --simulate`: evaluations until the tuner's best point is within 5%
+#      of a noisy synthetic objective's optimum, Gaussian process + expected improvement
+#      against random search, 300 evaluations per run.
+#   3. `copilot bench --filter route/`: a pick with learning on (10 candidates), a tuning
+#      suggestion with 200 observations and a hyperparameter fit, against the reference in
+#      the same run.
 #   4. `copilot consensus --ask` with 5 mock experts (50-90 ms each): what the circle adds over
 #      its slowest expert (overhead_ms), over 20 runs.
 # Usage: benchmarks/route_learn.sh [seeds, default 20]
@@ -23,10 +25,8 @@ for world in standard close-call; do
         "$BIN" route simulate --seeds "$SEEDS" --world "$world" --feedback "$feedback"
     done
 done
-if "$BIN" route simulate --help | grep -q -- --tuner; then
-    echo
-    "$BIN" route simulate --tuner --seeds "$SEEDS"
-fi
+echo
+"$BIN" route tune --simulate --seeds "$SEEDS" --budget 300
 echo
 "$BIN" bench --filter "route/"
 echo

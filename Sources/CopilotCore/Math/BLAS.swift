@@ -2,8 +2,10 @@ import COpenBLAS
 import Dispatch
 
 /// The one wrapper around OpenBLAS (Debian's libopenblas, via the `COpenBLAS` system
-/// library target): single-precision matrix products on row-major storage, and the size of
-/// OpenBLAS's thread pool. No other file imports `COpenBLAS`.
+/// library target): single-precision matrix products on row-major storage, the size of
+/// OpenBLAS's thread pool, and the double-precision Cholesky factorisation and solves
+/// (LAPACK's dpotrf/dpotrs, which OpenBLAS bundles) of the route tuner's Gaussian process.
+/// No other file imports `COpenBLAS`.
 package enum BLAS {
     /// Sets how many threads OpenBLAS uses for one product (`--threads`). Process-wide.
     package static func setThreadCount(_ count: Int) {
@@ -73,4 +75,40 @@ package enum BLAS {
         cblas_sgemv(
             CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
     }
+
+    /// Factors the symmetric positive-definite `n x n` matrix in `a` (column-major; only its
+    /// lower triangle is read) in place as `L Lᵀ`, leaving `L` in the lower triangle
+    /// (LAPACK dpotrf). Throws ``LinearAlgebraError/notPositiveDefinite(order:)`` when a
+    /// leading minor is not positive. O(n³/3).
+    package static func choleskyFactor(_ a: UnsafeMutablePointer<Double>, n: Int) throws(LinearAlgebraError) {
+        guard n > 0 else { return }
+        var uplo = CChar(UInt8(ascii: "L")), order = blasint(n), lda = blasint(n), info = blasint(0)
+        dpotrf_(&uplo, &order, a, &lda, &info)
+        if info > 0 { throw .notPositiveDefinite(order: Int(info)) }
+        if info < 0 { throw .invalidArgument(Int(-info)) }
+    }
+
+    /// Solves `A X = B` in place of `b` (`n x columns`, column-major) given `l`, the factor
+    /// ``choleskyFactor(_:n:)`` left (LAPACK dpotrs). O(n² columns).
+    package static func choleskySolve(_ l: UnsafePointer<Double>, n: Int, b: UnsafeMutablePointer<Double>, columns: Int = 1) throws(LinearAlgebraError) {
+        guard n > 0, columns > 0 else { return }
+        var uplo = CChar(UInt8(ascii: "L")), order = blasint(n), nrhs = blasint(columns), lda = blasint(n), ldb = blasint(n), info = blasint(0)
+        dpotrs_(&uplo, &order, &nrhs, UnsafeMutablePointer(mutating: l), &lda, b, &ldb, &info)
+        if info < 0 { throw .invalidArgument(Int(-info)) }
+    }
+
+    /// `B = L⁻¹ B` in place, with `l` the lower-triangular `n x n` factor and `b` `n x columns`,
+    /// both column-major (BLAS dtrsm). O(n² columns).
+    package static func lowerTriangularSolve(_ l: UnsafePointer<Double>, n: Int, b: UnsafeMutablePointer<Double>, columns: Int) {
+        guard n > 0, columns > 0 else { return }
+        cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, blasint(n), blasint(columns), 1, l, blasint(n), b, blasint(n))
+    }
+}
+
+/// Failures of the LAPACK calls in ``BLAS``.
+package enum LinearAlgebraError: Error, Equatable {
+    /// The matrix is not positive definite: its leading minor of this order is not positive.
+    case notPositiveDefinite(order: Int)
+    /// LAPACK rejected argument number N (a bug in the caller).
+    case invalidArgument(Int)
 }

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Errors of the router's commands (`copilot route pick|check|ask|serve`) before any HTTP.
+/// Errors of the router's commands (`copilot route pick|check|ask|serve|tune`) before any
+/// HTTP, and of the feedback the learning parts are given.
 public enum RouteError: Error, LocalizedError, Equatable {
     /// The configuration has no `[[route.providers]]`.
     case noProviders(path: String)
@@ -10,6 +11,12 @@ public enum RouteError: Error, LocalizedError, Equatable {
     case unknownTask(String, known: [String])
     /// A provider's `api_key_env` names a variable that is not set (the key itself is never shown).
     case missingAPIKey(provider: String, variable: String)
+    /// A feedback score for the parameter tuner is not a number in 0...1.
+    case scoreOutOfRange(Double)
+    /// A generation parameter given to the tuner is NaN, infinite or outside its range.
+    case parameterOutOfRange(name: String, value: Double, range: ClosedRange<Double>)
+    /// A file of tuning observations could not be read or decoded.
+    case unreadableObservations(path: String, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -21,6 +28,12 @@ public enum RouteError: Error, LocalizedError, Equatable {
             "task \"\(task)\" is not in [[route.tasks]]; known tasks: \(known.isEmpty ? "(none)" : known.joined(separator: ", "))"
         case .missingAPIKey(let provider, let variable):
             "provider \(provider): environment variable \(variable) (api_key_env) is not set; export it before starting"
+        case .scoreOutOfRange(let score):
+            "feedback score \(score) is not in 0...1; send 0 for the worst answer and 1 for the best"
+        case .parameterOutOfRange(let name, let value, let range):
+            "\(name) \(value) is outside the tuner's range \(range.lowerBound)...\(range.upperBound); send a finite value inside it"
+        case .unreadableObservations(let path, let reason):
+            "\(path): \(reason); expected a JSON array of {\"parameters\": {\"temperature\", \"top_p\", \"max_tokens\"}, \"score\"}"
         }
     }
 }

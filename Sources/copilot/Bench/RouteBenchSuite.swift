@@ -6,6 +6,12 @@ import CopilotReference
 /// 10 providers serving the model among 20 configured; 1000 decisions per operation.
 /// `route/thompson pick among 10 providers`: the same with learning on (a Beta draw per
 /// candidate from posteriors fed by 2000 feedback events, plus the penalties).
+/// `route/tune suggest, 200 observations, 1 thread`: one suggestion of the Gaussian-process
+/// tuner after a new observation (hyperparameters fitted at the one before: a Cholesky of
+/// the 200 x 200 kernel, expected improvement over the candidates), against random search's;
+/// `route/tune fit, 200 observations, 1 thread`: the marginal-likelihood search the tuner
+/// runs every 16 new observations, against one factorisation. OpenBLAS runs on one thread
+/// (matrices this small lose more to its thread pool than they gain).
 enum RouteBenchSuite {
     static let decisionsPerOp = 1000
 
@@ -28,6 +34,21 @@ enum RouteBenchSuite {
             for _ in 0..<decisionsPerOp { sum &+= r.pick(model: "llama3.2") ?? 0 }
             benchBlackHole(sum)
         }
+    }
+
+    /// A tuner with `observations` uniform points scored by the synthetic objective, its
+    /// hyperparameters fitted before the last one.
+    static func tuner(observations: Int, seed: UInt64) throws -> ParameterTuner {
+        var tuner = ParameterTuner()
+        var g = SplitMix64(seed: seed)
+        var random = RandomSearchTuner()
+        let objective = TuningSimulation()
+        for i in 0..<observations {
+            if i == observations - 1 { _ = try tuner.model() }
+            let p = try random.next(using: &g)
+            try tuner.observe(p, score: objective.score(p, using: &g))
+        }
+        return tuner
     }
 
     /// Some history, so scores differ and the latency factor is computed.
@@ -84,6 +105,35 @@ enum RouteBenchSuite {
                         var sum = 0
                         for i in 0..<decisionsPerOp { sum &+= r.decide(model: "llama3.2", task: "code", now: UInt64(i)).pick ?? 0 }
                         benchBlackHole(sum)
+                    })
+            },
+            BenchCase(name: "route/tune suggest, 200 observations, 1 thread", unit: "suggestions", unitsPerOp: 1, baselineLabel: "random search") {
+                BLAS.setThreadCount(1)
+                let tuner = try Self.tuner(observations: 200, seed: context.seed)
+                return BenchOperations(
+                    reference: {
+                        var g = SplitMix64(seed: 1)
+                        var random = RandomSearchTuner()
+                        benchBlackHole(try? random.next(using: &g))
+                    },
+                    optimized: {
+                        var t = tuner
+                        var g = SplitMix64(seed: 1)
+                        benchBlackHole(try? t.suggest(using: &g))
+                    })
+            },
+            BenchCase(name: "route/tune fit, 200 observations, 1 thread", unit: "fits", unitsPerOp: 1, baselineLabel: "one factorisation") {
+                BLAS.setThreadCount(1)
+                let tuner = try Self.tuner(observations: 200, seed: context.seed)
+                let inputs = tuner.observations.flatMap { tuner.space.unit($0.parameters) }
+                let outputs = tuner.observations.map(\.score)
+                let start = tuner.hyperparameters
+                return BenchOperations(
+                    reference: {
+                        benchBlackHole(try? GaussianProcess(inputs: inputs, outputs: outputs, dimensions: ParameterSpace.dimensions, hyperparameters: start))
+                    },
+                    optimized: {
+                        benchBlackHole(try? GaussianProcess.fitted(inputs: inputs, outputs: outputs, dimensions: ParameterSpace.dimensions, start: start))
                     })
             },
         ]

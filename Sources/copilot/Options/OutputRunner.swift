@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import CopilotCore
 
 /// Runs a command body that writes to stdout, turning a reader that went away (EPIPE) into a
@@ -10,5 +11,18 @@ func withStandardOutput(_ body: (FileDescriptorOutput) throws -> Void) throws {
         try out.flush()
     } catch OutputError.closed {
         throw ExitCode.success
+    }
+}
+
+/// Writes `value` to stdout as one line of sorted-key JSON when `json` is set, else `plain()`.
+func writeReport<T: Encodable>(_ value: T, json: Bool, plain: () -> String) throws {
+    try withStandardOutput { out in
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try out.write(String(decoding: try encoder.encode(value), as: UTF8.self) + "\n")
+        } else {
+            try out.write(plain())
+        }
     }
 }

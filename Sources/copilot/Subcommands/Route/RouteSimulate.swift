@@ -60,16 +60,9 @@ struct RouteSimulate: ParsableCommand {
         let summaries = policies.map { name, run in
             PolicySummary(policy: name, runs: (1...UInt64(seeds)).map(run), tasks: sim.environment.tasks.count)
         }
-        try withStandardOutput { out in
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                try out.write(String(decoding: try encoder.encode(summaries), as: UTF8.self) + "\n")
-            } else {
-                try out.write(
-                    "\(world.rawValue) world, \(feedback.rawValue) feedback, \(events) events per task, \(seeds) seeds, forgetting \(learning.forgetting)\n\n")
-                try out.write(PolicySummary.markdown(summaries, simulation: sim))
-            }
+        try writeReport(summaries, json: json) {
+            "\(world.rawValue) world, \(feedback.rawValue) feedback, \(events) events per task, \(seeds) seeds, forgetting \(learning.forgetting)\n\n"
+                + PolicySummary.markdown(summaries, simulation: sim)
         }
     }
 }
