@@ -217,6 +217,7 @@ public final class LiveTranscriber: @unchecked Sendable {
         let ring = try SPSCRing<Float>(minimumCapacity: max(1, options.ringSeconds) * rate, policy: .block)
         let queue = UtteranceQueue(maximumPendingFinals: options.maximumPendingFinals)
         let state = LiveRunState(startNs: LiveClock.nowNs())
+        state.selfPaced = options.pace == .realtime
         streamLock.lock()
         currentStream = stream
         streamLock.unlock()
@@ -285,6 +286,7 @@ public final class LiveTranscriber: @unchecked Sendable {
         var chunk = [Float](repeating: 0, count: chunkSamples)
         var total = 0
         let startNs = state.startNs
+        var anchor = InputClockAnchor()
         do {
             while !stopRequested.load(ordering: .acquiring) {
                 state.readingSinceNs.store(LiveClock.nowNs(), ordering: .releasing)
@@ -293,6 +295,9 @@ public final class LiveTranscriber: @unchecked Sendable {
                 if n == 0 { break }
                 if options.pace == .realtime {
                     LiveClock.sleep(untilNs: startNs + UInt64((Double(total + n) / Double(stream.sampleRate) * 1e9).rounded()))
+                } else {
+                    anchor.observe(returnNs: LiveClock.nowNs(), samples: total + n, rate: stream.sampleRate)
+                    if let start = anchor.startNs { state.inputStartNs.store(start, ordering: .relaxed) }
                 }
                 let written = chunk.withUnsafeBufferPointer { ring.write(from: UnsafeBufferPointer(rebasing: $0[0..<n])) }
                 total += n
@@ -392,12 +397,12 @@ public final class LiveTranscriber: @unchecked Sendable {
                         text: transcript.text)
                     try onEvent(event)
                     state.statistics.finals += 1
-                    let lag = Double(LiveClock.nowNs() - state.startNs) / 1e9 - audio.end
+                    let lag = (Double(LiveClock.nowNs()) - Double(state.audioZeroNs)) / 1e9 - audio.end
                     state.statistics.finalLagSeconds.append(lag)
                 case .speculation(let audio):
                     state.statistics.speculations += 1
                     state.statistics.speculationStartLagSeconds.append(
-                        Double(LiveClock.nowNs() - state.startNs) / 1e9 - audio.end)
+                        (Double(LiveClock.nowNs()) - Double(state.audioZeroNs)) / 1e9 - audio.end)
                     guard let transcript = try decode(audio, final: true, abandonable: true) else {
                         state.statistics.abandonedSpeculations += 1
                         continue
@@ -429,9 +434,42 @@ public final class LiveTranscriber: @unchecked Sendable {
     }
 }
 
+/// When the first sample of an input that arrives in real time was captured, estimated from
+/// when each read returned: a sample at position p cannot have come before T0 + p / rate, so
+/// T0 <= (return time - p / rate) for every read, and the least of these bounds is the
+/// estimate. It matters when the input was produced before the run began (`arecord ... |
+/// copilot transcribe --live` while the model loads): the backlog is read at once, and a lag
+/// measured from the run's start would come out short by the time the backlog covers.
+public struct InputClockAnchor: Sendable {
+    /// The estimate so far (monotonic nanoseconds); `nil` before the first read.
+    public private(set) var startNs: UInt64?
+
+    /// No reads yet.
+    public init() {}
+
+    /// A read that returned at `returnNs` with `samples` in all read so far at `rate`.
+    public mutating func observe(returnNs: UInt64, samples: Int, rate: Int) {
+        let audioNs = UInt64((Double(samples) / Double(rate) * 1e9).rounded())
+        let bound = returnNs > audioNs ? returnNs - audioNs : 0
+        startNs = min(startNs ?? bound, bound)
+    }
+}
+
 /// What the three threads of one run share.
 private final class LiveRunState: @unchecked Sendable {
     let startNs: UInt64
+    /// The input's start as its reads show it (see ``InputClockAnchor``); `UInt64.max` until
+    /// the first read. Lags of an input not paced by this run are measured from it.
+    let inputStartNs = Atomic<UInt64>(UInt64.max)
+    /// Whether this run paces the input itself (`--pace realtime` on a file): then the
+    /// run's start is the input's start.
+    var selfPaced = false
+
+    /// Where audio time 0 is on the monotonic clock.
+    var audioZeroNs: UInt64 {
+        let input = inputStartNs.load(ordering: .relaxed)
+        return selfPaced || input == UInt64.max ? startNs : input
+    }
     /// When the reader entered its current read of the input (0: not reading).
     let readingSinceNs = Atomic<UInt64>(0)
     /// Written by the worker only; read after it is joined.
