@@ -123,6 +123,19 @@ import Testing
         #expect(String(decoding: rest, as: UTF8.self) == "second\n")
     }
 
+    @Test func aSmallRegularFileOnStdinGetsASmallFilter() throws {
+        let input = path("four.txt"), filter = path("four.bloom")
+        try Data("a\nb\na\nc\n".utf8).write(to: URL(fileURLWithPath: input))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "\"$0\" bloom dedup \"$1\" < \"$2\" > /dev/null", CLI.binary.path, filter, input]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let bytes = try FileManager.default.attributesOfItem(atPath: filter)[.size] as? Int ?? 0
+        #expect(bytes > 0 && bytes < 64 << 10, "sized for the input's 8 bytes (at least 1024 lines), not 10M lines: \(bytes) bytes")
+    }
+
     @Test func dedupWithFileRemembersAcrossRuns() throws {
         let f = path("dedup.bloom")
         let first = try CLI.run(["bloom", "dedup", f, "--capacity", "1000"], stdin: Data("a\nb\na\n".utf8))

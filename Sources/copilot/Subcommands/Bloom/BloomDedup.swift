@@ -1,5 +1,6 @@
 import ArgumentParser
 import CopilotCore
+import Foundation
 
 /// `copilot bloom dedup`: drops lines seen before.
 struct BloomDedup: ParsableCommand {
@@ -12,7 +13,8 @@ struct BloomDedup: ParsableCommand {
             one passes. Lines over 1 MiB stop the run with an error. A false positive drops a \
             new line, with probability --fp-rate.
 
-            Without FILE the filter lives in memory, sized for --capacity lines (default 10M) at \
+            Without FILE the filter lives in memory, sized for --capacity lines (default 10M, or \
+            when stdin is a regular file no more lines than it has bytes, at least 1024) at \
             --fp-rate (default 1e-6). With FILE the filter is read from it (or created with \
             those sizes) and written back atomically when the input ends, so runs remember each \
             other.
@@ -33,9 +35,23 @@ struct BloomDedup: ParsableCommand {
 
     @OptionGroup var config: ConfigOptions
 
+    /// The size of stdin when it is a regular file (`< urls.txt`), else nil (a pipe, a tty).
+    static func regularStdinBytes() -> Int? {
+        var info = stat()
+        guard fstat(0, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int(info.st_size)
+    }
+
+    /// The configured capacity, but never more lines than a regular-file input has bytes (a
+    /// line takes at least one): four lines no longer get a 49 MB filter.
+    static func defaultCapacity(_ configured: Int, stdinBytes: Int?) -> Int {
+        guard let stdinBytes else { return configured }
+        return min(configured, max(1024, stdinBytes))
+    }
+
     func run() throws {
         let settings = try BloomSettings(configuration: config.load())
-        let capacity = size.capacity ?? settings.dedupCapacity
+        let capacity = size.capacity ?? Self.defaultCapacity(settings.dedupCapacity, stdinBytes: Self.regularStdinBytes())
         let rate = size.falsePositiveRate ?? settings.dedupFalsePositiveRate
         let input = LineReader(fd: 0, name: "stdin")
         var summary = LineDeduplicator.Summary(lines: 0, passed: 0)
