@@ -63,16 +63,19 @@ public enum ExpertPanel {
         return Array(available.prefix(count))
     }
 
-    /// Asks `question` of every model at once through the gateway at `base`; each reply comes
+    /// Asks `question` of every model at once through the gateway `client` talks to; each reply comes
     /// back within `timeoutMs` or as an error. Replies are in the order of `models`; `wallMs`
     /// is from the first question sent to the last reply in.
     /// `costs` gives (input, output) cost per 1k tokens by provider name, when known.
+    ///
+    /// `client` should have made one request already (``GatewayClient/models()``): its first
+    /// request sets up the HTTP client's pool, which holds the threads the experts' tasks
+    /// start on for about 2 ms.
     public static func ask(
-        _ question: String, models: [String], task: String?, base: String, token: String?, timeoutMs: Int,
+        _ question: String, models: [String], task: String?, client: GatewayClient, timeoutMs: Int,
         costs: [String: (input: Double, output: Double)] = [:]
     ) async -> (replies: [ExpertReply], wallMs: Double) {
         let started = monotonicNanoseconds()
-        let client = GatewayClient(baseURL: base, token: token)
         let replies = await withTaskGroup(of: (Int, ExpertReply).self) { group in
             for (i, model) in models.enumerated() {
                 group.addTask {
@@ -98,7 +101,6 @@ public enum ExpertPanel {
             return out.compactMap { $0 }
         }
         let wallMs = Double(monotonicNanoseconds() &- started) / 1e6
-        try? await client.shutdown()
         return (replies, wallMs)
     }
 }

@@ -124,16 +124,14 @@ extension Consensus {
                 token = value
             }
             let client = GatewayClient(baseURL: url, token: token)
-            let listed: [String]
             do {
-                listed = try await client.models()
+                let models = try ExpertPanel.choose(experts, from: try await client.models())
+                panel = await ExpertPanel.ask(question, models: models, task: task, client: client, timeoutMs: timeoutMs)
             } catch {
                 try? await client.shutdown()
                 throw error
             }
             try await client.shutdown()
-            let models = try ExpertPanel.choose(experts, from: listed)
-            panel = await ExpertPanel.ask(question, models: models, task: task, base: url, token: token, timeoutMs: timeoutMs)
         } else {
             let settings = try RouteSettings(configuration: configuration)
             _ = try settings.validate(path: configuration.path ?? "defaults", environment: environment)
@@ -144,7 +142,16 @@ extension Consensus {
             let (task, timeoutMs) = (task, timeoutMs)
             let costTable = costs
             panel = try await GatewayServer.withLocalGateway(settings: settings, environment: environment) { base in
-                await ExpertPanel.ask(question, models: models, task: task, base: base, token: nil, timeoutMs: timeoutMs, costs: costTable)
+                let client = GatewayClient(baseURL: base)
+                do {
+                    _ = try await client.models()  // the client's pool, ready before the question
+                    let panel = await ExpertPanel.ask(question, models: models, task: task, client: client, timeoutMs: timeoutMs, costs: costTable)
+                    try await client.shutdown()
+                    return panel
+                } catch {
+                    try? await client.shutdown()
+                    throw error
+                }
             }
         }
         let (replies, wallMs) = panel
