@@ -20,11 +20,20 @@ package final class SQLiteDatabase {
         case existingOnly
     }
 
-    /// Opens (or creates, with permissions 0600) the database at `path`, waiting up to
-    /// `busyTimeoutMs` for another process's lock on every statement. A file that is not a
-    /// database is reported as ``CacheError/notADatabase(path:)`` without being written.
+    /// Opens (or creates, with permissions 0600, in a directory created with 0700 when
+    /// missing) the database at `path`, waiting up to `busyTimeoutMs` for another process's
+    /// lock on every statement. A file that is not a database is reported as
+    /// ``CacheError/notADatabase(path:)`` without being written.
     package init(path: String, mode: OpenMode = .createIfMissing, busyTimeoutMs: Int32 = 5000) throws {
         self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        if mode == .createIfMissing && !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw CacheError.storeUnavailable(path: path, reason: "cannot create its directory \(directory)")
+            }
+        }
         if mode == .createIfMissing && !FileManager.default.fileExists(atPath: path) {
             // SQLite creates files with 0644 less the umask, and its -wal and -shm files copy
             // the database file's mode: creating it first with 0600 keeps all three private.

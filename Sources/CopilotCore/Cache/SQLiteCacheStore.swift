@@ -20,14 +20,6 @@ package final class SQLiteCacheStore: CacheStore, @unchecked Sendable {
     package init(path: String, namespace: String, busyTimeoutMs: Int32 = 5000) throws {
         location = path
         self.namespace = namespace
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            } catch {
-                throw CacheError.storeUnavailable(path: path, reason: "cannot create its directory \(directory)")
-            }
-        }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             throw CacheError.storeUnavailable(path: path, reason: "it is a directory")

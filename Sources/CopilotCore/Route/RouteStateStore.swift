@@ -33,16 +33,8 @@ public final class RouteStateStore: @unchecked Sendable {
     /// reported, never overwritten.
     public init(path: String) throws {
         self.path = path
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            } catch {
-                throw RouteStateError.unavailable(path: path, reason: "cannot create its directory: \(error.localizedDescription)")
-            }
-        }
         do {
-            database = try SQLiteDatabase(path: path)
+            database = try SQLiteDatabase(path: path)  // creates the file (0600) and its directory (0700)
             try database.execute("PRAGMA synchronous = FULL")
             let tables = try database.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
             var names: Set<String> = []
