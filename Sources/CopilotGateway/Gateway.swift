@@ -67,8 +67,9 @@ public final class Gateway<Selector: ModelSelecting>: Sendable {
         let now = monotonicNanoseconds()
         let counts = metrics.providerCounts
         var anyUp = false
-        let providers: [[String: Any]] = router.withLock { r in
-            r.settings.providers.indices.map { i in
+        let learns = learning != nil
+        let (providers, arms): ([[String: Any]], [LearnedArm]?) = router.withLock { r in
+            let providers: [[String: Any]] = r.settings.providers.indices.map { i in
                 var h = r.health[i]
                 let state = r.breakerState(i, now: now)
                 if state != .open { anyUp = true }
@@ -85,11 +86,12 @@ public final class Gateway<Selector: ModelSelecting>: Sendable {
                 if let v = h.ttftPercentile(0.95) { o["ttft_p95_ms"] = v }
                 return o
             }
+            // What was learned, from the same moment as the health figures.
+            return (providers, learns ? r.selector.learnedArms : nil)
         }
         let requests = metrics.requestCounts
         var object: [String: Any] = ["status": anyUp ? "ok" : "down", "providers": providers, "requests": requests]
-        if learning != nil {
-            let arms = router.withLock { $0.selector.learnedArms }
+        if let arms {
             object["learning"] = arms.map { arm -> [String: Any] in
                 ["task": arm.task, "provider": arm.provider, "mean": arm.posterior.mean, "evidence": arm.posterior.evidence]
             }

@@ -228,16 +228,13 @@ extension GatewayServer {
             for await p in stream { port = p }
             // When `body` is done nobody waits for anything still in flight (an expert that
             // timed out on the client's side): it gets a moment to finish, then is cancelled.
-            let stop: @Sendable () async -> Void = {
-                await group.triggerGracefulShutdown()
-            }
             do {
                 let value = try await body("http://127.0.0.1:\(port)")
-                await stop()
+                await group.triggerGracefulShutdown()
                 await Self.drain(&tasks, graceMs: 250)
                 return value
             } catch {
-                await stop()
+                await group.triggerGracefulShutdown()
                 await Self.drain(&tasks, graceMs: 250)
                 throw error
             }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import CopilotCore
 import Foundation
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 
 /// Errors of `copilot route ask` and `route stats` talking to a gateway.
@@ -113,16 +114,40 @@ public final class GatewayClient: Sendable {
         return data.compactMap { $0["id"] as? String }
     }
 
+    /// A request to `path` carrying the bearer token; a POST of `json` when given.
+    private func request(_ path: String, json: String? = nil) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: baseURL + path)
+        if let token { request.headers.add(name: "authorization", value: "Bearer " + token) }
+        if let json {
+            request.method = .POST
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        }
+        return request
+    }
+
     /// A one-message chat-completions request for `prompt`.
     private func chatRequest(prompt: String, model: String, task: String?, stream: Bool) -> HTTPClientRequest {
-        var request = HTTPClientRequest(url: baseURL + "/v1/chat/completions")
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        if let token { request.headers.add(name: "authorization", value: "Bearer " + token) }
-        if let task { request.headers.add(name: "x-copilot-task", value: task) }
         let body = "{\"model\":\(JSONText.quote(model)),\"stream\":\(stream),\"messages\":[{\"role\":\"user\",\"content\":\(JSONText.quote(prompt))}]}"
-        request.body = .bytes(ByteBuffer(string: body))
+        var request = request("/v1/chat/completions", json: body)
+        if let task { request.headers.add(name: "x-copilot-task", value: task) }
         return request
+    }
+
+    /// Sends `request` and collects its whole answer (up to `limit` bytes) within `timeoutMs`.
+    /// Not getting one is ``GatewayClientError/unreachable(url:reason:)``; with
+    /// `timeoutIsAnAnswer`, the deadline passing is a 504 that names `timeoutMs` instead.
+    private func send(_ request: HTTPClientRequest, timeoutMs: Int, timeoutIsAnAnswer: Bool = false, upTo limit: Int) async throws -> (
+        status: Int, headers: HTTPHeaders, body: String
+    ) {
+        do {
+            let response = try await client.execute(request, deadline: .now() + .milliseconds(Int64(timeoutMs)))
+            return (Int(response.status.code), response.headers, String(buffer: try await response.body.collect(upTo: limit)))
+        } catch let error as HTTPClientError where timeoutIsAnAnswer && (error == .deadlineExceeded || error == .readTimeout) {
+            throw GatewayClientError.failed(status: 504, message: "no answer within \(timeoutMs) ms")
+        } catch {
+            throw GatewayClientError.unreachable(url: baseURL, reason: UpstreamCaller.describe(error))
+        }
     }
 
     /// Streams one chat completion of `prompt`, calling `onText` with each piece as it arrives.
@@ -162,18 +187,9 @@ public final class GatewayClient: Sendable {
 
     /// Asks `prompt` of `model` without streaming, giving up after `timeoutMs`.
     public func complete(prompt: String, model: String, task: String?, timeoutMs: Int) async throws -> Completion {
-        let request = chatRequest(prompt: prompt, model: model, task: task, stream: false)
-        let status: Int, text: String, provider: String
-        do {
-            let response = try await client.execute(request, deadline: .now() + .milliseconds(Int64(timeoutMs)))
-            status = Int(response.status.code)
-            provider = response.headers.first(name: "x-copilot-provider") ?? "?"
-            text = String(buffer: try await response.body.collect(upTo: 64 << 20))
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            throw GatewayClientError.failed(status: 504, message: "no answer within \(timeoutMs) ms")
-        } catch {
-            throw GatewayClientError.unreachable(url: baseURL, reason: UpstreamCaller.describe(error))
-        }
+        let (status, headers, text) = try await send(
+            chatRequest(prompt: prompt, model: model, task: task, stream: false), timeoutMs: timeoutMs, timeoutIsAnAnswer: true, upTo: 64 << 20)
+        let provider = headers.first(name: "x-copilot-provider") ?? "?"
         guard status == 200 else { throw GatewayClientError.failed(status: status, message: Self.message(text)) }
         let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
         let message = ((object?["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])
@@ -186,31 +202,15 @@ public final class GatewayClient: Sendable {
 
     /// `POST /v1/feedback`: scores answer `requestID` (0...1); the gateway's JSON answer.
     public func feedback(requestID: String, score: Double) async throws -> String {
-        var request = HTTPClientRequest(url: baseURL + "/v1/feedback")
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        if let token { request.headers.add(name: "authorization", value: "Bearer " + token) }
-        request.body = .bytes(ByteBuffer(string: "{\"request_id\":\(JSONText.quote(requestID)),\"score\":\(score)}"))
-        let status: Int, body: String
-        do {
-            let response = try await client.execute(request, timeout: .seconds(30))
-            (status, body) = (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
-        } catch {
-            throw GatewayClientError.unreachable(url: baseURL, reason: UpstreamCaller.describe(error))
-        }
+        let json = "{\"request_id\":\(JSONText.quote(requestID)),\"score\":\(score)}"
+        let (status, _, body) = try await send(request("/v1/feedback", json: json), timeoutMs: 30_000, upTo: 1 << 20)
         guard status == 200 else { throw GatewayClientError.failed(status: status, message: Self.message(body)) }
         return body
     }
 
     private func get(_ path: String) async throws -> (Int, String) {
-        var request = HTTPClientRequest(url: baseURL + path)
-        if let token { request.headers.add(name: "authorization", value: "Bearer " + token) }
-        do {
-            let response = try await client.execute(request, timeout: .seconds(30))
-            return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 16 << 20)))
-        } catch {
-            throw GatewayClientError.unreachable(url: baseURL, reason: UpstreamCaller.describe(error))
-        }
+        let (status, _, body) = try await send(request(path), timeoutMs: 30_000, upTo: 16 << 20)
+        return (status, body)
     }
 
     static func message(_ body: String) -> String {

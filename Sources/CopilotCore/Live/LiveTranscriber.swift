@@ -216,8 +216,7 @@ public final class LiveTranscriber: @unchecked Sendable {
         let rate = stream.sampleRate
         let ring = try SPSCRing<Float>(minimumCapacity: max(1, options.ringSeconds) * rate, policy: .block)
         let queue = UtteranceQueue(maximumPendingFinals: options.maximumPendingFinals)
-        let state = LiveRunState(startNs: LiveClock.nowNs())
-        state.selfPaced = options.pace == .realtime
+        let state = LiveRunState(startNs: LiveClock.nowNs(), selfPaced: options.pace == .realtime)
         streamLock.lock()
         currentStream = stream
         streamLock.unlock()
@@ -463,7 +462,7 @@ private final class LiveRunState: @unchecked Sendable {
     let inputStartNs = Atomic<UInt64>(UInt64.max)
     /// Whether this run paces the input itself (`--pace realtime` on a file): then the
     /// run's start is the input's start.
-    var selfPaced = false
+    let selfPaced: Bool
 
     /// Where audio time 0 is on the monotonic clock.
     var audioZeroNs: UInt64 {
@@ -477,8 +476,9 @@ private final class LiveRunState: @unchecked Sendable {
     private let lock = NSLock()
     private var error: Error?
 
-    init(startNs: UInt64) {
+    init(startNs: UInt64, selfPaced: Bool) {
         self.startNs = startNs
+        self.selfPaced = selfPaced
     }
 
     /// Keeps the first error.

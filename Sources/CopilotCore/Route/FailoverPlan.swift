@@ -45,8 +45,11 @@ public struct FailoverPlan: Sendable {
         self.candidates = candidates
         self.deadlineNs = deadlineNs
         self.policy = policy
-        self.notBeforeNs = notBeforeNs.map { $0.count == candidates.count ? $0 : [] } ?? []
-        if self.notBeforeNs.isEmpty { self.notBeforeNs = Array(repeating: 0, count: candidates.count) }
+        if let notBeforeNs, notBeforeNs.count == candidates.count {
+            self.notBeforeNs = notBeforeNs
+        } else {
+            self.notBeforeNs = Array(repeating: 0, count: candidates.count)
+        }
     }
 
     /// The provider of the attempt under way (`nil` before ``start(now:)``).

@@ -137,10 +137,9 @@ extension Consensus {
             _ = try settings.validate(path: configuration.path ?? "defaults", environment: environment)
             if let task, settings.task(named: task) == nil { throw RouteError.unknownTask(task, known: settings.tasks.map(\.name)) }
             let models = try ExpertPanel.choose(experts, from: ExpertPanel.models(settings: settings, task: task))
-            var costs: [String: (input: Double, output: Double)] = [:]
-            for p in settings.providers { costs[p.name] = (p.costInputPer1k, p.costOutputPer1k) }
+            let costTable = Dictionary(
+                settings.providers.map { ($0.name, (input: $0.costInputPer1k, output: $0.costOutputPer1k)) }, uniquingKeysWith: { _, last in last })
             let (task, timeoutMs) = (task, timeoutMs)
-            let costTable = costs
             panel = try await GatewayServer.withLocalGateway(settings: settings, environment: environment) { base in
                 let client = GatewayClient(baseURL: base)
                 do {
