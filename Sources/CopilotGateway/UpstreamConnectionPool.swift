@@ -141,7 +141,12 @@ final class UpstreamConnectionPool: Sendable {
         on channel: any Channel, head: HTTPRequestHead, body: ByteBuffer, deadline: NIODeadline, firstChunk: NIODeadline?, provider: String
     ) async throws -> UpstreamReply {
         let promise = channel.eventLoop.makePromise(of: UpstreamReply.self)
-        let start: EventLoopFuture<Void> = channel.eventLoop.submit { [self] in
+        let start: @Sendable () throws -> Void = { [self] in
+            // A pooled connection the server closed after `takeIdle` looked at it has already
+            // had its `channelInactive`: nothing would ever fail this exchange but its deadline
+            // (a timeout counted against the provider). Checked here, on the connection's loop,
+            // no close can come between this check and the writes without failing the exchange.
+            guard channel.isActive else { throw StaleConnection() }
             let handler = try channel.pipeline.syncOperations.handler(type: UpstreamExchangeHandler.self)
             handler.begin(promise: promise, channel: channel, deadline: deadline, firstChunk: firstChunk, pool: self)
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
@@ -149,8 +154,11 @@ final class UpstreamConnectionPool: Sendable {
             channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         }
         do {
-            try await start.get()
+            // Already on the connection's loop (the usual case: the pool hands out connections
+            // on the caller's loop): start at once, without a scheduled task and a suspension.
+            if channel.eventLoop.inEventLoop { try start() } else { try await channel.eventLoop.submit(start).get() }
         } catch {
+            promise.fail(StaleConnection())  // never begun: no handler will complete it
             throw StaleConnection()
         }
         do {
