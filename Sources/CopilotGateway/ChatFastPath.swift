@@ -130,31 +130,42 @@ final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, Remova
         let chat = self.chat, limit = maxBodyBytes
         let closeAfter = head.headerFields[.connection]?.lowercased().contains("close") ?? false
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
-        task = Task {
-            let reply = await chat.reply(headers: head.headerFields) {
-                guard let body else { throw GatewayError.bodyTooLarge(limitBytes: limit) }
-                return body
-            }
-            var response = HTTPResponse(status: .init(code: reply.status), headerFields: reply.headers)
-            response.headerFields[.server] = "copilot"  // as Hummingbird's answers say
-            guard let stream = reply.stream else {
-                response.headerFields[.contentLength] = String(reply.body.readableBytes)
-                Self.onLoop(eventLoop) { handler.value.writeWhole(response, body: reply.body, close: closeAfter) }
-                return
-            }
-            Self.onLoop(eventLoop) { _ = handler.value.send(.head(response), flush: false, on: eventLoop) }
-            do {
-                try await stream.pump { chunk in
-                    if eventLoop.inEventLoop {
-                        try await handler.value.send(.body(chunk), flush: true, on: eventLoop).get()
-                    } else {
-                        try await eventLoop.flatSubmit { handler.value.send(.body(chunk), flush: true, on: eventLoop) }.get()
-                    }
+        let work: @Sendable () async -> Void = {
+            await Self.run(chat, head: head, body: body, limit: limit, closeAfter: closeAfter, handler: handler, eventLoop: eventLoop)
+        }
+        task = Task(operation: work)
+    }
+
+    /// The task of one request: the answer, then its writes on the connection's loop.
+    private static func run(
+        _ chat: ChatCompletions<Selector>, head: HTTPRequest, body: ByteBuffer?, limit: Int, closeAfter: Bool,
+        handler: NIOLoopBound<ChatFastPath>, eventLoop: any EventLoop
+    ) async {
+        let reply = await chat.reply(headers: head.headerFields) { () throws -> ByteBuffer in
+            guard let body else { throw GatewayError.bodyTooLarge(limitBytes: limit) }
+            return body
+        }
+        var responseHead = HTTPResponse(status: .init(code: reply.status), headerFields: reply.headers)
+        responseHead.headerFields[.server] = "copilot"  // as Hummingbird's answers say
+        guard let stream = reply.stream else {
+            responseHead.headerFields[.contentLength] = String(reply.body.readableBytes)
+            let response = responseHead
+            onLoop(eventLoop) { handler.value.writeWhole(response, body: reply.body, close: closeAfter) }
+            return
+        }
+        let response = responseHead
+        onLoop(eventLoop) { _ = handler.value.send(.head(response), flush: false, on: eventLoop) }
+        do {
+            try await stream.pump { chunk in
+                if eventLoop.inEventLoop {
+                    try await handler.value.send(.body(chunk), flush: true, on: eventLoop).get()
+                } else {
+                    try await eventLoop.flatSubmit { handler.value.send(.body(chunk), flush: true, on: eventLoop) }.get()
                 }
-                Self.onLoop(eventLoop) { handler.value.end(close: closeAfter) }
-            } catch {
-                Self.onLoop(eventLoop) { handler.value.end(close: true) }  // the client went away mid-stream
             }
+            onLoop(eventLoop) { handler.value.end(close: closeAfter) }
+        } catch {
+            onLoop(eventLoop) { handler.value.end(close: true) }  // the client went away mid-stream
         }
     }
 

@@ -7,6 +7,11 @@ import Testing
 
 /// The keep-alive pool against an upstream that drops a connection just as it is reused.
 @Suite struct UpstreamConnectionPoolTests {
+    /// Requests the upstream has seen.
+    final class Counter: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
     /// Answers the first request on each connection and closes the connection, unanswered,
     /// when a second request comes on it: what a server whose keep-alive timer fired at that
     /// moment does.
@@ -14,13 +19,13 @@ import Testing
         typealias InboundIn = HTTPServerRequestPart
         typealias OutboundOut = HTTPServerResponsePart
         private var served = 0
-        private let requests: Atomic<Int>
+        private let requests: Counter
 
-        init(requests: Atomic<Int>) { self.requests = requests }
+        init(requests: Counter) { self.requests = requests }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             guard case .end = unwrapInboundIn(data) else { return }
-            requests.add(1, ordering: .relaxed)
+            requests.value.add(1, ordering: .relaxed)
             served += 1
             guard served == 1 else {
                 context.close(promise: nil)
@@ -37,7 +42,7 @@ import Testing
     }
 
     @Test func aReusedConnectionClosedBeforeAnsweringIsRetriedOnAFreshOne() async throws {
-        let requests = Atomic<Int>(0)
+        let requests = Counter()
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -60,6 +65,6 @@ import Testing
             #expect(reply.head.status == .ok, "request \(i)")
             #expect(String(buffer: reply.body) == #"{"ok":true}"#)
         }
-        #expect(requests.load(ordering: .relaxed) > 5, "reused connections were dropped and the requests still answered")
+        #expect(requests.value.load(ordering: .relaxed) > 5, "reused connections were dropped and the requests still answered")
     }
 }
