@@ -2,7 +2,8 @@
 # copilot route serve against the floor, side by side in one run, all on loopback:
 #   direct   wrk -> nginx fake upstream (a fixed chat completion)
 #   nginx    wrk -> nginx proxy_pass hop (keep-alive pool) -> the same upstream
-#   copilot  wrk -> copilot route serve -> the same upstream
+#   copilot  wrk -> copilot route serve -> the same upstream (the channel-handler fast path)
+#   copilot-router  the same through Hummingbird's router (COPILOT_ROUTE_FASTPATH=0)
 #   litellm  wrk -> LiteLLM proxy (one worker) -> the same upstream, when benchmarks/.venv has it
 #   mock     wrk -> copilot route serve answering with its built-in mock provider (no hop)
 # For each: p50/p99 latency at 1 connection, requests/s at 64 connections, CPU per request of
@@ -22,7 +23,7 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || { echo "needs nginx (apt-get install nginx-light)" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "build first: swift build -c release (or set BIN)" >&2; exit 2; }
 
-UP=18181 HOP=18182 GW=18183 MOCK=18184 LITE=18185 FAIL=18186 BAD=18190
+UP=18181 HOP=18182 GW=18183 MOCK=18184 LITE=18185 FAIL=18186 GW_OLD=18187 BAD=18190
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -82,6 +83,8 @@ mock_reply = "The quarterly budget review is on Thursday."
 TOML
 "$BIN" route serve --config "$OUT/route.toml" --port $GW 2>"$OUT/gateway.log" &
 GW_PID=$!; PIDS+=($GW_PID)
+COPILOT_ROUTE_FASTPATH=0 "$BIN" route serve --config "$OUT/route.toml" --port $GW_OLD 2>"$OUT/gateway-router.log" &
+GW_OLD_PID=$!; PIDS+=($GW_OLD_PID)
 "$BIN" route serve --config "$OUT/mock.toml" --port $MOCK 2>"$OUT/mock.log" &
 MOCK_PID=$!; PIDS+=($MOCK_PID)
 
@@ -110,7 +113,7 @@ wrk.headers["Content-Type"] = "application/json"
 LUA
 
 wait_port() { for _ in $(seq 1 ${2:-300}); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
-for p in $UP $HOP $GW $MOCK; do wait_port $p; done
+for p in $UP $HOP $GW $GW_OLD $MOCK; do wait_port $p; done
 [ -n "$LITE_PID" ] && wait_port $LITE 1800  # its imports take a while
 rss_kb() { awk '/VmRSS/ {print $2}' /proc/$1/status; }
 cpu_ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
@@ -155,10 +158,11 @@ stream_p50() { # url -> p50 at 1 connection
 row "$(run direct $UP)"
 row "$(run nginx-hop $HOP "$NGINX_WORKER")"
 row "$(run copilot $GW $GW_PID)"
+row "$(run copilot-router $GW_OLD $GW_OLD_PID)"
 row "$(run copilot-mock $MOCK $MOCK_PID)"
 [ -n "$LITE_PID" ] && row "$(run litellm $LITE $LITE_PID)"
 echo
-echo "SSE answer at 1 connection, p50: direct $(stream_p50 http://127.0.0.1:$UP/v1/stream/chat/completions direct), through copilot $(stream_p50 http://127.0.0.1:$GW/v1/chat/completions copilot)"
+echo "SSE answer at 1 connection, p50: direct $(stream_p50 http://127.0.0.1:$UP/v1/stream/chat/completions direct), through copilot $(stream_p50 http://127.0.0.1:$GW/v1/chat/completions copilot), through copilot-router $(stream_p50 http://127.0.0.1:$GW_OLD/v1/chat/completions copilot-router)"
 echo "resident memory (MB): copilot idle $((GW_IDLE / 1024)), after load $(( $(rss_kb $GW_PID) / 1024 )); copilot-mock idle $((MOCK_IDLE / 1024)), after load $(( $(rss_kb $MOCK_PID) / 1024 ))${LITE_IDLE:+; litellm idle $((LITE_IDLE / 1024))}"
 
 # Failover under load.
@@ -181,7 +185,7 @@ TOML
     "$BIN" route serve --config "$OUT/failover.toml" --port $FAIL 2>>"$OUT/gateway.log" &
     local pid=$!
     wait_port $FAIL
-    wrk -t2 -c64 -d${SECONDS_PER_RUN}s --latency -s "$OUT/post.lua" "http://127.0.0.1:$FAIL/v1/chat/completions" > "$OUT/failover-$1.txt"
+    wrk -t2 -c64 -d${FAILOVER_SECONDS:-$SECONDS_PER_RUN}s --latency -s "$OUT/${FAILOVER_SCRIPT:-post.lua}" "http://127.0.0.1:$FAIL/v1/chat/completions" > "$OUT/failover-$1.txt"
     local metrics; metrics=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' "http://127.0.0.1:$FAIL/metrics")
     kill $pid; wait $pid 2>/dev/null || true
     local total ok bad
@@ -190,7 +194,15 @@ TOML
     bad=$(echo "$metrics" | awk '/^copilot_provider_requests_total\{provider="bad"\}/ {print $2}')
     echo "| $1 | $total | $(awk '/Requests\/sec/ {printf "%.0f", $2}' "$OUT/failover-$1.txt") | $(( $(echo "$metrics" | awk '/^copilot_requests_total/ {s += $2} END {print s}') - ${ok:-0} )) | ${bad:-0} | $(awk '$1=="99%" {print $2}' "$OUT/failover-$1.txt") |"
 }
+# FAILOVER_RATE=N: the failover runs at about N requests/s instead of flat out (wrk2 is not in
+# Debian: each of wrk's 64 connections waits 64000/N ms before its next request, which holds
+# the rate while answers take well under that), for FAILOVER_SECONDS (default: as above).
+if [ -n "${FAILOVER_RATE:-}" ]; then
+    { cat "$OUT/post.lua"; echo "function delay() return $((64000 / FAILOVER_RATE)) end"; } > "$OUT/rate.lua"
+    FAILOVER_SCRIPT=rate.lua
+fi
 echo
+echo "failover at ${FAILOVER_RATE:-full} requests/s for ${FAILOVER_SECONDS:-$SECONDS_PER_RUN}s:"
 echo "| failover: third provider | client requests | requests/s | client errors | attempts that reached it | p99 @64 |"
 echo "|---|---:|---:|---:|---:|---:|"
 failover down

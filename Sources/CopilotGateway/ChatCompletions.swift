@@ -49,46 +49,56 @@ final class AttemptLease<Selector: ModelSelecting>: Sendable {
 struct ChatCompletions<Selector: ModelSelecting>: Sendable {
     let gateway: Gateway<Selector>
 
-    static var providerHeader: HTTPField.Name { HTTPField.Name("x-copilot-provider")! }
-    static var requestIDHeader: HTTPField.Name { HTTPField.Name("x-copilot-request-id")! }
-    static var overheadHeader: HTTPField.Name { HTTPField.Name("x-copilot-overhead-us")! }
-    static var taskHeader: HTTPField.Name { HTTPField.Name("x-copilot-task")! }
+    static var providerHeader: HTTPField.Name { CopilotHeaders.provider }
+    static var requestIDHeader: HTTPField.Name { CopilotHeaders.requestID }
+    static var overheadHeader: HTTPField.Name { CopilotHeaders.overhead }
+    static var taskHeader: HTTPField.Name { CopilotHeaders.task }
 
+    /// The answer through Hummingbird (the router's handler; the fast path is ``ChatFastPath``).
     func respond(to request: Request) async -> Response {
+        var request = request
+        let limit = gateway.settings.maxBodyBytes
+        return await reply(headers: request.headers) {
+            do {
+                return try await request.collectBody(upTo: limit)
+            } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+                throw GatewayError.bodyTooLarge(limitBytes: limit)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                throw GatewayError.malformedJSON(reason: "the body could not be read")
+            }
+        }.response
+    }
+
+    /// The answer to one request, before any server writes it. `readBody` returns the whole
+    /// body or throws ``GatewayError`` (too large, unreadable) or `CancellationError`; it is
+    /// called after the headers are checked.
+    func reply(headers: HTTPFields, body readBody: () async throws -> ByteBuffer) async -> Reply {
         let startNs = monotonicNanoseconds()
         let requestID = gateway.nextRequestID()
         do {
-            return try await route(request, requestID: requestID, startNs: startNs)
+            return try await route(headers: headers, readBody: readBody, requestID: requestID, startNs: startNs)
         } catch let error as GatewayError {
             gateway.metrics.request(status: error.status, overheadSeconds: nil)
-            return Self.errorResponse(error, requestID: requestID)
+            return Self.errorReply(error, requestID: requestID)
         } catch {
             // Only cancellation gets here (the client went away, or the server is stopping).
             let wrapped = GatewayError.upstreamUnavailable(model: "?", detail: "the request was cancelled")
             gateway.metrics.request(status: wrapped.status, overheadSeconds: nil)
-            return Self.errorResponse(wrapped, requestID: requestID)
+            return Self.errorReply(wrapped, requestID: requestID)
         }
     }
 
-    private func route(_ request: Request, requestID: String, startNs: UInt64) async throws -> Response {
-        guard gateway.isAuthorized(request.headers[.authorization]) else { throw GatewayError.unauthorized }
-        let contentType = request.headers[.contentType] ?? ""
+    private func route(headers requestHeaders: HTTPFields, readBody: () async throws -> ByteBuffer, requestID: String, startNs: UInt64) async throws -> Reply {
+        guard gateway.isAuthorized(requestHeaders[.authorization]) else { throw GatewayError.unauthorized }
+        let contentType = requestHeaders[.contentType] ?? ""
         guard contentType.lowercased().hasPrefix("application/json") else {
             throw GatewayError.unsupportedContentType(contentType.isEmpty ? "(none)" : contentType)
         }
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: gateway.settings.maxBodyBytes)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            throw GatewayError.bodyTooLarge(limitBytes: gateway.settings.maxBodyBytes)
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            throw GatewayError.malformedJSON(reason: "the body could not be read")
-        }
+        let body = try await readBody()
         let chat = try ChatRequest(body: body)
-        let task = request.headers[Self.taskHeader]
+        let task = requestHeaders[Self.taskHeader]
         if let task, gateway.settings.task(named: task) == nil {
             throw GatewayError.unknownTask(task, known: gateway.settings.tasks.map(\.name))
         }
@@ -97,7 +107,7 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
             return (r.serves(chat.model), d, r.plan(for: d))
         }
         guard serves else { throw GatewayError.unknownModel(chat.model, known: gateway.settings.modelNames) }
-        let cacheKey = gateway.cache?.key(for: chat, body: body, header: request.headers[GatewayCache.header])
+        let cacheKey = gateway.cache?.key(for: chat, body: body, header: requestHeaders[GatewayCache.header])
         if let cacheKey, let cache = gateway.cache {
             if let entry = await cache.get(cacheKey), let response = cachedResponse(entry, stream: chat.stream, requestID: requestID, startNs: startNs) {
                 gateway.metrics.cache(hit: true)
@@ -150,7 +160,7 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
                             cache.set(cacheKey, CachedCompletion.entry(Array(bytes.readableBytesView), form: .json))
                             headers[GatewayCache.header] = "miss"
                         }
-                        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: bytes))
+                        return Reply(status: 200, headers: headers, body: bytes)
                     } catch let failure as UpstreamFailure {
                         lease.finish(success: false, ttftNs: nil)
                         started = .failed(provider: lease.provider, failure)
@@ -266,13 +276,11 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
         return bytes
     }
 
-    /// A streamed answer: the first chunk, then every chunk as it arrives. A failure after the
-    /// first chunk cannot fail over (the client has part of an answer); the stream ends with an
-    /// SSE error event. A client that goes away ends the loop, which drops the upstream call.
+    /// A streamed answer: its head now, its chunks as ``ReplyStream/pump(_:)`` passes them on.
     private func streamResponse(
         _ answer: UpstreamAnswer, lease: AttemptLease<Selector>, firstByteNs: UInt64, requestID: String, startNs: UInt64, waitedNs: UInt64,
         cacheKey: String?
-    ) -> Response {
+    ) -> Reply {
         let overheadNs = (monotonicNanoseconds() &- startNs) &- waitedNs
         gateway.metrics.request(status: 200, overheadSeconds: Double(overheadNs) / 1e9)
         gateway.learning?.remember(requestID, provider: lease.provider, task: lease.task)
@@ -281,10 +289,49 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
         headers[.cacheControl] = "no-cache"
         let cache = cacheKey == nil ? nil : gateway.cache
         if cache != nil { headers[GatewayCache.header] = "miss" }
-        let first = answer.firstChunk
-        let upstream = UpstreamBodyBox(answer.body)
-        let providerName = lease.gateway.settings.providers[lease.provider].name
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+        let stream = ReplyStream(
+            first: answer.firstChunk, upstream: UpstreamBodyBox(answer.body), lease: lease, firstByteNs: firstByteNs,
+            providerName: lease.gateway.settings.providers[lease.provider].name, cache: cache, cacheKey: cacheKey)
+        return Reply(status: 200, headers: headers, body: ByteBuffer(), stream: stream)
+    }
+
+    /// An answer before a server writes it: status, headers and either the whole body or a
+    /// stream still coming from the provider.
+    struct Reply: Sendable {
+        var status: Int
+        var headers: HTTPFields
+        /// The whole body (empty for a stream).
+        var body: ByteBuffer
+        /// The rest of a streamed answer.
+        var stream: ReplyStream?
+
+        /// The same answer as a Hummingbird response.
+        var response: Response {
+            guard let stream else {
+                return Response(status: .init(code: status), headers: headers, body: ResponseBody(byteBuffer: body))
+            }
+            return Response(status: .init(code: status), headers: headers, body: ResponseBody { writer in
+                try await stream.pump { try await writer.write($0) }
+                try await writer.finish(nil)
+            })
+        }
+    }
+
+    /// The chunks of a streamed answer: the first one, then every chunk as it arrives. A
+    /// failure after the first chunk cannot fail over (the client has part of an answer); the
+    /// stream ends with an SSE error event. A client that goes away ends the loop, which drops
+    /// the upstream call.
+    struct ReplyStream: Sendable {
+        let first: ByteBuffer?
+        let upstream: UpstreamBodyBox
+        let lease: AttemptLease<Selector>
+        let firstByteNs: UInt64
+        let providerName: String
+        let cache: GatewayCache?
+        let cacheKey: String?
+
+        /// Passes every chunk to `write` (once); throws what `write` throws (the client went away).
+        func pump(_ write: (ByteBuffer) async throws -> Void) async throws {
             var body = upstream.take()
             // The stream as sent, for the cache (dropped past the size limit).
             var recorded: [UInt8]? = cache == nil ? nil : []
@@ -295,7 +342,7 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
             do {
                 if let first {
                     record(first)
-                    try await writer.write(first)
+                    try await write(first)
                 }
             } catch {
                 lease.abandon()
@@ -308,14 +355,13 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
                 } catch {
                     lease.finish(success: false, ttftNs: firstByteNs)
                     let event = "data: " + GatewayError.upstreamUnavailable(model: providerName, detail: "the stream broke off").body + "\n\n"
-                    try? await writer.write(ByteBuffer(string: event))
-                    try await writer.finish(nil)
+                    try? await write(ByteBuffer(string: event))
                     return
                 }
                 guard let chunk else { break }
                 record(chunk)
                 do {
-                    try await writer.write(chunk)
+                    try await write(chunk)
                 } catch {
                     lease.abandon()  // the client went away; the upstream call is dropped with `body`
                     throw error
@@ -325,13 +371,12 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
             if let cache, let cacheKey, let recorded, String(decoding: recorded.suffix(32), as: UTF8.self).contains("[DONE]") {
                 cache.set(cacheKey, CachedCompletion.entry(recorded, form: .sse))
             }
-            try await writer.finish(nil)
-        })
+        }
     }
 
     /// A cached answer in the form the request asks for; nil when the entry cannot be read
     /// (then the request goes upstream and the entry is replaced).
-    private func cachedResponse(_ entry: [UInt8], stream: Bool, requestID: String, startNs: UInt64) -> Response? {
+    private func cachedResponse(_ entry: [UInt8], stream: Bool, requestID: String, startNs: UInt64) -> Reply? {
         guard let bytes = try? (stream ? CachedCompletion.sse(from: entry) : CachedCompletion.json(from: entry)) else { return nil }
         let overheadNs = monotonicNanoseconds() &- startNs
         gateway.metrics.request(status: 200, overheadSeconds: Double(overheadNs) / 1e9)
@@ -339,7 +384,7 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
         headers[.contentType] = stream ? "text/event-stream" : "application/json"
         if stream { headers[.cacheControl] = "no-cache" }
         headers[GatewayCache.header] = "hit"
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        return Reply(status: 200, headers: headers, body: ByteBuffer(bytes: bytes))
     }
 
     static func headers(provider: String, requestID: String, overheadNs: UInt64) -> HTTPFields {
@@ -351,11 +396,15 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
     }
 
     static func errorResponse(_ error: GatewayError, requestID: String) -> Response {
+        errorReply(error, requestID: requestID).response
+    }
+
+    static func errorReply(_ error: GatewayError, requestID: String) -> Reply {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         headers[requestIDHeader] = requestID
         if case .unauthorized = error { headers[.wwwAuthenticate] = "Bearer" }
-        return Response(status: .init(code: error.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: error.body)))
+        return Reply(status: error.status, headers: headers, body: ByteBuffer(string: error.body))
     }
 
     static func giveUpError(_ reason: FailoverPlan.GiveUpReason, last: UpstreamFailure?, model: String, excluded: Int) -> GatewayError {
@@ -381,6 +430,15 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
         guard let first = view.first(where: { !blank($0) }), let last = view.last(where: { !blank($0) }) else { return false }
         return first == UInt8(ascii: "{") && last == UInt8(ascii: "}")
     }
+}
+
+/// The `x-copilot-*` header names, made once (a generic type cannot store them).
+enum CopilotHeaders {
+    static let provider = HTTPField.Name("x-copilot-provider")!
+    static let requestID = HTTPField.Name("x-copilot-request-id")!
+    static let overhead = HTTPField.Name("x-copilot-overhead-us")!
+    static let task = HTTPField.Name("x-copilot-task")!
+    static let cache = HTTPField.Name("x-copilot-cache")!
 }
 
 /// Whether a hedge has started (set by its task, read by the request's).

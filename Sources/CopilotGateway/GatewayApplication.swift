@@ -27,14 +27,19 @@ public struct GatewayOptions: Sendable {
     public var learningStore: RouteStateStore?
     /// Seconds between saves of the learning state while it changes.
     public var learningSaveSeconds: Double = 2
+    /// Answer `POST /v1/chat/completions` with ``ChatFastPath`` (a channel handler in front of
+    /// Hummingbird) instead of the router. On unless `COPILOT_ROUTE_FASTPATH=0` (benchmarks
+    /// compare the two).
+    public var fastPath: Bool
 
     /// Loopback, port 8080, no auth, the process environment, `info` logs.
     public init(
         host: String = "127.0.0.1", port: Int = 8080, authToken: String? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment, logLevel: Logger.Level = .info,
-        cache: GatewayCache? = nil
+        cache: GatewayCache? = nil, fastPath: Bool = ProcessInfo.processInfo.environment["COPILOT_ROUTE_FASTPATH"] != "0"
     ) {
         self.cache = cache
+        self.fastPath = fastPath
         self.host = host
         self.port = port
         self.authToken = authToken
@@ -115,8 +120,10 @@ public func buildApplication<Selector: ModelSelecting>(
         let text = gateway.metrics.render(breakers: gateway.providerStates())
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
+    let fastPath = options.fastPath
     let application = Application(
         router: router,
+        server: .http1(configuration: .init(additionalChannelHandlers: fastPath ? [ChatFastPath(chat: chat)] : [])),
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "copilot"),
         services: gateway.learning?.store == nil
             ? [UpstreamClientService(client: client)]

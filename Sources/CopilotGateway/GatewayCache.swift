@@ -23,7 +23,7 @@ public struct GatewayCache: Sendable {
     static let maxRecordedBytes = 8 << 20
 
     /// `x-copilot-cache`: in requests `force` or `bypass`; in responses `hit` or `miss`.
-    public static var header: HTTPField.Name { HTTPField.Name("x-copilot-cache")! }
+    public static var header: HTTPField.Name { CopilotHeaders.cache }
 
     /// A cache over `store`.
     public init(store: any ResponseCaching, mode: RouteCacheMode, ttlSeconds: Int, offEventLoop: Bool) {
@@ -45,7 +45,7 @@ public struct GatewayCache: Sendable {
             case .auto: guard chat.temperature == 0 else { return nil }
             }
         }
-        return try? CacheKey.key(request: Array(body.readableBytesView))
+        return ScannedCacheKey.key(body)
     }
 
     /// The cached entry, or nil (a miss, or a store that failed: the request goes upstream).

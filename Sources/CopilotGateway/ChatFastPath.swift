@@ -1,0 +1,217 @@
+import CopilotCore
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+
+/// The hot path of `POST /v1/chat/completions`: a channel handler in each client connection's
+/// pipeline, in front of Hummingbird. It collects the request on the connection's event loop,
+/// runs ``ChatCompletions/reply(headers:body:)`` (the same checks, routing, cache, failover,
+/// retries and metrics as the router's handler) in one task, and writes the answer straight
+/// to the connection, without Hummingbird's per-request machinery (router, the async
+/// channel's streams, the response writer).
+///
+/// Every other request passes through to Hummingbird unchanged, and so does a chat request
+/// that arrives while Hummingbird is still answering an earlier request on the connection, so
+/// answers keep their order. A request pipelined behind one of ours waits until ours has
+/// ended. A graceful shutdown's quiesce event is held until our answer has ended, so the
+/// in-flight request finishes before Hummingbird closes the connection. A client that goes
+/// away cancels the task, which closes the upstream call.
+final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private enum Phase {
+        /// No request of ours on the connection.
+        case idle
+        /// Our request's head has come; its body is being collected.
+        case receiving
+        /// Our request is complete; its answer is being produced or written.
+        case answering
+    }
+
+    private let chat: ChatCompletions<Selector>
+    private let maxBodyBytes: Int
+    private var phase = Phase.idle
+    private var head: HTTPRequest?
+    private var body: ByteBuffer?
+    private var tooLarge = false
+    /// Requests passed to Hummingbird whose answers have not ended yet.
+    private var forwarded = 0
+    /// Parts of requests pipelined behind ours, replayed once ours has ended.
+    private var queued: [HTTPRequestPart] = []
+    private var heldQuiesce = false
+    private var task: Task<Void, Never>?
+    private var context: ChannelHandlerContext?
+
+    init(chat: ChatCompletions<Selector>) {
+        self.chat = chat
+        maxBodyBytes = chat.gateway.settings.maxBodyBytes
+    }
+
+    /// Whether a request target is the chat-completions endpoint (a query string is ignored,
+    /// as Hummingbird's router does).
+    static func isChatPath(_ target: String?) -> Bool {
+        guard let target else { return false }
+        let path = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { target[..<$0] } ?? target[...]
+        return path == "/v1/chat/completions"
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        task?.cancel()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        task?.cancel()  // the client went away: the upstream call is cancelled with the task
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if phase == .answering {
+            queued.append(part)
+            return
+        }
+        switch part {
+        case .head(let request):
+            guard phase == .idle, forwarded == 0, request.method == .post, Self.isChatPath(request.path) else {
+                forwarded += 1
+                context.fireChannelRead(data)
+                return
+            }
+            phase = .receiving
+            head = request
+            body = nil
+            tooLarge = false
+        case .body(var chunk):
+            guard phase == .receiving else {
+                context.fireChannelRead(data)
+                return
+            }
+            if tooLarge || (body?.readableBytes ?? 0) + chunk.readableBytes > maxBodyBytes {
+                tooLarge = true
+                body = nil
+            } else if body == nil {
+                body = chunk  // the usual case: the whole body in one read, no copy
+            } else {
+                body!.writeBuffer(&chunk)
+            }
+        case .end:
+            guard phase == .receiving, let head else {
+                context.fireChannelRead(data)
+                return
+            }
+            phase = .answering
+            answer(head, body: tooLarge ? nil : (body ?? ByteBuffer()), eventLoop: context.eventLoop)
+            self.head = nil
+            body = nil
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data), forwarded > 0 { forwarded -= 1 }
+        context.write(data, promise: promise)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent, phase != .idle {
+            heldQuiesce = true  // Hummingbird would close the connection under our request
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Runs the request and writes its answer; `body` is nil when it was over the limit.
+    private func answer(_ head: HTTPRequest, body: ByteBuffer?, eventLoop: any EventLoop) {
+        let chat = self.chat, limit = maxBodyBytes
+        let closeAfter = head.headerFields[.connection]?.lowercased().contains("close") ?? false
+        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        let work: @Sendable () async -> Void = {
+            await Self.run(chat, head: head, body: body, limit: limit, closeAfter: closeAfter, handler: handler, eventLoop: eventLoop)
+        }
+        task = Task(operation: work)
+    }
+
+    /// The task of one request: the answer, then its writes on the connection's loop.
+    private static func run(
+        _ chat: ChatCompletions<Selector>, head: HTTPRequest, body: ByteBuffer?, limit: Int, closeAfter: Bool,
+        handler: NIOLoopBound<ChatFastPath>, eventLoop: any EventLoop
+    ) async {
+        let reply = await chat.reply(headers: head.headerFields) { () throws -> ByteBuffer in
+            guard let body else { throw GatewayError.bodyTooLarge(limitBytes: limit) }
+            return body
+        }
+        var responseHead = HTTPResponse(status: .init(code: reply.status), headerFields: reply.headers)
+        responseHead.headerFields[.server] = "copilot"  // as Hummingbird's answers say
+        guard let stream = reply.stream else {
+            responseHead.headerFields[.contentLength] = String(reply.body.readableBytes)
+            let response = responseHead
+            onLoop(eventLoop) { handler.value.writeWhole(response, body: reply.body, close: closeAfter) }
+            return
+        }
+        let response = responseHead
+        onLoop(eventLoop) { _ = handler.value.send(.head(response), flush: false, on: eventLoop) }
+        do {
+            try await stream.pump { chunk in
+                if eventLoop.inEventLoop {
+                    try await handler.value.send(.body(chunk), flush: true, on: eventLoop).get()
+                } else {
+                    try await eventLoop.flatSubmit { handler.value.send(.body(chunk), flush: true, on: eventLoop) }.get()
+                }
+            }
+            onLoop(eventLoop) { handler.value.end(close: closeAfter) }
+        } catch {
+            onLoop(eventLoop) { handler.value.end(close: true) }  // the client went away mid-stream
+        }
+    }
+
+    /// Runs `body` on `eventLoop`: at once when already there (the task usually is: the event
+    /// loops are the global executor, and a task stays on the loop that started it).
+    private static func onLoop(_ eventLoop: any EventLoop, _ body: @escaping @Sendable () -> Void) {
+        if eventLoop.inEventLoop { body() } else { eventLoop.execute(body) }
+    }
+
+    private func writeWhole(_ response: HTTPResponse, body: ByteBuffer, close: Bool) {
+        guard let context else { return }
+        context.write(wrapOutboundOut(.head(response)), promise: nil)
+        if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(body)), promise: nil) }
+        end(close: close)
+    }
+
+    private func send(_ part: HTTPResponsePart, flush: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        // No context: the handler was removed with the connection.
+        guard let context else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+        if flush { return context.writeAndFlush(wrapOutboundOut(part)) }
+        context.write(wrapOutboundOut(part), promise: nil)
+        return context.eventLoop.makeSucceededVoidFuture()
+    }
+
+    /// Ends our answer, then lets the connection go on: closed when asked, handed to a held
+    /// graceful shutdown, or on to the requests pipelined behind it.
+    private func end(close: Bool) {
+        task = nil
+        phase = .idle
+        guard let context else { return }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        if close {
+            context.close(promise: nil)
+            return
+        }
+        if heldQuiesce {
+            heldQuiesce = false
+            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            return
+        }
+        let pending = queued
+        queued = []
+        guard !pending.isEmpty else { return }
+        for part in pending { channelRead(context: context, data: NIOAny(part)) }
+        // Hummingbird's inbound stream hands reads on at a read-complete; the one of these
+        // parts went by while they were held.
+        context.fireChannelReadComplete()
+    }
+}

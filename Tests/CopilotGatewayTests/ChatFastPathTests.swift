@@ -1,0 +1,117 @@
+@testable import CopilotGateway
+import CopilotCore
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Testing
+
+/// The channel-handler fast path against the router's path on raw HTTP/1.1 connections:
+/// pipelined requests answered in order across both, `Connection: close`, the body limit,
+/// and a graceful shutdown that lets an in-flight request finish.
+@Suite struct ChatFastPathTests {
+    /// Runs a gateway (fast path on or off) on a free port; `body` gets the port and a way to
+    /// start a graceful shutdown.
+    static func withGateway<T: Sendable>(
+        _ settings: RouteSettings, fastPath: Bool, _ body: @escaping @Sendable (Int, @escaping @Sendable () async -> Void) async throws -> T
+    ) async throws -> T {
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let options = GatewayOptions(host: "127.0.0.1", port: 0, environment: [:], logLevel: .critical, fastPath: fastPath)
+        let (application, _) = buildApplication(settings: settings, selector: HealthWeightedSelector(), options: options) { port in
+            continuation.yield(port)
+            continuation.finish()
+        }
+        let group = ServiceGroup(services: [application], logger: Logger(label: "fast-path-test"))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var port = 0
+            for await p in ports { port = p }
+            let value = try await body(port) { await group.triggerGracefulShutdown() }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return value
+        }
+    }
+
+    /// Sends `raw` on one connection and returns everything the server sends until it closes
+    /// (or until 10 s have passed: then the connection is closed and the test sees what came).
+    static func exchange(port: Int, _ raw: String) async throws -> String {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+            }
+        let connection = channel.channel
+        let timer = connection.eventLoop.scheduleTask(in: .seconds(10)) { connection.close(promise: nil) }
+        defer { timer.cancel() }
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: raw))
+            var all = ""
+            for try await chunk in inbound { all += String(buffer: chunk) }
+            return all
+        }
+    }
+
+    static func post(_ body: String, close: Bool = false) -> String {
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n"
+            + (close ? "Connection: close\r\n" : "") + "\r\n" + body
+    }
+
+    static let chat = #"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#
+
+    /// The status codes of the answers, in order (a body ends without a line break, so the
+    /// next answer's status line follows it directly; reason phrases differ between versions).
+    static func statusLines(_ text: String) -> [Int] {
+        text.matches(of: #/HTTP/1\.1 (\d{3}) /#).map { Int($0.1)! }
+    }
+
+    @Test(arguments: [true, false]) func pipelinedRequestsAreAnsweredInOrder(fastPath: Bool) async throws {
+        try await FakeUpstream.run([FakeUpstream(.answer("first"))]) { urls in
+            try await Self.withGateway(try GatewayTest.settings(urls: urls), fastPath: fastPath) { port, _ in
+                let raw = Self.post(Self.chat) + "GET /health HTTP/1.1\r\nHost: x\r\n\r\n" + Self.post("{", close: false)
+                    + "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n" + Self.post(Self.chat, close: true)
+                let text = try await Self.exchange(port: port, raw)
+                #expect(Self.statusLines(text) == [200, 200, 400, 200, 200], "\(text)")
+                let health = text.range(of: "\"providers\"")!.lowerBound, models = text.range(of: "\"object\":\"list\"")!.lowerBound
+                let answers = text.ranges(of: "\"content\":\"first\"").map(\.lowerBound)
+                #expect(answers.count == 2 && answers[0] < health && health < models && models < answers[1])
+                #expect(text.lowercased().components(separatedBy: "x-copilot-request-id:").count == 4, "every chat answer has a request id")
+            }
+        }
+    }
+
+    @Test(arguments: [true, false]) func aBodyOverTheLimitIsRefusedAndTheConnectionServesOn(fastPath: Bool) async throws {
+        try await FakeUpstream.run([FakeUpstream(.answer("ok"))]) { urls in
+            try await Self.withGateway(try GatewayTest.settings(urls: urls, route: "max_body_bytes = 1024"), fastPath: fastPath) { port, _ in
+                let big = #"{"model":"m","messages":[{"role":"user","content":""# + String(repeating: "x", count: 3000) + #""}]}"#
+                let text = try await Self.exchange(port: port, Self.post(big) + Self.post(Self.chat, close: true))
+                let lines = Self.statusLines(text)
+                #expect(lines.first == 413, "\(text)")
+                if fastPath { #expect(lines == [413, 200], "\(text)") }
+                #expect(text.contains("\"code\":\"body_too_large\"") || text.contains("body_too_large"), "\(text)")
+            }
+        }
+    }
+
+    @Test(arguments: [true, false]) func aGracefulShutdownLetsAnInFlightRequestFinish(fastPath: Bool) async throws {
+        let upstream = FakeUpstream(.slow(ms: 1000))
+        try await FakeUpstream.run([upstream]) { urls in
+            try await Self.withGateway(try GatewayTest.settings(urls: urls), fastPath: fastPath) { port, shutdown in
+                async let answer = Self.exchange(port: port, Self.post(Self.chat))
+                // The shutdown starts once the request is upstream (in flight), however loaded the machine.
+                while upstream.requests == 0 { try await Task.sleep(nanoseconds: 2_000_000) }
+                await shutdown()
+                let text = try await answer
+                #expect(Self.statusLines(text) == [200], "\(text)")
+                #expect(text.contains("\"content\":\"slow\""))
+            }
+        }
+    }
+
+    @Test func onlyTheChatPathIsTaken() {
+        #expect(ChatFastPath<HealthWeightedSelector>.isChatPath("/v1/chat/completions"))
+        #expect(ChatFastPath<HealthWeightedSelector>.isChatPath("/v1/chat/completions?x=1"))
+        #expect(!ChatFastPath<HealthWeightedSelector>.isChatPath("/v1/chat/completions/x"))
+        #expect(!ChatFastPath<HealthWeightedSelector>.isChatPath("/v1/models"))
+        #expect(!ChatFastPath<HealthWeightedSelector>.isChatPath(nil))
+    }
+}
