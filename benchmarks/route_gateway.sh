@@ -63,6 +63,9 @@ mkdir -p "$OUT/tmp"
 PIDS+=($!)
 
 cat > "$OUT/route.toml" <<TOML
+[route]
+state_path = "$PWD/$OUT/route-state.sqlite"  # not the user's learned state
+
 [[route.providers]]
 name = "fake"
 base_url = "http://127.0.0.1:$UP/v1"
@@ -75,6 +78,9 @@ base_url = "http://127.0.0.1:$UP/v1/stream"
 models = ["bench-stream"]
 TOML
 cat > "$OUT/mock.toml" <<TOML
+[route]
+state_path = "$PWD/$OUT/route-state.sqlite"
+
 [[route.providers]]
 name = "mock"
 kind = "mock"
@@ -168,6 +174,9 @@ echo "resident memory (MB): copilot idle $((GW_IDLE / 1024)), after load $(( $(r
 # Failover under load.
 failover() { # label, extra provider keys -> one line
     cat > "$OUT/failover.toml" <<TOML
+[route]
+state_path = "$PWD/$OUT/failover-state.sqlite"
+
 [[route.providers]]
 name = "up-a"
 base_url = "http://127.0.0.1:$UP/v1"

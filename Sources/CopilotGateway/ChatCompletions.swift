@@ -97,17 +97,23 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
             throw GatewayError.unsupportedContentType(contentType.isEmpty ? "(none)" : contentType)
         }
         let body = try await readBody()
-        let chat = try ChatRequest(body: body)
+        var chat = try ChatRequest(body: body)
         let task = requestHeaders[Self.taskHeader]
         if let task, gateway.settings.task(named: task) == nil {
             throw GatewayError.unknownTask(task, known: gateway.settings.tasks.map(\.name))
+        }
+        // The task's tuner sets what it may (nothing before the task's first score).
+        var tunedHeader: String?
+        if let task, let (parameters, mode) = gateway.learning?.tuning?.current(task), let rewritten = try chat.tuned(parameters, mode: mode) {
+            chat = rewritten
+            tunedHeader = chat.parameters.map { "temperature=\($0.temperature), top_p=\($0.topP), max_tokens=\($0.maxTokens)" }
         }
         let (serves, decision, initialPlan) = gateway.router.withLock { r -> (Bool, RouteDecision, FailoverPlan) in
             let d = r.decide(model: chat.model, task: task, now: startNs)
             return (r.serves(chat.model), d, r.plan(for: d))
         }
         guard serves else { throw GatewayError.unknownModel(chat.model, known: gateway.settings.modelNames) }
-        let cacheKey = gateway.cache?.key(for: chat, body: body, header: requestHeaders[GatewayCache.header])
+        let cacheKey = gateway.cache?.key(for: chat, body: chat.original, header: requestHeaders[GatewayCache.header])
         if let cacheKey, let cache = gateway.cache {
             if let entry = await cache.get(cacheKey), let response = cachedResponse(entry, stream: chat.stream, requestID: requestID, startNs: startNs) {
                 gateway.metrics.cache(hit: true)
@@ -145,17 +151,18 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
                         waitedNs &+= firstByteNs &- attemptStart
                         return streamResponse(
                             answer, lease: lease, firstByteNs: firstByteNs, requestID: requestID, startNs: startNs, waitedNs: waitedNs,
-                            cacheKey: cacheKey)
+                            cacheKey: cacheKey, parameters: chat.parameters, tunedHeader: tunedHeader)
                     }
                     do {
                         let bytes = try await Self.collectJSON(answer.body, provider: gateway.settings.providers[lease.provider].name)
                         lease.finish(success: true, ttftNs: firstByteNs)
-                        gateway.learning?.remember(requestID, provider: lease.provider, task: task)
+                        gateway.learning?.remember(requestID, provider: lease.provider, task: task, parameters: chat.parameters)
                         waitedNs &+= monotonicNanoseconds() &- attemptStart
                         let overheadNs = (monotonicNanoseconds() &- startNs) &- waitedNs
                         gateway.metrics.request(status: 200, overheadSeconds: Double(overheadNs) / 1e9)
                         var headers = Self.headers(provider: gateway.settings.providers[lease.provider].name, requestID: requestID, overheadNs: overheadNs)
                         headers[.contentType] = "application/json"
+                        if let tunedHeader { headers[CopilotHeaders.tuned] = tunedHeader }
                         if let cacheKey, let cache = gateway.cache {
                             cache.set(cacheKey, CachedCompletion.entry(Array(bytes.readableBytesView), form: .json))
                             headers[GatewayCache.header] = "miss"
@@ -279,12 +286,13 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
     /// A streamed answer: its head now, its chunks as ``ReplyStream/pump(_:)`` passes them on.
     private func streamResponse(
         _ answer: UpstreamAnswer, lease: AttemptLease<Selector>, firstByteNs: UInt64, requestID: String, startNs: UInt64, waitedNs: UInt64,
-        cacheKey: String?
+        cacheKey: String?, parameters: GenerationParameters?, tunedHeader: String?
     ) -> Reply {
         let overheadNs = (monotonicNanoseconds() &- startNs) &- waitedNs
         gateway.metrics.request(status: 200, overheadSeconds: Double(overheadNs) / 1e9)
-        gateway.learning?.remember(requestID, provider: lease.provider, task: lease.task)
+        gateway.learning?.remember(requestID, provider: lease.provider, task: lease.task, parameters: parameters)
         var headers = Self.headers(provider: lease.gateway.settings.providers[lease.provider].name, requestID: requestID, overheadNs: overheadNs)
+        if let tunedHeader { headers[CopilotHeaders.tuned] = tunedHeader }
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
         let cache = cacheKey == nil ? nil : gateway.cache
@@ -439,6 +447,8 @@ enum CopilotHeaders {
     static let overhead = HTTPField.Name("x-copilot-overhead-us")!
     static let task = HTTPField.Name("x-copilot-task")!
     static let cache = HTTPField.Name("x-copilot-cache")!
+    /// The generation parameters a task's tuner set, when it set any.
+    static let tuned = HTTPField.Name("x-copilot-tuned")!
 }
 
 /// Whether a hedge has started (set by its task, read by the request's).

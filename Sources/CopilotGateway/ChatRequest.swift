@@ -11,6 +11,8 @@ struct ChatRequest: Sendable {
     var stream: Bool
     /// `temperature`, when it is a number.
     var temperature: Double?
+    /// `temperature`, `top_p` and `max_tokens` as sent, and where they are in ``original``.
+    let sampling: ChatRequestScanner.SamplingFields
     /// Byte range of the `model` value in ``original``, to rewrite it for an alias.
     private let modelRange: Range<Int>
     /// The body as received.
@@ -35,6 +37,7 @@ struct ChatRequest: Sendable {
         self.model = model
         stream = fields.stream ?? false
         temperature = fields.temperature
+        sampling = fields.sampling
         modelRange = range
         original = body
     }
@@ -51,6 +54,48 @@ struct ChatRequest: Sendable {
         copy.writeString(JSONText.quote(upstreamModel))
         copy.writeBytes(view[(start + modelRange.upperBound)...])
         return copy
+    }
+
+    /// The generation parameters the request goes with, when all three are numbers.
+    var parameters: GenerationParameters? {
+        guard let t = sampling.temperature, let p = sampling.topP, let m = sampling.maxTokens, m.isFinite,
+              m == m.rounded(), abs(m) < 1e9 else { return nil }
+        return GenerationParameters(temperature: t, topP: p, maxTokens: Int(m))
+    }
+
+    /// This request with a tuner's `tuned` parameters written in: those the client left unset
+    /// (`.unset`), or all three (`.always`, replacing the client's values); nil when that sets
+    /// nothing. The other bytes stay as they came.
+    func tuned(_ tuned: GenerationParameters, mode: TuningMode) throws(GatewayError) -> ChatRequest? {
+        guard mode != .off else { return nil }
+        let values: [(key: String, text: String, range: Range<Int>?)] = [
+            ("temperature", "\(tuned.temperature)", sampling.temperatureRange),
+            ("top_p", "\(tuned.topP)", sampling.topPRange),
+            ("max_tokens", "\(tuned.maxTokens)", sampling.maxTokensRange),
+        ]
+        var inserted = ""
+        var replacements: [(range: Range<Int>, text: String)] = []
+        for v in values {
+            if let range = v.range {
+                if mode == .always { replacements.append((range, v.text)) }
+            } else {
+                inserted += "\"\(v.key)\":\(v.text),"  // the object has members after it (model, messages)
+            }
+        }
+        guard !inserted.isEmpty || !replacements.isEmpty else { return nil }
+        replacements.append((sampling.membersStart..<sampling.membersStart, inserted))
+        replacements.sort { $0.range.lowerBound < $1.range.lowerBound }
+        var copy = ByteBuffer()
+        copy.reserveCapacity(original.readableBytes + 64)
+        let view = original.readableBytesView
+        var at = 0
+        for r in replacements {
+            copy.writeBytes(view[(view.startIndex + at)..<(view.startIndex + r.range.lowerBound)])
+            copy.writeString(r.text)
+            at = r.range.upperBound
+        }
+        copy.writeBytes(view[(view.startIndex + at)...])
+        return try ChatRequest(body: copy)
     }
 
     /// The last user message's text (what a `mock` provider in echo mode repeats); parsed only

@@ -28,6 +28,21 @@ struct ChatRequestScanner {
         var messageCount: Int?
         /// `temperature` when it is a number (the response cache's `auto` mode needs 0).
         var temperature: Double?
+        /// The generation parameters the tuner may set: each one's value when it is a number,
+        /// and its byte range when present at all.
+        var sampling = SamplingFields()
+    }
+
+    /// `temperature`, `top_p` and `max_tokens` (or `max_completion_tokens`) as sent.
+    struct SamplingFields: Equatable {
+        var temperature: Double?
+        var temperatureRange: Range<Int>?
+        var topP: Double?
+        var topPRange: Range<Int>?
+        var maxTokens: Double?
+        var maxTokensRange: Range<Int>?
+        /// Where the top-level object's members start (just after its `{`), to insert one.
+        var membersStart = 0
     }
 
     /// Why a body is not JSON.
@@ -55,6 +70,11 @@ struct ChatRequestScanner {
         return try result.get()
     }
 
+    /// A JSON value's bytes as a number; nil for anything else (`null`, a string).
+    private static func number(_ text: Slice<UnsafeRawBufferPointer>) -> Double? {
+        Double(String(decoding: text, as: UTF8.self))
+    }
+
     // MARK: grammar
 
     private mutating func document() throws(Invalid) -> Fields {
@@ -73,6 +93,7 @@ struct ChatRequestScanner {
 
     private mutating func object(collect: Bool, fields: inout Fields) throws(Invalid) {
         i += 1  // {
+        if collect { fields.sampling.membersStart = i }
         try enter()
         skipSpace()
         if peek() == UInt8(ascii: "}") {
@@ -120,7 +141,19 @@ struct ChatRequestScanner {
             } else if collect, key.elementsEqual("temperature".utf8) {
                 let start = i
                 try value()
-                fields.temperature = Double(String(decoding: bytes[start..<i], as: UTF8.self))
+                fields.temperature = Self.number(bytes[start..<i])
+                fields.sampling.temperature = fields.temperature
+                fields.sampling.temperatureRange = start..<i
+            } else if collect, key.elementsEqual("top_p".utf8) {
+                let start = i
+                try value()
+                fields.sampling.topP = Self.number(bytes[start..<i])
+                fields.sampling.topPRange = start..<i
+            } else if collect, key.elementsEqual("max_tokens".utf8) || key.elementsEqual("max_completion_tokens".utf8) {
+                let start = i
+                try value()
+                fields.sampling.maxTokens = Self.number(bytes[start..<i])
+                fields.sampling.maxTokensRange = start..<i
             } else if collect, key.elementsEqual("messages".utf8) {
                 if peek() == UInt8(ascii: "[") {
                     fields.messageCount = try array()

@@ -26,11 +26,11 @@ public final class Gateway<Selector: ModelSelecting>: Sendable {
 
     init(
         settings: RouteSettings, selector: Selector, client: HTTPClient, authToken: String?, environment: [String: String], logger: Logger,
-        cache: GatewayCache? = nil, learningStore: RouteStateStore? = nil
+        cache: GatewayCache? = nil, learningStore: RouteStateStore? = nil, observations: [String: [TuningObservation]] = [:]
     ) {
         self.settings = settings
         self.cache = cache
-        learning = Selector.learns ? GatewayLearning(settings: settings.learning, store: learningStore) : nil
+        learning = Selector.learns ? GatewayLearning(settings: settings, store: learningStore, observations: observations) : nil
         self.authToken = authToken
         self.logger = logger
         metrics = GatewayMetrics(providerNames: settings.providers.map(\.name))
@@ -96,6 +96,7 @@ public final class Gateway<Selector: ModelSelecting>: Sendable {
                 ["task": arm.task, "provider": arm.provider, "mean": arm.posterior.mean, "evidence": arm.posterior.evidence]
             }
         }
+        if let tuning = learning?.tuning { object["tuning"] = tuning.summary() }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return (anyUp, String(decoding: data, as: UTF8.self))
     }

@@ -27,6 +27,8 @@ public struct GatewayOptions: Sendable {
     public var learningStore: RouteStateStore?
     /// Seconds between saves of the learning state while it changes.
     public var learningSaveSeconds: Double = 2
+    /// The tuners' saved observations by task (what ``GatewayServer/run`` read from ``learningStore``).
+    public var tuningObservations: [String: [TuningObservation]] = [:]
     /// Answer `POST /v1/chat/completions` with ``ChatFastPath`` (a channel handler in front of
     /// Hummingbird) instead of the router. On unless `COPILOT_ROUTE_FASTPATH=0` (benchmarks
     /// compare the two).
@@ -86,7 +88,7 @@ public func buildApplication<Selector: ModelSelecting>(
     let client = makeUpstreamClient()
     let gateway = Gateway(
         settings: settings, selector: selector, client: client, authToken: options.authToken, environment: options.environment,
-        logger: logger, cache: options.cache, learningStore: options.learningStore)
+        logger: logger, cache: options.cache, learningStore: options.learningStore, observations: options.tuningObservations)
     let router = Router()
     router.middlewares.add(OpenAIErrorMiddleware(requestIDs: gateway.requestIDs))
     let chat = ChatCompletions(gateway: gateway)
@@ -202,6 +204,8 @@ public enum GatewayServer {
         settings: RouteSettings, selector: Selector, options: GatewayOptions, onServerRunning: @escaping @Sendable (Int) async -> Void
     ) async throws {
         let selector = try restoring(selector, from: options.learningStore)
+        var options = options
+        if Selector.learns, let store = options.learningStore { options.tuningObservations = try store.loadObservations() }
         let (application, _) = buildApplication(settings: settings, selector: selector, options: options, onServerRunning: onServerRunning)
         try await application.runService()
     }

@@ -253,6 +253,21 @@ public enum GatewayStatsFormatter {
                 text += String(format: "%.3f\t%.1f\n", arm["mean"] as? Double ?? 0, arm["evidence"] as? Double ?? 0)
             }
         }
+        if let tasks = object["tuning"] as? [[String: Any]] {
+            // What each task's tuner sends now, and the best parameters it has seen.
+            text += "\ntuned parameters (task, mode, observations, now sent, best so far)\n"
+            func describe(_ p: [String: Any]?) -> String {
+                guard let p, let t = p["temperature"] as? Double, let top = p["top_p"] as? Double, let m = p["max_tokens"] as? Int else { return "-" }
+                var s = String(format: "temperature %.3g top_p %.3g max_tokens %d", t, top, m)
+                if let score = p["predicted_score"] as? Double { s += String(format: " (predicted %.3f)", score) }
+                return s
+            }
+            for t in tasks {
+                let current = t["current"] as? [String: Any]
+                text += "\(t["task"] as? String ?? "?")\t\(t["mode"] as? String ?? "?")\t\(t["observations"] as? Int ?? 0)\t"
+                text += (current == nil ? "(the client's own: no score yet)" : describe(current)) + "\t" + describe(t["best"] as? [String: Any]) + "\n"
+            }
+        }
         return text
     }
 }

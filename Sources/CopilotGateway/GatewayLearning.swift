@@ -6,24 +6,31 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 
-/// The learning side of a gateway: which provider answered which request (so a client's
-/// score reaches its posterior), and the state file the posteriors are saved to.
+/// The learning side of a gateway: which provider answered which request with which
+/// generation parameters (so a client's score reaches its posterior and its task's tuner),
+/// the tuners, and the state file both are saved to.
 final class GatewayLearning: Sendable {
     let ledger: Mutex<FeedbackLedger>
-    /// Where the posteriors are saved; nil with `[route] state = "off"`.
+    /// Where the posteriors and observations are saved; nil with `[route] state = "off"`.
     let store: RouteStateStore?
     /// Bumped by every outcome and score; the saver writes when it moved.
-    let changes = Atomic<UInt64>(0)
+    let changes: Atomic<UInt64>
+    /// The tasks' generation-parameter tuners; nil when every task says `tune = false`.
+    let tuning: GatewayTuning?
 
-    init(settings: LearningSettings, store: RouteStateStore?) {
-        ledger = Mutex(FeedbackLedger(capacity: settings.feedbackCapacity, ttlSeconds: settings.feedbackTTLSeconds))
+    init(settings: RouteSettings, store: RouteStateStore?, observations: [String: [TuningObservation]]) {
+        let learning = settings.learning
+        ledger = Mutex(FeedbackLedger(capacity: learning.feedbackCapacity, ttlSeconds: learning.feedbackTTLSeconds))
         self.store = store
+        changes = Atomic<UInt64>(0)
+        tuning = settings.tasks.contains { $0.tune != .off }
+            ? GatewayTuning(tasks: settings.tasks, seed: settings.seed, observations: observations) : nil
     }
 
-    /// Remembers that `provider` answered `requestID`.
-    func remember(_ requestID: String, provider: Int, task: String?) {
+    /// Remembers that `provider` answered `requestID`, sent with `parameters`.
+    func remember(_ requestID: String, provider: Int, task: String?, parameters: GenerationParameters?) {
         let now = wallClockMs()
-        ledger.withLock { $0.record(id: requestID, provider: provider, task: task, nowMs: now) }
+        ledger.withLock { $0.record(id: requestID, provider: provider, task: task, parameters: parameters, nowMs: now) }
     }
 
     func wallClockMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -75,10 +82,18 @@ extension Gateway {
             r.learn(RouteFeedback(provider: entry.provider, task: entry.task, score: request.score))
             return r.selector.learnedArms.first { $0.task == (entry.task ?? "") && $0.provider == provider }
         }
+        var tuned: Bool?
+        if let task = entry.task, let tuning = learning.tuning, tuning.tunes(task) {
+            tuned = tuning.observe(task, parameters: entry.parameters, score: request.score)
+        }
         learning.changes.add(1, ordering: .relaxed)
         var object: [String: Any] = ["ok": true, "request_id": request.requestID, "provider": provider, "score": request.score]
         object["task"] = entry.task ?? NSNull()
         if let arm { object["posterior"] = ["mean": arm.posterior.mean, "evidence": arm.posterior.evidence] }
+        if let tuned, let parameters = entry.parameters {
+            // Whether the tuner took the score for these parameters (not when one lies outside its box).
+            object["parameters"] = GatewayTuning.json(parameters).merging(["observed": tuned]) { a, _ in a }
+        }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }
@@ -89,7 +104,7 @@ extension Gateway {
         guard let learning, let store = learning.store else { return saved }
         let now = learning.changes.load(ordering: .relaxed)
         guard now != saved else { return saved }
-        try store.save(router.withLock { $0.selector.learnedArms })
+        try store.save(router.withLock { $0.selector.learnedArms }, observations: learning.tuning?.observations() ?? [:])
         return now
     }
 }

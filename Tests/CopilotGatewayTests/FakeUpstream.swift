@@ -35,6 +35,7 @@ final class FakeUpstream: Sendable {
         var requests = 0
         var lastAuthorization: String?
         var lastModel: String?
+        var lastBody: [UInt8] = []
         var cancelled = 0
         var stopped = false
     }
@@ -51,6 +52,11 @@ final class FakeUpstream: Sendable {
     var requests: Int { state.withLock { $0.requests } }
     var lastAuthorization: String? { state.withLock { $0.lastAuthorization } }
     var lastModel: String? { state.withLock { $0.lastModel } }
+    /// The last request's body, parsed.
+    var lastBody: [String: Any] {
+        let bytes = state.withLock { $0.lastBody }
+        return (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] ?? [:]
+    }
     /// Streams that stopped because the reader went away.
     var cancelledStreams: Int { state.withLock { $0.cancelled } }
 
@@ -75,6 +81,7 @@ final class FakeUpstream: Sendable {
             s.requests += 1
             s.lastAuthorization = request.headers[.authorization]
             s.lastModel = model
+            s.lastBody = Array(body.readableBytesView)
             return s.queue.isEmpty ? s.behaviour : s.queue.removeFirst()
         }
         var json = HTTPFields()

@@ -11,6 +11,9 @@ public struct FeedbackLedger: Sendable {
         public var provider: Int
         /// Task type named by the request, if any.
         public var task: String?
+        /// The generation parameters the request went with, when all three were known (the
+        /// task's tuner learns the score for them).
+        public var parameters: GenerationParameters?
         /// When feedback stops being taken, milliseconds.
         public var expiresAtMs: Int64
         /// True once a score was taken.
@@ -44,9 +47,9 @@ public struct FeedbackLedger: Sendable {
     /// Answers remembered now (expired ones included until they are pushed out).
     public var count: Int { entries.count }
 
-    /// Remembers that `provider` answered request `id` at `nowMs`.
-    public mutating func record(id: String, provider: Int, task: String?, nowMs: Int64) {
-        let entry = Entry(provider: provider, task: task, expiresAtMs: nowMs + ttlMs, scored: false)
+    /// Remembers that `provider` answered request `id` at `nowMs`, sent with `parameters`.
+    public mutating func record(id: String, provider: Int, task: String?, parameters: GenerationParameters? = nil, nowMs: Int64) {
+        let entry = Entry(provider: provider, task: task, parameters: parameters, expiresAtMs: nowMs + ttlMs, scored: false)
         if entries.updateValue(entry, forKey: id) != nil { return }
         if order.count < capacity {
             order.append(id)

@@ -17,6 +17,8 @@ public enum RouteError: Error, LocalizedError, Equatable {
     case parameterOutOfRange(name: String, value: Double, range: ClosedRange<Double>)
     /// A file of tuning observations could not be read or decoded.
     case unreadableObservations(path: String, reason: String)
+    /// `route tune --task`: the gateway has learned nothing for the task; says why and what to do.
+    case nothingLearned(String)
 
     public var errorDescription: String? {
         switch self {
@@ -34,6 +36,8 @@ public enum RouteError: Error, LocalizedError, Equatable {
             "\(name) \(value) is outside the tuner's range \(range.lowerBound)...\(range.upperBound); send a finite value inside it"
         case .unreadableObservations(let path, let reason):
             "\(path): \(reason); expected a JSON array of {\"parameters\": {\"temperature\", \"top_p\", \"max_tokens\"}, \"score\"}"
+        case .nothingLearned(let why):
+            why
         }
     }
 }

@@ -144,14 +144,15 @@ public struct TaskSettings: Sendable, Equatable {
     public var latencyBudgetMs: Int
     /// This task's forgetting factor, when it overrides `[route] forgetting`.
     public var forgetting: Double?
-    /// Whether the tuner sets `temperature`, `top_p` and `max_tokens` even when the client
-    /// sent them (by default only those the client left unset).
-    public var tune: Bool
+    /// Which of `temperature`, `top_p` and `max_tokens` the gateway's tuner sets for this
+    /// task (``TuningMode``): by default those the client left unset, once the task has had
+    /// feedback.
+    public var tune: TuningMode
 
     /// A task with no restriction and the given budget.
     public init(
         name: String, tiers: [String] = [], capabilities: [String] = [], latencyBudgetMs: Int = 30_000, forgetting: Double? = nil,
-        tune: Bool = false
+        tune: TuningMode = .unset
     ) {
         self.name = name
         self.tiers = tiers
@@ -174,7 +175,7 @@ public struct TaskSettings: Sendable, Equatable {
             capabilities: try s.strings("capabilities", default: []),
             latencyBudgetMs: try s.int("latency_budget_ms", default: 30_000, in: 1...3_600_000),
             forgetting: s.contains("forgetting") ? try s.double("forgetting", default: 1, in: 0.5...1) : nil,
-            tune: try s.bool("tune", default: false))
+            tune: try TuningMode(section: s))
     }
 }
 
@@ -303,5 +304,34 @@ public struct RouteSettings: Sendable, Equatable {
     /// Every model name and alias clients may ask for, sorted, without repeats.
     public var modelNames: [String] {
         Array(Set(providers.flatMap { $0.models + $0.aliases })).sorted()
+    }
+}
+
+/// What a task's generation-parameter tuner may set (`[[route.tasks]] tune`).
+public enum TuningMode: String, Sendable, Equatable, Codable {
+    /// Never: requests go as the client sent them (`tune = false`).
+    case off
+    /// The parameters the client left unset (the default). Nothing is set until the task has
+    /// had its first feedback score, so a gateway nobody scores changes no request.
+    case unset
+    /// All three, overriding what the client sent (`tune = true`).
+    case always
+
+    /// `tune = true | false | "off" | "unset" | "always"`, `.unset` when absent.
+    init(section s: ConfigurationSection) throws {
+        guard s.contains("tune") else {
+            self = .unset
+            return
+        }
+        if let flag = try? s.bool("tune", default: false) {
+            self = flag ? .always : .off
+            return
+        }
+        let text = try? s.string("tune", default: "")
+        guard let text, let mode = TuningMode(rawValue: text) else {
+            throw ConfigurationError.invalidValue(
+                path: s.path, key: "\(s.name).tune", expected: "true (always), false (off), \"unset\" (only what the client left unset) or \"always\"")
+        }
+        self = mode
     }
 }

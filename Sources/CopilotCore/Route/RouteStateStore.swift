@@ -18,7 +18,8 @@ public enum RouteStateError: Error, LocalizedError, Equatable, Sendable {
 }
 
 /// What the gateway learned, kept in one SQLite file (mode 0600) so it survives restarts:
-/// each (task, provider) posterior of the Thompson-sampling selector, by name. A save
+/// each (task, provider) posterior of the Thompson-sampling selector, by name, and each
+/// task's tuner observations (generation parameters and the score they earned). A save
 /// replaces every row in one transaction, so a kill leaves the previous save or the new
 /// one, never a mix; two gateways on one file wait for each other (busy timeout).
 public final class RouteStateStore: @unchecked Sendable {
@@ -28,6 +29,10 @@ public final class RouteStateStore: @unchecked Sendable {
     private let lock = NSLock()
     private let database: SQLiteDatabase
     private static let schemaVersion = "1"
+    private static let observationsTable = """
+        CREATE TABLE observations (task TEXT NOT NULL, seq INTEGER NOT NULL, temperature REAL NOT NULL, top_p REAL NOT NULL,
+            max_tokens INTEGER NOT NULL, score REAL NOT NULL, PRIMARY KEY (task, seq));
+        """
 
     /// Opens (or creates) the state file at `path`. A file that is not a state database is
     /// reported, never overwritten.
@@ -36,19 +41,22 @@ public final class RouteStateStore: @unchecked Sendable {
         do {
             database = try SQLiteDatabase(path: path)  // creates the file (0600) and its directory (0700)
             try database.execute("PRAGMA synchronous = FULL")
-            let tables = try database.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
-            var names: Set<String> = []
-            while try tables.step() { names.insert(tables.text(0)) }
-            if names.isEmpty {
-                try database.transaction {
+            // One immediate transaction: two gateways opening a new file at once do not both
+            // create its tables (the second waits, then finds them).
+            try database.transaction {
+                let tables = try database.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+                var names: Set<String> = []
+                while try tables.step() { names.insert(tables.text(0)) }
+                if names.isEmpty {
                     try database.execute("""
                         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                         CREATE TABLE arms (task TEXT NOT NULL, provider TEXT NOT NULL, successes REAL NOT NULL, failures REAL NOT NULL,
                             recent REAL NOT NULL, recent_evidence REAL NOT NULL, PRIMARY KEY (task, provider));
                         INSERT INTO meta (key, value) VALUES ('schema', '\(Self.schemaVersion)');
+                        \(Self.observationsTable)
                         """)
+                    return
                 }
-            } else {
                 guard names.contains("meta") && names.contains("arms") else {
                     throw RouteStateError.damaged(path: path, reason: "a SQLite database without copilot's route tables")
                 }
@@ -56,6 +64,8 @@ public final class RouteStateStore: @unchecked Sendable {
                 guard try schema.step(), schema.text(0) == Self.schemaVersion else {
                     throw RouteStateError.damaged(path: path, reason: "unknown schema version")
                 }
+                // A file saved before the tuner kept its observations gains their table.
+                if !names.contains("observations") { try database.execute(Self.observationsTable) }
             }
         } catch let error as RouteStateError {
             throw error
@@ -105,10 +115,46 @@ public final class RouteStateStore: @unchecked Sendable {
         }
     }
 
-    /// Replaces the saved posteriors with `arms`, atomically.
-    public func save(_ arms: [LearnedArm]) throws {
+    /// Every task's saved tuner observations, oldest first. A score outside 0...1 or a
+    /// parameter that is not finite means a damaged file.
+    public func loadObservations() throws -> [String: [TuningObservation]] {
+        try locked {
+            let rows = try database.prepare("SELECT task, temperature, top_p, max_tokens, score FROM observations ORDER BY task, seq")
+            var result: [String: [TuningObservation]] = [:]
+            while try rows.step() {
+                let task = rows.text(0)
+                let values = [1, 2, 4].map { rows.double(Int32($0)) ?? .nan }
+                let maxTokens = rows.int64(3) ?? 0
+                guard values.allSatisfy(\.isFinite), (0...1).contains(values[2]), maxTokens > 0 else {
+                    throw RouteStateError.damaged(path: path, reason: "an impossible tuner observation for task \(task)")
+                }
+                result[task, default: []].append(TuningObservation(
+                    parameters: GenerationParameters(temperature: values[0], topP: values[1], maxTokens: Int(maxTokens)), score: values[2]))
+            }
+            return result
+        }
+    }
+
+    /// Replaces the saved posteriors with `arms` and the tuner observations with
+    /// `observations` (by task, oldest first), atomically.
+    public func save(_ arms: [LearnedArm], observations: [String: [TuningObservation]] = [:]) throws {
         try locked {
             try database.transaction {
+                try database.execute("DELETE FROM observations")
+                let observe = try database.prepare(
+                    "INSERT INTO observations (task, seq, temperature, top_p, max_tokens, score) VALUES (?, ?, ?, ?, ?, ?)")
+                for (task, list) in observations {
+                    for (seq, o) in list.enumerated() {
+                        observe.reset()
+                        try observe.bind(1, task)
+                        try observe.bind(2, Int64(seq))
+                        try observe.bind(3, o.parameters.temperature)
+                        try observe.bind(4, o.parameters.topP)
+                        try observe.bind(5, Int64(o.parameters.maxTokens))
+                        try observe.bind(6, o.score)
+                        try observe.run()
+                    }
+                }
                 try database.execute("DELETE FROM arms")
                 let insert = try database.prepare(
                     "INSERT INTO arms (task, provider, successes, failures, recent, recent_evidence) VALUES (?, ?, ?, ?, ?, ?)")

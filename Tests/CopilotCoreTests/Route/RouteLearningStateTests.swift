@@ -92,6 +92,51 @@ import Testing
         }
     }
 
+    static let observations: [String: [TuningObservation]] = [
+        "code": [
+            TuningObservation(parameters: GenerationParameters(temperature: 0.2, topP: 0.9, maxTokens: 512), score: 0.8),
+            TuningObservation(parameters: GenerationParameters(temperature: 1.5, topP: 0.3, maxTokens: 64), score: 0.1),
+        ],
+        "chat": [TuningObservation(parameters: GenerationParameters(temperature: 0.7, topP: 1, maxTokens: 4096), score: 1)],
+    ]
+
+    @Test func tunerObservationsSurviveAReopenInOrderAndASaveReplacesThem() throws {
+        let (dir, path) = try Self.temporaryPath()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try RouteStateStore(path: path).save(Self.arms, observations: Self.observations)
+        let reopened = try RouteStateStore(path: path)
+        #expect(try reopened.loadObservations() == Self.observations)
+        #expect(try reopened.load() == Self.arms)
+        try reopened.save(Self.arms, observations: ["chat": Self.observations["chat"]!])
+        #expect(try RouteStateStore(path: path).loadObservations() == ["chat": Self.observations["chat"]!])
+        try SQLiteDatabase(path: path).execute("UPDATE observations SET score = 7")
+        #expect(throws: RouteStateError.self) { _ = try RouteStateStore(path: path).loadObservations() }
+    }
+
+    @Test func aFileSavedBeforeObservationsWereKeptGainsTheirTable() throws {
+        let (dir, path) = try Self.temporaryPath()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try RouteStateStore(path: path).save(Self.arms)
+        try SQLiteDatabase(path: path).execute("DROP TABLE observations")  // as an earlier version left it
+        let store = try RouteStateStore(path: path)
+        #expect(try store.load() == Self.arms)
+        #expect(try store.loadObservations().isEmpty)
+        try store.save(Self.arms, observations: Self.observations)
+        #expect(try store.loadObservations() == Self.observations)
+    }
+
+    @Test func gatewaysOpeningANewFileAtOnceAllSucceed() async throws {
+        for _ in 0..<10 {
+            let (dir, path) = try Self.temporaryPath()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let opened = await withTaskGroup(of: Bool.self) { group in
+                for _ in 0..<4 { group.addTask { (try? RouteStateStore(path: path)) != nil } }
+                return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(opened == 4, "two gateways starting together on a new state file once made one report it damaged")
+        }
+    }
+
     @Test func aThompsonSelectorRestoresWhatItSaved() throws {
         let (dir, path) = try Self.temporaryPath()
         defer { try? FileManager.default.removeItem(at: dir) }

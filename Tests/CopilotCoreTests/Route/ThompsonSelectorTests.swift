@@ -136,7 +136,7 @@ import Testing
             tune = true
             """)
         #expect(s.learning.policy == .health && s.learning.forgetting == 0.95 && s.learning.costWeight == 0.2 && s.learning.state == .off)
-        #expect(s.tasks[0].forgetting == 0.999 && s.tasks[0].tune)
+        #expect(s.tasks[0].forgetting == 0.999 && s.tasks[0].tune == .always)
         for bad in ["forgetting = 1.5", "policy = \"greedy\"", "outcome_weight = -1", "state = \"redis2\""] {
             #expect(throws: ConfigurationError.self) { _ = try RouteFixtures.config("[route]\n\(bad)\n") }
         }

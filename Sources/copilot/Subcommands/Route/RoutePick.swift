@@ -10,7 +10,8 @@ struct RoutePick: ParsableCommand {
         discussion: """
             A fresh router (no health history, every breaker closed) decides once with the \
             configured policy ([route] policy: thompson draws each candidate's quality from \
-            its posterior, health uses the static weights); nothing is called. Providers left out are listed with the reason (model, tier, capability, \
+            its posterior, as learned so far by route serve on the same state file; health \
+            uses the static weights); nothing is called. Providers left out are listed with the reason (model, tier, capability, \
             concurrency, breaker). The same --seed gives the same pick.
 
             Examples:
@@ -41,10 +42,20 @@ struct RoutePick: ParsableCommand {
         if let seed { settings.seed = seed }
         let report =
             switch settings.learning.policy {
-            case .thompson: decide(ProviderRouter(settings: settings, selector: ThompsonSelector(settings: settings)))
+            case .thompson: decide(ProviderRouter(settings: settings, selector: try learnedSelector(settings)))
             case .health: decide(ProviderRouter(settings: settings, selector: HealthWeightedSelector()))
             }
         try withStandardOutput { out in try out.write(json ? report.json() : report.plain()) }
+    }
+
+    /// The Thompson selector with what a gateway on this configuration has saved, if anything.
+    private func learnedSelector(_ settings: RouteSettings) throws -> ThompsonSelector {
+        var selector = ThompsonSelector(settings: settings)
+        let path = settings.learning.resolvedStatePath(environment: ProcessInfo.processInfo.environment)
+        if settings.learning.state == .sqlite, FileManager.default.fileExists(atPath: path) {
+            _ = selector.restore(try RouteStateStore(path: path).load())
+        }
+        return selector
     }
 
     private func decide<S: ModelSelecting>(_ router: ProviderRouter<S>) -> RoutePickReport {

@@ -14,6 +14,10 @@ struct RouteTune: ParsableCommand {
             16...4096 (log scale); the next parameters maximise expected improvement. The \
             first \(ParameterTuner.initialPoints) suggestions are a space-filling design.
 
+            With --task: what the gateway's tuner has learned for that [[route.tasks]] type, \
+            from the state file of --config ([route] state_path): the best parameters so far \
+            and the next suggestion, with the model's predicted score and expected improvement.
+
             With --observations: the next suggestion and the best so far for a JSON array of \
             {"parameters": {"temperature", "top_p", "max_tokens"}, "score"}. The same --seed \
             gives the same suggestion.
@@ -27,7 +31,14 @@ struct RouteTune: ParsableCommand {
               copilot route tune --simulate
               copilot route tune --simulate --seeds 50 --budget 400 --json
               copilot route tune --observations feedback.json --seed 7
+              copilot route tune --config route.toml --task code
             """)
+
+    @OptionGroup(title: "Configuration")
+    var config: ConfigOptions
+
+    @Option(help: ArgumentHelp("Explain the serving gateway's tuner for this task type (from its state file).", valueName: "task"))
+    var task: String?
 
     @Flag(help: "Compare the tuner with random search on the synthetic objective.")
     var simulate = false
@@ -48,8 +59,8 @@ struct RouteTune: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard simulate != (observations != nil) else {
-            throw ValidationError("give either --simulate or --observations <file> (the feedback to tune from)")
+        guard [simulate, observations != nil, task != nil].filter({ $0 }).count == 1 else {
+            throw ValidationError("give one of --task <task> (the gateway's learned state), --observations <file> or --simulate")
         }
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1, got \(seeds)") }
         guard budget >= 1 else { throw ValidationError("--budget must be at least 1, got \(budget)") }
@@ -59,6 +70,7 @@ struct RouteTune: ParsableCommand {
         // Kernel matrices of at most 256 rows: OpenBLAS's thread pool costs more than it saves.
         BLAS.setThreadCount(1)
         if let observations { return try suggest(from: observations) }
+        if let task { return try explain(task) }
         let sim = TuningSimulation()
         let seedList = 1...UInt64(seeds)
         let summaries = [
@@ -78,6 +90,34 @@ struct RouteTune: ParsableCommand {
         } catch {
             throw RouteError.unreadableObservations(path: path, reason: String(describing: error))
         }
+        try report(saved)
+    }
+
+    /// What `route serve` learned for `task`, from the configured state file (read only).
+    private func explain(_ task: String) throws {
+        let configuration = try config.load()
+        let settings = try RouteSettings(configuration: configuration)
+        guard let taskSettings = settings.task(named: task) else {
+            throw RouteError.unknownTask(task, known: settings.tasks.map(\.name))
+        }
+        guard taskSettings.tune != .off else {
+            throw RouteError.nothingLearned("task \(task) has tune = false in \(configuration.path ?? "the configuration"): its requests are never tuned")
+        }
+        guard settings.learning.policy != .health, settings.learning.state == .sqlite else {
+            throw RouteError.nothingLearned("the gateway keeps no learned state ([route] policy = \"health\" or state = \"off\"): nothing to explain")
+        }
+        let path = settings.learning.resolvedStatePath(environment: ProcessInfo.processInfo.environment)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw RouteError.nothingLearned("no learned state at \(path) yet: run copilot route serve and score answers of task \(task) (POST /v1/feedback)")
+        }
+        let saved = try RouteStateStore(path: path).loadObservations()[task] ?? []
+        guard !saved.isEmpty else {
+            throw RouteError.nothingLearned("task \(task) has no scored answers in \(path) yet: its requests go as clients send them")
+        }
+        try report(saved)
+    }
+
+    private func report(_ saved: [TuningObservation]) throws {
         var tuner = ParameterTuner()
         try tuner.restore(saved)
         var generator = SplitMix64(seed: seed)
