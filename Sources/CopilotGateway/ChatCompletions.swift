@@ -49,6 +49,10 @@ final class AttemptLease<Selector: ModelSelecting>: Sendable {
 struct ChatCompletions<Selector: ModelSelecting>: Sendable {
     let gateway: Gateway<Selector>
 
+    /// `copilot_requests_total`'s status for a request cancelled before its answer (the
+    /// client went away, or the server stopped): nginx's "client closed request".
+    static var clientClosedStatus: Int { 499 }
+
     static var providerHeader: HTTPField.Name { CopilotHeaders.provider }
     static var requestIDHeader: HTTPField.Name { CopilotHeaders.requestID }
     static var overheadHeader: HTTPField.Name { CopilotHeaders.overhead }
@@ -80,12 +84,13 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
         do {
             return try await route(headers: headers, readBody: readBody, requestID: requestID, startNs: startNs)
         } catch let error as GatewayError {
-            gateway.metrics.request(status: error.status, overheadSeconds: nil)
+            // A request whose client went away is counted as nginx does (499), not as an error answer.
+            gateway.metrics.request(status: Task.isCancelled ? Self.clientClosedStatus : error.status, overheadSeconds: nil)
             return Self.errorReply(error, requestID: requestID)
         } catch {
             // Only cancellation gets here (the client went away, or the server is stopping).
             let wrapped = GatewayError.upstreamUnavailable(model: "?", detail: "the request was cancelled")
-            gateway.metrics.request(status: wrapped.status, overheadSeconds: nil)
+            gateway.metrics.request(status: Self.clientClosedStatus, overheadSeconds: nil)
             return Self.errorReply(wrapped, requestID: requestID)
         }
     }

@@ -107,6 +107,27 @@ import Testing
         }
     }
 
+    @Test(arguments: [true, false]) func aClientThatGoesAwayIsCountedAsClosedNotAsAnError(fastPath: Bool) async throws {
+        let upstream = FakeUpstream(.slow(ms: 2000))
+        try await FakeUpstream.run([upstream]) { urls in
+            try await Self.withGateway(try GatewayTest.settings(urls: urls), fastPath: fastPath) { port, _ in
+                let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
+                try await channel.writeAndFlush(ByteBuffer(string: Self.post(Self.chat))).get()
+                while upstream.requests == 0 { try await Task.sleep(nanoseconds: 2_000_000) }
+                try await channel.close().get()
+                // The fast path cancels the request (499); Hummingbird's router lets it finish (200).
+                let counted = "copilot_requests_total{status=\"\(fastPath ? 499 : 200)\"} 1"
+                var metrics = ""
+                for _ in 0..<500 where !metrics.contains(counted) {
+                    try await Task.sleep(nanoseconds: 10_000_000)
+                    metrics = try await Self.exchange(port: port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                }
+                #expect(metrics.contains(counted), "\(metrics)")
+                #expect(!metrics.contains("copilot_requests_total{status=\"502\"}"), "\(metrics)")
+            }
+        }
+    }
+
     @Test func onlyTheChatPathIsTaken() {
         #expect(ChatFastPath<HealthWeightedSelector>.isChatPath("/v1/chat/completions"))
         #expect(ChatFastPath<HealthWeightedSelector>.isChatPath("/v1/chat/completions?x=1"))
