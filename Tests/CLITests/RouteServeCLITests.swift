@@ -1,3 +1,4 @@
+import CopilotCore
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -151,5 +152,43 @@ import Testing
         let json = try CLI.run(["route", "stats", "--url", url, "--json"])
         let object = try JSONSerialization.jsonObject(with: json.stdout) as? [String: Any]
         #expect((object?["providers"] as? [[String: Any]])?.first?["name"] as? String == "echoer")
+    }
+
+    /// `kill -9` while a learning gateway answers and saves: the state file always opens and
+    /// passes SQLite's integrity check, and what an earlier run saved is never lost (each run
+    /// starts from it, so the evidence only grows).
+    @Test func aKilledGatewayNeverLosesOrDamagesItsLearnedState() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let state = dir.appendingPathComponent("state.sqlite").path
+        let config = dir.appendingPathComponent("route.toml").path
+        try """
+            [route]
+            state_path = "\(state)"
+            forgetting = 1
+            [[route.providers]]
+            name = "m"
+            kind = "mock"
+            models = ["m"]
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        var rng = SystemRandomNumberGenerator()
+        var evidence = 0.0
+        for round in 0..<6 {
+            let (process, port, _) = try Self.start(config: config)
+            for _ in 0..<5 { _ = try? Self.post(port: port, body: #"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#) }
+            // Odd rounds outlive a save (every 2 s); even ones are killed at a random moment.
+            usleep(round % 2 == 1 ? 2_600_000 : UInt32.random(in: 0...2_500_000, using: &rng))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            do {  // closed before the store opens the file
+                let database = try SQLiteDatabase(path: state, mode: .existingOnly)
+                let check = try database.prepare("PRAGMA integrity_check")
+                #expect(try check.step() && check.text(0) == "ok", "round \(round)")
+            }
+            let now = try RouteStateStore(path: state).load().reduce(0) { $0 + $1.posterior.evidence }
+            #expect(now >= evidence, "round \(round): saved evidence went from \(evidence) to \(now)")
+            if round % 2 == 1 { #expect(now > evidence, "round \(round): a run that lived past a save added its answers") }
+            evidence = now
+        }
     }
 }
