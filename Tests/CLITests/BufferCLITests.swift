@@ -154,6 +154,21 @@ private final class LiveProcess: @unchecked Sendable {
         #expect(r.status == 0, "\(r.err)")
         // 8000 Hz: 10 ms frames of 80 samples, 800 samples = 10 frames, values unchanged.
         #expect(samples16(r.stdout) == values)
+
+        // The same WAV on stdin (what `arecord | copilot buffer` pipes): decoded by the same
+        // rule as every subcommand, its header never read as samples; --raw takes it as bytes.
+        let piped = try CLI.run(["buffer", "--frame-ms", "10"], stdin: wav)
+        #expect(piped.status == 0, "\(piped.err)")
+        #expect(samples16(piped.stdout) == values, "10 ms at the header's 8000 Hz is 80 samples; values unchanged")
+        let raw = try CLI.run(["buffer", "--raw", "s16le"], stdin: wav)
+        let whole = raw.stdout == wav
+        #expect(raw.status == 0 && whole, "--raw passes the header through as bytes")
+    }
+
+    @Test func rawStdinShorterThanAMagicPassesThrough() throws {
+        let r = try CLI.run(["buffer"], stdin: pcm16([1, -2, 3]))
+        #expect(r.status == 0, "\(r.err)")
+        #expect(samples16(r.stdout) == [1, -2, 3])
     }
 
     @Test func reframesWithOverlapAndPadsTheLastFrame() throws {

@@ -127,7 +127,9 @@ public final class AudioStream: CustomStringConvertible {
     }
 
     /// Opens the input a request names.
-    public static func open(_ request: AudioInputRequest) throws -> AudioStream {
+    /// `standardInputHead`: stdin's first bytes when the caller has read them already
+    /// (``readStandardInputHead()``), so they are not lost.
+    public static func open(_ request: AudioInputRequest, standardInputHead: [UInt8]? = nil) throws -> AudioStream {
         let frameSource: AudioFrameSource
         switch request.source {
         case .file(let path):
@@ -137,7 +139,7 @@ public final class AudioStream: CustomStringConvertible {
             // A named pipe given as a path stays live; only real files are decoded ahead.
             frameSource = file.isLive ? file : ReadAheadSource(file)
         case .standardInput:
-            frameSource = try openStandardInput(request)
+            frameSource = try openStandardInput(request, head: standardInputHead)
         case .device(let name):
             frameSource = try ALSACapture(
                 device: name, sampleRate: request.raw.sampleRate, channels: request.raw.channels,
@@ -156,30 +158,17 @@ public final class AudioStream: CustomStringConvertible {
     /// Stdin is raw PCM, unless (without `--raw`) its first bytes are a known container's
     /// magic. A PCM WAV stream (what `arecord` pipes by default) is streamed live after its
     /// header; any other file is read into memory whole and decoded by libsndfile.
-    private static func openStandardInput(_ request: AudioInputRequest) throws -> AudioFrameSource {
+    private static func openStandardInput(_ request: AudioInputRequest, head given: [UInt8]?) throws -> AudioFrameSource {
         let name = "stdin"
         if isatty(STDIN_FILENO) != 0 {
             throw AudioError.standardInputIsTerminal
         }
-        if request.forceRaw {
+        if request.forceRaw && given == nil {
             return try RawPCMReader(fd: STDIN_FILENO, ownsDescriptor: false, name: name, layout: request.raw,
                                     isStandardInput: true)
         }
-        var head = [UInt8](repeating: 0, count: 12)
-        var got = 0
-        while got < head.count {
-            let n = head.withUnsafeMutableBytes { raw in
-                Glibc.read(STDIN_FILENO, raw.baseAddress.map { $0 + got }, raw.count - got)
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw AudioError.readFailed(input: name, reason: String(cString: strerror(errno)))
-            }
-            if n == 0 { break }
-            got += n
-        }
-        head.removeSubrange(got...)
-        guard looksEncoded(head) else {
+        let head = try given ?? readStandardInputHead()
+        guard !request.forceRaw, looksEncoded(head) else {
             return try RawPCMReader(fd: STDIN_FILENO, ownsDescriptor: false, name: name, layout: request.raw,
                                     isStandardInput: true, prefix: head)
         }
@@ -204,6 +193,27 @@ public final class AudioStream: CustomStringConvertible {
             bytes.append(contentsOf: chunk[0..<n])
         }
         return try SndFile.open(bytes: bytes, name: name)
+    }
+
+    /// Stdin's first bytes (up to 12: enough for every magic ``looksEncoded(_:)`` knows;
+    /// fewer only when the input is shorter).
+    static func readStandardInputHead() throws -> [UInt8] {
+        let name = "stdin"
+        var head = [UInt8](repeating: 0, count: 12)
+        var got = 0
+        while got < head.count {
+            let n = head.withUnsafeMutableBytes { raw in
+                Glibc.read(STDIN_FILENO, raw.baseAddress.map { $0 + got }, raw.count - got)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw AudioError.readFailed(input: name, reason: String(cString: strerror(errno)))
+            }
+            if n == 0 { break }
+            got += n
+        }
+        head.removeSubrange(got...)
+        return head
     }
 
     /// `true` when `head` starts like a WAV, AIFF, FLAC, OGG or MP3 (ID3-tagged) file.

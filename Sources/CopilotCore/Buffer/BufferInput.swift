@@ -5,10 +5,11 @@ import Glibc
 /// The input of `copilot buffer` and the raw layout of the bytes it yields.
 ///
 /// Raw PCM (stdin, or a file read with `--raw`) is read as bytes, untouched, so it can pass
-/// through byte for byte; stdin is taken as raw here (a WAV on stdin passes through whole).
-/// A file to decode, a live device, or any input when the request asks for a target rate
-/// goes through ``AudioStream`` (decode, downmix, resample) and comes out as s16le mono at
-/// the target rate, else the source's.
+/// through byte for byte. Stdin follows the rule of every subcommand: without `--raw`, a
+/// container's magic in its first bytes (the WAV `arecord` pipes by default) means it is
+/// decoded, like a file. A file to decode, a live device, or any input when the request asks
+/// for a target rate goes through ``AudioStream`` (decode, downmix, resample) and comes out
+/// as s16le mono at the target rate, else the source's.
 public struct BufferInput {
     /// Where the bytes come from.
     public var source: any ByteSource
@@ -27,7 +28,10 @@ public struct BufferInput {
         case .standardInput:
             try request.raw.validate(input: "stdin")
             if isatty(STDIN_FILENO) != 0 { throw AudioError.standardInputIsTerminal }
-            return BufferInput(source: FileDescriptorSource(fd: STDIN_FILENO, name: "stdin", byteLimit: limit(request.raw)), layout: request.raw)
+            let head = request.forceRaw ? [] : try AudioStream.readStandardInputHead()
+            if AudioStream.looksEncoded(head) { return try decoded(request, standardInputHead: head) }
+            return BufferInput(
+                source: FileDescriptorSource(fd: STDIN_FILENO, name: "stdin", byteLimit: limit(request.raw), prefix: head), layout: request.raw)
         case .file(let path) where request.forceRaw:
             try request.raw.validate(input: path)
             return BufferInput(source: try FileDescriptorSource(path: path, byteLimit: limit(request.raw)), layout: request.raw)
@@ -36,8 +40,8 @@ public struct BufferInput {
         }
     }
 
-    private static func decoded(_ request: AudioInputRequest) throws -> BufferInput {
-        let source = AudioStreamSource(stream: try AudioStream.open(request))
+    private static func decoded(_ request: AudioInputRequest, standardInputHead: [UInt8]? = nil) throws -> BufferInput {
+        let source = AudioStreamSource(stream: try AudioStream.open(request, standardInputHead: standardInputHead))
         return BufferInput(source: source, layout: RawPCMLayout(format: .s16le, sampleRate: source.sampleRate, channels: 1))
     }
 }

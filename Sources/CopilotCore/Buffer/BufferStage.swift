@@ -123,14 +123,17 @@ public final class FileDescriptorSource: ByteSource, @unchecked Sendable {
     private let fd: Int32
     private let owned: Bool
     private var bytesLeft: Int?
+    /// Bytes read from `fd` before this source (a sniffed head), handed out first.
+    private var prefix: [UInt8]
 
-    /// Reads `fd` (up to `byteLimit` bytes, for `--duration`); it is closed on deinit only
-    /// when `owned`.
-    public init(fd: Int32, name: String, owned: Bool = false, byteLimit: Int? = nil) {
+    /// Reads `fd` (up to `byteLimit` bytes, for `--duration`, `prefix` first); it is closed
+    /// on deinit only when `owned`.
+    public init(fd: Int32, name: String, owned: Bool = false, byteLimit: Int? = nil, prefix: [UInt8] = []) {
         self.fd = fd
         self.name = name
         self.owned = owned
         bytesLeft = byteLimit
+        self.prefix = prefix
     }
 
     /// Opens `path` for reading.
@@ -154,6 +157,13 @@ public final class FileDescriptorSource: ByteSource, @unchecked Sendable {
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let wanted = min(buffer.count, bytesLeft ?? Int.max)
         guard let base = buffer.baseAddress, wanted > 0 else { return 0 }
+        if !prefix.isEmpty {
+            let n = min(wanted, prefix.count)
+            prefix.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: n) }
+            prefix.removeFirst(n)
+            bytesLeft = bytesLeft.map { $0 - n }
+            return n
+        }
         while true {
             let n = Glibc.read(fd, base, wanted)
             if n >= 0 {

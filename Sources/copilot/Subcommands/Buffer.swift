@@ -1,5 +1,6 @@
 import ArgumentParser
 import CopilotCore
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +15,8 @@ struct Buffer: ParsableCommand {
             A reader thread fills a lock-free ring from the input while a writer thread drains \
             it to stdout. Raw input (stdin, or a file with --raw) passes through byte for byte \
             unless --frame-ms or --tail reshapes it; sizes in milliseconds follow --raw, --rate \
-            and --channels. A decoded file, a --device capture, or any input with --out-rate \
+            and --channels. Stdin that starts like an audio file (arecord's WAV, FLAC, ...) is \
+            decoded unless --raw is given. A decoded input, a --device capture, or any input with --out-rate \
             comes out as raw s16le mono at --out-rate, else at the source's rate. Under \
             --policy block nothing is ever lost (the producer waits); under drop-oldest the \
             producer never waits and the oldest audio is overwritten.
@@ -69,14 +71,17 @@ struct Buffer: ParsableCommand {
     func run() throws {
         let configuration = try config.load()
         let defaults = try BufferDefaults(configuration: configuration)
+        // SIGUSR1 is taken before the input opens (opening stdin waits for its first bytes).
+        let dumpTarget = Mutex<BufferStage?>(nil)
+        let watcher = tail == nil ? nil : SignalWatcher(signal: SIGUSR1) { dumpTarget.withLock { $0?.requestDump() } }
+        defer { withExtendedLifetime(watcher) {} }
         let input = try BufferInput.open(try audio.request(targetRate: outRate, configuration: configuration))
         let settings = BufferSettings(
             sampleRate: input.layout.sampleRate, bytesPerFrame: input.layout.frameBytes,
             formatName: input.layout.format.rawValue, capacityMs: capacityMs ?? defaults.capacityMs,
             policy: policy ?? defaults.policy, frameMs: frameMs, hopMs: hopMs, tailSeconds: tail)
         let stage = try BufferStage(settings: settings, input: input.source, output: STDOUT_FILENO)
-        let watcher = tail == nil ? nil : SignalWatcher(signal: SIGUSR1) { stage.requestDump() }
-        defer { withExtendedLifetime(watcher) {} }
+        dumpTarget.withLock { $0 = stage }
         try withStandardOutput { _ in
             let report = try stage.run()
             if stats { writeStandardError(report.summary + "\n") }
