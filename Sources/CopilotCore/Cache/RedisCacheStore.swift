@@ -19,7 +19,6 @@ package final class RedisCacheStore: CacheStore {
     private let multiplexer: RedisMultiplexer
     /// The event loop of async callers, started by the first of them.
     private let eventLoop = Mutex<RedisEventLoop?>(nil)
-    private let nextLane = Atomic<Int>(0)
 
     /// A store on `url` over `poolSize` connections, opened lazily: blocking ones for callers
     /// that wait on a thread, and as many non-blocking ones on one event loop for async callers.
@@ -45,7 +44,7 @@ package final class RedisCacheStore: CacheStore {
 
     /// Sends commands as one unit through the event loop, suspending the caller meanwhile.
     package func executeAsync(_ commands: RedisCommands) async throws -> [RedisReply] {
-        try await loop().execute(commands, lane: nextLane.add(1, ordering: .relaxed).oldValue)
+        try await loop().execute(commands)
     }
 
     package var preferredExecutor: (any TaskExecutor)? { try? loop() }

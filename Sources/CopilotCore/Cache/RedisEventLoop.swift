@@ -49,11 +49,11 @@ package final class RedisEventLoop: TaskExecutor {
         done.wait()
     }
 
-    /// Sends `commands` as one unit on connection `lane` (modulo the pool) and returns their
-    /// replies, suspending the caller (not its thread) meanwhile.
-    package func execute(_ commands: RedisCommands, lane: Int) async throws -> [RedisReply] {
-        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<[RedisReply], any Error>) in
-            submit(RedisCall(commands, lane: lane) { continuation.resume(with: $0.mapError { $0 }) })
+    /// Sends `commands` as one unit and returns their replies, suspending the caller (not its
+    /// thread) meanwhile.
+    package func execute(_ commands: RedisCommands) async throws -> [RedisReply] {
+        try await withUnsafeThrowingContinuation { continuation in
+            submit(RedisCall(commands, resuming: continuation))
         }
     }
 
@@ -215,6 +215,10 @@ package final class RedisEventLoop: TaskExecutor {
         var touchedList: [Int] = []
         var polled: [pollfd] = []
         var polledLanes: [Int] = []
+        var nextLane = 0
+        // Replies are read here, then fed to the connection's parser.
+        let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+        defer { readBuffer.deallocate() }
         while true {
             // 1. Run the tasks that prefer this loop (their calls join this turn's batch), then
             // queue every call on its connection.
@@ -227,7 +231,8 @@ package final class RedisEventLoop: TaskExecutor {
             }
             var now = nowMs()
             for call in batch {
-                let index = call.lane % state.lanes.count
+                let index = nextLane
+                nextLane = nextLane + 1 == state.lanes.count ? 0 : nextLane + 1
                 let lane = state.lanes[index]
                 do {
                     let c = try state.connection(lane, nowMs: now)
@@ -274,7 +279,7 @@ package final class RedisEventLoop: TaskExecutor {
                     guard revents != 0, let c = state.lanes[index].connection, !c.isClosed else { continue }
                     let before = c.outstanding
                     if revents & Int32(POLLOUT | POLLERR | POLLHUP) != 0 { c.flush() }
-                    if revents & Int32(POLLIN | POLLERR | POLLHUP) != 0 { c.readAvailable() }
+                    if revents & Int32(POLLIN | POLLERR | POLLHUP) != 0 { c.readAvailable(using: readBuffer) }
                     if c.outstanding < before { state.lanes[index].waitingSinceMs = nowMs() }
                 }
             }
