@@ -3,10 +3,14 @@ import Synchronization
 
 /// One thread that drives a pool of non-blocking Redis connections with poll(2), the way
 /// redis-benchmark drives its clients: callers on any thread (or task) hand it calls, and on
-/// each turn it queues them on their connections, writes every connection's output once (calls
-/// that arrived together leave as one pipeline), reads whatever replies have come and completes
-/// their calls. Async callers therefore wait without holding a thread, and fifty of them cost
-/// one thread, not fifty.
+/// each turn it queues them on connections, writes every connection's output once, reads
+/// whatever replies have come and completes their calls. Async callers therefore wait without
+/// holding a thread, and fifty of them cost one thread, not fifty.
+///
+/// The calls of one turn are packed onto as few connections as carry them (about 16 KiB of
+/// commands each, the size Redis reads at once), and the next turn starts on the next
+/// connection: fifty callers' pipelines leave in one or two writes, and the server reads them
+/// in as many reads, instead of fifty of each.
 ///
 /// The loop is also a `TaskExecutor`: tasks that prefer it run on its thread between turns, so
 /// a caller's continuation resumes where its reply was read, with no hand-off to another
@@ -19,6 +23,9 @@ package final class RedisEventLoop: TaskExecutor {
     private let inbox: Inbox
     private let done = DispatchSemaphore(value: 0)
     private let url: RedisURL
+    /// Commands a connection takes in one turn before the turn's next calls go to the next
+    /// connection (Redis reads a client's socket 16 KiB at a time).
+    private static let turnBytesPerConnection = 16 * 1024
 
     /// A loop for `connections` connections to `url`, its thread started now.
     package init(url: RedisURL, connections: Int, timeoutMs: Int) throws {
@@ -230,9 +237,14 @@ package final class RedisEventLoop: TaskExecutor {
                 inbox.takeCalls(into: &batch)
             }
             var now = nowMs()
+            var laneBytes = 0
             for call in batch {
+                if laneBytes >= Self.turnBytesPerConnection {
+                    nextLane = nextLane + 1 == state.lanes.count ? 0 : nextLane + 1
+                    laneBytes = 0
+                }
                 let index = nextLane
-                nextLane = nextLane + 1 == state.lanes.count ? 0 : nextLane + 1
+                laneBytes += call.commands.bytes.count
                 let lane = state.lanes[index]
                 do {
                     let c = try state.connection(lane, nowMs: now)
@@ -249,6 +261,7 @@ package final class RedisEventLoop: TaskExecutor {
                 }
             }
             batch.removeAll(keepingCapacity: true)
+            if laneBytes > 0 { nextLane = nextLane + 1 == state.lanes.count ? 0 : nextLane + 1 }
             // 2. Write each connection's output once (a connect still going on waits for POLLOUT).
             for index in touchedList {
                 let lane = state.lanes[index]
