@@ -295,6 +295,8 @@ package final class RedisAsyncConnection: @unchecked Sendable {
     /// A read buffer larger than this is released once drained (one large value does not
     /// pin its size for the connection's life).
     private static let readerMaxIdleBytes = 256 * 1024
+    /// Bytes handed to the reader at once.
+    private static let feedBytes = 4 * 1024
 
     /// Starts a non-blocking connect to `url` and queues AUTH and SELECT.
     package init(url: RedisURL) throws {
@@ -401,11 +403,19 @@ package final class RedisAsyncConnection: @unchecked Sendable {
         while let reader {
             let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
             if n > 0 {
-                guard redisReaderFeed(reader, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), n) == REDIS_OK else {
-                    close(reason: "out of memory")
-                    return
+                // Fed a few KiB at a time: the reader shifts what it has not parsed to the front
+                // of its buffer every 1 KiB it parses, so one 64 KiB feed would move about a
+                // megabyte.
+                var start = 0
+                while start < n, self.reader != nil {
+                    let count = min(Self.feedBytes, n - start)
+                    guard redisReaderFeed(reader, (buffer.baseAddress! + start).assumingMemoryBound(to: CChar.self), count) == REDIS_OK else {
+                        close(reason: "out of memory")
+                        return
+                    }
+                    parseReplies(reader)
+                    start += count
                 }
-                parseReplies(reader)
                 if n < buffer.count { return }
             } else if n == 0 {
                 close(reason: "the server closed the connection")

@@ -7,9 +7,11 @@ package struct RedisCommands: Sendable {
     /// Where each command ends in `bytes`.
     package private(set) var ends: [Int] = []
 
-    /// An empty batch with room for about `bytes` bytes.
-    package init(reservingBytes: Int = 256) {
+    /// An empty batch with room for about `reservingBytes` bytes in `commands` commands (one
+    /// allocation each, not one per doubling).
+    package init(reservingBytes: Int = 256, commands: Int = 4) {
         bytes.reserveCapacity(reservingBytes)
+        ends.reserveCapacity(commands)
     }
 
     /// How many commands.
