@@ -24,8 +24,9 @@ package final class RedisEventLoop: TaskExecutor {
     private let done = DispatchSemaphore(value: 0)
     private let url: RedisURL
     /// Commands a connection takes in one turn before the turn's next calls go to the next
-    /// connection (Redis reads a client's socket 16 KiB at a time).
-    private static let turnBytesPerConnection = 16 * 1024
+    /// connection: about 110 GETs, whose replies Redis writes back in one write (it writes at
+    /// most 64 KiB to a client per event; more costs it a write handler and another turn).
+    private static let turnBytesPerConnection = 4 * 1024
 
     /// A loop for `connections` connections to `url`, its thread started now.
     package init(url: RedisURL, connections: Int, timeoutMs: Int) throws {
@@ -311,7 +312,8 @@ package final class RedisEventLoop: TaskExecutor {
         }
         for lane in state.lanes { lane.connection?.close(reason: "the cache is closing") }
         let (calls, stranded) = inbox.leftover()
-        for call in calls { call.finish(.failure(.redisUnreachable(url: state.url.description, reason: "the cache is closing"))) }
+        // `batch` holds what the last take moved out of the inbox as it said to stop.
+        for call in batch + calls { call.finish(.failure(.redisUnreachable(url: state.url.description, reason: "the cache is closing"))) }
         for job in jobs + stranded { job.runSynchronously(on: executor) }
     }
 }
