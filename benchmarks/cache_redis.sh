@@ -31,7 +31,8 @@ cb() { # op clients pipeline [client-model] -> requests/s
 
 echo "Redis $(redis-server --version | sed -E 's/.*v=([0-9.]+).*/\1/'), loopback, 256-byte values, $KEYSPACE keys, $REQUESTS requests;"
 echo "redis-benchmark: one thread, an event loop over all connections; copilot: each client a task on the async API,"
-echo "all on the Redis store's one event-loop thread (non-blocking hiredis connections), one connection per client;"
+echo "all on the Redis store's one event-loop thread (non-blocking hiredis connections, as many as clients, each turn's"
+echo "calls packed onto a few of them, about 4 KiB of commands each);"
 echo "'threads' rows: each client a thread on the blocking API. Each row runs copilot, redis-benchmark, copilot again"
 echo "(the better copilot run is shown; the machine is shared). Load $(cut -d' ' -f1 /proc/loadavg)"
 echo

@@ -85,6 +85,23 @@ public struct CacheValueCodec: Sendable {
         stored.withUnsafeBytes { decode(raw: $0) }
     }
 
+    /// ``decode(_:)`` of bytes the caller gives up: an uncompressed value is the stored bytes
+    /// with the header cut off in place (no allocation when they were the only reference).
+    public func decode(taking stored: consuming [UInt8]) -> Decoded? {
+        let h = Self.headerBytes
+        guard stored.count >= h, stored[0] == 0xC0, stored[1] == 0xCA, stored[2] == 1, stored[3] == 0 else { return decode(stored) }
+        let (originalCount, crc, expiry) = stored.withUnsafeBytes { raw in
+            (Int(raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian),
+             raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian,
+             Int64(bitPattern: raw.loadUnaligned(fromByteOffset: 12, as: UInt64.self).littleEndian))
+        }
+        guard stored.count - h == originalCount else { return nil }
+        var value = consume stored
+        value.removeSubrange(0..<h)
+        guard Self.checksum(value: value, expiry: expiry) == crc else { return nil }
+        return Decoded(value: value, expiresAtMs: expiry == 0 ? nil : expiry)
+    }
+
     /// The original value of stored bytes read in place (an SQLite column), or nil when they
     /// are damaged.
     public func decode(raw stored: UnsafeRawBufferPointer) -> Decoded? {

@@ -4,9 +4,9 @@ import Synchronization
 /// The `redis` backend: values under `NS:k:KEY`, session keys under `NS:s:{SESSION}:KEY` (the
 /// hash tag keeps a session on one Redis Cluster slot, so one flush reaches it all), counters
 /// in the hash `NS:stats`. A small pool of hiredis connections serves concurrent callers, whose
-/// commands are pipelined together (``RedisMultiplexer``); bulk reads and writes are one
-/// pipeline; TTLs are `SET ... PX`. A connection that fails is dropped, and the next call
-/// reconnects.
+/// commands are pipelined together (``RedisMultiplexer`` for callers on threads,
+/// ``RedisEventLoop`` for async ones); bulk reads and writes are one pipeline; TTLs are
+/// `SET ... PX`. A connection that fails is dropped, and the next call reconnects.
 package final class RedisCacheStore: CacheStore {
     package let name = "redis"
     package var location: String { url.description }
@@ -19,7 +19,6 @@ package final class RedisCacheStore: CacheStore {
     private let multiplexer: RedisMultiplexer
     /// The event loop of async callers, started by the first of them.
     private let eventLoop = Mutex<RedisEventLoop?>(nil)
-    private let nextLane = Atomic<Int>(0)
 
     /// A store on `url` over `poolSize` connections, opened lazily: blocking ones for callers
     /// that wait on a thread, and as many non-blocking ones on one event loop for async callers.
@@ -45,13 +44,13 @@ package final class RedisCacheStore: CacheStore {
 
     /// Sends commands as one unit through the event loop, suspending the caller meanwhile.
     package func executeAsync(_ commands: RedisCommands) async throws -> [RedisReply] {
-        try await loop().execute(commands, lane: nextLane.add(1, ordering: .relaxed).oldValue)
+        try await loop().execute(commands)
     }
 
     package var preferredExecutor: (any TaskExecutor)? { try? loop() }
 
     package func readAsync(_ keys: [MemoryKey]) async throws -> [[UInt8]?] {
-        var commands = RedisCommands(reservingBytes: keys.count * (namespace.utf8.count + 40))
+        var commands = RedisCommands(reservingBytes: keys.count * (namespace.utf8.count + 40), commands: keys.count)
         for k in keys {
             commands.begin(arguments: 2)
             commands.argument(Self.get)
@@ -62,7 +61,7 @@ package final class RedisCacheStore: CacheStore {
     }
 
     package func writeAsync(_ entries: [(MemoryKey, StoredBlob)]) async throws {
-        var commands = RedisCommands(reservingBytes: entries.reduce(0) { $0 + $1.1.bytes.count + namespace.utf8.count + 60 })
+        var commands = RedisCommands(reservingBytes: entries.reduce(0) { $0 + $1.1.bytes.count + namespace.utf8.count + 60 }, commands: entries.count)
         for (k, blob) in entries {
             commands.begin(arguments: blob.ttlMs == nil ? 3 : 5)
             commands.argument(Self.set)

@@ -7,9 +7,11 @@ package struct RedisCommands: Sendable {
     /// Where each command ends in `bytes`.
     package private(set) var ends: [Int] = []
 
-    /// An empty batch with room for about `bytes` bytes.
-    package init(reservingBytes: Int = 256) {
+    /// An empty batch with room for about `reservingBytes` bytes in `commands` commands (one
+    /// allocation each, not one per doubling).
+    package init(reservingBytes: Int = 256, commands: Int = 4) {
         bytes.reserveCapacity(reservingBytes)
+        ends.reserveCapacity(commands)
     }
 
     /// How many commands.
@@ -49,16 +51,20 @@ package struct RedisCommands: Sendable {
         bytes.append(10)
     }
 
-    /// A decimal argument (a TTL, a count).
+    /// A decimal argument (a TTL, a count), written in place.
     package mutating func argument(decimal value: Int64) {
-        var digits: [UInt8] = []
-        var v = value.magnitude
-        repeat {
-            digits.append(UInt8(ascii: "0") + UInt8(v % 10))
-            v /= 10
-        } while v > 0
-        if value < 0 { digits.append(UInt8(ascii: "-")) }
-        argument(digits.reversed())
+        let magnitude = value.magnitude
+        let divisor = Self.leadingDivisor(magnitude)
+        var length = value < 0 ? 2 : 1
+        var d = divisor
+        while d >= 10 {
+            length += 1
+            d /= 10
+        }
+        argument(length: length) { out in
+            if value < 0 { out.append(UInt8(ascii: "-")) }
+            Self.appendDigits(magnitude, divisor: divisor, to: &out)
+        }
     }
 
     /// Calls `body` with each command's bytes, in order, until it returns false.
@@ -78,11 +84,23 @@ package struct RedisCommands: Sendable {
     }
 
     private mutating func appendDecimal(_ n: Int) {
-        if n < 10 {
-            bytes.append(UInt8(ascii: "0") + UInt8(n))
-            return
-        }
-        appendDecimal(n / 10)
-        bytes.append(UInt8(ascii: "0") + UInt8(n % 10))
+        let magnitude = UInt64(n)
+        Self.appendDigits(magnitude, divisor: Self.leadingDivisor(magnitude), to: &bytes)
+    }
+
+    /// The power of ten of `n`'s first digit (1 for 0 to 9).
+    private static func leadingDivisor(_ n: UInt64) -> UInt64 {
+        var divisor: UInt64 = 1
+        while divisor <= n / 10 { divisor *= 10 }
+        return divisor
+    }
+
+    /// `n`'s decimal digits, from the one `divisor` selects down (no allocation).
+    private static func appendDigits(_ n: UInt64, divisor: UInt64, to out: inout [UInt8]) {
+        var d = divisor
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(n / d % 10))
+            d /= 10
+        } while d > 0
     }
 }

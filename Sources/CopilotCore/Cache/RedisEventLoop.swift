@@ -3,10 +3,14 @@ import Synchronization
 
 /// One thread that drives a pool of non-blocking Redis connections with poll(2), the way
 /// redis-benchmark drives its clients: callers on any thread (or task) hand it calls, and on
-/// each turn it queues them on their connections, writes every connection's output once (calls
-/// that arrived together leave as one pipeline), reads whatever replies have come and completes
-/// their calls. Async callers therefore wait without holding a thread, and fifty of them cost
-/// one thread, not fifty.
+/// each turn it queues them on connections, writes every connection's output once, reads
+/// whatever replies have come and completes their calls. Async callers therefore wait without
+/// holding a thread, and fifty of them cost one thread, not fifty.
+///
+/// The calls of one turn are packed onto as few connections as carry them (about 16 KiB of
+/// commands each, the size Redis reads at once), and the next turn starts on the next
+/// connection: fifty callers' pipelines leave in one or two writes, and the server reads them
+/// in as many reads, instead of fifty of each.
 ///
 /// The loop is also a `TaskExecutor`: tasks that prefer it run on its thread between turns, so
 /// a caller's continuation resumes where its reply was read, with no hand-off to another
@@ -19,6 +23,10 @@ package final class RedisEventLoop: TaskExecutor {
     private let inbox: Inbox
     private let done = DispatchSemaphore(value: 0)
     private let url: RedisURL
+    /// Commands a connection takes in one turn before the turn's next calls go to the next
+    /// connection: about 110 GETs, whose replies Redis writes back in one write (it writes at
+    /// most 64 KiB to a client per event; more costs it a write handler and another turn).
+    private static let turnBytesPerConnection = 4 * 1024
 
     /// A loop for `connections` connections to `url`, its thread started now.
     package init(url: RedisURL, connections: Int, timeoutMs: Int) throws {
@@ -49,11 +57,11 @@ package final class RedisEventLoop: TaskExecutor {
         done.wait()
     }
 
-    /// Sends `commands` as one unit on connection `lane` (modulo the pool) and returns their
-    /// replies, suspending the caller (not its thread) meanwhile.
-    package func execute(_ commands: RedisCommands, lane: Int) async throws -> [RedisReply] {
-        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<[RedisReply], any Error>) in
-            submit(RedisCall(commands, lane: lane) { continuation.resume(with: $0.mapError { $0 }) })
+    /// Sends `commands` as one unit and returns their replies, suspending the caller (not its
+    /// thread) meanwhile.
+    package func execute(_ commands: RedisCommands) async throws -> [RedisReply] {
+        try await withUnsafeThrowingContinuation { continuation in
+            submit(RedisCall(commands, resuming: continuation))
         }
     }
 
@@ -215,6 +223,10 @@ package final class RedisEventLoop: TaskExecutor {
         var touchedList: [Int] = []
         var polled: [pollfd] = []
         var polledLanes: [Int] = []
+        var nextLane = 0
+        // Replies are read here, then fed to the connection's parser.
+        let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+        defer { readBuffer.deallocate() }
         while true {
             // 1. Run the tasks that prefer this loop (their calls join this turn's batch), then
             // queue every call on its connection.
@@ -226,8 +238,14 @@ package final class RedisEventLoop: TaskExecutor {
                 inbox.takeCalls(into: &batch)
             }
             var now = nowMs()
+            var laneBytes = 0
             for call in batch {
-                let index = call.lane % state.lanes.count
+                if laneBytes >= Self.turnBytesPerConnection {
+                    nextLane = nextLane + 1 == state.lanes.count ? 0 : nextLane + 1
+                    laneBytes = 0
+                }
+                let index = nextLane
+                laneBytes += call.commands.bytes.count
                 let lane = state.lanes[index]
                 do {
                     let c = try state.connection(lane, nowMs: now)
@@ -244,6 +262,7 @@ package final class RedisEventLoop: TaskExecutor {
                 }
             }
             batch.removeAll(keepingCapacity: true)
+            if laneBytes > 0 { nextLane = nextLane + 1 == state.lanes.count ? 0 : nextLane + 1 }
             // 2. Write each connection's output once (a connect still going on waits for POLLOUT).
             for index in touchedList {
                 let lane = state.lanes[index]
@@ -274,7 +293,7 @@ package final class RedisEventLoop: TaskExecutor {
                     guard revents != 0, let c = state.lanes[index].connection, !c.isClosed else { continue }
                     let before = c.outstanding
                     if revents & Int32(POLLOUT | POLLERR | POLLHUP) != 0 { c.flush() }
-                    if revents & Int32(POLLIN | POLLERR | POLLHUP) != 0 { c.readAvailable() }
+                    if revents & Int32(POLLIN | POLLERR | POLLHUP) != 0 { c.readAvailable(using: readBuffer) }
                     if c.outstanding < before { state.lanes[index].waitingSinceMs = nowMs() }
                 }
             }
@@ -293,7 +312,8 @@ package final class RedisEventLoop: TaskExecutor {
         }
         for lane in state.lanes { lane.connection?.close(reason: "the cache is closing") }
         let (calls, stranded) = inbox.leftover()
-        for call in calls { call.finish(.failure(.redisUnreachable(url: state.url.description, reason: "the cache is closing"))) }
+        // `batch` holds what the last take moved out of the inbox as it said to stop.
+        for call in batch + calls { call.finish(.failure(.redisUnreachable(url: state.url.description, reason: "the cache is closing"))) }
         for job in jobs + stranded { job.runSynchronously(on: executor) }
     }
 }

@@ -31,12 +31,12 @@ public final class StoredCache: ResponseCaching {
     deinit { try? sync() }
 
     /// Reads a key: the decoded value, or nil after counting why not.
-    private func decodeLive(_ key: MemoryKey, stored: [UInt8]?, now: Int64, countMiss: Bool = true) -> CacheValueCodec.Decoded? {
-        guard let stored else {
+    private func decodeLive(_ key: MemoryKey, stored: consuming [UInt8]?, now: Int64, countMiss: Bool = true) -> CacheValueCodec.Decoded? {
+        guard let stored = consume stored else {
             if countMiss { counters.update { $0.misses += 1 } }
             return nil
         }
-        return checkLive(key, decoded: codec.decode(stored), now: now, countMiss: countMiss)
+        return checkLive(key, decoded: codec.decode(taking: stored), now: now, countMiss: countMiss)
     }
 
     /// A decoded value if it is sound and live; counts, warns and removes otherwise.
@@ -105,13 +105,20 @@ public final class StoredCache: ResponseCaching {
     }
 
     /// Decodes what the store returned, counting hits, misses, expiries and damage.
-    private func finishRead(_ ids: [MemoryKey], stored: [[UInt8]?]) -> [CacheValueCodec.Decoded?] {
+    private func finishRead(_ ids: [MemoryKey], stored: consuming [[UInt8]?]) -> [CacheValueCodec.Decoded?] {
         let now = clock.nowMs()
+        var stored = stored
         var hits = 0
-        let values = zip(ids, stored).map { id, bytes -> CacheValueCodec.Decoded? in
+        var values: [CacheValueCodec.Decoded?] = []
+        values.reserveCapacity(ids.count)
+        for (i, id) in zip(stored.indices, ids) {
+            // Moved out of the array, so an uncompressed value is cut from its stored bytes
+            // in place instead of copied.
+            let bytes = stored[i]
+            stored[i] = nil
             let v = decodeLive(id, stored: bytes, now: now)
             if v != nil { hits += 1 }
-            return v
+            values.append(v)
         }
         counters.update { $0.hits += hits }
         persistIfDue(now: now)

@@ -19,6 +19,10 @@ import Testing
                 for expiry in [nil, Int64(1_733_300_000_123)] as [Int64?] {
                     let stored = try codec.encode(value, expiresAtMs: expiry)
                     #expect(codec.decode(stored) == CacheValueCodec.Decoded(value: value, expiresAtMs: expiry))
+                    // Cut in place from bytes given up, or from bytes still shared (copied).
+                    #expect(codec.decode(taking: Array(stored)) == CacheValueCodec.Decoded(value: value, expiresAtMs: expiry))
+                    #expect(codec.decode(taking: stored) == CacheValueCodec.Decoded(value: value, expiresAtMs: expiry))
+                    #expect(codec.decode(stored) == CacheValueCodec.Decoded(value: value, expiresAtMs: expiry))
                     let compressed = stored[3] != 0
                     #expect(compressed == (compression != .none && size > 1024 && kind == 0))
                 }
@@ -38,11 +42,15 @@ import Testing
                 var damaged = stored
                 damaged[position] ^= flip
                 if let d = codec.decode(damaged) { #expect(d.value == value && d.expiresAtMs == 99, "position \(position)") }
+                #expect(codec.decode(taking: damaged) == codec.decode(damaged), "position \(position)")
             }
         }
         #expect(codec.decode(Array(stored.dropLast())) == nil)
         #expect(codec.decode(stored + [0]) == nil)
         #expect(codec.decode([]) == nil)
+        #expect(codec.decode(taking: Array(stored.dropLast())) == nil)
+        #expect(codec.decode(taking: stored + [0]) == nil)
+        #expect(codec.decode(taking: []) == nil)
     }
 
     @Test func zstdIsThreeTimesSmallerOnChatCompletions() throws {

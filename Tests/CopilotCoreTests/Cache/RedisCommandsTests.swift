@@ -22,7 +22,7 @@ import Testing
     }
 
     @Test func decimalsAndBuiltArgumentsEncodeAsText() {
-        for value: Int64 in [0, 7, 10, 60_000, -1, Int64.max] {
+        for value: Int64 in [0, 7, 9, 10, 99, 100, 60_000, -1, -10, Int64.max, Int64.min] {
             var commands = RedisCommands()
             commands.begin(arguments: 3)
             commands.argument(Array("PX".utf8))

@@ -13,9 +13,9 @@ struct CacheBenchmarkCommand: AsyncParsableCommand {
             Gets read keys written first (key:0 ... key:N-1, untimed); against Redis each client \
             is a task on the async API (one event-loop thread for every connection, as \
             redis-benchmark), against the embedded stores a thread on the blocking API \
-            (--client-model chooses); one Redis connection per \
-            client unless --pool-size is smaller (calls sharing a connection are pipelined \
-            together); a pipeline of P is one getMany/setMany call of P keys (one Redis pipeline, \
+            (--client-model chooses); a pool of one Redis connection per \
+            client unless --pool-size is smaller (the event loop packs the calls of one turn onto \
+            a few of them, pipelined together); a pipeline of P is one getMany/setMany call of P keys (one Redis pipeline, \
             one SQLite transaction). Use a scratch --path or --namespace: the \
             keys are left in the store. --codecs prints zstd, lz4 and zlib on chat-completion \
             JSON instead.
