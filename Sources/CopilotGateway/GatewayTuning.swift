@@ -19,7 +19,7 @@ final class GatewayTuning: Sendable {
         var current: GenerationParameters?
         /// The last suggestion and the best so far, for `/health` and `route stats`.
         var report: TuningReport?
-        /// Scores that came while the tuner was out being refitted.
+        /// Scores not yet in `tuner` (a refresh folds them in and then drops them here).
         var pending: [TuningObservation] = []
         /// Whether a refresh has the tuner now.
         var busy = false
@@ -125,14 +125,13 @@ final class GatewayTuning: Sendable {
         guard claimed else { return }
         Task.detached(priority: .utility) { [self] in
             while true {
-                // Take the tuner out (copy-on-write keeps this a move), refit it unlocked.
+                // Copy the tuner out and refit it unlocked. The scores it folds in stay pending
+                // until it is put back, so a save meanwhile still finds every observation.
                 let taken = state.withLock { states -> (ParameterTuner, [TuningObservation], UInt64) in
                     var s = states[task]!
-                    let pending = s.pending
-                    s.pending = []
                     s.suggestions &+= 1
                     states[task] = s
-                    return (s.tuner, pending, s.suggestions)
+                    return (s.tuner, s.pending, s.suggestions)
                 }
                 var (tuner, pending, n) = taken
                 for o in pending { try? tuner.observe(o.parameters, score: o.score) }
@@ -141,6 +140,7 @@ final class GatewayTuning: Sendable {
                 let done = state.withLock { states -> Bool in
                     var s = states[task]!
                     s.tuner = tuner
+                    s.pending.removeFirst(pending.count)
                     if let report {
                         s.report = report
                         s.current = Self.sendable(report.suggestion.parameters, in: tuner.space)

@@ -136,6 +136,22 @@ import Testing
         }
     }
 
+    @Test func everyObservationIsThereToSaveWhileSuggestionsAreWorkedOut() async throws {
+        let tuning = GatewayTuning(tasks: [TaskSettings(name: "t")], seed: 1, observations: [:])
+        var generator = SplitMix64(seed: 9)
+        for i in 0..<60 {
+            let p = GenerationParameters(temperature: generator.nextUnit() * 2, topP: 0.05 + generator.nextUnit() * 0.95, maxTokens: 16 + i * 50)
+            #expect(tuning.observe("t", parameters: p, score: generator.nextUnit()))
+            // A save may come at any moment, refits running or not: it must find them all.
+            #expect(tuning.observations()["t"]?.count == i + 1)
+        }
+        for _ in 0..<1000 where tuning.summary().first?["basis"] as? String != "expected-improvement" {
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        #expect(tuning.observations()["t"]?.count == 60)
+        #expect(tuning.summary().first?["observations"] as? Int == 60)
+    }
+
     @Test func aTunedBodyKeepsEveryOtherByteAndScansAgain() throws {
         let body = ByteBuffer(string: #"{ "model": "m", "temperature": 0.3, "messages": [{"role":"user","content":"x"}], "max_tokens": 50 }"#)
         let chat = try ChatRequest(body: body)
