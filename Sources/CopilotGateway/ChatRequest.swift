@@ -9,10 +9,10 @@ struct ChatRequest: Sendable {
     var model: String
     /// `stream`.
     var stream: Bool
-    /// `temperature`, when it is a number.
-    var temperature: Double?
     /// `temperature`, `top_p` and `max_tokens` as sent, and where they are in ``original``.
     let sampling: ChatRequestScanner.SamplingFields
+    /// `temperature`, when it is a number.
+    var temperature: Double? { sampling.temperature }
     /// Byte range of the `model` value in ``original``, to rewrite it for an alias.
     private let modelRange: Range<Int>
     /// The body as received.
@@ -36,7 +36,6 @@ struct ChatRequest: Sendable {
         guard !fields.streamInvalid else { throw .malformedJSON(reason: "`stream` must be true or false") }
         self.model = model
         stream = fields.stream ?? false
-        temperature = fields.temperature
         sampling = fields.sampling
         modelRange = range
         original = body

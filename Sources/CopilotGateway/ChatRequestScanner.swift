@@ -26,8 +26,6 @@ struct ChatRequestScanner {
         var streamInvalid = false
         /// Element count of `messages`, nil when absent; -1 when it is not an array.
         var messageCount: Int?
-        /// `temperature` when it is a number (the response cache's `auto` mode needs 0).
-        var temperature: Double?
         /// The generation parameters the tuner may set: each one's value when it is a number,
         /// and its byte range when present at all.
         var sampling = SamplingFields()
@@ -35,6 +33,7 @@ struct ChatRequestScanner {
 
     /// `temperature`, `top_p` and `max_tokens` (or `max_completion_tokens`) as sent.
     struct SamplingFields: Equatable {
+        /// `temperature` when it is a number (the response cache's `auto` mode needs 0).
         var temperature: Double?
         var temperatureRange: Range<Int>?
         var topP: Double?
@@ -141,8 +140,7 @@ struct ChatRequestScanner {
             } else if collect, key.elementsEqual("temperature".utf8) {
                 let start = i
                 try value()
-                fields.temperature = Self.number(bytes[start..<i])
-                fields.sampling.temperature = fields.temperature
+                fields.sampling.temperature = Self.number(bytes[start..<i])
                 fields.sampling.temperatureRange = start..<i
             } else if collect, key.elementsEqual("top_p".utf8) {
                 let start = i
