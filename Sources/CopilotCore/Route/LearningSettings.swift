@@ -75,6 +75,12 @@ public struct LearningSettings: Sendable, Equatable {
         CacheSettings.userCacheFile(statePath, default: "route-state.sqlite", environment: environment)
     }
 
+    /// The state file a gateway with these settings keeps, or nil when it keeps none
+    /// (`policy = "health"` learns nothing; `state = "off"` keeps it in memory only).
+    public func stateFile(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        policy != .health && state == .sqlite ? resolvedStatePath(environment: environment) : nil
+    }
+
     init(section s: ConfigurationSection) throws {
         let d = Self.defaults
         self.init(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CopilotCore
+import CopilotGateway
 import Foundation
 
 /// `copilot route pick`: the router's decision for a request, without calling anything.
@@ -48,14 +49,11 @@ struct RoutePick: ParsableCommand {
         try withStandardOutput { out in try out.write(json ? report.json() : report.plain()) }
     }
 
-    /// The Thompson selector with what a gateway on this configuration has saved, if anything.
+    /// The Thompson selector with what a gateway on this configuration has saved, if anything
+    /// (as `route serve` restores it).
     private func learnedSelector(_ settings: RouteSettings) throws -> ThompsonSelector {
-        var selector = ThompsonSelector(settings: settings)
-        let path = settings.learning.resolvedStatePath(environment: ProcessInfo.processInfo.environment)
-        if settings.learning.state == .sqlite, FileManager.default.fileExists(atPath: path) {
-            _ = selector.restore(try RouteStateStore(path: path).load())
-        }
-        return selector
+        let path = settings.learning.stateFile().flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+        return try GatewayServer.restoring(ThompsonSelector(settings: settings), from: path.map { try RouteStateStore(path: $0) })
     }
 
     private func decide<S: ModelSelecting>(_ router: ProviderRouter<S>) -> RoutePickReport {

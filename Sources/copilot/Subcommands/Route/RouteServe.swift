@@ -82,8 +82,7 @@ struct RouteServe: AsyncParsableCommand {
         }
         var options = GatewayOptions(
             host: host, port: port, authToken: token, environment: environment, logLevel: verbose ? .debug : .info, cache: cache)
-        if settings.learning.policy != .health && settings.learning.state == .sqlite {
-            let path = settings.learning.resolvedStatePath(environment: environment)
+        if let path = settings.learning.stateFile(environment: environment) {
             options.learningStore = resetState ? try RouteStateStore.reset(path: path) : try RouteStateStore(path: path)
         }
         try await GatewayServer.run(settings: settings, options: options) { boundPort in

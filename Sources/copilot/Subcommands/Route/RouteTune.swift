@@ -103,10 +103,9 @@ struct RouteTune: ParsableCommand {
         guard taskSettings.tune != .off else {
             throw RouteError.nothingLearned("task \(task) has tune = false in \(configuration.path ?? "the configuration"): its requests are never tuned")
         }
-        guard settings.learning.policy != .health, settings.learning.state == .sqlite else {
+        guard let path = settings.learning.stateFile() else {
             throw RouteError.nothingLearned("the gateway keeps no learned state ([route] policy = \"health\" or state = \"off\"): nothing to explain")
         }
-        let path = settings.learning.resolvedStatePath(environment: ProcessInfo.processInfo.environment)
         guard FileManager.default.fileExists(atPath: path) else {
             throw RouteError.nothingLearned("no learned state at \(path) yet: run copilot route serve and score answers of task \(task) (POST /v1/feedback)")
         }
