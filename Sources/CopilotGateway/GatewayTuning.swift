@@ -64,15 +64,10 @@ final class GatewayTuning: Sendable {
     /// observation was recorded.
     @discardableResult
     func observe(_ task: String, parameters: GenerationParameters?, score: Double) -> Bool {
-        let recorded = state.withLock { states -> Bool? in
-            guard var s = states[task] else { return nil }
-            var took = false
-            if let parameters, (try? s.tuner.space.check(parameters, score: score)) != nil {
-                s.pending.append(TuningObservation(parameters: parameters, score: score))
-                took = true
-            }
-            states[task] = s
-            return took
+        let recorded = update(task) { s -> Bool in
+            guard let parameters, (try? s.tuner.space.check(parameters, score: score)) != nil else { return false }
+            s.pending.append(TuningObservation(parameters: parameters, score: score))
+            return true
         }
         guard let recorded else { return false }
         refresh(task)
@@ -116,29 +111,25 @@ final class GatewayTuning: Sendable {
     /// Works out `task`'s next suggestion off the caller's thread, folding in every pending
     /// score; one refresh per task at a time (a later score is picked up by the running one).
     private func refresh(_ task: String) {
-        let claimed = state.withLock { states -> Bool in
-            guard var s = states[task], !s.busy else { return false }
+        let claimed = update(task) { s -> Bool in
+            guard !s.busy else { return false }
             s.busy = true
-            states[task] = s
             return true
         }
-        guard claimed else { return }
+        guard claimed == true else { return }
         Task.detached(priority: .utility) { [self] in
             while true {
                 // Copy the tuner out and refit it unlocked. The scores it folds in stay pending
                 // until it is put back, so a save meanwhile still finds every observation.
-                let taken = state.withLock { states -> (ParameterTuner, [TuningObservation], UInt64) in
-                    var s = states[task]!
+                let (taken, pending, n) = update(task) { s in
                     s.suggestions &+= 1
-                    states[task] = s
                     return (s.tuner, s.pending, s.suggestions)
-                }
-                var (tuner, pending, n) = taken
+                }!
+                var tuner = taken
                 for o in pending { try? tuner.observe(o.parameters, score: o.score) }
                 var generator = SplitMix64(seed: seed &+ n &* 0x9E37_79B9_7F4A_7C15)
                 let report = (try? tuner.suggest(using: &generator)).map { TuningReport(suggestion: $0, best: try? tuner.best()) }
-                let done = state.withLock { states -> Bool in
-                    var s = states[task]!
+                let done = update(task) { s -> Bool in
                     s.tuner = tuner
                     s.pending.removeFirst(pending.count)
                     if let report {
@@ -146,11 +137,18 @@ final class GatewayTuning: Sendable {
                         s.current = Self.sendable(report.suggestion.parameters, in: tuner.space)
                     }
                     s.busy = !s.pending.isEmpty
-                    states[task] = s
                     return !s.busy
-                }
+                }!
                 if done { return }
             }
+        }
+    }
+
+    /// Runs `body` on `task`'s state in place, under the lock; nil when the task is not tuned.
+    private func update<T>(_ task: String, _ body: (inout TaskState) -> T) -> T? {
+        state.withLock { states in
+            guard states[task] != nil else { return nil }
+            return body(&states[task]!)
         }
     }
 
