@@ -163,11 +163,8 @@ public final class AudioStream: CustomStringConvertible {
         if isatty(STDIN_FILENO) != 0 {
             throw AudioError.standardInputIsTerminal
         }
-        if request.forceRaw && given == nil {
-            return try RawPCMReader(fd: STDIN_FILENO, ownsDescriptor: false, name: name, layout: request.raw,
-                                    isStandardInput: true)
-        }
-        let head = try given ?? readStandardInputHead()
+        // With --raw nothing is sniffed; bytes a caller already read go first either way.
+        let head = try given ?? (request.forceRaw ? [] : readStandardInputHead())
         guard !request.forceRaw, looksEncoded(head) else {
             return try RawPCMReader(fd: STDIN_FILENO, ownsDescriptor: false, name: name, layout: request.raw,
                                     isStandardInput: true, prefix: head)
