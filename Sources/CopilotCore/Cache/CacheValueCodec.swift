@@ -88,38 +88,36 @@ public struct CacheValueCodec: Sendable {
     /// ``decode(_:)`` of bytes the caller gives up: an uncompressed value is the stored bytes
     /// with the header cut off in place (no allocation when they were the only reference).
     public func decode(taking stored: consuming [UInt8]) -> Decoded? {
-        let h = Self.headerBytes
-        guard stored.count >= h, stored[0] == 0xC0, stored[1] == 0xCA, stored[2] == 1, stored[3] == 0 else { return decode(stored) }
-        let (originalCount, crc, expiry) = stored.withUnsafeBytes { raw in
-            (Int(raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian),
-             raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian,
-             Int64(bitPattern: raw.loadUnaligned(fromByteOffset: 12, as: UInt64.self).littleEndian))
-        }
-        guard stored.count - h == originalCount else { return nil }
+        guard let header = stored.withUnsafeBytes(Self.header), header.codec == 0 else { return decode(stored) }
+        guard stored.count - Self.headerBytes == header.originalCount else { return nil }
         var value = consume stored
-        value.removeSubrange(0..<h)
-        guard Self.checksum(value: value, expiry: expiry) == crc else { return nil }
-        return Decoded(value: value, expiresAtMs: expiry == 0 ? nil : expiry)
+        value.removeSubrange(0..<Self.headerBytes)
+        guard Self.checksum(value: value, expiry: header.expiry) == header.crc else { return nil }
+        return Decoded(value: value, expiresAtMs: header.expiry == 0 ? nil : header.expiry)
     }
 
     /// The original value of stored bytes read in place (an SQLite column), or nil when they
     /// are damaged.
     public func decode(raw stored: UnsafeRawBufferPointer) -> Decoded? {
-        let h = Self.headerBytes
-        guard stored.count >= h, stored[0] == 0xC0, stored[1] == 0xCA, stored[2] == 1 else { return nil }
-        let originalCount = Int(stored.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian)
-        let crc = stored.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian
-        let expiry = Int64(bitPattern: stored.loadUnaligned(fromByteOffset: 12, as: UInt64.self).littleEndian)
-        let payload = UnsafeRawBufferPointer(rebasing: stored[h...])
+        guard let header = Self.header(stored) else { return nil }
+        let payload = UnsafeRawBufferPointer(rebasing: stored[Self.headerBytes...])
         let value: [UInt8]?
-        switch stored[3] {
-        case 0: value = payload.count == originalCount ? [UInt8](payload) : nil
-        case 1: value = Zstd.decompress(payload, originalCount: originalCount)
-        case 2: value = LZ4.decompress(payload, originalCount: originalCount)
+        switch header.codec {
+        case 0: value = payload.count == header.originalCount ? [UInt8](payload) : nil
+        case 1: value = Zstd.decompress(payload, originalCount: header.originalCount)
+        case 2: value = LZ4.decompress(payload, originalCount: header.originalCount)
         default: value = nil
         }
-        guard let value, Self.checksum(value: value, expiry: expiry) == crc else { return nil }
-        return Decoded(value: value, expiresAtMs: expiry == 0 ? nil : expiry)
+        guard let value, Self.checksum(value: value, expiry: header.expiry) == header.crc else { return nil }
+        return Decoded(value: value, expiresAtMs: header.expiry == 0 ? nil : header.expiry)
+    }
+
+    /// A stored value's header fields, or nil when its magic or version is wrong.
+    private static func header(_ stored: UnsafeRawBufferPointer) -> (codec: UInt8, originalCount: Int, crc: UInt32, expiry: Int64)? {
+        guard stored.count >= headerBytes, stored[0] == 0xC0, stored[1] == 0xCA, stored[2] == 1 else { return nil }
+        return (stored[3], Int(stored.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian),
+                stored.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian,
+                Int64(bitPattern: stored.loadUnaligned(fromByteOffset: 12, as: UInt64.self).littleEndian))
     }
 
     private static func checksum(value: [UInt8], expiry: Int64) -> UInt32 {
