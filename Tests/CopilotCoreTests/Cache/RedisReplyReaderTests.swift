@@ -1,5 +1,6 @@
 @testable import CopilotCore
 import Foundation
+import Synchronization
 import Testing
 
 /// The event loop's read path (hiredis's reader with our reply objects, values copied straight
@@ -130,6 +131,8 @@ struct RedisReplyReaderTests {
         }
         try await store.writeAsync(entries)
         // Per caller: pipelines answered, and whether it saw the failure.
+        final class Counter: Sendable { let value = Atomic<Int>(0) }
+        let answeredSoFar = Counter()
         let outcomes = try await withThrowingTaskGroup(of: (answered: Int, failed: Bool).self) { group in
             for client in 0..<8 {
                 group.addTask {
@@ -140,6 +143,7 @@ struct RedisReplyReaderTests {
                             let got = try await store.readAsync(picked.map(\.0))
                             #expect(got == picked.map(\.1.bytes), "client \(client), round \(round)")
                             answered += 1
+                            answeredSoFar.value.add(1, ordering: .relaxed)
                         } catch CacheError.redisUnreachable {
                             return (answered, true)
                         }
@@ -147,7 +151,8 @@ struct RedisReplyReaderTests {
                     return (answered, false)
                 }
             }
-            try await Task.sleep(for: .milliseconds(150))
+            // Killed once pipelines are flowing (a few answered), however loaded the machine.
+            for _ in 0..<3000 where answeredSoFar.value.load(ordering: .relaxed) < 8 { try await Task.sleep(for: .milliseconds(10)) }
             server.kill()
             var all: [(answered: Int, failed: Bool)] = []
             for try await outcome in group { all.append(outcome) }
