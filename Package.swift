@@ -91,13 +91,16 @@ let package = Package(
                 "CopilotCore", "CopilotReference", "CopilotGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        .target(
+            name: "CopilotTestSupport",
+            path: "Tests/CopilotTestSupport"),
         .testTarget(
             name: "CopilotCoreTests",
-            dependencies: ["CopilotCore", "CopilotReference"]),
+            dependencies: ["CopilotCore", "CopilotReference", "CopilotTestSupport"]),
         .testTarget(
             name: "CopilotGatewayTests",
             dependencies: [
-                "CopilotGateway", "CopilotCore",
+                "CopilotGateway", "CopilotCore", "CopilotTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

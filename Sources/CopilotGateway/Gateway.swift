@@ -26,11 +26,12 @@ public final class Gateway<Selector: ModelSelecting>: Sendable {
 
     init(
         settings: RouteSettings, selector: Selector, client: HTTPClient, authToken: String?, environment: [String: String], logger: Logger,
-        cache: GatewayCache? = nil, learningStore: RouteStateStore? = nil, observations: [String: [TuningObservation]] = [:]
+        cache: GatewayCache? = nil, learningStore: RouteStateStore? = nil, sharedLearning: RedisRouteState? = nil,
+        observations: [String: [TuningObservation]] = [:]
     ) {
         self.settings = settings
         self.cache = cache
-        learning = Selector.learns ? GatewayLearning(settings: settings, store: learningStore, observations: observations) : nil
+        learning = Selector.learns ? GatewayLearning(settings: settings, store: learningStore, shared: sharedLearning, observations: observations) : nil
         self.authToken = authToken
         self.logger = logger
         metrics = GatewayMetrics(providerNames: settings.providers.map(\.name))

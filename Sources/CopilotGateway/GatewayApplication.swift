@@ -25,7 +25,11 @@ public struct GatewayOptions: Sendable {
     public var cache: GatewayCache?
     /// Where a learning gateway saves its posteriors (restored by ``GatewayServer/run``), or nil.
     public var learningStore: RouteStateStore?
-    /// Seconds between saves of the learning state while it changes.
+    /// The Redis a group of gateways shares what it learns through (instead of
+    /// ``learningStore``), or nil.
+    public var sharedLearning: RedisRouteState?
+    /// Seconds between saves of the learning state while it changes (between exchanges,
+    /// with ``sharedLearning``).
     public var learningSaveSeconds: Double = 2
     /// The tuners' saved observations by task (what ``GatewayServer/run`` read from ``learningStore``).
     public var tuningObservations: [String: [TuningObservation]] = [:]
@@ -88,7 +92,8 @@ public func buildApplication<Selector: ModelSelecting>(
     let client = makeUpstreamClient()
     let gateway = Gateway(
         settings: settings, selector: selector, client: client, authToken: options.authToken, environment: options.environment,
-        logger: logger, cache: options.cache, learningStore: options.learningStore, observations: options.tuningObservations)
+        logger: logger, cache: options.cache, learningStore: options.learningStore, sharedLearning: options.sharedLearning,
+        observations: options.tuningObservations)
     let router = Router()
     router.middlewares.add(OpenAIErrorMiddleware(requestIDs: gateway.requestIDs))
     let chat = ChatCompletions(gateway: gateway)
@@ -127,7 +132,7 @@ public func buildApplication<Selector: ModelSelecting>(
         router: router,
         server: .http1(configuration: .init(additionalChannelHandlers: fastPath ? [ChatFastPath(chat: chat)] : [])),
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "copilot"),
-        services: gateway.learning?.store == nil
+        services: gateway.learning?.store == nil && gateway.learning?.shared == nil
             ? [UpstreamClientService(client: client)]
             : [UpstreamClientService(client: client), LearningStateService(gateway: gateway, intervalSeconds: options.learningSaveSeconds)],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? options.port) },
@@ -203,9 +208,19 @@ public enum GatewayServer {
     static func run<Selector: ModelSelecting>(
         settings: RouteSettings, selector: Selector, options: GatewayOptions, onServerRunning: @escaping @Sendable (Int) async -> Void
     ) async throws {
-        let selector = try restoring(selector, from: options.learningStore)
+        var selector = try restoring(selector, from: options.learningStore)
         var options = options
         if Selector.learns, let store = options.learningStore { options.tuningObservations = try store.loadObservations() }
+        if Selector.learns, let shared = options.sharedLearning {
+            // Redis down at start is not fatal: the gateway learns alone and sends all of it at
+            // the first exchange that reaches Redis.
+            do {
+                _ = selector.restore(try shared.load())
+                options.tuningObservations = try shared.loadObservations(tasks: settings.tasks.filter { $0.tune != .off }.map(\.name))
+            } catch {
+                writeStandardError("warning: \(error.localizedDescription); learning alone until it answers\n")
+            }
+        }
         let (application, _) = buildApplication(settings: settings, selector: selector, options: options, onServerRunning: onServerRunning)
         try await application.runService()
     }

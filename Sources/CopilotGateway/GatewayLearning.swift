@@ -11,20 +11,24 @@ import Synchronization
 /// the tuners, and the state file both are saved to.
 final class GatewayLearning: Sendable {
     let ledger: Mutex<FeedbackLedger>
-    /// Where the posteriors and observations are saved; nil with `[route] state = "off"`.
+    /// Where the posteriors and observations are saved; nil with `[route] state = "off"`
+    /// or when they are shared through Redis.
     let store: RouteStateStore?
+    /// The Redis every gateway of a group shares what it learns through, or nil.
+    let shared: RedisRouteState?
     /// Bumped by every outcome and score; the saver writes when it moved.
     let changes: Atomic<UInt64>
     /// The tasks' generation-parameter tuners; nil when every task says `tune = false`.
     let tuning: GatewayTuning?
 
-    init(settings: RouteSettings, store: RouteStateStore?, observations: [String: [TuningObservation]]) {
+    init(settings: RouteSettings, store: RouteStateStore?, shared: RedisRouteState? = nil, observations: [String: [TuningObservation]]) {
         let learning = settings.learning
         ledger = Mutex(FeedbackLedger(capacity: learning.feedbackCapacity, ttlSeconds: learning.feedbackTTLSeconds))
         self.store = store
+        self.shared = shared
         changes = Atomic<UInt64>(0)
         tuning = settings.tasks.contains { $0.tune != .off }
-            ? GatewayTuning(tasks: settings.tasks, seed: settings.seed, observations: observations) : nil
+            ? GatewayTuning(tasks: settings.tasks, seed: settings.seed, observations: observations, sharing: shared != nil) : nil
     }
 
     /// Remembers that `provider` answered `requestID`, sent with `parameters`.
@@ -98,15 +102,65 @@ extension Gateway {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Writes the posteriors to the state file when anything was learned since the last save.
+    /// Writes the posteriors to the state file when anything was learned since the last save,
+    /// or exchanges them with the other gateways through Redis (every time: they learn too).
     /// `saved` is the change count of the last save.
     func saveLearning(after saved: UInt64) throws -> UInt64 {
-        guard let learning, let store = learning.store else { return saved }
+        guard let learning else { return saved }
+        if let shared = learning.shared {
+            try exchangeLearning(shared, learning)
+            return saved
+        }
+        guard let store = learning.store else { return saved }
         let now = learning.changes.load(ordering: .relaxed)
         guard now != saved else { return saved }
         try store.save(router.withLock { $0.selector.learnedArms }, observations: learning.tuning?.observations() ?? [:])
         return now
     }
+}
+
+extension Gateway {
+    /// Sends this gateway's learning since the last exchange to the shared Redis and takes the
+    /// others': each posterior moves by what the others added meanwhile (its own events since
+    /// the snapshot stay), and their tuner observations join the tuners.
+    func exchangeLearning(_ shared: RedisRouteState, _ learning: GatewayLearning) throws {
+        let snapshot = router.withLock { $0.selector.learnedArms }
+        let outbox = learning.tuning?.takeOutbox() ?? [:]
+        let result: (arms: [LearnedArm], foreign: [String: [TuningObservation]])
+        do {
+            result = try shared.exchange(arms: snapshot, observations: outbox, tasks: learning.tuning?.tasks ?? [])
+        } catch {
+            learning.tuning?.returnOutbox(outbox)
+            throw error
+        }
+        func byName(_ arms: [LearnedArm]) -> [ArmName: QualityPosterior] {
+            Dictionary(arms.map { (ArmName(task: $0.task, provider: $0.provider), $0.posterior) }) { a, _ in a }
+        }
+        let totals = byName(result.arms), before = byName(snapshot)
+        router.withLock { r in
+            // Arms with evidence here now, and arms only the others have evidence for.
+            var now = byName(r.selector.learnedArms)
+            for name in totals.keys where now[name] == nil { now[name] = QualityPosterior() }
+            let merged = now.map { name, current -> LearnedArm in
+                var p = current
+                if let total = totals[name] {
+                    let then = before[name] ?? QualityPosterior()
+                    p.successes = max(0, p.successes + total.successes - then.successes)
+                    p.failures = max(0, p.failures + total.failures - then.failures)
+                    p.recentEvidence = min(p.recentEvidence, p.evidence)
+                }
+                return LearnedArm(task: name.task, provider: name.provider, posterior: p)
+            }
+            _ = r.updateSelector { $0.restore(merged) }
+        }
+        if !result.foreign.isEmpty { learning.tuning?.absorb(result.foreign) }
+    }
+}
+
+/// A posterior's task and provider.
+private struct ArmName: Hashable {
+    var task: String
+    var provider: String
 }
 
 /// Saves what the gateway learned every few seconds while anything changes, and once more

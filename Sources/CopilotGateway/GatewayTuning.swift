@@ -25,14 +25,18 @@ final class GatewayTuning: Sendable {
         var busy = false
         /// Suggestions made (the seed of the next one's candidate draw).
         var suggestions: UInt64 = 0
+        /// This gateway's scores not yet sent to the other gateways (only when sharing).
+        var outbox: [TuningObservation] = []
     }
 
     private let state: Mutex<[String: TaskState]>
     private let seed: UInt64
+    /// Whether observations are shared with other gateways (kept in each task's outbox).
+    private let sharing: Bool
 
     /// Tuners for `tasks` (those with `tune` not `off`), restored from `observations`; a task
     /// with saved observations suggests again at once.
-    init(tasks: [TaskSettings], seed: UInt64, observations: [String: [TuningObservation]]) {
+    init(tasks: [TaskSettings], seed: UInt64, observations: [String: [TuningObservation]], sharing: Bool = false) {
         var states: [String: TaskState] = [:]
         for task in tasks where task.tune != .off {
             var s = TaskState(mode: task.tune)
@@ -44,6 +48,7 @@ final class GatewayTuning: Sendable {
         }
         state = Mutex(states)
         self.seed = seed
+        self.sharing = sharing
         for (task, s) in states where !s.tuner.observations.isEmpty { refresh(task) }
     }
 
@@ -67,6 +72,7 @@ final class GatewayTuning: Sendable {
         let recorded = update(task) { s -> Bool in
             guard let parameters, (try? s.tuner.space.check(parameters, score: score)) != nil else { return false }
             s.pending.append(TuningObservation(parameters: parameters, score: score))
+            if sharing { s.outbox.append(TuningObservation(parameters: parameters, score: score)) }
             return true
         }
         guard let recorded else { return false }
@@ -83,6 +89,41 @@ final class GatewayTuning: Sendable {
                 if !all.isEmpty { result[task] = all }
             }
             return result
+        }
+    }
+
+    /// The tuned tasks' names.
+    var tasks: [String] { state.withLock { $0.keys.sorted() } }
+
+    /// Takes every task's scores not yet sent to the other gateways.
+    func takeOutbox() -> [String: [TuningObservation]] {
+        state.withLock { states in
+            var taken: [String: [TuningObservation]] = [:]
+            for task in states.keys where !states[task]!.outbox.isEmpty {
+                taken[task] = states[task]!.outbox
+                states[task]!.outbox = []
+            }
+            return taken
+        }
+    }
+
+    /// Puts back scores ``takeOutbox()`` took that could not be sent (in front: order kept).
+    func returnOutbox(_ unsent: [String: [TuningObservation]]) {
+        state.withLock { states in
+            for (task, list) in unsent where states[task] != nil { states[task]!.outbox.insert(contentsOf: list, at: 0) }
+        }
+    }
+
+    /// Takes other gateways' observations into the tasks' tuners (as scores of its own,
+    /// but not sent on again).
+    func absorb(_ foreign: [String: [TuningObservation]]) {
+        for (task, list) in foreign {
+            let taken = update(task) { s -> Bool in
+                let valid = list.filter { (try? s.tuner.space.check($0.parameters, score: $0.score)) != nil }
+                s.pending.append(contentsOf: valid)
+                return !valid.isEmpty
+            }
+            if taken == true { refresh(task) }
         }
     }
 

@@ -52,6 +52,9 @@ public struct CacheSettings: Sendable, Equatable {
     public var redisPoolSize = 8
     /// Redis connect and command timeout, in milliseconds.
     public var redisTimeoutMs = 1000
+
+    /// Whether the entries live in Redis (`backend = "redis"`, or `tiered` over Redis).
+    public var usesRedis: Bool { backend == .redis || (backend == .tiered && tierStore == .redis) }
     /// How long SQLite waits for another process's lock, in milliseconds.
     public var busyTimeoutMs = 5000
 

@@ -10,8 +10,13 @@ public enum SelectionPolicy: String, CaseIterable, Sendable {
 
 /// Where the gateway keeps what it learned (`[route] state`).
 public enum LearningStateBackend: String, CaseIterable, Sendable {
+    /// `redis` when the cache is on Redis (`[cache] backend = "redis"`, or `tiered` over
+    /// Redis), `sqlite` otherwise: gateways that share a cache share what they learn.
+    case auto
     /// A SQLite file (`state_path`), written in one transaction per change.
     case sqlite
+    /// The Redis of `[cache] url`, shared by every gateway on it (``RedisRouteState``).
+    case redis
     /// Nothing is kept: every start is a fresh start.
     case off
 }
@@ -43,10 +48,11 @@ public struct LearningSettings: Sendable, Equatable {
     public var statePath: String
 
     /// Thompson sampling, γ = 0.995, cost weight 0.05, latency penalty 0.5, outcome weight
-    /// 0.25, feedback for an hour (up to 100,000 answers), state in SQLite.
+    /// 0.25, feedback for an hour (up to 100,000 answers), state in SQLite (in Redis when the
+    /// cache is there).
     public static let defaults = LearningSettings(
         policy: .thompson, forgetting: 0.995, costWeight: 0.05, latencyPenalty: 0.5, outcomeWeight: 0.25,
-        feedbackTTLSeconds: 3600, feedbackCapacity: 100_000, state: .sqlite, statePath: "")
+        feedbackTTLSeconds: 3600, feedbackCapacity: 100_000, state: .auto, statePath: "")
 
     /// Every key these settings read from `[route]`.
     public static let keys = [
@@ -75,10 +81,26 @@ public struct LearningSettings: Sendable, Equatable {
         CacheSettings.userCacheFile(statePath, default: "route-state.sqlite", environment: environment)
     }
 
+    /// Where a gateway with these settings and this cache keeps what it learns: `off` when it
+    /// learns nothing (`policy = "health"`) or keeps it in memory only.
+    public func backend(cache: CacheSettings) -> LearningStateBackend {
+        guard policy != .health else { return .off }
+        guard state == .auto else { return state }
+        return cache.usesRedis ? .redis : .sqlite
+    }
+
     /// The state file a gateway with these settings keeps, or nil when it keeps none
-    /// (`policy = "health"` learns nothing; `state = "off"` keeps it in memory only).
-    public func stateFile(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
-        policy != .health && state == .sqlite ? resolvedStatePath(environment: environment) : nil
+    /// (`policy = "health"` learns nothing; `state = "off"` keeps it in memory only; with
+    /// Redis it keeps it there).
+    public func stateFile(cache: CacheSettings, environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        backend(cache: cache) == .sqlite ? resolvedStatePath(environment: environment) : nil
+    }
+
+    /// The shared Redis state a gateway with these settings and this cache uses, or nil when it
+    /// keeps its state elsewhere. Throws for a malformed `[cache] url`.
+    public func sharedState(cache: CacheSettings, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RedisRouteState? {
+        guard backend(cache: cache) == .redis else { return nil }
+        return RedisRouteState(url: try RedisURL(cache.url, environment: environment), namespace: cache.namespace + ":", timeoutMs: cache.redisTimeoutMs)
     }
 
     init(section s: ConfigurationSection) throws {

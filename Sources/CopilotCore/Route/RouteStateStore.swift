@@ -6,6 +6,8 @@ public enum RouteStateError: Error, LocalizedError, Equatable, Sendable {
     case damaged(path: String, reason: String)
     /// The file or its directory cannot be opened or written.
     case unavailable(path: String, reason: String)
+    /// The Redis that gateways share their learning through cannot be reached or used.
+    case sharedUnavailable(url: String, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -13,6 +15,8 @@ public enum RouteStateError: Error, LocalizedError, Equatable, Sendable {
             "route state \(path) is damaged (\(reason)); it was left as it is: move it away, or start over with `copilot route serve --reset-state`"
         case .unavailable(let path, let reason):
             "cannot use route state \(path) (\(reason)); fix its permissions, set [route] state_path, or set [route] state = \"off\""
+        case .sharedUnavailable(let url, let reason):
+            "cannot use the shared route state at \(url) (\(reason)); start Redis there, fix [cache] url, or set [route] state = \"sqlite\""
         }
     }
 }

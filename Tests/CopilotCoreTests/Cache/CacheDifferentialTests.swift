@@ -2,6 +2,7 @@
 import CopilotReference
 import Foundation
 import Testing
+import CopilotTestSupport
 
 /// The same seeded operation scripts, with a fake clock, against every backend and the
 /// Python-parity reference: every answer must agree.

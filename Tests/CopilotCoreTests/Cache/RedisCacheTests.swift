@@ -1,6 +1,7 @@
 @testable import CopilotCore
 import Foundation
 import Testing
+import CopilotTestSupport
 
 @Suite(.enabled(if: RedisTestServer.available, "redis-server is not installed (apt-get install redis-server)"))
 struct RedisCacheTests {

@@ -1,6 +1,7 @@
 @testable import CopilotCore
 import Foundation
 import Testing
+import CopilotTestSupport
 
 /// The async path to Redis: one event-loop thread, non-blocking hiredis connections, calls
 /// pipelined on shared connections.

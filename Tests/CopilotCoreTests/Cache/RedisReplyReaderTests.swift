@@ -2,6 +2,7 @@
 import Foundation
 import Synchronization
 import Testing
+import CopilotTestSupport
 
 /// The event loop's read path (hiredis's reader with our reply objects, values copied straight
 /// into each call's replies): every byte must come back as written, to the caller that asked,

@@ -1,6 +1,7 @@
 @testable import CopilotCore
 import Foundation
 import Testing
+import CopilotTestSupport
 
 @Suite struct SQLiteCacheStoreTests {
     static func open(_ path: String, clock: any CacheClock = SystemCacheClock()) throws -> any ResponseCaching {

@@ -43,7 +43,7 @@ struct RoutePick: ParsableCommand {
         if let seed { settings.seed = seed }
         let report =
             switch settings.learning.policy {
-            case .thompson: decide(ProviderRouter(settings: settings, selector: try learnedSelector(settings)))
+            case .thompson: decide(ProviderRouter(settings: settings, selector: try learnedSelector(settings, configuration)))
             case .health: decide(ProviderRouter(settings: settings, selector: HealthWeightedSelector()))
             }
         try withStandardOutput { out in try out.write(json ? report.json() : report.plain()) }
@@ -51,8 +51,14 @@ struct RoutePick: ParsableCommand {
 
     /// The Thompson selector with what a gateway on this configuration has saved, if anything
     /// (as `route serve` restores it).
-    private func learnedSelector(_ settings: RouteSettings) throws -> ThompsonSelector {
-        let path = settings.learning.stateFile().flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+    private func learnedSelector(_ settings: RouteSettings, _ configuration: Configuration) throws -> ThompsonSelector {
+        let cache = try CacheSettings(configuration: configuration)
+        if let shared = try settings.learning.sharedState(cache: cache) {
+            var selector = ThompsonSelector(settings: settings)
+            _ = selector.restore(try shared.load())
+            return selector
+        }
+        let path = settings.learning.stateFile(cache: cache).flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
         return try GatewayServer.restoring(ThompsonSelector(settings: settings), from: path.map { try RouteStateStore(path: $0) })
     }
 

@@ -25,7 +25,9 @@ struct RouteServe: AsyncParsableCommand {
             x-copilot-request-id takes one score for feedback_ttl seconds: POST /v1/feedback \
             {"request_id": "...", "score": 0.8} or copilot route feedback ID --score 0.8. The \
             posteriors are saved every 2 s and on exit to [route] state_path (default \
-            ~/.cache/copilot/route-state.sqlite) and restored on start; --reset-state starts over.
+            ~/.cache/copilot/route-state.sqlite) and restored on start; --reset-state starts over. \
+            With the cache on Redis (or [route] state = "redis") gateways share what they learn \
+            there: every 2 s each sends its change and takes the others'.
 
             Binds 127.0.0.1 unless --host says otherwise. Provider keys come only from the \
             environment variables named by api_key_env and are never logged or shown.
@@ -75,15 +77,19 @@ struct RouteServe: AsyncParsableCommand {
             token = value
         }
         var cache: GatewayCache?
+        let cacheSettings = try CacheSettings(configuration: configuration)
         if settings.cache != .off {
-            let cacheSettings = try CacheSettings(configuration: configuration)
-            let remote = cacheSettings.backend == .redis || (cacheSettings.backend == .tiered && cacheSettings.tierStore == .redis)
-            cache = GatewayCache(store: try cacheSettings.open(), mode: settings.cache, ttlSeconds: settings.cacheTTLSeconds, offEventLoop: remote)
+            cache = GatewayCache(
+                store: try cacheSettings.open(), mode: settings.cache, ttlSeconds: settings.cacheTTLSeconds, offEventLoop: cacheSettings.usesRedis)
         }
         var options = GatewayOptions(
             host: host, port: port, authToken: token, environment: environment, logLevel: verbose ? .debug : .info, cache: cache)
-        if let path = settings.learning.stateFile(environment: environment) {
+        if let path = settings.learning.stateFile(cache: cacheSettings, environment: environment) {
             options.learningStore = resetState ? try RouteStateStore.reset(path: path) : try RouteStateStore(path: path)
+        }
+        if let shared = try settings.learning.sharedState(cache: cacheSettings, environment: environment) {
+            if resetState { try shared.reset(tasks: settings.tasks.map(\.name)) }
+            options.sharedLearning = shared
         }
         try await GatewayServer.run(settings: settings, options: options) { boundPort in
             writeStandardError(

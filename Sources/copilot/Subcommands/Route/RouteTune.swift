@@ -103,7 +103,15 @@ struct RouteTune: ParsableCommand {
         guard taskSettings.tune != .off else {
             throw RouteError.nothingLearned("task \(task) has tune = false in \(configuration.path ?? "the configuration"): its requests are never tuned")
         }
-        guard let path = settings.learning.stateFile() else {
+        let cache = try CacheSettings(configuration: configuration)
+        if let shared = try settings.learning.sharedState(cache: cache) {
+            let saved = try shared.loadObservations(tasks: [task])[task] ?? []
+            guard !saved.isEmpty else {
+                throw RouteError.nothingLearned("task \(task) has no scored answers in \(shared.url) yet: its requests go as clients send them")
+            }
+            return try report(saved)
+        }
+        guard let path = settings.learning.stateFile(cache: cache) else {
             throw RouteError.nothingLearned("the gateway keeps no learned state ([route] policy = \"health\" or state = \"off\"): nothing to explain")
         }
         guard FileManager.default.fileExists(atPath: path) else {

@@ -1,24 +1,24 @@
 import Foundation
 
-/// A real `redis-server` (Debian's package) on a free loopback port, persistence off, for one
+/// Shared by the test targets: a real `redis-server` (Debian's package) on a free loopback port, persistence off, for one
 /// test; stopped by `stop()` or when the object goes away.
-final class RedisTestServer: @unchecked Sendable {
+public final class RedisTestServer: @unchecked Sendable {
     /// The executable, when installed.
-    static let executable: String? = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first {
+    public static let executable: String? = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first {
         FileManager.default.isExecutableFile(atPath: $0)
     }
-    static var available: Bool { executable != nil }
+    public static var available: Bool { executable != nil }
 
-    let port: Int
-    let password: String?
+    public let port: Int
+    public let password: String?
     private var process: Process?
-    let directory: URL
+    public let directory: URL
 
-    var url: String { password.map { "redis://:\($0)@127.0.0.1:\(port)/0" } ?? "redis://127.0.0.1:\(port)/0" }
+    public var url: String { password.map { "redis://:\($0)@127.0.0.1:\(port)/0" } ?? "redis://127.0.0.1:\(port)/0" }
     /// The server's unix socket.
-    var socketPath: String { directory.appendingPathComponent("redis.sock").path }
+    public var socketPath: String { directory.appendingPathComponent("redis.sock").path }
 
-    init(password: String? = nil, port: Int? = nil) throws {
+    public init(password: String? = nil, port: Int? = nil) throws {
         self.port = port ?? Self.freePort()
         self.password = password
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("copilot-redis-\(UUID().uuidString)")
@@ -29,7 +29,7 @@ final class RedisTestServer: @unchecked Sendable {
     deinit { stop(); try? FileManager.default.removeItem(at: directory) }
 
     /// Starts the server (again, after `kill`) and waits until it accepts connections.
-    func start() throws {
+    public func start() throws {
         guard let exe = Self.executable else { throw CocoaError(.fileNoSuchFile) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
@@ -51,7 +51,7 @@ final class RedisTestServer: @unchecked Sendable {
     }
 
     /// SIGKILL, as a crash would.
-    func kill() {
+    public func kill() {
         guard let p = process, p.isRunning else { return }
         Foundation.kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
@@ -59,20 +59,20 @@ final class RedisTestServer: @unchecked Sendable {
     }
 
     /// SIGSTOP: the server keeps its sockets but answers nothing (a hung server).
-    func pause() {
+    public func pause() {
         if let p = process, p.isRunning { Foundation.kill(p.processIdentifier, SIGSTOP) }
     }
 
     /// SIGCONT after ``pause()``.
-    func resume() {
+    public func resume() {
         if let p = process { Foundation.kill(p.processIdentifier, SIGCONT) }
     }
 
     /// Stops the server (SIGKILL: it holds nothing worth saving, and the test runner's
     /// children may not see SIGTERM).
-    func stop() { kill() }
+    public func stop() { kill() }
 
-    static func freePort() -> Int {
+    public static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()
@@ -85,7 +85,7 @@ final class RedisTestServer: @unchecked Sendable {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
-    static func canConnect(port: Int) -> Bool {
+    public static func canConnect(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()
@@ -97,12 +97,12 @@ final class RedisTestServer: @unchecked Sendable {
 }
 
 /// A temporary directory removed at deinit.
-final class TemporaryDirectory {
-    let url: URL
-    init() throws {
+public final class TemporaryDirectory {
+    public let url: URL
+    public init() throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("copilot-cache-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
     deinit { try? FileManager.default.removeItem(at: url) }
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 }
