@@ -76,6 +76,7 @@ final class UpstreamConnectionPool: Sendable {
                 // fall through to a new connection
             }
         }
+        try Task.checkCancellation()
         let channel: any Channel
         do {
             channel = try await connect(deadline: deadline)
@@ -168,6 +169,8 @@ final class UpstreamConnectionPool: Sendable {
                 channel.close(promise: nil)
             }
         } catch let error as UpstreamExchangeHandler.Failure {
+            // The caller went away (its cancellation closed the connection): not the provider's failure.
+            if Task.isCancelled { throw CancellationError() }
             switch error {
             case .closedBeforeAnswer: throw StaleConnection()
             case .closedMidAnswer: throw UpstreamFailure(.connection, "\(provider) closed the connection mid-answer")

@@ -111,12 +111,21 @@ import Testing
         let upstream = FakeUpstream(.slow(ms: 2000))
         try await FakeUpstream.run([upstream]) { urls in
             try await Self.withGateway(try GatewayTest.settings(urls: urls), fastPath: fastPath) { port, _ in
-                let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
-                try await channel.writeAndFlush(ByteBuffer(string: Self.post(Self.chat))).get()
-                while upstream.requests == 0 { try await Task.sleep(nanoseconds: 2_000_000) }
-                try await channel.close().get()
+                // More clients going away than the breaker's failure count: none of it is the
+                // provider's fault, so its breaker stays closed and it keeps answering.
+                let gone = 8
+                for i in 1...gone {
+                    let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
+                    try await channel.writeAndFlush(ByteBuffer(string: Self.post(Self.chat))).get()
+                    for _ in 0..<1000 where upstream.requests < i { try await Task.sleep(nanoseconds: 10_000_000) }
+                    try await channel.close().get()
+                    guard upstream.requests >= i else {
+                        Issue.record("request \(i) never reached the upstream: its breaker opened on clients going away")
+                        return
+                    }
+                }
                 // The fast path cancels the request (499); Hummingbird's router lets it finish (200).
-                let counted = "copilot_requests_total{status=\"\(fastPath ? 499 : 200)\"} 1"
+                let counted = "copilot_requests_total{status=\"\(fastPath ? 499 : 200)\"} \(gone)"
                 var metrics = ""
                 for _ in 0..<500 where !metrics.contains(counted) {
                     try await Task.sleep(nanoseconds: 10_000_000)
@@ -124,6 +133,8 @@ import Testing
                 }
                 #expect(metrics.contains(counted), "\(metrics)")
                 #expect(!metrics.contains("copilot_requests_total{status=\"502\"}"), "\(metrics)")
+                #expect(metrics.contains("copilot_provider_errors_total{provider=\"u0\"} 0"), "\(metrics)")
+                #expect(metrics.contains("copilot_breaker_state{provider=\"u0\"} 0"), "\(metrics)")
             }
         }
     }
