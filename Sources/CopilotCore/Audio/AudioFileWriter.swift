@@ -1,8 +1,8 @@
 import Foundation
 
 /// Writes a WAV, FLAC, Ogg Vorbis, Opus or MP3 file through libsndfile, atomically: the audio goes to a temporary file
-/// in the destination's directory, and ``finish()`` renames it over the final path, so a crash
-/// or an error never leaves a half-written file there. A destination that is a device or a FIFO
+/// in the destination's directory, and ``finish()`` publishes it (``StagedFile``: fsync, rename,
+/// directory fsync), so a crash or an error never leaves a half-written file there. A destination that is a device or a FIFO
 /// (`/dev/null`, `/dev/stdout`) is written in place: renaming over it would replace the node.
 ///
 /// Samples are floats in [-1, 1], interleaved when `channels > 1`; values beyond full scale
@@ -17,8 +17,7 @@ public final class AudioFileWriter {
     /// Interleaved channels.
     public let channels: Int
     /// Where libsndfile writes: a temporary file, or ``path`` itself when it is special.
-    private let temporaryPath: String
-    private let inPlace: Bool
+    private let staged: StagedFile
     private var file: SndFile?
     private var scratch: [Float] = []
     /// Frames written so far.
@@ -43,22 +42,18 @@ public final class AudioFileWriter {
         self.format = format
         self.sampleRate = sampleRate
         self.channels = channels
-        self.inPlace = AtomicFile.isSpecial(path)
-        self.temporaryPath = inPlace
-            ? path : directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        self.staged = StagedFile(path)
         do {
             self.file = try SndFile.create(
-                path: temporaryPath, format: format, encoding: encoding, sampleRate: sampleRate, channels: channels)
+                path: staged.stagingPath, format: format, encoding: encoding, sampleRate: sampleRate, channels: channels)
         } catch AudioError.writeFailed(_, let reason) {
             throw AudioError.writeFailed(path: path, reason: reason)
         }
     }
 
     deinit {
-        if file != nil {
-            try? file?.close()
-            if !inPlace { unlink(temporaryPath) }
-        }
+        try? file?.close()
+        staged.discard()  // nothing if it was published
     }
 
     /// Appends interleaved samples; `samples.count` must be a multiple of `channels`.
@@ -93,14 +88,14 @@ public final class AudioFileWriter {
         do {
             try file.close()
         } catch {
-            if !inPlace { unlink(temporaryPath) }
+            staged.discard()
             throw AudioError.writeFailed(path: path, reason: "closing failed")
         }
-        if inPlace { return }
-        guard rename(temporaryPath, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporaryPath)
-            throw AudioError.writeFailed(path: path, reason: reason)
+        do {
+            try staged.publish()
+        } catch {
+            staged.discard()
+            throw AudioError.writeFailed(path: path, reason: "\(error.operation): \(error.reason)")
         }
     }
 }

@@ -96,9 +96,9 @@ public enum BloomFileFormat {
 /// Reading, atomic writing and locking of filter files.
 ///
 /// Reads memory-map the file privately (copy-on-write): nothing is read up front beyond the
-/// checksum pass, and changes never reach the file. Writes go to a temporary file in the same
-/// directory, are fsynced, renamed over the target and the directory is fsynced, so a crash
-/// leaves either the old or the new filter, never a mix. Writers hold an exclusive `flock` on
+/// checksum pass, and changes never reach the file. Writes go through ``StagedFile`` (a
+/// temporary file, fsync, rename, directory fsync), so a crash leaves either the old or the
+/// new filter, never a mix. Writers hold an exclusive `flock` on
 /// the target for the whole read-modify-write; a second writer is refused at once.
 public enum BloomFile {
     /// Opens a filter file for lookups (and in-memory changes), verifying its checksum. O(size).
@@ -186,43 +186,22 @@ public enum BloomFile {
             throw BloomError.system(path: path, operation: "writing the filter", reason: "it is a device or pipe, not a regular file; give a regular file path")
         }
 
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent().path
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
-        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw BloomFile.systemError(path, "creating temporary file \(temporary)") }
-        var published = false
-        defer { if !published { unlink(temporary) } }
-        var existing = stat()
-        if replace, stat(path, &existing) == 0 {
-            // The replacement keeps the permissions of the file it replaces.
-            _ = fchmod(fd, existing.st_mode & 0o7777)
-        }
+        let staged = StagedFile(path)
         do {
-            var budget = failingAfterBytes ?? Int.max
-            try header.withUnsafeBytes { b in try writeAll(fd, b, path: temporary, budget: &budget) }
-            try writeAll(fd, filter.bits, path: temporary, budget: &budget)
-            guard fsync(fd) == 0 else { throw systemError(temporary, "fsync") }
-        } catch {
-            close(fd)
-            throw error
-        }
-        guard close(fd) == 0 else { throw systemError(temporary, "close") }
-        if replace {
-            guard rename(temporary, path) == 0 else { throw systemError(path, "rename") }
-        } else {
-            guard link(temporary, path) == 0 else {
-                if errno == EEXIST { throw BloomError.fileExists(path: path) }
-                throw systemError(path, "link")
+            let fd = try staged.open()
+            do {
+                var budget = failingAfterBytes ?? Int.max
+                try header.withUnsafeBytes { b in try writeAll(fd, b, path: staged.stagingPath, budget: &budget) }
+                try writeAll(fd, filter.bits, path: staged.stagingPath, budget: &budget)
+            } catch {
+                close(fd)
+                throw error
             }
-            unlink(temporary)
-        }
-        published = true
-        let dfd = Glibc.open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
-            _ = fsync(dfd)
-            close(dfd)
+            guard close(fd) == 0 else { throw systemError(staged.stagingPath, "close") }
+            try staged.publish(createOnly: !replace)
+        } catch let failure as StagedFile.Failure {
+            if failure.code == EEXIST && !replace { throw BloomError.fileExists(path: path) }
+            throw BloomError.system(path: failure.path, operation: failure.operation, reason: failure.reason)
         }
     }
 

@@ -3,49 +3,126 @@ import Glibc
 #endif
 import Foundation
 
-/// Whole-file writes that never leave a half-written file at the destination: the bytes go to
-/// a temporary file in the same directory, are fsynced, and the temporary file is renamed over
-/// the destination.
+/// The one way copilot writes a file the user keeps (transcripts, mel files, filters, audio):
+/// the bytes go to a hidden temporary file in the destination's directory; ``publish(createOnly:)``
+/// fsyncs it, gives it the mode of the file it replaces, renames it over the destination (or
+/// links it, when the destination must not exist yet) and fsyncs the directory. A crash or an
+/// error at any point leaves the old file or the new one, never a mix, and never a stray
+/// temporary file once the writer is gone.
 ///
 /// A destination that exists and is not a regular file (`/dev/null`, `/dev/stdout`, a FIFO) is
 /// written in place instead: renaming over it would replace the device node with a plain file.
-public enum AtomicFile {
+public final class StagedFile {
+    /// Why a step failed: the operation, the path it was on and `errno`.
+    public struct Failure: Error, Sendable {
+        /// What was being done ("fsync", "rename", ...).
+        public var operation: String
+        /// The path it was done on.
+        public var path: String
+        /// `errno` after the failed call.
+        public var code: Int32
+        /// The system's words for `code`.
+        public var reason: String { String(cString: strerror(code)) }
+    }
+
+    /// The destination.
+    public let path: String
+    /// Where the bytes go until ``publish(createOnly:)``: the hidden temporary file, or `path`
+    /// itself when it is a device or FIFO.
+    public let stagingPath: String
+    /// Whether the destination is written in place (a device or FIFO).
+    public let inPlace: Bool
+    private var settled = false
+
+    /// Stages a write of `path`; nothing is created until the caller opens ``stagingPath``
+    /// (or calls ``open()``).
+    public init(_ path: String) {
+        self.path = path
+        inPlace = Self.isSpecial(path)
+        let url = URL(fileURLWithPath: path)
+        stagingPath = inPlace
+            ? path
+            : url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+    }
+
+    deinit { discard() }
+
     /// True when `path` exists and is not a regular file, so it must be written in place.
     public static func isSpecial(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG
     }
 
-    /// Writes `bytes` to `path` (see the type's documentation); errors name the path.
-    public static func write(_ bytes: some Collection<UInt8>, to path: String) throws {
-        let data = Array(bytes)
-        if isSpecial(path) {
-            let fd = open(path, O_WRONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw failure(path) }
-            defer { close(fd) }
-            try data.withUnsafeBytes { try FileDescriptorOutput.writeAll(fd: fd, name: path, $0) }
-            return
-        }
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw failure(path) }
-        var published = false
-        defer { if !published { unlink(temporary) } }
-        do {
-            try data.withUnsafeBytes { try FileDescriptorOutput.writeAll(fd: fd, name: path, $0) }
-            guard fsync(fd) == 0 else { throw failure(path) }
-        } catch {
-            close(fd)
-            throw error
-        }
-        guard close(fd) == 0 else { throw failure(path) }
-        guard rename(temporary, path) == 0 else { throw failure(path) }
-        published = true
+    /// Opens the staging file for writing (created, mode 0644 before the umask, or the device
+    /// as it is). The caller closes the descriptor before ``publish(createOnly:)``.
+    public func open() throws(Failure) -> Int32 {
+        let fd = inPlace ? Glibc.open(stagingPath, O_WRONLY | O_CLOEXEC) : Glibc.open(stagingPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw Failure(operation: "open", path: stagingPath, code: errno) }
+        return fd
     }
 
-    private static func failure(_ path: String) -> OutputError {
-        .writeFailed(destination: path, reason: String(cString: strerror(errno)))
+    /// Makes the staged bytes the destination's, durably (see the type). With `createOnly`, an
+    /// existing destination is left alone and the failure's code is `EEXIST`.
+    public func publish(createOnly: Bool = false) throws(Failure) {
+        guard !inPlace else {
+            settled = true
+            return
+        }
+        let fd = Glibc.open(stagingPath, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure(operation: "open", path: stagingPath, code: errno) }
+        var existing = stat()
+        if !createOnly, stat(path, &existing) == 0 {
+            _ = fchmod(fd, existing.st_mode & 0o7777)  // the replacement keeps the old file's permissions
+        }
+        let synced = fsync(fd) == 0
+        let code = errno
+        close(fd)
+        guard synced else { throw Failure(operation: "fsync", path: stagingPath, code: code) }
+        if createOnly {
+            guard link(stagingPath, path) == 0 else { throw Failure(operation: "link", path: path, code: errno) }
+            unlink(stagingPath)
+        } else {
+            guard rename(stagingPath, path) == 0 else { throw Failure(operation: "rename", path: path, code: errno) }
+        }
+        settled = true
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let dfd = Glibc.open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            _ = fsync(dfd)
+            close(dfd)
+        }
+    }
+
+    /// Drops the staged bytes (nothing at the destination changes); what `deinit` does for a
+    /// write that was never published.
+    public func discard() {
+        guard !settled else { return }
+        settled = true
+        if !inPlace { unlink(stagingPath) }
+    }
+}
+
+/// Whole-file writes through ``StagedFile``.
+public enum AtomicFile {
+    /// True when `path` exists and is not a regular file, so it must be written in place.
+    public static func isSpecial(_ path: String) -> Bool { StagedFile.isSpecial(path) }
+
+    /// Writes `bytes` to `path` (see ``StagedFile``); errors name the path.
+    public static func write(_ bytes: some Collection<UInt8>, to path: String) throws {
+        let data = Array(bytes)
+        let staged = StagedFile(path)
+        do {
+            let fd = try staged.open()
+            do {
+                try data.withUnsafeBytes { try FileDescriptorOutput.writeAll(fd: fd, name: path, $0) }
+            } catch {
+                close(fd)
+                throw error
+            }
+            guard close(fd) == 0 else { throw StagedFile.Failure(operation: "close", path: staged.stagingPath, code: errno) }
+            try staged.publish()
+        } catch let failure as StagedFile.Failure {
+            throw OutputError.writeFailed(destination: path, reason: failure.reason)
+        }
     }
 }

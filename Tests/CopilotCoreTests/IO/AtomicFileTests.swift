@@ -19,6 +19,42 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["out.txt"])
     }
 
+    /// The one writer every kept file goes through: a replacement keeps the old file's
+    /// permissions (a 0600 transcript stays private), a create-only publish never touches an
+    /// existing file, and a write that is dropped leaves nothing behind.
+    @Test func stagedFilesKeepTheModeRefuseToClobberAndLeaveNoTrace() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/private.txt"
+        try "secret".write(toFile: path, atomically: false, encoding: .utf8)
+        chmod(path, 0o600)
+        try AtomicFile.write(Array("replaced".utf8), to: path)
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int == 0o600)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "replaced")
+
+        let staged = StagedFile(path)
+        let fd = try staged.open()
+        _ = "other".withCString { write(fd, $0, 5) }
+        close(fd)
+        #expect(throws: StagedFile.Failure.self) { try staged.publish(createOnly: true) }
+        do { try staged.publish(createOnly: true) } catch { #expect(error.code == EEXIST) }
+        staged.discard()
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "replaced", "the existing file is untouched")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["private.txt"])
+
+        do {
+            let dropped = StagedFile(dir + "/never.txt")
+            close(try dropped.open())
+            #expect(FileManager.default.fileExists(atPath: dropped.stagingPath))
+        }  // dropped unpublished: its temporary file goes with it
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["private.txt"])
+
+        let fresh = StagedFile(dir + "/new.txt")
+        close(try fresh.open())
+        try fresh.publish(createOnly: true)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["new.txt", "private.txt"])
+    }
+
     @Test func missingDirectoryIsAnErrorNamingThePath() throws {
         #expect {
             try AtomicFile.write(Array("x".utf8), to: "/nonexistent-dir/out.txt")
