@@ -63,8 +63,8 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
         self.sixteenBits = layout.bitsPerItem == 16
         self.capacity = capacity
         self.targetFalsePositiveRate = falsePositiveRate
-        self.addedCount = .allocate(capacity: 2)
-        self.addedCount.initialize(repeating: 0, count: 2)
+        self.addedCount = .allocate(capacity: 1)
+        self.addedCount.initialize(to: 0)
         self.addedCount.pointee = itemCount
     }
 
@@ -226,9 +226,13 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
     private func touch(_ hashes: UnsafeMutableBufferPointer<UInt64>, _ count: Int) {
         var sink: UInt64 = 0
         for i in 0..<count { sink |= words[Self.blockIndex(hashes[i], blockCount64) &* 8] }
-        // A store through a pointer the optimizer cannot see through keeps the loads.
-        addedCount[1] = Int(truncatingIfNeeded: sink)
+        // Passed to a function the optimizer may not look into, which keeps the loads; no
+        // store, so concurrent readers share the filter without a write between them.
+        Self.keep(sink)
     }
+
+    @inline(never) @_optimize(none)
+    private static func keep(_ value: UInt64) {}
 
     // MARK: Set operations
 

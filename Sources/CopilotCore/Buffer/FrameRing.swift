@@ -28,7 +28,7 @@ public struct FrameTiming: Sendable, Equatable {
 /// Bytes live in one circular byte store (a frame may wrap), frame records in a circular
 /// array; both are allocated in `init`, so pushing never allocates. Not thread-safe: one
 /// owner, or a lock around it.
-public final class FrameRing: @unchecked Sendable {
+public final class FrameRing {
     /// Bytes the ring holds at most.
     public let capacityBytes: Int
     /// Frames the ring holds at most.
