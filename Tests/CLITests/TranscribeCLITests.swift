@@ -8,6 +8,9 @@ import Testing
     static var repository: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
+    /// Why the runs that need tiny.en are skipped.
+    static let needsModel: Comment = "models/tiny.en is absent: run `make model`"
+
     static var modelDirectory: URL? {
         let url = repository.appendingPathComponent("models/tiny.en")
         return FileManager.default.fileExists(atPath: url.appendingPathComponent("model.bin").path) ? url : nil
@@ -57,11 +60,8 @@ import Testing
         #expect(r.out.contains("COPILOT_MODEL_DIR"))
     }
 
-    @Test func transcribesSpeechAsPlainText() throws {
-        guard Self.modelDirectory != nil else {
-            print("models/tiny.en absent: run `make model`")
-            return
-        }
+    @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel))
+    func transcribesSpeechAsPlainText() throws {
         let sentences = ["A journey of a thousand miles begins with a single step."]
         let wav = try Self.speech(sentences)
         defer { try? FileManager.default.removeItem(atPath: wav) }
@@ -88,11 +88,8 @@ import Testing
     /// espeak-ng speaks at 22.05 kHz: this clip goes through copilot's own resampler (the other
     /// fixtures are resampled by sox). With libsamplerate's `fastest` converter (cut at 6.4 kHz)
     /// tiny.en lost the middle sentence here, while faster-whisper kept it.
-    @Test func resampledSpeechKeepsEverySentence() throws {
-        guard Self.modelDirectory != nil else {
-            print("models/tiny.en absent: run `make model`")
-            return
-        }
+    @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel))
+    func resampledSpeechKeepsEverySentence() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let sentences = [
@@ -119,8 +116,8 @@ import Testing
         #expect(r.out.contains("quarterly budget"), "stdout: \(r.out)")
     }
 
-    @Test func otherLanguagesAreRefusedForTinyEn() throws {
-        guard Self.modelDirectory != nil else { return }
+    @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel))
+    func otherLanguagesAreRefusedForTinyEn() throws {
         let raw = try Self.silence()
         defer { try? FileManager.default.removeItem(atPath: raw) }
         let r = try CLI.run(["transcribe", raw, "--language", "fr", "--raw", "s16le"])
@@ -128,8 +125,9 @@ import Testing
         #expect(r.err.contains("\"fr\"") && r.err.contains("English only"), "stderr: \(r.err)")
     }
 
-    @Test func corruptModelIsRefusedWithTheProblem() throws {
-        guard let model = Self.modelDirectory else { return }
+    @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel))
+    func corruptModelIsRefusedWithTheProblem() throws {
+        let model = try #require(Self.modelDirectory)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("copilot-badmodel-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -13,6 +13,8 @@ import Testing
     ]
 
     /// The three sentences with 1.5 s pauses, made once per run.
+    /// Why the runs on the synthesised meeting are skipped.
+    static let needsSpeech: Comment = "espeak-ng could not synthesise the meeting: apt-get install espeak-ng sox"
     static let meeting: String? = try? speech(options: ["--pause", "1.5"], sentences)
 
     /// `Tests/Fixtures/make_speech.sh OPTIONS OUT SENTENCES...` into a temporary WAV.
@@ -39,11 +41,9 @@ import Testing
         }
     }
 
-    @Test func finalsComeOnePerUtteranceInOrder() throws {
-        guard T.modelDirectory != nil, let wav = Self.meeting else {
-            print("models/tiny.en absent: run `make model`")
-            return
-        }
+    @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel), .enabled(if: TranscribeLiveCLITests.meeting != nil, TranscribeLiveCLITests.needsSpeech))
+    func finalsComeOnePerUtteranceInOrder() throws {
+        let wav = try #require(Self.meeting)
         let r = try CLI.run(["transcribe", wav, "--live", "--pace", "none", "--threads", "2"], timeout: 300)
         #expect(r.status == 0, "stderr: \(r.err)")
         let lines = r.out.split(separator: "\n").map(String.init)
@@ -54,8 +54,9 @@ import Testing
         #expect(Self.wer(Self.sentences.joined(separator: " "), r.out) <= 0.15, "stdout: \(r.out)")
     }
 
-    @Test func jsonlEventsAreOrderedAndPartialsPrecedeTheirFinal() throws {
-        guard T.modelDirectory != nil, let wav = Self.meeting else { return }
+    @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel), .enabled(if: TranscribeLiveCLITests.meeting != nil, TranscribeLiveCLITests.needsSpeech))
+    func jsonlEventsAreOrderedAndPartialsPrecedeTheirFinal() throws {
+        let wav = try #require(Self.meeting)
         let r = try CLI.run(
             ["transcribe", wav, "--live", "--pace", "none", "--format", "jsonl", "--partials", "--partial-ms", "200", "--threads", "2", "--stats"],
             timeout: 300)
@@ -82,8 +83,9 @@ import Testing
         #expect(r.err.contains("3 finals") && r.err.contains("overruns 0"), "stderr: \(r.err)")
     }
 
-    @Test func subtitlesGetOneCuePerFinal() throws {
-        guard T.modelDirectory != nil, let wav = Self.meeting else { return }
+    @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel), .enabled(if: TranscribeLiveCLITests.meeting != nil, TranscribeLiveCLITests.needsSpeech))
+    func subtitlesGetOneCuePerFinal() throws {
+        let wav = try #require(Self.meeting)
         let srt = try CLI.run(["transcribe", wav, "--live", "--format", "srt", "--threads", "2"], timeout: 300)
         #expect(srt.status == 0, "stderr: \(srt.err)")
         let cues = srt.out.components(separatedBy: "\n\n").filter { !$0.isEmpty }
@@ -100,8 +102,9 @@ import Testing
     }
 
     /// A WAV stream on stdin (what `arecord` pipes) gives the same finals as the file.
-    @Test func wavOnStdinGivesTheFileFinals() throws {
-        guard T.modelDirectory != nil, let wav = Self.meeting else { return }
+    @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel), .enabled(if: TranscribeLiveCLITests.meeting != nil, TranscribeLiveCLITests.needsSpeech))
+    func wavOnStdinGivesTheFileFinals() throws {
+        let wav = try #require(Self.meeting)
         let file = try CLI.run(["transcribe", wav, "--live", "--threads", "2"], timeout: 300)
         let piped = try CLI.run(["transcribe", "--live", "--threads", "2"], stdin: try Data(contentsOf: URL(fileURLWithPath: wav)), timeout: 300)
         #expect(piped.status == 0, "stderr: \(piped.err)")
@@ -110,8 +113,9 @@ import Testing
 
     /// The end of the input (here --duration, in the middle of the second sentence, 1.5 s into it) closes the
     /// utterance in progress and prints it.
-    @Test func durationFlushesTheUtteranceInProgress() throws {
-        guard T.modelDirectory != nil, let wav = Self.meeting else { return }
+    @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel), .enabled(if: TranscribeLiveCLITests.meeting != nil, TranscribeLiveCLITests.needsSpeech))
+    func durationFlushesTheUtteranceInProgress() throws {
+        let wav = try #require(Self.meeting)
         let r = try CLI.run(["transcribe", wav, "--live", "--duration", "8.5", "--format", "jsonl", "--threads", "2"], timeout: 300)
         #expect(r.status == 0, "stderr: \(r.err)")
         let finals = try Self.jsonLines(r.out)
@@ -122,8 +126,8 @@ import Testing
 
     /// One utterance longer than 30 s (the VAD told to bridge every pause) is cut in parts
     /// without losing words at the cut.
-    @Test func utterancesLongerThanAWindowLoseNoWords() throws {
-        guard T.modelDirectory != nil else { return }
+    @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel))
+    func utterancesLongerThanAWindowLoseNoWords() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let text = [
@@ -148,8 +152,8 @@ import Testing
         #expect(Self.wer(text.joined(separator: " "), joined) <= 0.2, "finals: \(joined)")
     }
 
-    @Test func silenceGivesNoText() throws {
-        guard T.modelDirectory != nil else { return }
+    @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel))
+    func silenceGivesNoText() throws {
         let raw = try T.silence(bytes: 32_000 * 20)
         defer { try? FileManager.default.removeItem(atPath: raw) }
         let r = try CLI.run(["transcribe", raw, "--raw", "s16le", "--live", "--format", "jsonl"], timeout: 120)
@@ -157,8 +161,8 @@ import Testing
         #expect(r.out.isEmpty)
     }
 
-    @Test func badInputIsOneLineNamingItAndTheFix() throws {
-        guard T.modelDirectory != nil else { return }
+    @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel))
+    func badInputIsOneLineNamingItAndTheFix() throws {
         // A WAV header that breaks off on stdin.
         let header = Data("RIFF\u{24}\u{0}\u{0}\u{0}WAVEfmt ".utf8) + Data([16, 0, 0, 0, 1, 0])
         let wav = try CLI.run(["transcribe", "--live"], stdin: header, timeout: 60)
@@ -177,8 +181,9 @@ import Testing
     }
 
     /// Ctrl-C while someone speaks: the utterance in progress is closed and printed, exit 0.
-    @Test func interruptFlushesTheUtteranceInProgress() throws {
-        guard T.modelDirectory != nil, let wav = Self.meeting else { return }
+    @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel), .enabled(if: TranscribeLiveCLITests.meeting != nil, TranscribeLiveCLITests.needsSpeech))
+    func interruptFlushesTheUtteranceInProgress() throws {
+        let wav = try #require(Self.meeting)
         // The first sentence and about 1.5 s of the second, as raw s16le; the pipe stays open.
         let samples = try AudioStreamSamples.s16le(wav, seconds: 8.5)
         let process = Process()
@@ -212,8 +217,8 @@ import Testing
     }
 
     /// Stdin that stays open but sends nothing ends with the stall error, not a hang.
-    @Test func stalledStdinEndsWithAnError() throws {
-        guard T.modelDirectory != nil else { return }
+    @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel))
+    func stalledStdinEndsWithAnError() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["-c", "sleep 20 | '\(CLI.binary.path)' transcribe --live --raw s16le --stall-seconds 1"]

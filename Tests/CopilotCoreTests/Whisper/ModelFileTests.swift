@@ -7,11 +7,9 @@ import Testing
         values.flatMap { v in [UInt8(v & 0xff), UInt8(v >> 8)] }
     }
 
-    @Test func realModelLoadsWithTinyEnDimensions() throws {
-        guard let weights = try TestModel.weights() else {
-            print(TestModel.skipMessage)
-            return
-        }
+    @Test(.enabled(if: TestModel.directory != nil, TestModel.skipMessage))
+    func realModelLoadsWithTinyEnDimensions() throws {
+        let weights = try #require(try TestModel.weights())
         let dims = weights.dimensions
         #expect(dims == WhisperDimensions(
             melCount: 80, audioContext: 1500, width: 384, headCount: 6, encoderLayerCount: 4,
@@ -21,11 +19,9 @@ import Testing
         #expect(weights.encoderLayers[0].qkv.bias[384..<768].allSatisfy { $0 == 0 })
     }
 
-    @Test func realModelIndexHasAliasAndScalars() throws {
-        guard let dir = TestModel.directory else {
-            print(TestModel.skipMessage)
-            return
-        }
+    @Test(.enabled(if: TestModel.directory != nil, TestModel.skipMessage))
+    func realModelIndexHasAliasAndScalars() throws {
+        let dir = try #require(TestModel.directory)
         let file = try ModelFile(path: dir.appendingPathComponent("model.bin").path)
         #expect(file.binaryVersion == 6)
         #expect(file.specName == "WhisperSpec")
@@ -35,11 +31,9 @@ import Testing
         #expect(try file.integer("decoder/activation", default: 0) == 3)
     }
 
-    @Test func truncatedRealModelNamesTheOffset() throws {
-        guard let dir = TestModel.directory else {
-            print(TestModel.skipMessage)
-            return
-        }
+    @Test(.enabled(if: TestModel.directory != nil, TestModel.skipMessage))
+    func truncatedRealModelNamesTheOffset() throws {
+        let dir = try #require(TestModel.directory)
         let handle = try FileHandle(forReadingFrom: dir.appendingPathComponent("model.bin"))
         let head = try handle.read(upToCount: 1_000_000) ?? Data()
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("copilot-trunc-\(UUID()).bin").path

@@ -17,11 +17,9 @@ import Testing
         [50688, 317, 7002, 286, 257, 7319, 4608, 6140, 351, 257, 2060, 2239, 13, 50863],
     ]
 
-    @Test func espeakSpeechMatchesFasterWhisperAndWERBound() throws {
-        guard let dir = TestModel.directory else {
-            print(TestModel.skipMessage)
-            return
-        }
+    @Test(.enabled(if: TestModel.directory != nil, TestModel.skipMessage))
+    func espeakSpeechMatchesFasterWhisperAndWERBound() throws {
+        let dir = try #require(TestModel.directory)
         let model = try WhisperModel(directory: dir.path)
         let wav = try SpeechClip.make(Self.sentences)
         defer { try? FileManager.default.removeItem(atPath: wav) }
@@ -42,11 +40,9 @@ import Testing
         }
     }
 
-    @Test func silenceGivesNoSegments() throws {
-        guard let dir = TestModel.directory else {
-            print(TestModel.skipMessage)
-            return
-        }
+    @Test(.enabled(if: TestModel.directory != nil, TestModel.skipMessage))
+    func silenceGivesNoSegments() throws {
+        let dir = try #require(TestModel.directory)
         let model = try WhisperModel(directory: dir.path)
         let transcriber = Transcriber(model: model, options: TranscriptionOptions(), threads: 2)
         var segments: [WhisperSegment] = []

@@ -1,5 +1,6 @@
 import CopilotCore
 import Foundation
+import Testing
 
 /// Where the tiny.en model is for tests: `$COPILOT_MODEL_DIR`, else `models/tiny.en` in the
 /// repository (`make model` puts it there; CI runs it). nil when absent (tests then skip).
@@ -15,7 +16,7 @@ enum TestModel {
         return FileManager.default.fileExists(atPath: url.appendingPathComponent("model.bin").path) ? url : nil
     }
 
-    static let skipMessage = "models/tiny.en is absent: run `make model` to enable the real-model tests"
+    static let skipMessage: Comment = "models/tiny.en is absent: run `make model` to enable the real-model tests"
 
     /// The loaded weights, shared by every test (loading takes a fraction of a second).
     nonisolated(unsafe) static var cached: WhisperWeights?
