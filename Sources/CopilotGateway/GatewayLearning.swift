@@ -133,8 +133,8 @@ extension Gateway {
             learning.tuning?.returnOutbox(outbox)
             throw error
         }
-        func byName(_ arms: [LearnedArm]) -> [ArmName: QualityPosterior] {
-            Dictionary(arms.map { (ArmName(task: $0.task, provider: $0.provider), $0.posterior) }) { a, _ in a }
+        func byName(_ arms: [LearnedArm]) -> [LearnedArm.Name: QualityPosterior] {
+            Dictionary(arms.map { ($0.name, $0.posterior) }) { a, _ in a }
         }
         let totals = byName(result.arms), before = byName(snapshot)
         router.withLock { r in
@@ -155,12 +155,6 @@ extension Gateway {
         }
         if !result.foreign.isEmpty { learning.tuning?.absorb(result.foreign) }
     }
-}
-
-/// A posterior's task and provider.
-private struct ArmName: Hashable {
-    var task: String
-    var provider: String
 }
 
 /// Saves what the gateway learned every few seconds while anything changes, and once more

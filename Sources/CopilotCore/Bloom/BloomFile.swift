@@ -182,22 +182,17 @@ public enum BloomFile {
         let sum = header.withUnsafeBytes { BloomFileFormat.checksum(headerPrefix: $0, blocks: filter.bits) }
         withUnsafeBytes(of: sum.littleEndian) { header.replaceSubrange(56..<64, with: $0) }
         // Renaming over a device or FIFO would replace the node itself (`create --force /dev/null`).
-        guard !AtomicFile.isSpecial(path) else {
+        let staged = StagedFile(path)
+        guard !staged.inPlace else {
             throw BloomError.system(path: path, operation: "writing the filter", reason: "it is a device or pipe, not a regular file; give a regular file path")
         }
 
-        let staged = StagedFile(path)
         do {
-            let fd = try staged.open()
-            do {
+            try staged.write { fd in
                 var budget = failingAfterBytes ?? Int.max
                 try header.withUnsafeBytes { b in try writeAll(fd, b, path: staged.stagingPath, budget: &budget) }
                 try writeAll(fd, filter.bits, path: staged.stagingPath, budget: &budget)
-            } catch {
-                close(fd)
-                throw error
             }
-            guard close(fd) == 0 else { throw systemError(staged.stagingPath, "close") }
             try staged.publish(createOnly: !replace)
         } catch let failure as StagedFile.Failure {
             if failure.code == EEXIST && !replace { throw BloomError.fileExists(path: path) }

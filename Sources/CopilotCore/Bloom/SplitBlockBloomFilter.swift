@@ -64,8 +64,7 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
         self.capacity = capacity
         self.targetFalsePositiveRate = falsePositiveRate
         self.addedCount = .allocate(capacity: 1)
-        self.addedCount.initialize(to: 0)
-        self.addedCount.pointee = itemCount
+        self.addedCount.initialize(to: itemCount)
     }
 
     deinit { addedCount.deallocate() }

@@ -183,7 +183,7 @@ private struct State {
         key.key.utf8.count + (key.session?.utf8.count ?? 0) + value.count + 64
     }
 
-    /// The node of a live key without touching recency (expired entries are dropped).
+    /// The node holding `key` (whose hash is `hash`, computed when not given), live or expired.
     func find(_ key: MemoryKey, hash: UInt64? = nil) -> Int32? {
         let hash = hash ?? index.hash(key)
         return nodes.withUnsafeBufferPointer { nodes in index.find(hash: hash) { nodes[Int($0)].key == key } }
@@ -192,6 +192,7 @@ private struct State {
     /// The live entries' node numbers.
     var liveNodes: [Int] { index.nodes.map { Int($0) } }
 
+    /// The node of a live key without touching recency (expired entries are dropped).
     mutating func peek(_ key: MemoryKey, now: Int64) -> Int? {
         guard let i = find(key) else { return nil }
         if nodes[Int(i)].expiresAtMs <= now {

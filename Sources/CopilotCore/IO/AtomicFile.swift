@@ -61,6 +61,19 @@ public final class StagedFile {
         return fd
     }
 
+    /// Opens the staging file, lets `body` write to its descriptor and closes it (also when
+    /// `body` throws, whose error then comes out unchanged).
+    public func write(_ body: (Int32) throws -> Void) throws {
+        let fd = try open()
+        do {
+            try body(fd)
+        } catch {
+            close(fd)
+            throw error
+        }
+        guard close(fd) == 0 else { throw Failure(operation: "close", path: stagingPath, code: errno) }
+    }
+
     /// Makes the staged bytes the destination's, durably (see the type). With `createOnly`, an
     /// existing destination is left alone and the failure's code is `EEXIST`.
     public func publish(createOnly: Bool = false) throws(Failure) {
@@ -104,22 +117,12 @@ public final class StagedFile {
 
 /// Whole-file writes through ``StagedFile``.
 public enum AtomicFile {
-    /// True when `path` exists and is not a regular file, so it must be written in place.
-    public static func isSpecial(_ path: String) -> Bool { StagedFile.isSpecial(path) }
-
     /// Writes `bytes` to `path` (see ``StagedFile``); errors name the path.
     public static func write(_ bytes: some Collection<UInt8>, to path: String) throws {
         let data = Array(bytes)
         let staged = StagedFile(path)
         do {
-            let fd = try staged.open()
-            do {
-                try data.withUnsafeBytes { try FileDescriptorOutput.writeAll(fd: fd, name: path, $0) }
-            } catch {
-                close(fd)
-                throw error
-            }
-            guard close(fd) == 0 else { throw StagedFile.Failure(operation: "close", path: staged.stagingPath, code: errno) }
+            try staged.write { fd in try data.withUnsafeBytes { try FileDescriptorOutput.writeAll(fd: fd, name: path, $0) } }
             try staged.publish()
         } catch let failure as StagedFile.Failure {
             throw OutputError.writeFailed(destination: path, reason: failure.reason)

@@ -26,14 +26,9 @@ public final class RedisRouteState: @unchecked Sendable {
     private let lock = NSLock()
     private var connection: RedisConnection?
     /// Totals after the last exchange, by task and provider.
-    private var base: [ArmKey: (successes: Double, failures: Double)] = [:]
+    private var base: [LearnedArm.Name: (successes: Double, failures: Double)] = [:]
     /// The last stream id read, by task.
     private var seen: [String: String] = [:]
-
-    struct ArmKey: Hashable {
-        var task: String
-        var provider: String
-    }
 
     /// A store on `url` under `namespace` (the cache's, e.g. `copilot:`). Nothing is
     /// contacted until the first call.
@@ -64,9 +59,7 @@ public final class RedisRouteState: @unchecked Sendable {
             let replies = try c.pipeline(tasks.map { [Array("XRANGE".utf8), streamKey($0), Array("-".utf8), Array("+".utf8)] })
             var result: [String: [TuningObservation]] = [:]
             for (task, reply) in zip(tasks, replies) {
-                let entries = try Self.parseStream(reply, url: url)
-                if let last = entries.last { seen[task] = last.id }
-                let list = entries.compactMap(\.observation)
+                let list = try read(reply, of: task).compactMap(\.observation)
                 if !list.isEmpty { result[task] = list }
             }
             return result
@@ -84,7 +77,7 @@ public final class RedisRouteState: @unchecked Sendable {
         try locked { c in
             var commands: [[[UInt8]]] = []
             for arm in arms {
-                let key = ArmKey(task: arm.task, provider: arm.provider)
+                let key = arm.name
                 let before = base[key] ?? (0, 0)
                 for (field, now, then) in [("s", arm.posterior.successes, before.successes), ("f", arm.posterior.failures, before.failures)] {
                     let delta = now - then
@@ -95,11 +88,11 @@ public final class RedisRouteState: @unchecked Sendable {
             for (task, list) in observations.sorted(by: { $0.key < $1.key }) {
                 for o in list {
                     let p = o.parameters
-                    commands.append(
-                        [
-                            "XADD", nil, "MAXLEN", "~", String(ParameterTuner.maxObservations), "*", "gateway", instance,
-                            "temperature", String(p.temperature), "top_p", String(p.topP), "max_tokens", String(p.maxTokens), "score", String(o.score),
-                        ].map { $0.map { Array($0.utf8) } ?? streamKey(task) })
+                    let fields = [
+                        "MAXLEN", "~", String(ParameterTuner.maxObservations), "*", "gateway", instance,
+                        "temperature", String(p.temperature), "top_p", String(p.topP), "max_tokens", String(p.maxTokens), "score", String(o.score),
+                    ]
+                    commands.append([Array("XADD".utf8), streamKey(task)] + fields.map { Array($0.utf8) })
                 }
             }
             let written = commands.count
@@ -115,9 +108,7 @@ public final class RedisRouteState: @unchecked Sendable {
             let totals = try Self.parseArms(replies[written], url: url)
             var foreign: [String: [TuningObservation]] = [:]
             for (task, reply) in zip(tasks, replies[(written + 1)...]) {
-                let entries = try Self.parseStream(reply, url: url)
-                if let last = entries.last { seen[task] = last.id }
-                let theirs = entries.filter { $0.gateway != instance }.compactMap(\.observation)
+                let theirs = try read(reply, of: task).filter { $0.gateway != instance }.compactMap(\.observation)
                 if !theirs.isEmpty { foreign[task] = theirs }
             }
             base = totals
@@ -134,12 +125,20 @@ public final class RedisRouteState: @unchecked Sendable {
         }
     }
 
-    private static func field(_ name: String, _ key: ArmKey) -> [UInt8] {
+    /// The entries of `task`'s stream in an XRANGE reply; the last one's id is where the next
+    /// exchange reads on from.
+    private func read(_ reply: RedisReply, of task: String) throws -> [StreamEntry] {
+        let entries = try Self.parseStream(reply, url: url)
+        if let last = entries.last { seen[task] = last.id }
+        return entries
+    }
+
+    private static func field(_ name: String, _ key: LearnedArm.Name) -> [UInt8] {
         // NUL separates the parts: task and provider names are text without NUL.
         Array(name.utf8) + [0] + Array(key.task.utf8) + [0] + Array(key.provider.utf8)
     }
 
-    private static func arms(_ totals: [ArmKey: (successes: Double, failures: Double)]) -> [LearnedArm] {
+    private static func arms(_ totals: [LearnedArm.Name: (successes: Double, failures: Double)]) -> [LearnedArm] {
         totals.map { key, v in
             LearnedArm(task: key.task, provider: key.provider, posterior: QualityPosterior(successes: v.successes, failures: v.failures))
         }.sorted { ($0.task, $0.provider) < ($1.task, $1.provider) }
@@ -147,11 +146,11 @@ public final class RedisRouteState: @unchecked Sendable {
 
     /// HGETALL's flat array of fields and values; totals below zero (rounding of the deltas)
     /// count as zero; a field or value that is not ours means a damaged key.
-    static func parseArms(_ reply: RedisReply, url: RedisURL) throws -> [ArmKey: (successes: Double, failures: Double)] {
+    static func parseArms(_ reply: RedisReply, url: RedisURL) throws -> [LearnedArm.Name: (successes: Double, failures: Double)] {
         guard case .array(let items) = reply, items.count % 2 == 0 else {
             throw RouteStateError.damaged(path: url.description, reason: "the posteriors hash is not a hash (\(reply))")
         }
-        var totals: [ArmKey: (successes: Double, failures: Double)] = [:]
+        var totals: [LearnedArm.Name: (successes: Double, failures: Double)] = [:]
         for i in stride(from: 0, to: items.count, by: 2) {
             guard case .bulk(let name) = items[i], case .bulk(let text) = items[i + 1],
                 let value = Double(String(decoding: text, as: UTF8.self)), value.isFinite
@@ -160,7 +159,7 @@ public final class RedisRouteState: @unchecked Sendable {
             guard parts.count == 3, parts[0] == [UInt8]("s".utf8)[...] || parts[0] == [UInt8]("f".utf8)[...] else {
                 throw RouteStateError.damaged(path: url.description, reason: "an unknown posterior field")
             }
-            let key = ArmKey(task: String(decoding: parts[1], as: UTF8.self), provider: String(decoding: parts[2], as: UTF8.self))
+            let key = LearnedArm.Name(task: String(decoding: parts[1], as: UTF8.self), provider: String(decoding: parts[2], as: UTF8.self))
             var v = totals[key] ?? (0, 0)
             if parts[0].first == UInt8(ascii: "s") { v.successes = max(0, value) } else { v.failures = max(0, value) }
             totals[key] = v

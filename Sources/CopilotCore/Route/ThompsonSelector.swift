@@ -221,6 +221,21 @@ public struct LearnedArm: Sendable, Equatable, Codable {
         self.provider = provider
         self.posterior = posterior
     }
+
+    /// What names an arm wherever it is kept or exchanged: its task and provider.
+    public struct Name: Hashable, Sendable {
+        public var task: String
+        public var provider: String
+
+        /// Memberwise.
+        public init(task: String, provider: String) {
+            self.task = task
+            self.provider = provider
+        }
+    }
+
+    /// This arm's task and provider.
+    public var name: Name { Name(task: task, provider: provider) }
 }
 
 /// Sorts candidates by descending score, ties by provider index (insertion sort: n is small

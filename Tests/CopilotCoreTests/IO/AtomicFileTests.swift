@@ -66,10 +66,10 @@ import Testing
     @Test func devicesAndPipesAreSpecial() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        #expect(AtomicFile.isSpecial("/dev/null"))
-        #expect(!AtomicFile.isSpecial(dir + "/absent"))
+        #expect(StagedFile.isSpecial("/dev/null"))
+        #expect(!StagedFile.isSpecial(dir + "/absent"))
         try "x".write(toFile: dir + "/plain", atomically: false, encoding: .utf8)
-        #expect(!AtomicFile.isSpecial(dir + "/plain"))
+        #expect(!StagedFile.isSpecial(dir + "/plain"))
     }
 
     /// A FIFO destination is written in place: the node survives and the reader gets the bytes
