@@ -76,7 +76,7 @@ public struct Configuration: @unchecked Sendable {
     }
 
     /// Every section copilot reads; any other is refused as a typo by ``load(explicitPath:environment:)``.
-    public static let knownSections = ["audio", "buffer", "transcribe", "bloom", "consensus", "vad", "mel", "cache", "route"]
+    public static let knownSections = ["general", "audio", "buffer", "transcribe", "bloom", "consensus", "vad", "mel", "cache", "route"]
 
     /// Resolves the configuration from an explicit path or the environment (see type docs),
     /// refusing sections copilot does not know.

@@ -18,3 +18,17 @@ package enum HalfKernels {
         copilot_half_matrix_vector(rows, rowCount, width, x, out)
     }
 }
+
+/// What the optimized code uses on this CPU, for `--stats`.
+public enum OptimizedKernels {
+    /// Whether the float16 kernels run here (AVX2, FMA and F16C); without them the optimized
+    /// decoder computes its float16 logits with portable Swift code instead.
+    public static var halfPrecisionAvailable: Bool { HalfKernels.isAvailable }
+
+    /// One phrase: the instructions found, and what runs without them.
+    public static var summary: String {
+        halfPrecisionAvailable
+            ? "OpenBLAS, float16 logits on AVX2+FMA+F16C"
+            : "OpenBLAS, float16 logits in portable Swift (this CPU lacks AVX2, FMA or F16C)"
+    }
+}

@@ -30,9 +30,6 @@ struct LiveOptions: ParsableArguments {
     @Option(help: ArgumentHelp("End with an error when a pipe or device delivers nothing for this long (default 10; 0 waits for ever).", valueName: "seconds"))
     var stallSeconds: Double?
 
-    @Flag(help: "Print lag, skipped partials, ring peak and overruns on stderr at exit.")
-    var stats = false
-
     /// Benchmark-only: how much of the 30 s window a final encodes (measures the accuracy cost
     /// of following the utterance's length).
     @Option(help: .hidden)
@@ -48,7 +45,6 @@ struct LiveOptions: ParsableArguments {
         if preRollMs != nil { given.append("--pre-roll-ms") }
         if postRollMs != nil { given.append("--post-roll-ms") }
         if stallSeconds != nil { given.append("--stall-seconds") }
-        if stats { given.append("--stats") }
         if finalEncoding != nil { given.append("--final-encoding") }
         return given
     }

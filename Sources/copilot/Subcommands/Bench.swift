@@ -1,5 +1,6 @@
 import ArgumentParser
 import CopilotCore
+import CopilotReference
 import Foundation
 
 /// `copilot bench`: optimized vs reference speed table for every component.
@@ -13,6 +14,7 @@ struct Bench: ParsableCommand {
             Examples:
               copilot bench --quick
               copilot bench --filter ring --json > ring.json
+              copilot bench --verify            # largest optimized-vs-reference difference per component
             """)
 
     @Option(help: "Run only cases whose name contains this text.")
@@ -27,10 +29,28 @@ struct Bench: ParsableCommand {
     @Flag(help: "List case names without running them.")
     var list = false
 
+    @Flag(help: "Run both implementations of every component on the same input and print the largest difference of each (exit 1 if one disagrees).")
+    var verify = false
+
+    @Option(help: ArgumentHelp("Threads of the optimized side with --verify (default 2).", valueName: "n"))
+    var threads: Int = 2
+
     @Option(help: "Seed for generated input.")
     var seed: UInt64 = 42
 
+    @OptionGroup var config: ConfigOptions
+
+    func validate() throws {
+        if verify && (list || filter != nil) {
+            throw ValidationError("--verify compares every component; drop --list and --filter")
+        }
+        if !(1...64).contains(threads) {
+            throw ValidationError("--threads must be in 1...64, got \(threads)")
+        }
+    }
+
     func run() throws {
+        if verify { return try runVerification() }
         let context = BenchContext(quick: quick, seed: seed)
         let runner = BenchRunner(quick: quick)
         let progress = ProgressLine(enabled: !list && !json)
@@ -54,6 +74,28 @@ struct Bench: ParsableCommand {
             } else {
                 try out.write(json ? BenchReport.json(results) : BenchReport.markdown(results))
             }
+        }
+    }
+
+    /// `--verify`: the comparison table; the real Whisper model when one is installed.
+    private func runVerification() throws {
+        let configuration = try config.load()
+        let settings = try TranscribeSettings(configuration: configuration)
+        let directory = try? WhisperModel.locate(explicit: nil, configured: settings.model.isEmpty ? nil : settings.model)
+        let model = try directory.map { try WhisperModel(directory: $0) }
+        let progress = ProgressLine(enabled: !json)
+        let checks = try ImplementationVerification.run(
+            quick: quick, threads: threads, model: model?.weights, seed: seed,
+            progress: { progress.update("verify: \($0)") })
+        progress.clear()
+        try withStandardOutput { out in
+            try out.write(json
+                ? ImplementationVerification.json(checks, threads: threads)
+                : ImplementationVerification.markdown(checks, threads: threads))
+        }
+        if let failed = checks.first(where: { !$0.agrees }) {
+            writeStandardError("copilot bench: \(failed.component) disagrees with its reference (largest \(failed.measure) \(failed.largestDifference), tolerance \(failed.tolerance))\n")
+            throw ExitCode(1)
         }
     }
 }

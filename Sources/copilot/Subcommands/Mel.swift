@@ -1,5 +1,7 @@
 import ArgumentParser
 import CopilotCore
+import CopilotReference
+import Foundation
 
 extension MelOutputFormat: ExpressibleByArgument {}
 
@@ -18,6 +20,7 @@ struct Mel: ParsableCommand {
               copilot mel speech.wav --output speech.npy
               copilot mel speech.flac --frames 3000 --format f32le --output window.f32
               arecord -q -f S16_LE -r 16000 -c 1 -d 5 | copilot mel --output - > live.npy
+              copilot mel speech.wav --impl reference --stats --output ref.npy
             """)
 
     @OptionGroup(title: "Audio input") var audio: AudioInputOptions
@@ -34,6 +37,8 @@ struct Mel: ParsableCommand {
     @Option(help: ArgumentHelp("Threads computing the features (default 1, or [mel] threads).", valueName: "n"))
     var threads: Int?
 
+    @OptionGroup(title: "Implementation") var implementation: ImplementationOptions
+
     @OptionGroup var config: ConfigOptions
 
     func validate() throws {
@@ -49,9 +54,12 @@ struct Mel: ParsableCommand {
         let configuration = try config.load()
         let settings = try MelSettings(configuration: configuration)
         let stream = try audio.open(targetRate: WhisperMel.sampleRate, configuration: configuration)
+        let start = DispatchTime.now()
+        let (extractor, report) = try ImplementationSelection.melExtractor(
+            threads: threads ?? settings.threads, requested: implementation.resolve(configuration))
+        implementation.announce(report)
         let samples = try stream.readAll()
-        let extractor = LogMelSpectrogram(threadCount: threads ?? settings.threads)
-        var features = extractor.logMelSpectrogram(samples)
+        var features = samples.withUnsafeBufferPointer { extractor.logMelSpectrogram($0) }
         if let frames { features = features.window(startFrame: 0, frameCount: frames) }
         let format = format ?? settings.format
         if output == "-" {
@@ -61,5 +69,6 @@ struct Mel: ParsableCommand {
         } else {
             try features.write(toFile: output, format: format)
         }
+        implementation.printStatistics([report], since: start, audioSeconds: Double(samples.count) / Double(WhisperMel.sampleRate))
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CopilotCore
+import CopilotReference
 import Foundation
 
 extension TranscriptFormat: ExpressibleByArgument {}
@@ -37,11 +38,13 @@ struct Transcribe: ParsableCommand {
               arecord -f S16_LE -r 16000 -c 1 | copilot transcribe --live --format jsonl | next-stage
               copilot transcribe meeting.wav --live --pace realtime --partials --format jsonl --stats
               copilot transcribe meeting.wav --live --format srt > meeting.srt
+              copilot transcribe talk.wav --impl reference --stats   # CopilotReference's loops
             """)
 
     @OptionGroup(title: "Audio input") var audio: AudioInputOptions
     @OptionGroup var config: ConfigOptions
     @OptionGroup(title: "Live transcription") var live: LiveOptions
+    @OptionGroup(title: "Implementation") var implementation: ImplementationOptions
 
     @Option(help: ArgumentHelp("Whisper model directory (model.bin, config.json, vocabulary.txt).", valueName: "dir"))
     var model: String?
@@ -104,24 +107,37 @@ struct Transcribe: ParsableCommand {
         // Open the input first so a bad file fails at once, then load the model while a live
         // capture fills its queue.
         let stream = try audio.open(targetRate: WhisperMel.sampleRate, configuration: configuration)
+        let start = DispatchTime.now()
         let whisper = try WhisperModel(directory: directory)
         try whisper.checkLanguage(language)
         var options = settings.transcriptionOptions
         options.decoding.seed = seed
-        let transcriber = Transcriber(model: whisper, options: options, threads: settings.resolvedThreads)
+        let requested = try implementation.resolve(configuration)
+        let (transcriber, report) = ImplementationSelection.transcriber(
+            model: whisper, options: options, threads: settings.resolvedThreads, requested: requested)
+        implementation.announce(report)
         if live.live {
             guard settings.format != .json else {
                 throw ValidationError("[transcribe] format = \"json\" cannot stream; pass --format jsonl (or txt, srt, vtt) with --live")
             }
-            try transcribeLive(stream: stream, transcriber: transcriber, settings: settings, configuration: configuration)
+            let vadReport = try transcribeLive(
+                stream: stream, transcriber: transcriber, settings: settings, configuration: configuration, requested: requested)
+            implementation.printStatistics([report, vadReport], since: start, audioSeconds: nil)
             return
         }
         let input = try stream.readAll()
-        let speech = vad
-            ? try SpeechOnlyAudio(
-                samples: input, sampleRate: WhisperMel.sampleRate,
-                detector: VADSettings(section: configuration.section("vad")).makeDetector(for: .segments))
-            : nil
+        var reports = [report]
+        defer {
+            implementation.printStatistics(reports, since: start, audioSeconds: Double(input.count) / Double(WhisperMel.sampleRate))
+        }
+        var speech: SpeechOnlyAudio?
+        if vad {
+            let (detector, vadReport) = try ImplementationSelection.voiceDetector(
+                settings: VADSettings(section: configuration.section("vad")), format: .segments, requested: requested)
+            implementation.announce(vadReport)
+            reports.append(vadReport)
+            speech = try SpeechOnlyAudio(samples: input, sampleRate: WhisperMel.sampleRate, detector: detector)
+        }
         let samples = speech?.samples ?? input
         let renderer = TranscriptRenderer(format: settings.format)
         let progress = ProgressLine(enabled: Double(samples.count) > 30 * Double(WhisperMel.sampleRate))
@@ -152,11 +168,14 @@ struct Transcribe: ParsableCommand {
 
     /// `--live`: the pipeline prints each event as it comes, flushed at once.
     private func transcribeLive(
-        stream: AudioStream, transcriber: Transcriber, settings: TranscribeSettings, configuration: Configuration
-    ) throws {
+        stream: AudioStream, transcriber: Transcriber, settings: TranscribeSettings, configuration: Configuration,
+        requested: Implementation
+    ) throws -> ImplementationReport {
         let vadSettings = try VADSettings(section: configuration.section("vad"))
+        let (detector, vadReport) = try ImplementationSelection.voiceDetector(settings: vadSettings, format: .segments, requested: requested)
+        implementation.announce(vadReport)
         let pipeline = try LiveTranscriber(
-            transcriber: transcriber, detector: vadSettings.makeDetector(for: .segments), shaping: vadSettings.shaping,
+            transcriber: transcriber, detector: detector, shaping: vadSettings.shaping,
             options: live.options(conditionOnPreviousText: conditionOnPreviousText))
         let renderer = LiveTranscriptRenderer(format: settings.format)
         let partialLine = ProgressLine(enabled: settings.format == .txt)
@@ -176,7 +195,8 @@ struct Transcribe: ParsableCommand {
                 }
             }
             partialLine.clear()
-            if live.stats { writeStandardError(statistics.report) }
+            if implementation.stats { writeStandardError(statistics.report) }
         }
+        return vadReport
     }
 }

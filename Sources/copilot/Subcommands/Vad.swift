@@ -1,5 +1,6 @@
 import ArgumentParser
 import CopilotCore
+import CopilotReference
 import Foundation
 
 extension VADDetectorKind: ExpressibleByArgument {}
@@ -19,6 +20,7 @@ struct Vad: ParsableCommand {
               copilot vad talk.wav --format frames --frame-ms 10
               copilot vad talk.flac --format json --split segments/
               copilot vad --detector energy --threshold 0.02 < speech.raw
+              copilot vad talk.wav --impl reference --stats   # CopilotReference's detector
             """)
 
     @OptionGroup(title: "Audio input") var audio: AudioInputOptions
@@ -56,6 +58,8 @@ struct Vad: ParsableCommand {
     @Flag(help: .hidden)
     var dumpFeatures = false
 
+    @OptionGroup(title: "Implementation") var implementation: ImplementationOptions
+
     @OptionGroup var config: ConfigOptions
 
     func validate() throws {
@@ -74,10 +78,14 @@ struct Vad: ParsableCommand {
         if let minSpeechMs { settings.shaping.minSpeechMs = minSpeechMs }
         if let minSilenceMs { settings.shaping.minSilenceMs = minSilenceMs }
         if let padMs { settings.shaping.padMs = padMs }
-        let detector = try settings.makeDetector(for: format)
+        let start = DispatchTime.now()
+        let (detector, report) = try ImplementationSelection.voiceDetector(
+            settings: settings, format: format, requested: implementation.resolve(configuration))
+        implementation.announce(report)
         if let split { try VADSplitter.prepareDirectory(split, overwrite: overwrite) }
         let stream = try audio.open(targetRate: SpectralVADParameters.sampleRate, configuration: configuration)
         if dumpFeatures { return try dumpFeatureRows(stream) }
+        var samplesRead = 0
         let runner = VoiceActivityRunner(
             detector: detector, sampleRate: stream.sampleRate, shaping: settings.shaping, keepAudio: split != nil)
         try withStandardOutput { out in
@@ -90,11 +98,13 @@ struct Vad: ParsableCommand {
                 }
             }
             try stream.forEachChunk { chunk in
+                samplesRead += chunk.count
                 try runner.feed(chunk)
                 try out.flush()
             }
             try runner.finish()
         }
+        implementation.printStatistics([report], since: start, audioSeconds: Double(samplesRead) / Double(stream.sampleRate))
     }
 
     /// Raw float32 rows of the default detector's features, one row per 10 ms hop (read by

@@ -1,0 +1,138 @@
+import CopilotCore
+import Foundation
+
+/// Which implementation of one component ran, and why: what `--stats` prints and where the
+/// fallback notice comes from.
+public struct ImplementationReport: Sendable {
+    /// The component ("vad", "mel", "transcribe").
+    public let component: String
+    /// What `--impl` or `[general] impl` asked for.
+    public let requested: Implementation
+    /// What runs.
+    public let ran: Implementation
+    /// The self-check that decided, when the optimized path was asked for.
+    public let checks: [ImplementationCheck]
+    /// Why the optimized path was not trusted (a check that disagreed or failed), if so.
+    public let fallbackReason: String?
+    /// What the optimized code runs on this CPU, where that varies.
+    public var kernels: String?
+
+    /// One line for stderr when the optimized path fell back, `nil` otherwise.
+    public var notice: String? {
+        fallbackReason.map { "copilot: \(component): \($0); running the reference implementation instead (slower; pass --impl reference to skip the check)" }
+    }
+
+    /// The `--stats` lines: what ran, and each self-check's difference and time.
+    public var statistics: String {
+        var lines = ["implementation: \(component) \(ran.rawValue)" + (requested != ran ? " (asked for \(requested.rawValue))" : "")]
+        if let kernels { lines.append("optimized kernels: \(kernels)") }
+        for check in checks {
+            lines.append(String(
+                format: "self-check: %@ on %@: largest %@ %.3g (tolerance %.3g), %.1f ms optimized, %.1f ms reference",
+                check.component, check.input, check.measure, check.largestDifference, check.tolerance,
+                check.optimizedSeconds * 1000, check.referenceSeconds * 1000))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Builds a component from its optimized code or from CopilotReference: `reference` when
+/// asked; `optimized` only after its self-check (both sides on a fraction of a second of
+/// synthetic input) agrees, otherwise the reference with a notice.
+public enum ImplementationSelection {
+    /// Decides between the two: the reference when asked for; otherwise runs `checks` and
+    /// keeps the optimized path only if every one agrees (a check that throws counts as
+    /// disagreeing).
+    public static func choose(
+        component: String, requested: Implementation, checks: () throws -> [ImplementationCheck]
+    ) -> ImplementationReport {
+        guard requested == .optimized else {
+            return ImplementationReport(component: component, requested: requested, ran: .reference, checks: [], fallbackReason: nil, kernels: nil)
+        }
+        let results: [ImplementationCheck]
+        do {
+            results = try checks()
+        } catch {
+            return ImplementationReport(
+                component: component, requested: requested, ran: .reference, checks: [],
+                fallbackReason: "the optimized path's self-check failed (\(error.localizedDescription))", kernels: nil)
+        }
+        if let failed = results.first(where: { !$0.agrees }) {
+            let reason = String(
+                format: "the optimized %@ disagreed with the reference on its self-check (largest %@ %.3g, tolerance %.3g)",
+                failed.component, failed.measure, failed.largestDifference, failed.tolerance)
+            return ImplementationReport(component: component, requested: requested, ran: .reference, checks: results, fallbackReason: reason, kernels: nil)
+        }
+        return ImplementationReport(component: component, requested: requested, ran: .optimized, checks: results, fallbackReason: nil, kernels: nil)
+    }
+
+    /// Input the self-checks run on: both of the VAD's classes and a few mel frames, short
+    /// enough to cost milliseconds.
+    static let selfCheckSeconds = 0.15
+
+    /// The detector `settings` describe, as CopilotReference writes it.
+    public static func referenceDetector(settings: VADSettings, format: VADOutputFormat) throws -> any VoiceActivityDetecting {
+        let optimized = try settings.makeDetector(for: format)
+        switch settings.detector {
+        case .energy:
+            return ReferenceEnergyDetector(frameSamples: optimized.frameSamples, threshold: settings.threshold ?? EnergyVoiceDetector.defaultThreshold)
+        case .default:
+            return try ReferenceSpectralDetector(
+                frameMs: optimized.frameSamples / 16, aggressiveness: settings.aggressiveness, threshold: settings.threshold)
+        }
+    }
+
+    /// The voice detector for `copilot vad`, `transcribe --vad` and `--live`.
+    public static func voiceDetector(
+        settings: VADSettings, format: VADOutputFormat, requested: Implementation
+    ) throws -> (detector: any VoiceActivityDetecting, report: ImplementationReport) {
+        let report = choose(component: "vad", requested: requested) {
+            [try ImplementationChecks.vad(settings: settings, format: format, seconds: selfCheckSeconds)]
+        }
+        let detector = report.ran == .optimized
+            ? try settings.makeDetector(for: format)
+            : try referenceDetector(settings: settings, format: format)
+        return (detector, report)
+    }
+
+    /// The log-mel extractor for `copilot mel`.
+    public static func melExtractor(threads: Int, requested: Implementation) -> (extractor: any MelExtracting, report: ImplementationReport) {
+        let report = choose(component: "mel", requested: requested) {
+            [ImplementationChecks.mel(threads: threads, seconds: selfCheckSeconds)]
+        }
+        let extractor: any MelExtracting = report.ran == .optimized
+            ? LogMelSpectrogram(threadCount: threads) : ReferenceLogMelSpectrogram()
+        return (extractor, report)
+    }
+
+    /// The transcriber for `copilot transcribe`: the optimized pipeline after its mel,
+    /// encoder and decoder agree with the reference on a short input (a ``SelfCheckModel``
+    /// shaped like `model`), or the reference's mel, encoder and decoder (plain loops, one
+    /// thread) behind the same window decoder.
+    public static func transcriber(
+        model: WhisperModel, options: TranscriptionOptions, threads: Int, requested: Implementation
+    ) -> (transcriber: Transcriber, report: ImplementationReport) {
+        let report = choose(component: "transcribe", requested: requested) {
+            let weights = SelfCheckModel.weights(
+                like: model.weights.dimensions, halfPrecisionEmbedding: model.weights.tokenEmbedding.isHalfPrecision)
+            return [
+                ImplementationChecks.mel(threads: threads, seconds: selfCheckSeconds),
+                ImplementationChecks.whisperEncoder(weights: weights, threads: threads, seconds: selfCheckSeconds),
+                ImplementationChecks.whisperDecoder(weights: weights, threads: threads, seconds: selfCheckSeconds),
+            ]
+        }
+        guard report.ran == .reference else {
+            var report = report
+            report.kernels = OptimizedKernels.summary
+            return (Transcriber(model: model, options: options, threads: threads), report)
+        }
+        let windowDecoder = WhisperWindowDecoder(
+            decoder: ReferenceWhisperDecoder(weights: model.weights), specials: model.tokenizer.special,
+            suppressIds: model.suppressIds, suppressIdsAtBegin: model.suppressIdsAtBegin, options: options.decoding)
+        let tokenizer = model.tokenizer
+        let transcriber = Transcriber(
+            encoder: ReferenceWhisperEncoder(weights: model.weights), windowDecoder: windowDecoder,
+            mel: ReferenceLogMelSpectrogram(), options: options, detokenize: { tokenizer.decode($0) })
+        return (transcriber, report)
+    }
+}

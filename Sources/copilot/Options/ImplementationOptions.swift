@@ -1,0 +1,42 @@
+import ArgumentParser
+import CopilotCore
+import CopilotReference
+import Foundation
+
+extension Implementation: ExpressibleByArgument {}
+
+/// `--impl` and `--stats` of the subcommands whose components have a CopilotReference twin.
+struct ImplementationOptions: ParsableArguments {
+    @Option(
+        name: .customLong("impl"),
+        help: ArgumentHelp(
+            "optimized (checked against the reference at start; falls back to it on disagreement) or reference (CopilotReference's plain code). Default optimized, or [general] impl.",
+            valueName: "impl"))
+    var implementation: Implementation?
+
+    @Flag(help: "Print on stderr at exit which implementation ran, its self-check and its time (with --live also lag, skipped partials, ring peak and overruns).")
+    var stats = false
+
+    /// `--impl`, else `[general] impl`.
+    func resolve(_ configuration: Configuration) throws -> Implementation {
+        try implementation ?? GeneralSettings(configuration: configuration).implementation
+    }
+
+    /// Says on stderr, once, that the optimized path fell back.
+    func announce(_ report: ImplementationReport) {
+        if let notice = report.notice { writeStandardError(notice + "\n") }
+    }
+
+    /// With `--stats`: the reports and the time since `start` for `audioSeconds` of input.
+    func printStatistics(_ reports: [ImplementationReport], since start: DispatchTime, audioSeconds: Double?) {
+        guard stats else { return }
+        writeStandardError(reports.map(\.statistics).joined() + ImplementationOptions.timeLine(since: start, audioSeconds: audioSeconds))
+    }
+
+    /// "time: 1.234 s (for 60.0 s of audio: 48.6x real time)".
+    static func timeLine(since start: DispatchTime, audioSeconds: Double?) -> String {
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        guard let audioSeconds, audioSeconds > 0 else { return String(format: "time: %.3f s\n", seconds) }
+        return String(format: "time: %.3f s for %.1f s of audio (%.1fx real time)\n", seconds, audioSeconds, audioSeconds / max(seconds, 1e-9))
+    }
+}
