@@ -24,7 +24,7 @@ import Testing
         #expect(r.status == 0, "\(r.err)")
         let lines = r.err.split(separator: "\n").map(String.init)
         #expect(lines.first == "implementation: vad optimized")
-        #expect(lines.contains { $0.hasPrefix("self-check: vad (default) on 0.1 s synthetic speech") && $0.contains("tolerance 0.002") })
+        #expect(lines.contains { $0.hasPrefix("self-check: vad (default) on 0.15 s synthetic speech") && $0.contains("tolerance 0.002") })
         #expect(lines.last?.hasPrefix("time: ") == true && lines.last?.contains("for 4.0 s of audio") == true)
         let energy = try CLI.run(["vad", "--stats", "--detector", "energy", "--impl", "reference"], stdin: Self.bursts)
         #expect(energy.err.hasPrefix("implementation: vad reference\ntime: "))

@@ -190,7 +190,7 @@ public enum ImplementationChecks {
     }
 
     static func describe(seconds: Double, frames: Int, unit: String) -> String {
-        String(format: "%.1f s synthetic speech, %d %@", seconds, frames, unit)
+        String(format: "%.2f s synthetic speech, %d %@", seconds, frames, unit)
     }
 
     static func timed(_ body: () -> Void) -> Double {

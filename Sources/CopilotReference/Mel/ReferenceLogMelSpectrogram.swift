@@ -2,24 +2,21 @@ import CopilotCore
 import Foundation
 
 /// The plain log-mel extractor: faster-whisper's numpy `FeatureExtractor` written as loops,
-/// with a naive DFT in double precision. The oracle for ``LogMelSpectrogram``.
+/// with ``ReferenceFFT`` where it calls `numpy.fft.rfft`, in double precision. The oracle for
+/// ``LogMelSpectrogram``, its benchmark baseline and the `--impl reference` fallback.
 ///
-/// - Complexity: O(frames * 201 * 400); about a second per minute of audio. Use it for tests
-///   and the benchmark baseline, not for transcription.
+/// - Complexity: O(frames * (400 * 18 + 80 * 201)): one frame's FFT plus the filter bank.
 public struct ReferenceLogMelSpectrogram: MelExtracting {
     private let filters: [[Double]]
     private let window: [Double]
-    private let cosTable: [Double]
-    private let sinTable: [Double]
+    private let fft = ReferenceFFT(size: WhisperMel.fftSize)
 
-    /// Creates the extractor (filters, window and DFT tables).
+    /// Creates the extractor (filters, window and FFT tables).
     public init() {
         let n = WhisperMel.fftSize
         filters = Self.melFilters()
         // numpy.hanning(401)[:-1], then rounded to float32 as faster-whisper does.
         window = (0..<n).map { Double(Float(0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(n)))) }
-        cosTable = (0..<n).map { cos(2 * Double.pi * Double($0) / Double(n)) }
-        sinTable = (0..<n).map { sin(2 * Double.pi * Double($0) / Double(n)) }
     }
 
     public func logMelSpectrogram(_ samples: UnsafeBufferPointer<Float>) -> MelSpectrogram {
@@ -40,17 +37,8 @@ public struct ReferenceLogMelSpectrogram: MelExtracting {
         // Every STFT frame but the last.
         let frameCount = (padded.count - n) / hop + 1 - 1
         var logSpec = [[Double]](repeating: [Double](repeating: 0, count: frameCount), count: melCount)
-        var power = [Double](repeating: 0, count: bins)
         for frame in 0..<frameCount {
-            for k in 0..<bins {
-                var re = 0.0, im = 0.0
-                for t in 0..<n {
-                    let x = padded[frame * hop + t] * window[t]
-                    re += x * cosTable[(k * t) % n]
-                    im -= x * sinTable[(k * t) % n]
-                }
-                power[k] = re * re + im * im
-            }
+            let power = fft.powerSpectrum((0..<n).map { padded[frame * hop + $0] * window[$0] })
             for mel in 0..<melCount {
                 var sum = 0.0
                 for k in 0..<bins { sum += filters[mel][k] * power[k] }

@@ -1,10 +1,11 @@
 import CopilotCore
 import Foundation
 
-/// The default detector written as plainly as possible: a direct DFT, array-of-Double state,
-/// one feature at a time, the network as nested loops. Same parameters, same model, same
-/// decision rule as `SpectralVoiceDetector`; it differs only by rounding (Double here,
-/// Float there), so the two agree frame for frame except within rounding of the threshold.
+/// The default detector written as plainly as possible, the way a numpy prototype would:
+/// ``ReferenceFFT`` of the Hann-windowed history (numpy's `rfft`), array-of-Double state, one
+/// feature at a time, the network as nested loops. Same parameters, same model, same decision
+/// rule as `SpectralVoiceDetector`; it differs only by rounding (Double here, Float there),
+/// so the two agree frame for frame except within rounding of the threshold.
 public final class ReferenceSpectralDetector: VoiceActivityDetecting {
     typealias P = SpectralVADParameters
 
@@ -20,6 +21,11 @@ public final class ReferenceSpectralDetector: VoiceActivityDetecting {
     var hopsInSubwindow = 0
     var started = false
     var emaF0a = 0.0, emaF0b = 0.0, emaF0c = 0.0, prevF0 = 0.0, emaF4 = 0.0, emaF6a = 0.0, emaF6b = 0.0, emaF3 = 0.0
+    /// `numpy.hanning`-style periodic Hann window, rounded to float32 as the optimized one is.
+    let window: [Double] = (0..<P.windowSamples).map {
+        Double(Float(0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(P.windowSamples))))
+    }
+    let fft = ReferenceFFT(size: P.windowSamples)
 
     /// Same arguments as `SpectralVoiceDetector.init`.
     public init(frameMs: Int = 30, aggressiveness: Int = SpectralVADParameters.defaultAggressiveness, threshold: Double? = nil) throws {
@@ -76,18 +82,7 @@ public final class ReferenceSpectralDetector: VoiceActivityDetecting {
             if i > 0 && positive != previous { crossings += 1 }
             previous = positive
         }
-        // Direct DFT of the Hann-windowed history.
-        var power = [Double](repeating: 0, count: 129)
-        for k in 0...128 {
-            var re = 0.0, im = 0.0
-            for t in 0..<n {
-                let w = Double(Float(0.5 - 0.5 * cos(2 * Double.pi * Double(t) / Double(n))))
-                let angle = -2 * Double.pi * Double((k * t) % n) / Double(n)
-                re += history[t] * w * cos(angle)
-                im += history[t] * w * sin(angle)
-            }
-            power[k] = re * re + im * im
-        }
+        let power = fft.powerSpectrum((0..<n).map { history[$0] * window[$0] })
         var linear = [Double](), logs = [Double]()
         var total = 0.0
         for b in 0..<P.bandCount {
