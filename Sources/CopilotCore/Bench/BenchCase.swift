@@ -30,13 +30,17 @@ public struct BenchCase: Sendable {
     /// Label of the baseline column when it is not the Python-parity reference (for example
     /// `memcpy` for the physical limit of a copy).
     public var baselineLabel: String
+    /// Threads the baseline side runs on (a producer and a consumer count as two).
+    public var baselineThreads: Int
+    /// Threads the optimized side runs on.
+    public var optimizedThreads: Int
     /// Builds the input and returns the timed operations.
     public var prepare: @Sendable () throws -> BenchOperations
 
     /// Creates a case.
     public init(
         name: String, unit: String, unitsPerOp: Double, audioSecondsPerOp: Double? = nil,
-        baselineLabel: String = "reference",
+        baselineLabel: String = "reference", baselineThreads: Int = 1, optimizedThreads: Int = 1,
         prepare: @escaping @Sendable () throws -> BenchOperations
     ) {
         self.name = name
@@ -44,6 +48,8 @@ public struct BenchCase: Sendable {
         self.unitsPerOp = unitsPerOp
         self.audioSecondsPerOp = audioSecondsPerOp
         self.baselineLabel = baselineLabel
+        self.baselineThreads = baselineThreads
+        self.optimizedThreads = optimizedThreads
         self.prepare = prepare
     }
 }

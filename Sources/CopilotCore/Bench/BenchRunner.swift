@@ -11,6 +11,10 @@ public struct BenchResult: Sendable, Codable, Equatable {
     public var unit: String
     /// What the baseline column measured (`reference` unless the case says otherwise).
     public var baseline: String
+    /// Threads of the baseline side.
+    public var baselineThreads: Int
+    /// Threads of the optimized side.
+    public var optimizedThreads: Int
     /// Median wall time of one reference operation, in nanoseconds.
     public var referenceNsPerOp: Double
     /// Median wall time of one optimized operation, in nanoseconds.
@@ -30,6 +34,8 @@ public struct BenchResult: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case name, unit, baseline, speedup, runs
+        case baselineThreads = "baseline_threads"
+        case optimizedThreads = "optimized_threads"
         case referenceNsPerOp = "reference_ns_per_op"
         case optimizedNsPerOp = "optimized_ns_per_op"
         case referenceThroughput = "reference_per_second"
@@ -83,6 +89,7 @@ public struct BenchRunner: Sendable {
         let optTput = benchCase.unitsPerOp / (opt / 1e9)
         return BenchResult(
             name: benchCase.name, unit: benchCase.unit, baseline: benchCase.baselineLabel,
+            baselineThreads: benchCase.baselineThreads, optimizedThreads: benchCase.optimizedThreads,
             referenceNsPerOp: ref, optimizedNsPerOp: opt, speedup: ref / opt,
             referenceThroughput: refTput, optimizedThroughput: optTput,
             optimizedTimesRealtime: benchCase.audioSecondsPerOp.map { $0 / (opt / 1e9) },
@@ -112,11 +119,11 @@ public func monotonicNanoseconds() -> UInt64 {
 
 /// Renders results as the Markdown table `copilot bench` prints.
 public enum BenchReport {
-    /// A Markdown table: case, baseline time/op, optimized time/op, speedup, throughput.
+    /// A Markdown table: case, baseline, threads on each side, time/op, speedup, throughput.
     public static func markdown(_ results: [BenchResult]) -> String {
         var lines = [
-            "| case | baseline | baseline time/op | optimized time/op | speedup | optimized throughput | baseline throughput |",
-            "|---|---|---:|---:|---:|---:|---:|",
+            "| case | baseline | threads (baseline / optimized) | baseline time/op | optimized time/op | speedup | optimized throughput | baseline throughput |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
         ]
         for r in results {
             var opt = formatRate(r.optimizedThroughput, unit: r.unit)
@@ -124,7 +131,7 @@ public enum BenchReport {
             if let x = r.optimizedTimesRealtime { opt += String(format: " (%.0fx RT)", x) }
             if let x = r.referenceTimesRealtime { ref += String(format: " (%.0fx RT)", x) }
             lines.append(
-                "| \(r.name) | \(r.baseline) | \(formatDuration(r.referenceNsPerOp)) | "
+                "| \(r.name) | \(r.baseline) | \(r.baselineThreads) / \(r.optimizedThreads) | \(formatDuration(r.referenceNsPerOp)) | "
                     + "\(formatDuration(r.optimizedNsPerOp)) | \(String(format: "%.2fx", r.speedup)) | "
                     + "\(opt) | \(ref) |")
         }

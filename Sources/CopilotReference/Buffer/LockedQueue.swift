@@ -2,8 +2,10 @@ import CopilotCore
 import Foundation
 
 /// The queue the Python prototype used between its capture thread and its consumer: one lock,
-/// one growable array, `extend` on write and `del buf[:n]` on read (here `append(contentsOf:)`
-/// and `removeFirst(_:)`, O(count) per read), and a condition variable for waiting.
+/// one growable `bytearray`, `extend` on write and `del buf[:n]` on read, and a condition
+/// variable for waiting. CPython deletes from the front of a bytearray by moving its start
+/// (amortised O(1)), so this does the same: a head index, the storage compacted once the dead
+/// prefix is half of it.
 ///
 /// Same protocol, same observable behaviour and statistics as ``SPSCRing`` (the capacity is
 /// not rounded, so compare the two at power-of-two capacities): the benchmark baseline and
@@ -16,6 +18,9 @@ public final class LockedQueue<Element: BitwiseCopyable>: SampleQueue, @unchecke
 
     private let condition = NSCondition()
     private var buffer: [Element] = []
+    /// Elements before this index were read (`del buf[:n]`) and wait for compaction.
+    private var head = 0
+    private var held: Int { buffer.count - head }
     private var closed = false
     private var overruns = 0
     private var underruns = 0
@@ -34,7 +39,7 @@ public final class LockedQueue<Element: BitwiseCopyable>: SampleQueue, @unchecke
     public var count: Int {
         condition.lock()
         defer { condition.unlock() }
-        return buffer.count
+        return held
     }
 
     /// True after ``close()``.
@@ -70,19 +75,19 @@ public final class LockedQueue<Element: BitwiseCopyable>: SampleQueue, @unchecke
         guard !closed, !source.isEmpty else { return 0 }
         if policy == .dropOldest {
             buffer.append(contentsOf: source)
-            if buffer.count > capacity {
-                let excess = buffer.count - capacity
-                buffer.removeFirst(excess)
+            if held > capacity {
+                let excess = held - capacity
+                dropFront(excess)
                 overruns += excess
             }
-            peakFill = max(peakFill, buffer.count)
+            peakFill = max(peakFill, held)
             condition.broadcast()
             return source.count
         }
-        let n = min(source.count, capacity - buffer.count)
+        let n = min(source.count, capacity - held)
         guard n > 0 else { return 0 }
         buffer.append(contentsOf: source[..<n])
-        peakFill = max(peakFill, buffer.count)
+        peakFill = max(peakFill, held)
         condition.broadcast()
         return n
     }
@@ -105,17 +110,29 @@ public final class LockedQueue<Element: BitwiseCopyable>: SampleQueue, @unchecke
         guard !destination.isEmpty else { return 0 }
         condition.lock()
         defer { condition.unlock() }
-        if buffer.isEmpty && !closed { underruns += 1 }
+        if held == 0 && !closed { underruns += 1 }
         return takeLocked(into: destination)
     }
 
     private func takeLocked(into destination: UnsafeMutableBufferPointer<Element>) -> Int {
-        let n = min(destination.count, buffer.count)
+        let n = min(destination.count, held)
         guard n > 0 else { return 0 }
-        for i in 0..<n { destination[i] = buffer[i] }
-        buffer.removeFirst(n)
+        for i in 0..<n { destination[i] = buffer[head + i] }
+        dropFront(n)
         condition.broadcast()
         return n
+    }
+
+    /// `del buf[:n]`: moves the start; compacts when the dead prefix is half the storage.
+    private func dropFront(_ n: Int) {
+        head += n
+        if head == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= buffer.count / 2 {
+            buffer.removeFirst(head)
+            head = 0
+        }
     }
 
     /// Waits for data, then copies out up to `destination.count`; 0 at the end of the stream.
@@ -123,8 +140,8 @@ public final class LockedQueue<Element: BitwiseCopyable>: SampleQueue, @unchecke
         guard !destination.isEmpty else { return 0 }
         condition.lock()
         defer { condition.unlock() }
-        if buffer.isEmpty && !closed { underruns += 1 }
-        while buffer.isEmpty && !closed { condition.wait() }
+        if held == 0 && !closed { underruns += 1 }
+        while held == 0 && !closed { condition.wait() }
         return takeLocked(into: destination)
     }
 }

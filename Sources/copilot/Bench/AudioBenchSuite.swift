@@ -17,31 +17,25 @@ enum AudioBenchSuite {
         return [
             BenchCase(
                 name: "audio/decode FLAC \(label)", unit: "frames", unitsPerOp: sourceFrames,
-                audioSecondsPerOp: audioSeconds
+                audioSecondsPerOp: audioSeconds, optimizedThreads: 2
             ) {
                 let path = try benchFLAC(seconds: seconds, rate: sourceRate, seed: ctx.seed)
                 return BenchOperations(
                     reference: { benchBlackHole(try? ReferenceAudioDecoder.decode(path: path, targetRate: nil)) },
                     optimized: { benchBlackHole(try? streamChecksum(path: path, targetRate: nil)) })
             },
-            BenchCase(
-                name: "audio/resample 44.1k stereo->16k mono \(label)", unit: "frames", unitsPerOp: sourceFrames,
-                audioSecondsPerOp: audioSeconds
-            ) {
-                let stereo = benchSignal(frames: seconds * sourceRate, seed: ctx.seed)
-                return BenchOperations(
-                    reference: {
-                        let mono = ReferenceAudioDecoder.downmix(stereo, channels: 2)
-                        benchBlackHole(ReferenceAudioDecoder.linearResample(mono, from: sourceRate, to: targetRate))
-                    },
-                    optimized: {
-                        let source = MemoryFrameSource(interleaved: stereo, sampleRate: sourceRate, channels: 2)
-                        benchBlackHole(try? drainChecksum(AudioStream(source: source, targetRate: targetRate)))
-                    })
-            },
+            // The prototype resampled with numpy.interp (linear, no anti-alias filter): the
+            // first row is the same algorithm and quality on both sides, the second what copilot
+            // runs by default (a band-limited sinc filter), slower and not comparable in quality.
+            resampleCase(
+                name: "audio/resample linear 44.1k stereo->16k mono \(label)", quality: .linear, baseline: "numpy.interp-style linear",
+                seconds: seconds, seed: ctx.seed),
+            resampleCase(
+                name: "audio/resample sinc (medium) 44.1k stereo->16k mono \(label)", quality: .medium,
+                baseline: "linear (lower quality, aliases)", seconds: seconds, seed: ctx.seed),
             BenchCase(
                 name: "audio/decode+resample \(label) FLAC", unit: "frames", unitsPerOp: sourceFrames,
-                audioSecondsPerOp: audioSeconds
+                audioSecondsPerOp: audioSeconds, baselineLabel: "decode all, then linear", optimizedThreads: 2
             ) {
                 let path = try benchFLAC(seconds: seconds, rate: sourceRate, seed: ctx.seed)
                 return BenchOperations(
@@ -49,6 +43,27 @@ enum AudioBenchSuite {
                     optimized: { benchBlackHole(try? streamChecksum(path: path, targetRate: targetRate)) })
             },
         ]
+    }
+
+    /// Downmix and resample of `seconds` of 44.1 kHz stereo in memory to 16 kHz mono: the
+    /// streaming resampler at `quality` against the reference's whole-array linear version.
+    static func resampleCase(name: String, quality: ResampleQuality, baseline: String, seconds: Int, seed: UInt64) -> BenchCase {
+        let sourceRate = 44_100, targetRate = 16_000
+        return BenchCase(
+            name: name, unit: "frames", unitsPerOp: Double(seconds * sourceRate), audioSecondsPerOp: Double(seconds),
+            baselineLabel: baseline
+        ) {
+            let stereo = benchSignal(frames: seconds * sourceRate, seed: seed)
+            return BenchOperations(
+                reference: {
+                    let mono = ReferenceAudioDecoder.downmix(stereo, channels: 2)
+                    benchBlackHole(ReferenceAudioDecoder.linearResample(mono, from: sourceRate, to: targetRate))
+                },
+                optimized: {
+                    let source = MemoryFrameSource(interleaved: stereo, sampleRate: sourceRate, channels: 2)
+                    benchBlackHole(try? drainChecksum(AudioStream(source: source, targetRate: targetRate, quality: quality)))
+                })
+        }
     }
 
     /// Opens `path` as a consumer would and reads it through a reused block.

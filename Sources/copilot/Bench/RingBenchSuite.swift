@@ -21,7 +21,10 @@ enum RingBenchSuite {
         let sampleCount = megabytes << 18  // MiB of Float
         let frameCount = context.quick ? 2_000 : 50_000
         return [
-            BenchCase(name: "ring/spsc \(megabytes)MB 2 threads", unit: "MB", unitsPerOp: Double(megabytes)) {
+            BenchCase(
+                name: "ring/spsc \(megabytes)MB 2 threads", unit: "MB", unitsPerOp: Double(megabytes),
+                baselineThreads: 2, optimizedThreads: 2
+            ) {
                 let buffers = TransferBuffers(sampleCount: sampleCount)
                 let queue = try LockedQueue<Float>(capacity: ringSamples, policy: .block)
                 let ring = try SPSCRing<Float>(minimumCapacity: ringSamples, policy: .block)

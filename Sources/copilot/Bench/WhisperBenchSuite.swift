@@ -38,7 +38,7 @@ enum WhisperBench {
 
     static func smallEncoder(_ ctx: BenchContext) -> BenchCase {
         let frames = ctx.quick ? 200 : 400
-        return BenchCase(name: "whisper/encoder d128 \(frames) frames", unit: "windows", unitsPerOp: 1) {
+        return BenchCase(name: "whisper/encoder d128 \(frames) frames", unit: "windows", unitsPerOp: 1, optimizedThreads: 2) {
             var g = SplitMix64(seed: ctx.seed)
             let weights = RandomWeights.make(width: 128, heads: 2, layers: 2, mels: 80, audioContext: frames / 2, generator: &g)
             let mel = randomValues(80 * frames, seed: ctx.seed)
@@ -52,7 +52,7 @@ enum WhisperBench {
 
     static func smallDecoder(_ ctx: BenchContext) -> BenchCase {
         let tokens = 16
-        return BenchCase(name: "whisper/decoder d128 \(tokens) tokens", unit: "tokens", unitsPerOp: Double(tokens)) {
+        return BenchCase(name: "whisper/decoder d128 \(tokens) tokens", unit: "tokens", unitsPerOp: Double(tokens), optimizedThreads: 2) {
             var g = SplitMix64(seed: ctx.seed)
             let weights = RandomWeights.make(width: 128, heads: 2, layers: 2, mels: 80, audioContext: 100, generator: &g)
             let dims = weights.dimensions
@@ -76,7 +76,10 @@ enum WhisperBench {
     /// 4.6 s on a loaded machine), too slow for repeated runs; they are compared with the
     /// optimized encoder on the small architecture above and in the differential tests.
     static func realEncoder(_ directory: String) -> BenchCase {
-        BenchCase(name: "whisper/encoder tiny.en 30s window", unit: "windows", unitsPerOp: 1, audioSecondsPerOp: 30, baselineLabel: "1 thread") {
+        BenchCase(
+            name: "whisper/encoder tiny.en 30s window", unit: "windows", unitsPerOp: 1, audioSecondsPerOp: 30,
+            baselineLabel: "1 thread", optimizedThreads: 2
+        ) {
             let model = try model(directory)
             let dims = model.weights.dimensions
             let mel = randomValues(dims.melCount * dims.melFrames, seed: 5, scale: 1)
@@ -90,7 +93,7 @@ enum WhisperBench {
     }
 
     static func decoderSteps(_ directory: String, tokens: Int) -> BenchCase {
-        BenchCase(name: "whisper/decoder tiny.en \(tokens) tokens", unit: "tokens", unitsPerOp: Double(tokens)) {
+        BenchCase(name: "whisper/decoder tiny.en \(tokens) tokens", unit: "tokens", unitsPerOp: Double(tokens), optimizedThreads: 2) {
             let model = try model(directory)
             let dims = model.weights.dimensions
             let encoded = randomValues(dims.audioContext * dims.width, seed: 9)
@@ -147,7 +150,10 @@ extension WhisperBench {
     /// Whole transcription of the 11 s clip (mel, encoder, decoding, text), 2 threads against
     /// the same pipeline on 1 thread.
     static func endToEnd(_ directory: String) -> BenchCase {
-        BenchCase(name: "whisper/transcribe 11s speech", unit: "clips", unitsPerOp: 1, audioSecondsPerOp: 11, baselineLabel: "1 thread") {
+        BenchCase(
+            name: "whisper/transcribe 11s speech", unit: "clips", unitsPerOp: 1, audioSecondsPerOp: 11,
+            baselineLabel: "1 thread", optimizedThreads: 2
+        ) {
             let model = try model(directory)
             guard let samples = speech(clipSentences) else { throw CocoaError(.fileNoSuchFile) }
             nonisolated(unsafe) let one = Transcriber(model: model, options: TranscriptionOptions(), threads: 1)
