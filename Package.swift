@@ -85,10 +85,14 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ]),
+        // `copilot bench`'s suites: every component's optimized code against its reference.
+        .target(
+            name: "CopilotBench",
+            dependencies: ["CopilotCore", "CopilotReference"]),
         .executableTarget(
             name: "copilot",
             dependencies: [
-                "CopilotCore", "CopilotReference", "CopilotGateway",
+                "CopilotCore", "CopilotReference", "CopilotGateway", "CopilotBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CopilotBench
 import CopilotCore
 import CopilotReference
 import Foundation

@@ -2,8 +2,9 @@ import CopilotCore
 import CopilotReference
 
 /// Every component's bench suite, in table order. Each area adds its suite here.
-enum BenchSuites {
-    static let all: [BenchSuite] = [
+package enum BenchSuites {
+    /// The suites `copilot bench` runs.
+    package static let all: [BenchSuite] = [
         AudioBenchSuite.suite,
         RingBenchSuite.suite,
         VadBenchSuite.suite,
