@@ -28,10 +28,27 @@ enum CLI {
     /// Runs `copilot args...`; `stdin` nil means /dev/null. A run longer than `timeout`
     /// seconds is killed and reported as status -1 (a hang is a failure, not a stuck suite).
     static func run(_ args: [String], stdin: Data? = nil, environment: [String: String] = [:], timeout: Double = 60) throws -> CLIResult {
+        try run(executable: binary, args, stdin: stdin, environment: environment, timeout: timeout)
+    }
+
+    /// `bash -c script` in `directory`, with the copilot under test first on `PATH`.
+    static func shell(_ script: String, in directory: URL, environment: [String: String] = [:], timeout: Double = 120) throws -> CLIResult {
+        var env = environment
+        env["PATH"] = binary.deletingLastPathComponent().path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        return try run(
+            executable: URL(fileURLWithPath: "/bin/bash"), ["-c", script], environment: env, timeout: timeout, directory: directory)
+    }
+
+    /// Runs `executable args...` with the environment of every CLI test (see ``run(_:stdin:environment:timeout:)``).
+    static func run(
+        executable: URL, _ args: [String], stdin: Data? = nil, environment: [String: String] = [:], timeout: Double = 60,
+        directory: URL? = nil
+    ) throws -> CLIResult {
         _ = sigpipeIgnored
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable
         process.arguments = args
+        if let directory { process.currentDirectoryURL = directory }
         var env = ProcessInfo.processInfo.environment
         env["COPILOT_CONFIG"] = nil
         env["XDG_CONFIG_HOME"] = "/nonexistent"
