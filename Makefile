@@ -51,10 +51,14 @@ debug:
 ## gateway's tests run in a process of their own: in one process, CPU-heavy and
 ## subprocess-waiting tests hold Swift's cooperative threads (one per core) for seconds,
 ## and the gateway tests' deadlines would count that time.
+## Last, the release build (float16 embedding, AVX2 kernels: what users run) must give
+## faster-whisper's exact tokens on the short clip, as the debug build's TranscriberTests do.
 test: deps model
 	swift build --build-tests $(SWIFT_FLAGS)
 	swift test --skip-build $(SWIFT_FLAGS) --skip CopilotGatewayTests
 	swift test --skip-build $(SWIFT_FLAGS) --filter CopilotGatewayTests
+	swift build -c release $(SWIFT_FLAGS)
+	Tests/Fixtures/check_release_tokens.sh $(BIN)
 
 ## run: the main job: set everything up, then run the copilot pipeline on a synthesised
 ## meeting (speech found by the VAD, transcribed by Whisper, then live: each utterance's

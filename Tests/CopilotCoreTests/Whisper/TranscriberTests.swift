@@ -3,19 +3,21 @@ import Foundation
 import Testing
 
 @Suite struct TranscriberTests {
-    /// The peer benchmark's short clip (about 10 s of espeak-ng speech).
-    static let sentences = [
-        "The quick brown fox jumps over the lazy dog.",
-        "She sells sea shells by the sea shore every summer morning.",
-        "A journey of a thousand miles begins with a single step.",
-    ]
+    /// The peer benchmark's short clip (about 10 s of espeak-ng speech) and what faster-whisper
+    /// 1.2.1 (fp32, beam 1, no VAD) gives for it with tiny.en; `make test` checks the release
+    /// build against the same file (Tests/Fixtures/check_release_tokens.sh).
+    struct Golden: Decodable {
+        let sentences: [String]
+        let tokens: [[Int]]
+    }
 
-    /// What faster-whisper 1.2.1 (fp32, beam 1, no VAD) gives for that clip with tiny.en.
-    static let fasterWhisperTokens: [[Int]] = [
-        [50363, 383, 2068, 2835, 21831, 4391, 625, 262, 16931, 299, 519, 13, 50513],
-        [50513, 1375, 4952, 1123, 1200, 416, 262, 5417, 15191, 790, 3931, 3329, 13, 50688],
-        [50688, 317, 7002, 286, 257, 7319, 4608, 6140, 351, 257, 2060, 2239, 13, 50863],
-    ]
+    static let golden: Golden = {
+        let url = SpeechClip.repository.appendingPathComponent("Tests/Fixtures/faster_whisper_short_clip.json")
+        // A missing or malformed fixture is a broken checkout: fail loudly.
+        return try! JSONDecoder().decode(Golden.self, from: Data(contentsOf: url))
+    }()
+    static var sentences: [String] { golden.sentences }
+    static var fasterWhisperTokens: [[Int]] { golden.tokens }
 
     @Test(.enabled(if: TestModel.directory != nil, TestModel.skipMessage))
     func espeakSpeechMatchesFasterWhisperAndWERBound() throws {
