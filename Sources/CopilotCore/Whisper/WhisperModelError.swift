@@ -64,7 +64,7 @@ public enum WhisperModelError: Error, LocalizedError, Equatable {
         case .badConfig(let path, let reason):
             "\(path): \(reason); restore the config.json that came with the model"
         case .unsupportedLanguage(let language, let model, let supported):
-            "language \"\(language)\" is not supported by the model in \(model) (it transcribes \(supported)); drop --language or use a multilingual model"
+            "language \"\(language)\" is not supported by the model in \(model) (it transcribes \(supported)); copilot runs English-only Whisper models, so drop --language (or pass --language en)"
         }
     }
 }
