@@ -82,30 +82,80 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
         let startNs = monotonicNanoseconds()
         let requestID = gateway.nextRequestID()
         do {
-            return try await route(headers: headers, readBody: readBody, requestID: requestID, startNs: startNs)
-        } catch let error as GatewayError {
-            // A request whose client went away is counted as nginx does (499), not as an error answer.
-            gateway.metrics.request(status: Task.isCancelled ? Self.clientClosedStatus : error.status, overheadSeconds: nil)
-            return Self.errorReply(error, requestID: requestID)
+            try checkHeaders(headers)
+            let body = try await readBody()
+            return try await answer(try prepare(headers: headers, body: body, requestID: requestID, startNs: startNs))
         } catch {
-            // Only cancellation gets here (the client went away, or the server is stopping).
-            let wrapped = GatewayError.upstreamUnavailable(model: "?", detail: "the request was cancelled")
-            gateway.metrics.request(status: Self.clientClosedStatus, overheadSeconds: nil)
-            return Self.errorReply(wrapped, requestID: requestID)
+            return failed(error, requestID: requestID, cancelled: Task.isCancelled)
         }
     }
 
-    private func route(headers requestHeaders: HTTPFields, readBody: () async throws -> ByteBuffer, requestID: String, startNs: UInt64) async throws -> Reply {
-        guard gateway.isAuthorized(requestHeaders[.authorization]) else { throw GatewayError.unauthorized }
-        let contentType = requestHeaders[.contentType] ?? ""
-        guard contentType.lowercased().hasPrefix("application/json") else {
-            throw GatewayError.unsupportedContentType(contentType.isEmpty ? "(none)" : contentType)
+    /// The answer to a request ``prepare(headers:body:requestID:startNs:)`` has checked and
+    /// routed, in a task (streams, the cache, hedges, mock and https providers).
+    func reply(to prepared: Prepared) async -> Reply {
+        do {
+            return try await answer(prepared)
+        } catch {
+            return failed(error, requestID: prepared.requestID, cancelled: Task.isCancelled)
         }
-        let body = try await readBody()
+    }
+
+    /// The error answer to a request that threw `error`, counted: as its status, or as nginx's
+    /// "client closed request" (499) when the client went away (`cancelled`).
+    func failed(_ error: any Error, requestID: String, cancelled: Bool) -> Reply {
+        if let error = error as? GatewayError {
+            gateway.metrics.request(status: cancelled ? Self.clientClosedStatus : error.status, overheadSeconds: nil)
+            return Self.errorReply(error, requestID: requestID)
+        }
+        // Only cancellation gets here (the client went away, or the server is stopping).
+        let wrapped = GatewayError.upstreamUnavailable(model: "?", detail: "the request was cancelled")
+        gateway.metrics.request(status: Self.clientClosedStatus, overheadSeconds: nil)
+        return Self.errorReply(wrapped, requestID: requestID)
+    }
+
+    /// A request that passed every check, with its route: what ``answer(_:)`` and
+    /// ``answerOnLoop(_:on:cancellation:)`` start from.
+    struct Prepared: Sendable {
+        let requestID: String
+        /// When the request was complete, monotonic nanoseconds.
+        let startNs: UInt64
+        let chat: ChatRequest
+        /// `x-copilot-task`.
+        let task: String?
+        /// `x-copilot-tuned` when the task's tuner set parameters.
+        let tunedHeader: String?
+        let decision: RouteDecision
+        let plan: FailoverPlan
+        /// The response cache's key, when the request is cacheable.
+        let cacheKey: String?
+    }
+
+    /// The checks made before the body is read: the bearer token and the content type.
+    func checkHeaders(_ headers: HTTPFields) throws(GatewayError) {
+        guard gateway.isAuthorized(headers[.authorization]) else { throw .unauthorized }
+        let contentType = headers[.contentType] ?? ""
+        guard Self.isJSON(contentType) else { throw .unsupportedContentType(contentType.isEmpty ? "(none)" : contentType) }
+    }
+
+    /// Whether a content type is `application/json` (any case, any parameters), without
+    /// lowercasing a copy.
+    static func isJSON(_ contentType: String) -> Bool {
+        var given = contentType.utf8.makeIterator()
+        for expected in "application/json".utf8 {
+            guard let byte = given.next() else { return false }
+            let lower = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 0x20 : byte
+            guard lower == expected else { return false }
+        }
+        return true
+    }
+
+    /// Checks the body and routes the request: the model, the task and its tuner, the
+    /// router's decision and failover plan, the cache key.
+    func prepare(headers: HTTPFields, body: ByteBuffer, requestID: String, startNs: UInt64) throws(GatewayError) -> Prepared {
         var chat = try ChatRequest(body: body)
-        let task = requestHeaders[Self.taskHeader]
+        let task = headers[Self.taskHeader]
         if let task, gateway.settings.task(named: task) == nil {
-            throw GatewayError.unknownTask(task, known: gateway.settings.tasks.map(\.name))
+            throw .unknownTask(task, known: gateway.settings.tasks.map(\.name))
         }
         // The task's tuner sets what it may (nothing before the task's first score).
         var tunedHeader: String?
@@ -113,12 +163,30 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
             chat = rewritten
             tunedHeader = chat.parameters.map { "temperature=\($0.temperature), top_p=\($0.topP), max_tokens=\($0.maxTokens)" }
         }
-        let (serves, decision, initialPlan) = gateway.router.withLock { r -> (Bool, RouteDecision, FailoverPlan) in
-            let d = r.decide(model: chat.model, task: task, now: startNs)
-            return (r.serves(chat.model), d, r.plan(for: d))
+        let model = chat.model
+        let (serves, decision, plan) = gateway.router.withLock { r -> (Bool, RouteDecision, FailoverPlan) in
+            let d = r.decide(model: model, task: task, now: startNs)
+            return (r.serves(model), d, r.plan(for: d))
         }
-        guard serves else { throw GatewayError.unknownModel(chat.model, known: gateway.settings.modelNames) }
-        let cacheKey = gateway.cache?.key(for: chat, body: chat.original, header: requestHeaders[GatewayCache.header])
+        guard serves else { throw .unknownModel(chat.model, known: gateway.settings.modelNames) }
+        let cacheKey = gateway.cache?.key(for: chat, body: chat.original, header: headers[GatewayCache.header])
+        return Prepared(
+            requestID: requestID, startNs: startNs, chat: chat, task: task, tunedHeader: tunedHeader, decision: decision, plan: plan,
+            cacheKey: cacheKey)
+    }
+
+    /// Whether ``answerOnLoop(_:on:cancellation:)`` can answer `prepared`: a whole JSON answer
+    /// (no stream), nothing to cache, no hedge, and only plain-HTTP providers to try.
+    func answersOnLoop(_ prepared: Prepared) -> Bool {
+        !prepared.chat.stream && prepared.cacheKey == nil && (prepared.decision.hedgeAfterNs == nil || prepared.decision.ranked.count < 2)
+            && prepared.plan.candidates.allSatisfy { gateway.callers[$0].answersOnEventLoop }
+    }
+
+    /// The cache, then the failover plan: each attempt either starts an answer (returned,
+    /// streamed as it arrives) or fails (then the plan says where next, after what delay).
+    private func answer(_ prepared: Prepared) async throws -> Reply {
+        let chat = prepared.chat, task = prepared.task, decision = prepared.decision, startNs = prepared.startNs
+        let requestID = prepared.requestID, cacheKey = prepared.cacheKey, tunedHeader = prepared.tunedHeader
         if let cacheKey, let cache = gateway.cache {
             if let entry = await cache.get(cacheKey), let response = cachedResponse(entry, stream: chat.stream, requestID: requestID, startNs: startNs) {
                 gateway.metrics.cache(hit: true)
@@ -126,7 +194,7 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
             }
             gateway.metrics.cache(hit: false)
         }
-        var plan = initialPlan
+        var plan = prepared.plan
         var step = plan.start(now: startNs)
         var waitedNs: UInt64 = 0  // time spent in upstream calls and backoff: not overhead
         var lastFailure: UpstreamFailure?
@@ -161,18 +229,8 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
                     do {
                         let bytes = try await Self.collectJSON(answer.body, provider: gateway.settings.providers[lease.provider].name)
                         lease.finish(success: true, ttftNs: firstByteNs)
-                        gateway.learning?.remember(requestID, provider: lease.provider, task: task, parameters: chat.parameters)
                         waitedNs &+= monotonicNanoseconds() &- attemptStart
-                        let overheadNs = (monotonicNanoseconds() &- startNs) &- waitedNs
-                        gateway.metrics.request(status: 200, overheadSeconds: Double(overheadNs) / 1e9)
-                        var headers = Self.headers(provider: gateway.settings.providers[lease.provider].name, requestID: requestID, overheadNs: overheadNs)
-                        headers[.contentType] = "application/json"
-                        if let tunedHeader { headers[CopilotHeaders.tuned] = tunedHeader }
-                        if let cacheKey, let cache = gateway.cache {
-                            cache.set(cacheKey, CachedCompletion.entry(Array(bytes.readableBytesView), form: .json))
-                            headers[GatewayCache.header] = "miss"
-                        }
-                        return Reply(status: 200, headers: headers, body: bytes)
+                        return completed(bytes, lease: lease, prepared: prepared, waitedNs: waitedNs)
                     } catch let failure as UpstreamFailure {
                         lease.finish(success: false, ttftNs: nil)
                         started = .failed(provider: lease.provider, failure)
@@ -185,19 +243,63 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
                 waitedNs &+= now &- attemptStart
                 for (index, outcome) in [started, hedgeFailure].compactMap({ $0 }).enumerated() {
                     guard case .failed(let failedProvider, let failure) = outcome else { continue }
-                    gateway.logger.debug(
-                        "attempt failed",
-                        metadata: ["request": "\(requestID)", "provider": "\(gateway.settings.providers[failedProvider].name)", "reason": "\(failure.detail)"])
                     lastFailure = failure
                     // A hedge that failed too was tried already: step past it if the plan names it next.
                     if index == 0 {
-                        step = gateway.router.withLock { $0.next(&plan, after: failure.kind, now: now) }
+                        step = next(&plan, after: failure, of: failedProvider, requestID: requestID, now: now)
                     } else if case .attempt(let planned, _) = step, planned == failedProvider {
-                        step = gateway.router.withLock { $0.next(&plan, after: failure.kind, now: now) }
+                        step = next(&plan, after: failure, of: failedProvider, requestID: requestID, now: now)
+                    } else {
+                        logFailure(failure, of: failedProvider, requestID: requestID)
                     }
                 }
             }
         }
+    }
+
+    /// The step after `provider`'s attempt failed with `failure` (logged at debug level).
+    func next(_ plan: inout FailoverPlan, after failure: UpstreamFailure, of provider: Int, requestID: String, now: UInt64) -> FailoverPlan.Step {
+        logFailure(failure, of: provider, requestID: requestID)
+        return gateway.router.withLock { $0.next(&plan, after: failure.kind, now: now) }
+    }
+
+    private func logFailure(_ failure: UpstreamFailure, of provider: Int, requestID: String) {
+        gateway.logger.debug(
+            "attempt failed", metadata: ["request": "\(requestID)", "provider": "\(gateway.settings.providers[provider].name)", "reason": "\(failure.detail)"])
+    }
+
+    /// The answer of a successful non-streamed attempt (its lease already finished): the
+    /// request counted with its overhead (all but `waitedNs`), the answer remembered for
+    /// feedback and stored in the cache when it is cacheable.
+    func completed(_ bytes: ByteBuffer, lease: AttemptLease<Selector>, prepared: Prepared, waitedNs: UInt64) -> Reply {
+        let provider = lease.provider
+        gateway.learning?.remember(prepared.requestID, provider: provider, task: prepared.task, parameters: prepared.chat.parameters)
+        let overheadNs = (monotonicNanoseconds() &- prepared.startNs) &- waitedNs
+        gateway.metrics.request(status: 200, overheadSeconds: Double(overheadNs) / 1e9)
+        var headers = Self.headers(provider: gateway.settings.providers[provider].name, requestID: prepared.requestID, overheadNs: overheadNs)
+        headers[.contentType] = "application/json"
+        if let tunedHeader = prepared.tunedHeader { headers[CopilotHeaders.tuned] = tunedHeader }
+        if let cacheKey = prepared.cacheKey, let cache = gateway.cache {
+            cache.set(cacheKey, CachedCompletion.entry(Array(bytes.readableBytesView), form: .json))
+            headers[GatewayCache.header] = "miss"
+        }
+        return Reply(status: 200, headers: headers, body: bytes)
+    }
+
+    /// Reserves provider `provider` for one attempt: its lease and the model name to send,
+    /// or nil when it can no longer be used (breaker, concurrency).
+    func lease(_ provider: Int, model: String, task: String?) -> (AttemptLease<Selector>, upstreamModel: String)? {
+        let attemptStart = monotonicNanoseconds()
+        let (acquired, upstreamModel) = gateway.router.withLock {
+            ($0.acquire(provider, now: attemptStart), $0.upstreamModel(provider: provider, requested: model))
+        }
+        guard acquired else { return nil }
+        return (AttemptLease(gateway: gateway, provider: provider, task: task, startNs: attemptStart), upstreamModel)
+    }
+
+    /// The failure of an attempt on a provider that could not be reserved.
+    func unavailable(_ provider: Int) -> UpstreamFailure {
+        UpstreamFailure(.connection, "\(gateway.settings.providers[provider].name) became unavailable")
     }
 
     /// How the start of one attempt went.
@@ -211,14 +313,9 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
     /// Reserves provider `provider` and opens its answer. Failures are recorded on the lease;
     /// cancellation (client gone, hedge lost) abandons it and rethrows.
     private func startAttempt(_ provider: Int, chat: ChatRequest, task: String?, deadlineNs: UInt64) async throws -> AttemptStart {
-        let attemptStart = monotonicNanoseconds()
-        let (acquired, upstreamModel) = gateway.router.withLock {
-            ($0.acquire(provider, now: attemptStart), $0.upstreamModel(provider: provider, requested: chat.model))
+        guard let (lease, upstreamModel) = lease(provider, model: chat.model, task: task) else {
+            return .failed(provider: provider, unavailable(provider))
         }
-        guard acquired else {
-            return .failed(provider: provider, UpstreamFailure(.connection, "\(gateway.settings.providers[provider].name) became unavailable"))
-        }
-        let lease = AttemptLease(gateway: gateway, provider: provider, task: task, startNs: attemptStart)
         do {
             let answer = try await gateway.callers[provider].open(
                 body: chat.body(for: upstreamModel), request: chat, upstreamModel: upstreamModel, deadlineNs: deadlineNs)
@@ -282,7 +379,7 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
         } catch {
             throw UpstreamFailure(.connection, "\(provider) closed the connection mid-answer")
         }
-        guard looksLikeJSONObject(bytes) else {
+        guard UpstreamCaller.looksLikeJSONObject(bytes) else {
             throw UpstreamFailure(.invalidResponse, "\(provider) answered something that is not JSON")
         }
         return bytes
@@ -433,15 +530,6 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
         case .notRetryable: why = last?.detail ?? "not retryable"
         }
         return .upstreamUnavailable(model: model, detail: why)
-    }
-
-    /// A cheap check that an answer is a JSON object: first and last non-blank bytes are braces
-    /// (a full parse would cost more than the rest of the gateway's work).
-    static func looksLikeJSONObject(_ buffer: ByteBuffer) -> Bool {
-        let view = buffer.readableBytesView
-        let blank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
-        guard let first = view.first(where: { !blank($0) }), let last = view.last(where: { !blank($0) }) else { return false }
-        return first == UInt8(ascii: "{") && last == UInt8(ascii: "}")
     }
 }
 

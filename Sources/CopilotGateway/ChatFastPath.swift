@@ -5,17 +5,20 @@ import NIOHTTPTypes
 
 /// The hot path of `POST /v1/chat/completions`: a channel handler in each client connection's
 /// pipeline, in front of Hummingbird. It collects the request on the connection's event loop,
-/// runs ``ChatCompletions/reply(headers:body:)`` (the same checks, routing, cache, failover,
-/// retries and metrics as the router's handler) in one task, and writes the answer straight
-/// to the connection, without Hummingbird's per-request machinery (router, the async
-/// channel's streams, the response writer).
+/// checks and routes it there (``ChatCompletions/prepare(headers:body:requestID:startNs:)``,
+/// the same checks, routing, cache, failover, retries and metrics as the router's handler),
+/// and writes the answer straight to the connection, without Hummingbird's per-request
+/// machinery (router, the async channel's streams, the response writer). A whole JSON answer
+/// from plain-HTTP providers is produced on the loop with callbacks
+/// (``ChatCompletions/answerOnLoop(_:on:cancellation:)``, no Swift task); streams, cacheable
+/// requests, hedges and mock or https providers run in one task.
 ///
 /// Every other request passes through to Hummingbird unchanged, and so does a chat request
 /// that arrives while Hummingbird is still answering an earlier request on the connection, so
 /// answers keep their order. A request pipelined behind one of ours waits until ours has
 /// ended. A graceful shutdown's quiesce event is held until our answer has ended, so the
 /// in-flight request finishes before Hummingbird closes the connection. A client that goes
-/// away cancels the task, which closes the upstream call.
+/// away cancels the task or the callbacks' exchange, which closes the upstream call.
 final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -43,6 +46,8 @@ final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, Remova
     private var queued: [HTTPRequestPart] = []
     private var heldQuiesce = false
     private var task: Task<Void, Never>?
+    /// The upstream call of an answer produced on the loop.
+    private var cancellation: ExchangeCancellation?
     private var context: ChannelHandlerContext?
 
     init(chat: ChatCompletions<Selector>) {
@@ -63,10 +68,13 @@ final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, Remova
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         task?.cancel()
+        cancellation?.cancel()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        task?.cancel()  // the client went away: the upstream call is cancelled with the task
+        // The client went away: the upstream call is cancelled with the task or the exchange.
+        task?.cancel()
+        cancellation?.cancel()
         context.fireChannelInactive()
     }
 
@@ -125,35 +133,64 @@ final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, Remova
         context.fireUserInboundEventTriggered(event)
     }
 
-    /// Runs the request and writes its answer; `body` is nil when it was over the limit.
+    /// Checks and routes the request, then writes its answer: at once for a request that
+    /// fails its checks, from the loop's callbacks or from a task. `body` is nil when it was
+    /// over the limit.
     private func answer(_ head: HTTPRequest, body: ByteBuffer?, eventLoop: any EventLoop) {
-        let chat = self.chat, limit = maxBodyBytes
+        let chat = self.chat
         let closeAfter = head.headerFields[.connection]?.lowercased().contains("close") ?? false
+        let startNs = monotonicNanoseconds()
+        let requestID = chat.gateway.nextRequestID()
+        let prepared: ChatCompletions<Selector>.Prepared
+        do {
+            try chat.checkHeaders(head.headerFields)
+            guard let body else { throw GatewayError.bodyTooLarge(limitBytes: maxBodyBytes) }
+            prepared = try chat.prepare(headers: head.headerFields, body: body, requestID: requestID, startNs: startNs)
+        } catch {
+            writeWhole(chat.failed(error, requestID: requestID, cancelled: false), close: closeAfter)
+            return
+        }
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        if chat.answersOnLoop(prepared) {
+            let cancellation = ExchangeCancellation()
+            self.cancellation = cancellation
+            // Started, and later written, as tasks of the loop rather than inside the read
+            // that completed them: the loop then reads every ready connection before it
+            // writes, so the provider and the client get their bytes in bursts (measured at
+            // 64 connections: about 15% less CPU per request than writing at once, which
+            // wakes the other side for every request).
+            eventLoop.execute {
+                chat.answerOnLoop(prepared, on: eventLoop, cancellation: cancellation).whenSuccess { reply in
+                    eventLoop.execute { handler.value.writeWhole(reply, close: closeAfter) }
+                }
+            }
+            return
+        }
         let work: @Sendable () async -> Void = {
-            await Self.run(chat, head: head, body: body, limit: limit, closeAfter: closeAfter, handler: handler, eventLoop: eventLoop)
+            await Self.run(chat, prepared: prepared, closeAfter: closeAfter, handler: handler, eventLoop: eventLoop)
         }
         task = Task(operation: work)
     }
 
+    /// The head of an answer as this handler writes it.
+    private static func responseHead(_ reply: ChatCompletions<Selector>.Reply) -> HTTPResponse {
+        var head = HTTPResponse(status: .init(code: reply.status), headerFields: reply.headers)
+        head.headerFields[.server] = "copilot"  // as Hummingbird's answers say
+        if reply.stream == nil { head.headerFields[.contentLength] = String(reply.body.readableBytes) }
+        return head
+    }
+
     /// The task of one request: the answer, then its writes on the connection's loop.
     private static func run(
-        _ chat: ChatCompletions<Selector>, head: HTTPRequest, body: ByteBuffer?, limit: Int, closeAfter: Bool,
-        handler: NIOLoopBound<ChatFastPath>, eventLoop: any EventLoop
+        _ chat: ChatCompletions<Selector>, prepared: ChatCompletions<Selector>.Prepared, closeAfter: Bool, handler: NIOLoopBound<ChatFastPath>,
+        eventLoop: any EventLoop
     ) async {
-        let reply = await chat.reply(headers: head.headerFields) { () throws -> ByteBuffer in
-            guard let body else { throw GatewayError.bodyTooLarge(limitBytes: limit) }
-            return body
-        }
-        var responseHead = HTTPResponse(status: .init(code: reply.status), headerFields: reply.headers)
-        responseHead.headerFields[.server] = "copilot"  // as Hummingbird's answers say
+        let reply = await chat.reply(to: prepared)
         guard let stream = reply.stream else {
-            responseHead.headerFields[.contentLength] = String(reply.body.readableBytes)
-            let response = responseHead
-            onLoop(eventLoop) { handler.value.writeWhole(response, body: reply.body, close: closeAfter) }
+            onLoop(eventLoop) { handler.value.writeWhole(reply, close: closeAfter) }
             return
         }
-        let response = responseHead
+        let response = responseHead(reply)
         onLoop(eventLoop) { _ = handler.value.send(.head(response), flush: false, on: eventLoop) }
         do {
             try await stream.pump { chunk in
@@ -175,10 +212,11 @@ final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, Remova
         if eventLoop.inEventLoop { body() } else { eventLoop.execute(body) }
     }
 
-    private func writeWhole(_ response: HTTPResponse, body: ByteBuffer, close: Bool) {
+    /// Writes a whole answer (not a stream) and ends it.
+    private func writeWhole(_ reply: ChatCompletions<Selector>.Reply, close: Bool) {
         guard let context else { return }
-        context.write(wrapOutboundOut(.head(response)), promise: nil)
-        if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(body)), promise: nil) }
+        context.write(wrapOutboundOut(.head(Self.responseHead(reply))), promise: nil)
+        if reply.body.readableBytes > 0 { context.write(wrapOutboundOut(.body(reply.body)), promise: nil) }
         end(close: close)
     }
 
@@ -194,6 +232,7 @@ final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, Remova
     /// graceful shutdown, or on to the requests pipelined behind it.
     private func end(close: Bool) {
         task = nil
+        cancellation = nil
         phase = .idle
         guard let context else { return }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)

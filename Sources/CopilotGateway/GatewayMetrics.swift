@@ -51,7 +51,7 @@ public final class GatewayMetrics: Sendable {
     }
 
     private struct State: Sendable {
-        var requests: [String: UInt64] = [:]  // status code -> count
+        var requests: [Int: UInt64] = [:]  // status code -> count (an Int key: no string per request)
         var fallbacks: UInt64 = 0
         var hedges: UInt64 = 0
         var cacheHits: UInt64 = 0
@@ -76,7 +76,7 @@ public final class GatewayMetrics: Sendable {
     /// One client request answered with `status`.
     func request(status: Int, overheadSeconds: Double?) {
         state.withLock { s in
-            s.requests["\(status)", default: 0] += 1
+            s.requests[status, default: 0] += 1
             if let overheadSeconds { s.overhead.observe(overheadSeconds) }
         }
     }
@@ -107,7 +107,10 @@ public final class GatewayMetrics: Sendable {
     func cache(hit: Bool) { state.withLock { if hit { $0.cacheHits += 1 } else { $0.cacheMisses += 1 } } }
 
     /// Client requests answered so far, by status.
-    public var requestCounts: [String: UInt64] { state.withLock { $0.requests } }
+    public var requestCounts: [String: UInt64] {
+        let counts = state.withLock { $0.requests }
+        return Dictionary(uniqueKeysWithValues: counts.map { (String($0.key), $0.value) })
+    }
 
     /// Upstream attempts and failures per provider name.
     public var providerCounts: [String: (requests: UInt64, errors: UInt64)] {
@@ -122,7 +125,7 @@ public final class GatewayMetrics: Sendable {
     func render(breakers: [(state: BreakerState, inFlight: Int)]) -> String {
         state.withLock { s in
             var text = "# HELP copilot_requests_total Client requests answered, by HTTP status.\n# TYPE copilot_requests_total counter\n"
-            for (status, n) in s.requests.sorted(by: { $0.key < $1.key }) { text += "copilot_requests_total{status=\"\(status)\"} \(n)\n" }
+            for (status, n) in s.requests.sorted(by: { String($0.key) < String($1.key) }) { text += "copilot_requests_total{status=\"\(status)\"} \(n)\n" }
             text += "# HELP copilot_fallbacks_total Attempts that went to another provider than the previous one.\n# TYPE copilot_fallbacks_total counter\ncopilot_fallbacks_total \(s.fallbacks)\n"
             text += "# HELP copilot_cache_hits_total Requests answered from the response cache.\n# TYPE copilot_cache_hits_total counter\ncopilot_cache_hits_total \(s.cacheHits)\n"
             text += "# HELP copilot_cache_misses_total Cacheable requests sent upstream (the answer is then stored).\n# TYPE copilot_cache_misses_total counter\ncopilot_cache_misses_total \(s.cacheMisses)\n"

@@ -42,12 +42,12 @@ struct UpstreamBody: @unchecked Sendable {
 
     /// Reads everything that is left, up to `limit` bytes.
     mutating func collect(limit: Int) async throws -> ByteBuffer {
-        var all = ByteBuffer()
+        var all: ByteBuffer?
         while var chunk = try await next() {
-            guard all.readableBytes + chunk.readableBytes <= limit else { throw UpstreamFailure(.invalidResponse, "answer over \(limit) bytes") }
-            all.writeBuffer(&chunk)
+            guard (all?.readableBytes ?? 0) + chunk.readableBytes <= limit else { throw UpstreamFailure(.invalidResponse, "answer over \(limit) bytes") }
+            if all == nil { all = chunk } else { all!.writeBuffer(&chunk) }  // one chunk (the usual case): no copy
         }
-        return all
+        return all ?? ByteBuffer()
     }
 }
 
@@ -87,6 +87,72 @@ struct UpstreamCaller: Sendable {
     let pool: UpstreamConnectionPool?
     /// Path of `{base_url}/chat/completions` on the provider's host.
     let path: String
+    /// The pooled request's own headers (`accept`, `authorization`), for a JSON answer and for a stream.
+    private let jsonHeaders: [(String, String)]
+    private let streamHeaders: [(String, String)]
+
+    init(
+        client: HTTPClient, provider: ProviderSettings, url: String, authorization: String?, mock: MockProvider?, pool: UpstreamConnectionPool?,
+        path: String
+    ) {
+        self.client = client
+        self.provider = provider
+        self.url = url
+        self.authorization = authorization
+        self.mock = mock
+        self.pool = pool
+        self.path = path
+        let auth = authorization.map { [("authorization", $0)] } ?? []
+        jsonHeaders = [("accept", "application/json")] + auth
+        streamHeaders = [("accept", "text/event-stream")] + auth
+    }
+
+    /// Whether ``completion(body:deadlineNs:on:cancellation:)`` can make its calls (a plain-HTTP provider).
+    var answersOnEventLoop: Bool { pool != nil && mock == nil }
+
+    /// A whole, non-streamed JSON answer through the pool, without a task: completed on
+    /// `eventLoop`, the answer's bytes as they came. Fails with ``UpstreamFailure`` (the same
+    /// failures as ``open(body:request:upstreamModel:deadlineNs:)`` and
+    /// ``ChatCompletions/collectJSON(_:provider:)``), or with `CancellationError` once
+    /// `cancellation` is cancelled. Only for a caller that ``answersOnEventLoop``.
+    func completion(body: ByteBuffer, deadlineNs: UInt64, on eventLoop: any EventLoop, cancellation: ExchangeCancellation) -> EventLoopFuture<ByteBuffer> {
+        guard let pool, mock == nil else {
+            return eventLoop.makeFailedFuture(UpstreamFailure(.connection, "\(provider.name) is not a plain-HTTP provider"))
+        }
+        let now = monotonicNanoseconds()
+        let attemptEnd = min(deadlineNs, now &+ UInt64(provider.timeoutMs) * 1_000_000)
+        guard attemptEnd > now else { return eventLoop.makeFailedFuture(UpstreamFailure(.timeout, "deadline passed")) }
+        let head = pool.requestHead(path: path, bodyBytes: body.readableBytes, headers: jsonHeaders)
+        let name = provider.name
+        return pool.post(
+            head: head, body: body, timeoutNs: attemptEnd - now, firstChunkTimeoutNs: nil, provider: name, on: eventLoop, cancellation: cancellation
+        )
+        .hop(to: eventLoop)
+        .flatMapThrowing { reply in
+            if let failure = Self.failure(status: reply.head, body: reply.body, provider: name) { throw failure }
+            guard Self.looksLikeJSONObject(reply.body) else {
+                throw UpstreamFailure(.invalidResponse, "\(name) answered something that is not JSON")
+            }
+            return reply.body
+        }
+    }
+
+    /// A cheap check that an answer is a JSON object: first and last non-blank bytes are braces
+    /// (a full parse would cost more than the rest of the gateway's work).
+    static func looksLikeJSONObject(_ buffer: ByteBuffer) -> Bool {
+        let view = buffer.readableBytesView
+        let blank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        guard let first = view.first(where: { !blank($0) }), let last = view.last(where: { !blank($0) }) else { return false }
+        return first == UInt8(ascii: "{") && last == UInt8(ascii: "}")
+    }
+
+    /// The failure a non-2xx answer is, or nil for a 2xx.
+    private static func failure(status head: HTTPResponseHead, body: ByteBuffer, provider: String) -> UpstreamFailure? {
+        let status = Int(head.status.code)
+        guard !(200..<300).contains(status) else { return nil }
+        let failure = AttemptFailure.forStatus(status, retryAfter: head.headers.first(name: "retry-after"))
+        return UpstreamFailure(failure, "\(provider) answered HTTP \(status)", body: body)
+    }
 
     /// Starts the attempt and returns once the answer has started; throws ``UpstreamFailure``.
     func open(body: ByteBuffer, request: ChatRequest, upstreamModel: String, deadlineNs: UInt64) async throws -> UpstreamAnswer {
@@ -156,15 +222,10 @@ struct UpstreamCaller: Sendable {
     }
 
     private func openPooled(_ pool: UpstreamConnectionPool, body: ByteBuffer, timeoutNs: UInt64, firstChunkTimeoutNs: UInt64?) async throws -> UpstreamAnswer {
-        var extra: [(String, String)] = [("accept", firstChunkTimeoutNs == nil ? "application/json" : "text/event-stream")]
-        if let authorization { extra.append(("authorization", authorization)) }
         let reply = try await pool.post(
-            path: path, body: body, headers: extra, timeoutNs: timeoutNs, firstChunkTimeoutNs: firstChunkTimeoutNs, provider: provider.name)
-        let status = Int(reply.head.status.code)
-        guard (200..<300).contains(status) else {
-            let failure = AttemptFailure.forStatus(status, retryAfter: reply.head.headers.first(name: "retry-after"))
-            throw UpstreamFailure(failure, "\(provider.name) answered HTTP \(status)", body: reply.body)
-        }
+            path: path, body: body, headers: firstChunkTimeoutNs == nil ? jsonHeaders : streamHeaders, timeoutNs: timeoutNs,
+            firstChunkTimeoutNs: firstChunkTimeoutNs, provider: provider.name)
+        if let failure = Self.failure(status: reply.head, body: reply.body, provider: provider.name) { throw failure }
         if let rest = reply.rest {
             return UpstreamAnswer(firstChunk: reply.body, body: UpstreamBody(pooled: rest))
         }

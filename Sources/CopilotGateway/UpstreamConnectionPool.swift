@@ -13,6 +13,44 @@ struct UpstreamReply: Sendable {
     var rest: AsyncThrowingStream<ByteBuffer, any Error>?
 }
 
+/// Cancels one upstream exchange from any thread: marks it cancelled and runs what the
+/// exchange set up to stop it (closing its connection, dropping a pending retry), once.
+/// The exchange reads ``isCancelled`` to tell a failure it caused from the provider's.
+final class ExchangeCancellation: Sendable {
+    private struct State {
+        var cancelled = false
+        var action: (@Sendable () -> Void)?
+    }
+
+    private let state = Mutex(State())
+
+    init() {}
+
+    /// Whether ``cancel()`` was called.
+    var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+    /// Cancels: runs the action set last, if any (on the calling thread).
+    func cancel() {
+        let action = state.withLock { s -> (@Sendable () -> Void)? in
+            guard !s.cancelled else { return nil }
+            s.cancelled = true
+            defer { s.action = nil }
+            return s.action
+        }
+        action?()
+    }
+
+    /// Sets what ``cancel()`` does from now on (nil: nothing); false, and nothing set, when
+    /// it has been cancelled already.
+    func onCancel(_ action: (@Sendable () -> Void)?) -> Bool {
+        state.withLock { s in
+            guard !s.cancelled else { return false }
+            s.action = action
+            return true
+        }
+    }
+}
+
 /// The hot path to a plain-HTTP provider: a pool of keep-alive connections (TCP_NODELAY)
 /// driven by one small channel handler each, with no Swift task per request: the request is
 /// written in one flush, the answer collected (or, for a stream, its chunks passed on) on the
@@ -22,13 +60,19 @@ struct UpstreamReply: Sendable {
 /// Measured on the benchmark's fixed completion: about half the CPU per request of the same
 /// call through AsyncHTTPClient.
 final class UpstreamConnectionPool: Sendable {
+    /// A pooled connection and the handler that runs its exchanges (found once, at connect).
+    struct Connection: Sendable {
+        let channel: any Channel
+        let handler: NIOLoopBound<UpstreamExchangeHandler>
+    }
+
     private let host: String
     private let port: Int
     private let hostHeader: String
     private let group: any EventLoopGroup
     /// Idle connections by the event loop they live on, so a request handled on a loop finds
     /// one on the same loop (no thread hop between the client's side and the upstream's).
-    private let idle = Mutex<[ObjectIdentifier: [any Channel]]>([:])
+    private let idle = Mutex<[ObjectIdentifier: [Connection]]>([:])
     private let maxIdle: Int
 
     /// A pool for `http://host:port`; `maxIdle` connections are kept open between requests.
@@ -42,147 +86,175 @@ final class UpstreamConnectionPool: Sendable {
 
     /// Closes the idle connections.
     func shutdown() {
-        let channels = idle.withLock { lists -> [any Channel] in
+        let connections = idle.withLock { lists -> [Connection] in
             defer { lists.removeAll() }
             return lists.values.flatMap { $0 }
         }
-        for channel in channels { channel.close(promise: nil) }
+        for connection in connections { connection.channel.close(promise: nil) }
+    }
+
+    /// The request head for a POST of `bodyBytes` bytes to `path` with `extra` headers.
+    func requestHead(path: String, bodyBytes: Int, headers extra: [(String, String)]) -> HTTPRequestHead {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(3 + extra.count)
+        headers.add(name: "host", value: hostHeader)
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "content-length", value: String(bodyBytes))
+        for (name, value) in extra { headers.add(name: name, value: value) }
+        return HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)
     }
 
     /// POSTs `body` to `path` and returns the whole answer, or throws ``UpstreamFailure``.
     /// `timeoutNs` bounds the whole exchange, connecting included.
     /// With `firstChunkTimeoutNs`, the answer is a stream: it returns at the first body chunk
     /// of a 2xx answer (which must come within that time), the rest following in `rest`.
+    /// Cancelling the task closes the connection and throws `CancellationError`.
     func post(
         path: String, body: ByteBuffer, headers extra: [(String, String)], timeoutNs: UInt64, firstChunkTimeoutNs: UInt64? = nil,
         provider: String
     ) async throws -> UpstreamReply {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(5 + extra.count)
-        headers.add(name: "host", value: hostHeader)
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "content-length", value: String(body.readableBytes))
-        for (name, value) in extra { headers.add(name: name, value: value) }
-        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)
+        try Task.checkCancellation()
+        let head = requestHead(path: path, bodyBytes: body.readableBytes, headers: extra)
+        let eventLoop = MultiThreadedEventLoopGroup.currentEventLoop ?? group.next()
+        let cancellation = ExchangeCancellation()
+        return try await withTaskCancellationHandler {
+            try await post(
+                head: head, body: body, timeoutNs: timeoutNs, firstChunkTimeoutNs: firstChunkTimeoutNs, provider: provider, on: eventLoop,
+                cancellation: cancellation
+            ).get()
+        } onCancel: {
+            cancellation.cancel()
+        }
+    }
+
+    /// ``post(path:body:headers:timeoutNs:firstChunkTimeoutNs:provider:)`` without a task:
+    /// the answer completes on `eventLoop` (the connection is taken from that loop's idle ones
+    /// when it has one, or opened on it). It fails with ``UpstreamFailure``, or with
+    /// `CancellationError` once `cancellation` was cancelled (not the provider's failure).
+    func post(
+        head: HTTPRequestHead, body: ByteBuffer, timeoutNs: UInt64, firstChunkTimeoutNs: UInt64?, provider: String, on eventLoop: any EventLoop,
+        cancellation: ExchangeCancellation
+    ) -> EventLoopFuture<UpstreamReply> {
         let now = NIODeadline.now()
         let deadline = now + .nanoseconds(Int64(timeoutNs))
         let firstChunk = firstChunkTimeoutNs.map { now + .nanoseconds(Int64(min($0, timeoutNs))) }
+        let fresh: @Sendable () -> EventLoopFuture<UpstreamReply> = { [self] in
+            guard !cancellation.isCancelled else { return eventLoop.makeFailedFuture(CancellationError()) }
+            return connect(on: eventLoop, deadline: deadline)
+                .flatMapErrorThrowing { error in
+                    throw UpstreamFailure(.connection, "cannot reach \(provider) (\(UpstreamCaller.describe(error)))")
+                }
+                .flatMap { connection in
+                    self.exchange(on: connection, head: head, body: body, deadline: deadline, firstChunk: firstChunk, provider: provider, cancellation: cancellation)
+                }
+                .flatMapErrorThrowing { error in
+                    if error is StaleConnection { throw UpstreamFailure(.connection, "\(provider) closed the connection before answering") }
+                    throw error
+                }
+        }
         // A reused connection the server has just closed fails before any answer: try a
         // fresh one once.
-        if let channel = takeIdle() {
-            do {
-                return try await exchange(on: channel, head: head, body: body, deadline: deadline, firstChunk: firstChunk, provider: provider)
-            } catch is StaleConnection {
-                // fall through to a new connection
+        guard let connection = takeIdle(on: eventLoop) else { return fresh() }
+        return exchange(on: connection, head: head, body: body, deadline: deadline, firstChunk: firstChunk, provider: provider, cancellation: cancellation)
+            .flatMapError { error in
+                error is StaleConnection ? fresh() : eventLoop.makeFailedFuture(error)
             }
-        }
-        try Task.checkCancellation()
-        let channel: any Channel
-        do {
-            channel = try await connect(deadline: deadline)
-        } catch {
-            throw UpstreamFailure(.connection, "cannot reach \(provider) (\(UpstreamCaller.describe(error)))")
-        }
-        do {
-            return try await exchange(on: channel, head: head, body: body, deadline: deadline, firstChunk: firstChunk, provider: provider)
-        } catch is StaleConnection {
-            throw UpstreamFailure(.connection, "\(provider) closed the connection before answering")
-        }
     }
 
     private struct StaleConnection: Error {}
 
-    private func takeIdle() -> (any Channel)? {
-        let here = MultiThreadedEventLoopGroup.currentEventLoop.map { ObjectIdentifier($0) }
+    private func takeIdle(on eventLoop: any EventLoop) -> Connection? {
+        let here = ObjectIdentifier(eventLoop)
         return idle.withLock { lists in
-            if let here, let channel = Self.popActive(&lists, here) { return channel }
+            if let connection = Self.popActive(&lists, here) { return connection }
             for key in lists.keys {
-                if let channel = Self.popActive(&lists, key) { return channel }
+                if let connection = Self.popActive(&lists, key) { return connection }
             }
             return nil
         }
     }
 
-    private static func popActive(_ lists: inout [ObjectIdentifier: [any Channel]], _ key: ObjectIdentifier) -> (any Channel)? {
-        while let channel = lists[key]?.popLast() {
-            if channel.isActive { return channel }
+    private static func popActive(_ lists: inout [ObjectIdentifier: [Connection]], _ key: ObjectIdentifier) -> Connection? {
+        while let connection = lists[key]?.popLast() {
+            if connection.channel.isActive { return connection }
         }
         return nil
     }
 
     /// Back to the pool after a complete answer (or closed when it cannot be reused).
-    fileprivate func putIdle(_ channel: any Channel) {
-        let key = ObjectIdentifier(channel.eventLoop)
+    fileprivate func putIdle(_ connection: Connection) {
+        let key = ObjectIdentifier(connection.channel.eventLoop)
         let kept = idle.withLock { lists -> Bool in
             guard lists[key, default: []].count < maxIdle else { return false }
-            lists[key, default: []].append(channel)
+            lists[key, default: []].append(connection)
             return true
         }
-        if !kept { channel.close(promise: nil) }
+        if !kept { connection.channel.close(promise: nil) }
     }
 
-    private func connect(deadline: NIODeadline) async throws -> any Channel {
+    private func connect(on eventLoop: any EventLoop, deadline: NIODeadline) -> EventLoopFuture<Connection> {
         let timeout = deadline - .now()
-        // On the loop this request runs on, when it runs on one.
-        let loop: any EventLoopGroup = MultiThreadedEventLoopGroup.currentEventLoop ?? group
-        return try await ClientBootstrap(group: loop)
+        return ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(min(timeout, .seconds(2)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    // The request head is built here, from fixed names and checked values.
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(UpstreamExchangeHandler())
                 }
             }
             .connect(host: host, port: port)
-            .get()
+            .flatMapThrowing { channel in
+                let handler = try channel.pipeline.syncOperations.handler(type: UpstreamExchangeHandler.self)
+                return Connection(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
+            }
     }
 
+    /// One exchange on `connection`, completed on the connection's loop.
     private func exchange(
-        on channel: any Channel, head: HTTPRequestHead, body: ByteBuffer, deadline: NIODeadline, firstChunk: NIODeadline?, provider: String
-    ) async throws -> UpstreamReply {
-        let promise = channel.eventLoop.makePromise(of: UpstreamReply.self)
-        let start: @Sendable () throws -> Void = { [self] in
+        on connection: Connection, head: HTTPRequestHead, body: ByteBuffer, deadline: NIODeadline, firstChunk: NIODeadline?, provider: String,
+        cancellation: ExchangeCancellation
+    ) -> EventLoopFuture<UpstreamReply> {
+        let channel = connection.channel
+        let loop = channel.eventLoop
+        let start: @Sendable () -> EventLoopFuture<UpstreamReply> = { [self] in
             // A pooled connection the server closed after `takeIdle` looked at it has already
             // had its `channelInactive`: nothing would ever fail this exchange but its deadline
             // (a timeout counted against the provider). Checked here, on the connection's loop,
             // no close can come between this check and the writes without failing the exchange.
-            guard channel.isActive else { throw StaleConnection() }
-            let handler = try channel.pipeline.syncOperations.handler(type: UpstreamExchangeHandler.self)
-            handler.begin(promise: promise, channel: channel, deadline: deadline, firstChunk: firstChunk, pool: self)
+            guard channel.isActive else { return loop.makeFailedFuture(StaleConnection()) }
+            guard cancellation.onCancel({ channel.close(promise: nil) }) else {
+                putIdle(connection)  // never used: still good
+                return loop.makeFailedFuture(CancellationError())
+            }
+            let promise = loop.makePromise(of: UpstreamReply.self)
+            // Once the answer is in, the connection may serve another request: a later
+            // cancellation must not close it.
+            promise.futureResult.whenComplete { _ in _ = cancellation.onCancel(nil) }
+            connection.handler.value.begin(promise: promise, connection: connection, deadline: deadline, firstChunk: firstChunk, pool: self)
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
             channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
             channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            return promise.futureResult
         }
-        do {
-            // Already on the connection's loop (the usual case: the pool hands out connections
-            // on the caller's loop): start at once, without a scheduled task and a suspension.
-            if channel.eventLoop.inEventLoop { try start() } else { try await channel.eventLoop.submit(start).get() }
-        } catch {
-            promise.fail(StaleConnection())  // never begun: no handler will complete it
-            throw StaleConnection()
-        }
-        do {
-            return try await withTaskCancellationHandler {
-                try await promise.futureResult.get()
-            } onCancel: {
-                channel.close(promise: nil)
-            }
-        } catch let error as UpstreamExchangeHandler.Failure {
+        // Usually on the connection's loop already (the pool hands out connections on the
+        // caller's loop): started at once, without a scheduled task.
+        let started = loop.inEventLoop ? start() : loop.flatSubmit(start)
+        return started.flatMapErrorThrowing { error in
+            if error is StaleConnection { throw error }
             // The caller went away (its cancellation closed the connection): not the provider's failure.
-            if Task.isCancelled { throw CancellationError() }
-            switch error {
+            if cancellation.isCancelled || error is CancellationError { throw CancellationError() }
+            guard let failure = error as? UpstreamExchangeHandler.Failure else {
+                throw UpstreamFailure(.connection, "\(provider) failed mid-answer (\(UpstreamCaller.describe(error)))")
+            }
+            switch failure {
             case .closedBeforeAnswer: throw StaleConnection()
             case .closedMidAnswer: throw UpstreamFailure(.connection, "\(provider) closed the connection mid-answer")
             case .timeout: throw UpstreamFailure(.timeout, "no answer from \(provider) within timeout_ms")
             case .firstChunkTimeout: throw UpstreamFailure(.timeout, "no first chunk from \(provider) within ttft_timeout_ms")
             case .tooLarge: throw UpstreamFailure(.invalidResponse, "\(provider) answered more than 64 MiB")
             }
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            if Task.isCancelled { throw CancellationError() }
-            throw UpstreamFailure(.connection, "\(provider) failed mid-answer (\(UpstreamCaller.describe(error)))")
         }
     }
 }
@@ -212,12 +284,15 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, RemovableChannelHand
     private var deadline = NIODeadline.distantFuture
     private var streaming = false
     private var wantsStream = false
-    private var channel: (any Channel)?
+    private var connection: UpstreamConnectionPool.Connection?
     private var pool: UpstreamConnectionPool?
 
-    func begin(promise: EventLoopPromise<UpstreamReply>, channel: any Channel, deadline: NIODeadline, firstChunk: NIODeadline?, pool: UpstreamConnectionPool) {
+    func begin(
+        promise: EventLoopPromise<UpstreamReply>, connection: UpstreamConnectionPool.Connection, deadline: NIODeadline, firstChunk: NIODeadline?,
+        pool: UpstreamConnectionPool
+    ) {
         self.promise = promise
-        self.channel = channel
+        self.connection = connection
         self.pool = pool
         self.deadline = deadline
         head = nil
@@ -229,8 +304,8 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, RemovableChannelHand
 
     private func arm(_ at: NIODeadline, failure: Failure) {
         timer?.cancel()
-        guard let channel else { return }
-        let handler = NIOLoopBound(self, eventLoop: channel.eventLoop)
+        guard let connection else { return }
+        let handler = connection.handler, channel = connection.channel
         timer = channel.eventLoop.scheduleTask(deadline: at) {
             handler.value.fail(failure)
             channel.close(promise: nil)
@@ -278,8 +353,8 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, RemovableChannelHand
                 promise.succeed(UpstreamReply(head: head, body: body, rest: nil))
                 body = ByteBuffer()
             }
-            if keepAlive, let pool, context.channel.isActive {
-                pool.putIdle(context.channel)
+            if keepAlive, let pool, let connection, context.channel.isActive {
+                pool.putIdle(connection)
             } else {
                 context.close(promise: nil)
             }
@@ -289,7 +364,13 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, RemovableChannelHand
 
     func channelInactive(context: ChannelHandlerContext) {
         fail(head == nil ? .closedBeforeAnswer : .closedMidAnswer)
+        connection = nil  // it refers to this handler
         context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        fail(head == nil ? .closedBeforeAnswer : .closedMidAnswer)
+        connection = nil
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
