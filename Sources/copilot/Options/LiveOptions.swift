@@ -38,6 +38,11 @@ struct LiveOptions: ParsableArguments {
     @Option(help: .hidden)
     var finalEncoding: WindowEncoding?
 
+    /// Benchmark-only: a JSON line per job queued and per job done (``LiveJobRecord``), to find
+    /// where the time between speech and text goes.
+    @Option(help: .hidden)
+    var jobTrace: String?
+
     /// The flags that mean something only with `--live`, as given.
     var liveOnlyFlagsGiven: [String] {
         var given: [String] = []
@@ -50,6 +55,7 @@ struct LiveOptions: ParsableArguments {
         if stallSeconds != nil { given.append("--stall-seconds") }
         if stats { given.append("--stats") }
         if finalEncoding != nil { given.append("--final-encoding") }
+        if jobTrace != nil { given.append("--job-trace") }
         return given
     }
 
