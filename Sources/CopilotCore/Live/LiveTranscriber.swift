@@ -91,13 +91,21 @@ public struct LiveTranscriptionOptions: Sendable, Equatable {
     public var preRollMs = 300
     /// Silence kept after the end of speech, in ms (whole VAD frames, below the minimum
     /// silence); the speculative decode starts once it has arrived. With the window padded
-    /// by silence (`contentThenSilence`) 90 ms was as accurate as 270 ms and starts the
-    /// decode 180 ms sooner (benchmarks/RESULTS.md, live section).
-    public var postRollMs = 90
+    /// by silence (`contentThenSilence`) the finals were the same with 0, 30 and 90 ms on
+    /// both latency corpora (and 90 as accurate as 270), so one 30 ms frame: the decode
+    /// starts at the first silent frame (benchmarks/RESULTS.md, live section).
+    public var postRollMs = 30
     /// Samples handed from the reader to the ring at once, in ms (20 ms like a capture period).
     public var chunkMs = 20
     /// Audio the reader's ring holds, in seconds; under back-pressure the reader waits.
     public var ringSeconds = 30
+    /// How much later than the VAD's decision a final may come so that a partial almost done
+    /// when the speech ends is still shown, in ms. A speculation that arrives while a partial
+    /// runs stops it unless the partial is expected to end in time for the speculation to be
+    /// done this long after the VAD closes the utterance (the final cannot be printed before
+    /// that anyway). Dropping them all wasted partials 90% done and left the longest gaps
+    /// between events, before each final (benchmarks/RESULTS.md, live section).
+    public var partialFinishSlackMs = 60
     /// Finals allowed to wait for the worker before the cutter waits.
     public var maximumPendingFinals = 4
     /// A longer utterance is cut (at its quietest frame) so each part fits one window.
@@ -181,6 +189,9 @@ public final class LiveTranscriber: @unchecked Sendable {
         if let firstPartialMs = options.firstPartialMs, !(30...10_000).contains(firstPartialMs) {
             throw LiveTranscriptionError.invalidSetting(name: "--first-partial-ms", value: String(firstPartialMs), expected: "30...10000 ms")
         }
+        if !(0...2_000).contains(options.partialFinishSlackMs) {
+            throw LiveTranscriptionError.invalidSetting(name: "partial finish slack", value: String(options.partialFinishSlackMs), expected: "0...2000 ms")
+        }
         if let retryMs = options.partialRetryMs, !(30...10_000).contains(retryMs) {
             throw LiveTranscriptionError.invalidSetting(name: "partial retry", value: String(retryMs), expected: "30...10000 ms")
         }
@@ -256,8 +267,10 @@ public final class LiveTranscriber: @unchecked Sendable {
         let worker: WorkerThread
         let onEventBox = UncheckedSendableBox(onEvent)
         do {
+            let closeDelaySeconds = Double(cutter.closeDelaySamples) / Double(rate)
             worker = try WorkerThread { [self] in
-                self.work(queue: queue, rate: rate, state: state, onEvent: onEventBox.value, ring: ring)
+                self.work(
+                    queue: queue, closeDelaySeconds: closeDelaySeconds, state: state, onEvent: onEventBox.value, ring: ring)
             }
         } catch {
             ring.close()
@@ -357,9 +370,11 @@ public final class LiveTranscriber: @unchecked Sendable {
 
     // MARK: Worker
 
+    /// The worker: takes jobs from `queue` until it is drained. `closeDelaySeconds` is how
+    /// long after a speculation is asked for the VAD can close its utterance.
     private func work(
-        queue: UtteranceQueue, rate: Int, state: LiveRunState, onEvent: (LiveTranscriptEvent) throws -> Void,
-        ring: SPSCRing<Float>
+        queue: UtteranceQueue, closeDelaySeconds: Double, state: LiveRunState,
+        onEvent: (LiveTranscriptEvent) throws -> Void, ring: SPSCRing<Float>
     ) {
         var history: [Int] = []
         var committed = 0
@@ -368,6 +383,16 @@ public final class LiveTranscriber: @unchecked Sendable {
         var nextNumber = 0
         var shownPartial: Int?
         var jobStartNs: UInt64 = 0
+        var finishRule = PartialFinishRule(
+            closeDelaySeconds: closeDelaySeconds, slackSeconds: Double(options.partialFinishSlackMs) / 1000)
+        /// For a partial started at `begin`, polled between decoder steps.
+        func partialShouldStop(begin: UInt64) -> () -> Bool {
+            let rule = finishRule
+            return {
+                rule.shouldStop(
+                    startedNs: begin, request: queue.abandonRequest.map { ($0.sinceNs, $0.urgent) }, nowNs: LiveClock.nowNs())
+            }
+        }
         func trace(_ job: LiveJobRecord.Job, _ audio: UtteranceAudio, _ outcome: LiveJobRecord.Outcome, _ text: String = "") {
             state.traceDone(job, audio, outcome, startedNs: jobStartNs, text: text)
         }
@@ -382,17 +407,31 @@ public final class LiveTranscriber: @unchecked Sendable {
         func decode(_ audio: UtteranceAudio, final: Bool, abandonable: Bool) throws -> UtteranceTranscript? {
             let begin = LiveClock.nowNs()
             jobStartNs = begin
+            var seconds: Double { Double(LiveClock.nowNs() - begin) / 1e9 }
             defer {
-                let seconds = Double(LiveClock.nowNs() - begin) / 1e9
                 state.statistics.decodeSeconds += seconds
                 if final { state.statistics.slowestFinalDecodeSeconds = max(state.statistics.slowestFinalDecodeSeconds, seconds) }
             }
+            let shouldStop: () -> Bool
+            if !abandonable {
+                shouldStop = { false }
+            } else if final {
+                shouldStop = { queue.shouldAbandonRunningJob }
+            } else {
+                shouldStop = partialShouldStop(begin: begin)
+            }
             do {
-                return try transcriber.transcribeUtterance(
+                let transcript = try transcriber.transcribeUtterance(
                     audio.samples, previousTokens: options.conditionOnPreviousText ? history : [],
                     encoding: final ? options.finalEncoding : options.partialEncoding,
-                    fallbackCandidates: final ? max(1, options.fallbackCandidates) : 0,
-                    shouldStop: abandonable ? { queue.shouldAbandonRunningJob } : { false })
+                    fallbackCandidates: final ? max(1, options.fallbackCandidates) : 0, shouldStop: shouldStop)
+                if final {
+                    finishRule.lastFinalSeconds = seconds
+                } else {
+                    finishRule.lastPartialSeconds = seconds
+                    if queue.abandonRequest != nil { state.statistics.partialsFinishedBeforeSpeculation += 1 }
+                }
+                return transcript
             } catch is CancellationError where abandonable {
                 return nil
             }
@@ -473,6 +512,41 @@ public final class LiveTranscriber: @unchecked Sendable {
             stop()
             ring.close()
         }
+    }
+}
+
+/// When a running partial gives way to a more urgent job: at once for an urgent request (a
+/// final waits, or the job is void), and for a speculation unless the partial is expected to
+/// end early enough. The final of a speculation cannot be printed before the VAD closes the
+/// utterance, `closeDelaySeconds` after the speculation was asked for; if the speculation
+/// takes as long as the last one, it can start up to `closeDelaySeconds - lastFinalSeconds`
+/// later without delaying the final, plus `slackSeconds` of delay accepted so the partial is
+/// still shown. The partial is expected to take 10% more than the last one; it is stopped
+/// as soon as that expectation misses the deadline, or at the deadline.
+package struct PartialFinishRule: Sendable, Equatable {
+    /// From the speculation's request to the VAD's close, in seconds.
+    package var closeDelaySeconds: Double
+    /// Delay of the final accepted to let a partial finish, in seconds.
+    package var slackSeconds: Double
+    /// Seconds the last speculation (or decoded final) took; infinity before the first.
+    package var lastFinalSeconds = Double.infinity
+    /// Seconds the last partial took; infinity before the first (a partial then gives way).
+    package var lastPartialSeconds = Double.infinity
+
+    package init(closeDelaySeconds: Double, slackSeconds: Double) {
+        self.closeDelaySeconds = closeDelaySeconds
+        self.slackSeconds = slackSeconds
+    }
+
+    /// Whether a partial started at `startedNs` should stop now (`nowNs`), given the
+    /// queue's request (when it was asked, whether urgent), if any. Monotonic nanoseconds.
+    package func shouldStop(startedNs: UInt64, request: (sinceNs: UInt64, urgent: Bool)?, nowNs: UInt64) -> Bool {
+        guard let request else { return false }
+        if request.urgent { return true }
+        let grace = max(0, closeDelaySeconds - lastFinalSeconds) + slackSeconds
+        let deadline = Double(request.sinceNs) / 1e9 + grace
+        let expectedEnd = Double(startedNs) / 1e9 + lastPartialSeconds * 1.1
+        return expectedEnd > deadline || Double(nowNs) / 1e9 >= deadline
     }
 }
 

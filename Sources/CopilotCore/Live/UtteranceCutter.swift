@@ -85,6 +85,9 @@ public final class UtteranceCutter {
     /// first hypothesis of a fifth of a second is often empty, and waiting a whole
     /// `partialSamples` for the next one was most of the delay of the first partial.
     public let partialRetrySamples: Int
+    /// Silence after the post-roll before the VAD closes an utterance, in samples: how long
+    /// after a speculation is asked for its final can first be printed.
+    public let closeDelaySamples: Int
     /// Length at which a running utterance is cut, in samples.
     public let maximumUtteranceSamples: Int
     /// Span searched for the quietest frame before a forced cut, in samples.
@@ -135,6 +138,8 @@ public final class UtteranceCutter {
         preRollSamples = max(0, preRollMs) * sampleRate / 1000
         let minSilenceFrames = max(1, (shaping.minSilenceMs * sampleRate / 1000 + frameSamples - 1) / frameSamples)
         postRollSamples = min(max(0, postRollMs) * sampleRate / 1000 / frameSamples, minSilenceFrames - 1) * frameSamples
+        // The speculation is asked for at the first silent frame at the earliest.
+        closeDelaySamples = max(0, minSilenceFrames * frameSamples - max(postRollSamples, frameSamples))
         partialSamples = partialMs.map { max(1, $0) * sampleRate / 1000 } ?? 0
         firstPartialSamples = firstPartialMs.map { max(1, $0) * sampleRate / 1000 } ?? partialSamples
         partialRetrySamples = min(partialSamples, partialRetryMs.map { max(1, $0) * sampleRate / 1000 } ?? partialSamples)

@@ -24,7 +24,7 @@ struct LiveOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Audio kept before the detected start of speech, in ms (default 300).", valueName: "ms"))
     var preRollMs: Int?
 
-    @Option(help: ArgumentHelp("Silence kept after the end of speech, in ms (default 90; less than [vad] min_silence_ms).", valueName: "ms"))
+    @Option(help: ArgumentHelp("Silence kept after the end of speech, in ms (default 30; less than [vad] min_silence_ms).", valueName: "ms"))
     var postRollMs: Int?
 
     @Option(help: ArgumentHelp("End with an error when a pipe or device delivers nothing for this long (default 10; 0 waits for ever).", valueName: "seconds"))
