@@ -15,7 +15,11 @@ event line the moment it arrives. Reports:
   - WER of the finals against the corpus text and against offline `copilot transcribe`
     (whose own WER is shown too), lowercase, punctuation stripped;
   - CPU (% of one core) and RSS of the copilot process, sampled every 0.5 s from /proc,
-    overall and during the silence at the end.
+    overall and during the silence at the end;
+  - where the time of the first partial goes (from the job trace, `--job-trace`): the VAD's
+    onset (its speech start against the corpus's), when the first partial job was queued,
+    how long it waited for the worker and decoded, and what became of each partial job
+    (shown, empty, looping, abandoned, ...).
 
 Usage:
   benchmarks/live_latency.py [--copilot .build/release/copilot] [--threads 2]
@@ -130,8 +134,10 @@ def sample_process(pid, samples, stop):
         time.sleep(0.5)
 
 
-def run_live(copilot, audio, args):
+def run_live(copilot, audio, args, trace=None):
     command = [copilot, "transcribe", "--live", "--raw", "s16le", "--format", "jsonl", "--threads", str(args.threads), "--stats"]
+    if trace:
+        command += ["--job-trace", trace]
     if not args.no_partials:
         command.append("--partials")
     if args.final_encoding:
@@ -230,6 +236,58 @@ def analyse(t0, events, usage, utterances, silence_start):
     }
 
 
+def first_partial_breakdown(trace_path, events, utterances):
+    """Per utterance with partials: the VAD's onset against the corpus, and the first shown
+    partial's job: queued (after the corpus speech start), wait for the worker, decode; plus
+    the outcome count of every partial job. Times in ms."""
+    try:
+        with open(trace_path) as f:
+            records = [json.loads(line) for line in f]
+    except FileNotFoundError:
+        return None
+    queued = {}
+    for r in records:
+        if r["outcome"] == "queued":
+            queued.setdefault((r["job"], r["utterance"], r["audio_end"]), r["started"])
+    outcomes = {}
+    for r in records:
+        if r["job"] == "partial" and r["outcome"] != "queued":
+            outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
+    # The cutter numbers utterances as they open; events number those printed. Match a shown
+    # partial record to its event by text and audio end.
+    onset, queue_ms, wait_ms, decode_ms, tries = [], [], [], [], []
+    first_event = {}
+    for _, e in events:
+        first_event.setdefault(e["utterance"], e)
+    for number, e in first_event.items():
+        speech_start = min((u["start"] for u in utterances if u["end"] >= e["start"]), default=e["start"])
+        onset.append(1000 * (e["start"] - speech_start))
+        shown = [r for r in records if r["job"] == "partial" and r["outcome"] == "shown"
+                 and abs(r["audio_end"] - e["end"]) < 0.002 and r["text"] == e["text"]]
+        if e["type"] != "partial" or not shown:
+            continue
+        r = shown[0]
+        q = queued.get(("partial", r["utterance"], r["audio_end"]))
+        if q is None:
+            continue
+        queue_ms.append(1000 * (q - speech_start))
+        wait_ms.append(1000 * (r["started"] - q))
+        decode_ms.append(1000 * (r["finished"] - r["started"]))
+        tries.append(sum(1 for x in records if x["job"] == "partial" and x["utterance"] == r["utterance"]
+                         and x["outcome"] != "queued" and x["audio_end"] <= r["audio_end"]))
+
+    def summary(values):
+        return {"p50": round(percentile(values, 0.5)), "max": round(max(values))} if values else None
+    return {
+        "vad_onset_ms": summary(onset),
+        "first_partial_queued_ms": summary(queue_ms),
+        "first_partial_wait_ms": summary(wait_ms),
+        "first_partial_decode_ms": summary(decode_ms),
+        "first_partial_decodes_until_shown": summary(tries),
+        "partial_jobs": outcomes,
+    }
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--copilot", default=".build/release/copilot")
@@ -243,6 +301,8 @@ def main():
     parser.add_argument("--live-only", action="store_true",
                         help="skip the offline and --pace none runs (long runs: no WER against offline)")
     parser.add_argument("--keep-corpus", metavar="WAV", help="also write the corpus to this WAV file")
+    parser.add_argument("--trace", action="store_true",
+                        help="pass --job-trace and report where the first partial's time goes (binaries with --job-trace)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         audio, utterances, silence_start = build_corpus(work, args.seed)
@@ -272,7 +332,9 @@ def main():
                                   + (["--final-encoding", args.final_encoding] if args.final_encoding else [])
                                   + ([] if args.no_partials else ["--partials"]) + args.live_args.split(),
                                   capture_output=True, text=True, check=True).stdout
-        t0, events, usage, stderr, late, status = run_live(args.copilot, audio, args)
+        trace = os.path.join(work, "jobs.jsonl") if args.trace else None
+        t0, events, usage, stderr, late, status = run_live(args.copilot, audio, args, trace)
+        breakdown = first_partial_breakdown(trace, events, utterances) if trace else None
     live_text = " ".join(e["text"] for _, e in events if e["type"] == "final")
     result = analyse(t0, events, usage, utterances, silence_start)
     result.update({
@@ -285,6 +347,8 @@ def main():
         "live_pace_none_equals_realtime": " ".join(none.split()) == " ".join(live_text.split()) if none else None,
         "stats": stderr.strip(),
     })
+    if breakdown:
+        result["first_partial_breakdown"] = breakdown
     print(json.dumps(result, indent=2))
     if args.json:
         with open(args.json, "w") as f:

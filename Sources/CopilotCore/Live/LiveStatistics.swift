@@ -15,6 +15,9 @@ public struct LiveStatistics: Sendable, Equatable {
     public var speculationsUsed = 0
     /// Partials dropped while being decoded, because a final or a speculation arrived.
     public var abandonedPartials = 0
+    /// Partials a speculation waited for, because they were about to finish in time (see
+    /// ``LiveTranscriptionOptions/partialFinishSlackMs``).
+    public var partialsFinishedBeforeSpeculation = 0
     /// Speculative decodes dropped while running, because speech resumed.
     public var abandonedSpeculations = 0
     /// Per speculative decode: wall-clock seconds since the start minus the end of its speech
@@ -48,7 +51,7 @@ public struct LiveStatistics: Sendable, Equatable {
     /// The statistics as a few lines for stderr.
     public var report: String {
         var lines = [
-            "live: \(Self.fixed(inputSeconds, 1)) s of audio, \(finals) finals, \(partials) partials (\(skippedPartials) skipped, \(abandonedPartials) abandoned while decoding), \(forcedCuts) forced cuts",
+            "live: \(Self.fixed(inputSeconds, 1)) s of audio, \(finals) finals, \(partials) partials (\(skippedPartials) skipped, \(abandonedPartials) abandoned while decoding, \(partialsFinishedBeforeSpeculation) finished before a speculation), \(forcedCuts) forced cuts",
             "live: decoding \(Self.fixed(decodeSeconds, 2)) s (\(Self.fixed(inputSeconds > 0 ? decodeSeconds / inputSeconds : 0, 3))x real time), slowest final \(Self.ms(slowestFinalDecodeSeconds)) ms, speculative decodes \(speculationsUsed)/\(speculations) used, finals waiting at most \(peakPendingFinals)",
             "live: ring peak \(ringPeakMs) of \(ringCapacityMs) ms, overruns \(overruns)",
         ]

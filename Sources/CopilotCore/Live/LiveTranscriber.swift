@@ -37,8 +37,9 @@ public struct UtteranceTranscript: Sendable, Equatable {
 public protocol UtteranceTranscribing: AnyObject {
     /// Transcribes 16 kHz mono `samples`, prompted with `previousTokens` (the text committed
     /// before), encoding `encoding`'s share of each window. `fallbackCandidates` 0 asks for
-    /// one quick greedy pass (partials); n > 0 for the temperature fallback with n samples
-    /// per temperature above 0. Once `shouldStop` answers `true` (it is polled between
+    /// one quick greedy pass (partials) that also stops at the first loop of its text,
+    /// keeping one copy; n > 0 for the temperature fallback with n samples per temperature
+    /// above 0. Once `shouldStop` answers `true` (it is polled between
     /// decoder steps), the work is dropped and `CancellationError` is thrown.
     func transcribeUtterance(
         _ samples: [Float], previousTokens: [Int], encoding: WindowEncoding, fallbackCandidates: Int,
@@ -61,7 +62,8 @@ extension Transcriber: UtteranceTranscribing {
         // timestamps and fast talkers while a looping hypothesis stops early.
         try transcribe(
             samples: samples, previousTokens: previousTokens, encoding: encoding, fallback: fallbackCandidates > 0,
-            maximumTokensPerSecond: 12, bestOf: max(1, fallbackCandidates), shouldStop: shouldStop
+            maximumTokensPerSecond: 12, bestOf: max(1, fallbackCandidates), stopsAtRepetition: fallbackCandidates == 0,
+            shouldStop: shouldStop
         ) { segment in
             text += segment.text
             tokens += segment.tokens
@@ -82,17 +84,28 @@ public struct LiveTranscriptionOptions: Sendable, Equatable {
     /// Speech heard before the first partial, in ms (so the first hypothesis comes sooner
     /// than `partialMs`; a larger value counts as `partialMs`); `nil`: `partialMs`.
     public var firstPartialMs: Int? = 200
+    /// Until an utterance's first partial has text, ask again after this much more speech,
+    /// in ms (a hypothesis of the first 200 ms is often empty); `nil`: `partialMs`.
+    public var partialRetryMs: Int? = 100
     /// Audio kept before the detected speech start, in ms.
     public var preRollMs = 300
     /// Silence kept after the end of speech, in ms (whole VAD frames, below the minimum
     /// silence); the speculative decode starts once it has arrived. With the window padded
-    /// by silence (`contentThenSilence`) 90 ms was as accurate as 270 ms and starts the
-    /// decode 180 ms sooner (benchmarks/RESULTS.md, live section).
-    public var postRollMs = 90
+    /// by silence (`contentThenSilence`) the finals were the same with 0, 30 and 90 ms on
+    /// both latency corpora (and 90 as accurate as 270), so one 30 ms frame: the decode
+    /// starts at the first silent frame (benchmarks/RESULTS.md, live section).
+    public var postRollMs = 30
     /// Samples handed from the reader to the ring at once, in ms (20 ms like a capture period).
     public var chunkMs = 20
     /// Audio the reader's ring holds, in seconds; under back-pressure the reader waits.
     public var ringSeconds = 30
+    /// How much later than the VAD's decision a final may come so that a partial almost done
+    /// when the speech ends is still shown, in ms. A speculation that arrives while a partial
+    /// runs stops it unless the partial is expected to end in time for the speculation to be
+    /// done this long after the VAD closes the utterance (the final cannot be printed before
+    /// that anyway). Dropping them all wasted partials 90% done and left the longest gaps
+    /// between events, before each final (benchmarks/RESULTS.md, live section).
+    public var partialFinishSlackMs = 60
     /// Finals allowed to wait for the worker before the cutter waits.
     public var maximumPendingFinals = 4
     /// A longer utterance is cut (at its quietest frame) so each part fits one window.
@@ -176,6 +189,12 @@ public final class LiveTranscriber: @unchecked Sendable {
         if let firstPartialMs = options.firstPartialMs, !(30...10_000).contains(firstPartialMs) {
             throw LiveTranscriptionError.invalidSetting(name: "--first-partial-ms", value: String(firstPartialMs), expected: "30...10000 ms")
         }
+        if !(0...2_000).contains(options.partialFinishSlackMs) {
+            throw LiveTranscriptionError.invalidSetting(name: "partial finish slack", value: String(options.partialFinishSlackMs), expected: "0...2000 ms")
+        }
+        if let retryMs = options.partialRetryMs, !(30...10_000).contains(retryMs) {
+            throw LiveTranscriptionError.invalidSetting(name: "partial retry", value: String(retryMs), expected: "30...10000 ms")
+        }
         if !(0...2_000).contains(options.postRollMs) {
             throw LiveTranscriptionError.invalidSetting(name: "--post-roll-ms", value: String(options.postRollMs), expected: "0...2000 ms (less than the VAD's min_silence_ms is used)")
         }
@@ -191,7 +210,7 @@ public final class LiveTranscriber: @unchecked Sendable {
             try UtteranceCutter(
                 detector: detector, shaping: shaping, preRollMs: options.preRollMs, postRollMs: options.postRollMs,
                 partialMs: options.partialMs, firstPartialMs: options.firstPartialMs.map { min($0, options.partialMs ?? $0) },
-                maximumUtteranceSeconds: options.maximumUtteranceSeconds)
+                partialRetryMs: options.partialRetryMs, maximumUtteranceSeconds: options.maximumUtteranceSeconds)
         }
     }
 
@@ -207,8 +226,12 @@ public final class LiveTranscriber: @unchecked Sendable {
     /// Runs the pipeline over `stream` (16 kHz mono) to its end, calling `onEvent` (on the
     /// worker thread) for each event in order. Returns the statistics; rethrows the first
     /// error of the input, the transcriber or `onEvent` once every final decided before it
-    /// was delivered (after an `onEvent` error, nothing more is delivered).
-    public func run(stream: AudioStream, onEvent: @escaping (LiveTranscriptEvent) throws -> Void) throws -> LiveStatistics {
+    /// was delivered (after an `onEvent` error, nothing more is delivered). `trace`, when
+    /// given, gets a ``LiveJobRecord`` as each job is queued and as each is done with (one
+    /// call at a time, from the cutter's or the worker's thread).
+    public func run(
+        stream: AudioStream, trace: ((LiveJobRecord) -> Void)? = nil, onEvent: @escaping (LiveTranscriptEvent) throws -> Void
+    ) throws -> LiveStatistics {
         guard stream.sampleRate == WhisperMel.sampleRate else {
             throw AudioError.invalidTargetRate(rate: stream.sampleRate)
         }
@@ -216,7 +239,7 @@ public final class LiveTranscriber: @unchecked Sendable {
         let rate = stream.sampleRate
         let ring = try SPSCRing<Float>(minimumCapacity: max(1, options.ringSeconds) * rate, policy: .block)
         let queue = UtteranceQueue(maximumPendingFinals: options.maximumPendingFinals)
-        let state = LiveRunState(startNs: LiveClock.nowNs(), selfPaced: options.pace == .realtime)
+        let state = LiveRunState(startNs: LiveClock.nowNs(), selfPaced: options.pace == .realtime, trace: trace)
         streamLock.lock()
         currentStream = stream
         streamLock.unlock()
@@ -244,8 +267,10 @@ public final class LiveTranscriber: @unchecked Sendable {
         let worker: WorkerThread
         let onEventBox = UncheckedSendableBox(onEvent)
         do {
+            let closeDelaySeconds = Double(cutter.closeDelaySamples) / Double(rate)
             worker = try WorkerThread { [self] in
-                self.work(queue: queue, rate: rate, state: state, onEvent: onEventBox.value, ring: ring)
+                self.work(
+                    queue: queue, closeDelaySeconds: closeDelaySeconds, state: state, onEvent: onEventBox.value, ring: ring)
             }
         } catch {
             ring.close()
@@ -256,11 +281,18 @@ public final class LiveTranscriber: @unchecked Sendable {
         while true {
             let n = chunk.withUnsafeMutableBufferPointer { ring.read(into: $0) }
             if n == 0 { break }
+            if let shown = state.takeShownPartial() { cutter.partialShown(utterance: shown.utterance, endSample: shown.endSample) }
             chunk.withUnsafeBufferPointer { all in
-                cutter.feed(UnsafeBufferPointer(rebasing: all[0..<n])) { queue.submit($0) }
+                cutter.feed(UnsafeBufferPointer(rebasing: all[0..<n])) { event in
+                    state.traceQueued(event)
+                    queue.submit(event)
+                }
             }
         }
-        cutter.finish { queue.submit($0) }
+        cutter.finish { event in
+            state.traceQueued(event)
+            queue.submit(event)
+        }
         queue.finish()
         worker.join()
         reader.join()
@@ -338,9 +370,11 @@ public final class LiveTranscriber: @unchecked Sendable {
 
     // MARK: Worker
 
+    /// The worker: takes jobs from `queue` until it is drained. `closeDelaySeconds` is how
+    /// long after a speculation is asked for the VAD can close its utterance.
     private func work(
-        queue: UtteranceQueue, rate: Int, state: LiveRunState, onEvent: (LiveTranscriptEvent) throws -> Void,
-        ring: SPSCRing<Float>
+        queue: UtteranceQueue, closeDelaySeconds: Double, state: LiveRunState,
+        onEvent: (LiveTranscriptEvent) throws -> Void, ring: SPSCRing<Float>
     ) {
         var history: [Int] = []
         var committed = 0
@@ -348,6 +382,20 @@ public final class LiveTranscriber: @unchecked Sendable {
         var numbers: (cutter: Int, output: Int)?
         var nextNumber = 0
         var shownPartial: Int?
+        var jobStartNs: UInt64 = 0
+        var finishRule = PartialFinishRule(
+            closeDelaySeconds: closeDelaySeconds, slackSeconds: Double(options.partialFinishSlackMs) / 1000)
+        /// For a partial started at `begin`, polled between decoder steps.
+        func partialShouldStop(begin: UInt64) -> () -> Bool {
+            let rule = finishRule
+            return {
+                rule.shouldStop(
+                    startedNs: begin, request: queue.abandonRequest.map { ($0.sinceNs, $0.urgent) }, nowNs: LiveClock.nowNs())
+            }
+        }
+        func trace(_ job: LiveJobRecord.Job, _ audio: UtteranceAudio, _ outcome: LiveJobRecord.Outcome, _ text: String = "") {
+            state.traceDone(job, audio, outcome, startedNs: jobStartNs, text: text)
+        }
         func number(of utterance: Int) -> Int {
             if let numbers, numbers.cutter == utterance { return numbers.output }
             numbers = (utterance, nextNumber)
@@ -358,17 +406,32 @@ public final class LiveTranscriber: @unchecked Sendable {
         /// never voided).
         func decode(_ audio: UtteranceAudio, final: Bool, abandonable: Bool) throws -> UtteranceTranscript? {
             let begin = LiveClock.nowNs()
+            jobStartNs = begin
+            var seconds: Double { Double(LiveClock.nowNs() - begin) / 1e9 }
             defer {
-                let seconds = Double(LiveClock.nowNs() - begin) / 1e9
                 state.statistics.decodeSeconds += seconds
                 if final { state.statistics.slowestFinalDecodeSeconds = max(state.statistics.slowestFinalDecodeSeconds, seconds) }
             }
+            let shouldStop: () -> Bool
+            if !abandonable {
+                shouldStop = { false }
+            } else if final {
+                shouldStop = { queue.shouldAbandonRunningJob }
+            } else {
+                shouldStop = partialShouldStop(begin: begin)
+            }
             do {
-                return try transcriber.transcribeUtterance(
+                let transcript = try transcriber.transcribeUtterance(
                     audio.samples, previousTokens: options.conditionOnPreviousText ? history : [],
                     encoding: final ? options.finalEncoding : options.partialEncoding,
-                    fallbackCandidates: final ? max(1, options.fallbackCandidates) : 0,
-                    shouldStop: abandonable ? { queue.shouldAbandonRunningJob } : { false })
+                    fallbackCandidates: final ? max(1, options.fallbackCandidates) : 0, shouldStop: shouldStop)
+                if final {
+                    finishRule.lastFinalSeconds = seconds
+                } else {
+                    finishRule.lastPartialSeconds = seconds
+                    if queue.abandonRequest != nil { state.statistics.partialsFinishedBeforeSpeculation += 1 }
+                }
+                return transcript
             } catch is CancellationError where abandonable {
                 return nil
             }
@@ -378,9 +441,12 @@ public final class LiveTranscriber: @unchecked Sendable {
                 switch job {
                 case .final(let audio):
                     let transcript: UtteranceTranscript
+                    var reused = false
                     if let guess = speculated, guess.audio == audio, guess.committed == committed {
                         transcript = guess.transcript
                         state.statistics.speculationsUsed += 1
+                        jobStartNs = LiveClock.nowNs()
+                        reused = true
                     } else {
                         transcript = try decode(audio, final: true, abandonable: false)!
                     }
@@ -390,11 +456,15 @@ public final class LiveTranscriber: @unchecked Sendable {
                     if transcript.temperature > 0.5 { history.removeAll() }
                     if history.count > 224 { history.removeFirst(history.count - 224) }
                     let hadPartial = shownPartial == audio.utterance
-                    guard !transcript.text.isEmpty || hadPartial else { continue }
+                    guard !transcript.text.isEmpty || hadPartial else {
+                        trace(.final, audio, .empty)
+                        continue
+                    }
                     let event = LiveTranscriptEvent(
                         kind: .final, utterance: number(of: audio.utterance), start: audio.start, end: audio.end,
                         text: transcript.text)
                     try onEvent(event)
+                    trace(.final, audio, reused ? .reused : .shown, transcript.text)
                     state.statistics.finals += 1
                     let lag = (Double(LiveClock.nowNs()) - Double(state.audioZeroNs)) / 1e9 - audio.end
                     state.statistics.finalLagSeconds.append(lag)
@@ -404,17 +474,27 @@ public final class LiveTranscriber: @unchecked Sendable {
                         (Double(LiveClock.nowNs()) - Double(state.audioZeroNs)) / 1e9 - audio.end)
                     guard let transcript = try decode(audio, final: true, abandonable: true) else {
                         state.statistics.abandonedSpeculations += 1
+                        trace(.speculation, audio, .abandoned)
                         continue
                     }
                     speculated = (audio, committed, transcript)
+                    trace(.speculation, audio, .kept, transcript.text)
                 case .partial(let audio):
                     guard let transcript = try decode(audio, final: false, abandonable: true) else {
                         state.statistics.abandonedPartials += 1
+                        trace(.partial, audio, .abandoned)
                         continue
                     }
-                    if queue.discardIfSuperseded(partialOf: audio.utterance) || transcript.text.isEmpty
-                        || transcript.compressionRatio > options.partialCompressionRatioLimit
-                    {
+                    if queue.discardIfSuperseded(partialOf: audio.utterance) {
+                        trace(.partial, audio, .superseded, transcript.text)
+                        continue
+                    }
+                    if transcript.text.isEmpty {
+                        trace(.partial, audio, .empty)
+                        continue
+                    }
+                    if transcript.compressionRatio > options.partialCompressionRatioLimit {
+                        trace(.partial, audio, .looping, transcript.text)
                         continue
                     }
                     shownPartial = audio.utterance
@@ -422,6 +502,8 @@ public final class LiveTranscriber: @unchecked Sendable {
                         kind: .partial, utterance: number(of: audio.utterance), start: audio.start, end: audio.end,
                         text: transcript.text))
                     state.statistics.partials += 1
+                    state.partialShown(audio)
+                    trace(.partial, audio, .shown, transcript.text)
                 }
             }
         } catch {
@@ -430,6 +512,41 @@ public final class LiveTranscriber: @unchecked Sendable {
             stop()
             ring.close()
         }
+    }
+}
+
+/// When a running partial gives way to a more urgent job: at once for an urgent request (a
+/// final waits, or the job is void), and for a speculation unless the partial is expected to
+/// end early enough. The final of a speculation cannot be printed before the VAD closes the
+/// utterance, `closeDelaySeconds` after the speculation was asked for; if the speculation
+/// takes as long as the last one, it can start up to `closeDelaySeconds - lastFinalSeconds`
+/// later without delaying the final, plus `slackSeconds` of delay accepted so the partial is
+/// still shown. The partial is expected to take 10% more than the last one; it is stopped
+/// as soon as that expectation misses the deadline, or at the deadline.
+package struct PartialFinishRule: Sendable, Equatable {
+    /// From the speculation's request to the VAD's close, in seconds.
+    package var closeDelaySeconds: Double
+    /// Delay of the final accepted to let a partial finish, in seconds.
+    package var slackSeconds: Double
+    /// Seconds the last speculation (or decoded final) took; infinity before the first.
+    package var lastFinalSeconds = Double.infinity
+    /// Seconds the last partial took; infinity before the first (a partial then gives way).
+    package var lastPartialSeconds = Double.infinity
+
+    package init(closeDelaySeconds: Double, slackSeconds: Double) {
+        self.closeDelaySeconds = closeDelaySeconds
+        self.slackSeconds = slackSeconds
+    }
+
+    /// Whether a partial started at `startedNs` should stop now (`nowNs`), given the
+    /// queue's request (when it was asked, whether urgent), if any. Monotonic nanoseconds.
+    package func shouldStop(startedNs: UInt64, request: (sinceNs: UInt64, urgent: Bool)?, nowNs: UInt64) -> Bool {
+        guard let request else { return false }
+        if request.urgent { return true }
+        let grace = max(0, closeDelaySeconds - lastFinalSeconds) + slackSeconds
+        let deadline = Double(request.sinceNs) / 1e9 + grace
+        let expectedEnd = Double(startedNs) / 1e9 + lastPartialSeconds * 1.1
+        return expectedEnd > deadline || Double(nowNs) / 1e9 >= deadline
     }
 }
 
@@ -476,9 +593,69 @@ private final class LiveRunState: @unchecked Sendable {
     private let lock = NSLock()
     private var error: Error?
 
-    init(startNs: UInt64, selfPaced: Bool) {
+    init(startNs: UInt64, selfPaced: Bool, trace: ((LiveJobRecord) -> Void)?) {
         self.startNs = startNs
         self.selfPaced = selfPaced
+        self.trace = trace
+    }
+
+    private let trace: ((LiveJobRecord) -> Void)?
+    private let traceLock = NSLock()
+    /// The last partial the worker showed and the cutter has not heard of yet.
+    private var shownPartial: (utterance: Int, endSample: Int)?
+
+    /// Worker: a partial of `audio` was shown.
+    func partialShown(_ audio: UtteranceAudio) {
+        lock.lock()
+        shownPartial = (audio.utterance, audio.endSample)
+        lock.unlock()
+    }
+
+    /// Cutter: the partial shown since the last call, if any.
+    func takeShownPartial() -> (utterance: Int, endSample: Int)? {
+        lock.lock()
+        defer {
+            shownPartial = nil
+            lock.unlock()
+        }
+        return shownPartial
+    }
+
+    /// Seconds on the input's clock at monotonic time `ns`.
+    private func inputSeconds(_ ns: UInt64) -> Double {
+        (Double(ns) - Double(audioZeroNs)) / 1e9
+    }
+
+    private func emit(_ record: LiveJobRecord) {
+        traceLock.lock()
+        trace?(record)
+        traceLock.unlock()
+    }
+
+    /// Traces a job the cutter hands to the queue now.
+    func traceQueued(_ event: UtteranceEvent) {
+        guard trace != nil else { return }
+        let now = inputSeconds(LiveClock.nowNs())
+        let (job, audio): (LiveJobRecord.Job, UtteranceAudio)
+        switch event {
+        case .partial(let a): (job, audio) = (.partial, a)
+        case .speculate(let a): (job, audio) = (.speculation, a)
+        case .final(let a): (job, audio) = (.final, a)
+        case .resumed: return
+        }
+        emit(LiveJobRecord(
+            job: job, utterance: audio.utterance, audioEnd: Double(audio.endSample) / Double(audio.sampleRate),
+            outcome: .queued, started: now, finished: now))
+    }
+
+    /// Traces a job the worker began at monotonic `startedNs` and is done with now.
+    func traceDone(
+        _ job: LiveJobRecord.Job, _ audio: UtteranceAudio, _ outcome: LiveJobRecord.Outcome, startedNs: UInt64, text: String
+    ) {
+        guard trace != nil else { return }
+        emit(LiveJobRecord(
+            job: job, utterance: audio.utterance, audioEnd: Double(audio.endSample) / Double(audio.sampleRate),
+            outcome: outcome, started: inputSeconds(startedNs), finished: inputSeconds(LiveClock.nowNs()), text: text))
     }
 
     /// Keeps the first error.

@@ -80,6 +80,14 @@ public final class UtteranceCutter {
     /// Speech heard before the first partial request, in samples (the later ones follow each
     /// `partialSamples`).
     public let firstPartialSamples: Int
+    /// Until a partial of the utterance has been shown (``partialShown(utterance:endSample:)``),
+    /// partials are asked for this often, in samples of speech (at most `partialSamples`): a
+    /// first hypothesis of a fifth of a second is often empty, and waiting a whole
+    /// `partialSamples` for the next one was most of the delay of the first partial.
+    public let partialRetrySamples: Int
+    /// Silence after the post-roll before the VAD closes an utterance, in samples: how long
+    /// after a speculation is asked for its final can first be printed.
+    public let closeDelaySamples: Int
     /// Length at which a running utterance is cut, in samples.
     public let maximumUtteranceSamples: Int
     /// Span searched for the quietest frame before a forced cut, in samples.
@@ -105,7 +113,10 @@ public final class UtteranceCutter {
     private var speechEndSample = 0
     private var inSilence = false
     private var speculated = false
-    private var partialsRequested = 0
+    /// Speech heard (from the speech start to the end of the audio) at which the next
+    /// partial is due.
+    private var nextPartialHeard = 0
+    private var partialShownInUtterance = false
 
     /// Counts of what was decided, for statistics.
     public private(set) var forcedCuts = 0
@@ -114,8 +125,8 @@ public final class UtteranceCutter {
     /// (its `padMs` is ignored: pre-roll comes from `preRollMs`).
     public init(
         detector: any VoiceActivityDetecting, shaping: SegmentShaping, sampleRate: Int = WhisperMel.sampleRate,
-        preRollMs: Int, postRollMs: Int = 0, partialMs: Int?, firstPartialMs: Int? = nil, maximumUtteranceSeconds: Double = 28,
-        cutSearchSeconds: Double = 8
+        preRollMs: Int, postRollMs: Int = 0, partialMs: Int?, firstPartialMs: Int? = nil, partialRetryMs: Int? = nil,
+        maximumUtteranceSeconds: Double = 28, cutSearchSeconds: Double = 8
     ) throws {
         self.detector = detector
         frameSamples = detector.frameSamples
@@ -127,8 +138,11 @@ public final class UtteranceCutter {
         preRollSamples = max(0, preRollMs) * sampleRate / 1000
         let minSilenceFrames = max(1, (shaping.minSilenceMs * sampleRate / 1000 + frameSamples - 1) / frameSamples)
         postRollSamples = min(max(0, postRollMs) * sampleRate / 1000 / frameSamples, minSilenceFrames - 1) * frameSamples
+        // The speculation is asked for at the first silent frame at the earliest.
+        closeDelaySamples = max(0, minSilenceFrames * frameSamples - max(postRollSamples, frameSamples))
         partialSamples = partialMs.map { max(1, $0) * sampleRate / 1000 } ?? 0
         firstPartialSamples = firstPartialMs.map { max(1, $0) * sampleRate / 1000 } ?? partialSamples
+        partialRetrySamples = min(partialSamples, partialRetryMs.map { max(1, $0) * sampleRate / 1000 } ?? partialSamples)
         maximumUtteranceSamples = max(2 * frameSamples, Int(maximumUtteranceSeconds * Double(sampleRate)))
         cutSearchSamples = min(maximumUtteranceSamples / 2, max(frameSamples, Int(cutSearchSeconds * Double(sampleRate))))
         let preRollFrames = preRollSamples / frameSamples + 2
@@ -235,7 +249,8 @@ public final class UtteranceCutter {
         speechEndSample = frameStart + frameSamples
         inSilence = false
         speculated = false
-        partialsRequested = 0
+        nextPartialHeard = firstPartialSamples
+        partialShownInUtterance = false
     }
 
     /// Appends one frame given as one or two byte slices (two when it wraps the pre-roll
@@ -276,14 +291,27 @@ public final class UtteranceCutter {
         if speculated { try emit(.resumed(utterance: utterance)) }
     }
 
+    /// Tells the cutter that the worker showed a partial of `utterance` covering the audio up
+    /// to input position `endSample`: from then on partials follow each `partialSamples` of
+    /// speech after that audio (before, each `partialRetrySamples`). Ignored when `utterance`
+    /// is no longer the open one.
+    public func partialShown(utterance shown: Int, endSample: Int) {
+        guard isOpen, shown == utterance, !partialShownInUtterance else { return }
+        partialShownInUtterance = true
+        nextPartialHeard = max(nextPartialHeard, endSample - speechStartSample + partialSamples)
+    }
+
     /// Partials follow the speech: the first `firstPartialSamples` after its start, then one
-    /// each `partialSamples`, once the utterance is long enough that the segmenter can no
-    /// longer drop it.
+    /// each `partialRetrySamples` until one has been shown, then each `partialSamples`, once
+    /// the utterance is long enough that the segmenter can no longer drop it.
     private func requestPartialIfDue(emit: (UtteranceEvent) throws -> Void) rethrows {
         guard partialSamples > 0, speechEndSample - speechStartSample >= minSpeechSamples else { return }
         let heard = startSample + samples.count - speechStartSample
-        guard heard >= firstPartialSamples + partialsRequested * partialSamples else { return }
-        partialsRequested = (heard - firstPartialSamples) / partialSamples + 1
+        guard heard >= nextPartialHeard else { return }
+        // The next one on the grid of `step` from the first, so the rhythm does not drift by
+        // the frames' rounding.
+        let step = partialShownInUtterance ? partialSamples : partialRetrySamples
+        nextPartialHeard += ((heard - nextPartialHeard) / step + 1) * step
         try emit(.partial(audio(upTo: startSample + samples.count)))
     }
 
@@ -312,6 +340,7 @@ public final class UtteranceCutter {
         nextUtterance += 1
         inSilence = false
         speculated = false
-        partialsRequested = 0
+        nextPartialHeard = firstPartialSamples
+        partialShownInUtterance = false
     }
 }

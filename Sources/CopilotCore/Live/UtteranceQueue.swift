@@ -22,7 +22,10 @@ public enum UtteranceJob: Sendable, Equatable {
 /// A job already running can be made void too: a partial once a final or a speculation
 /// arrives (the end of speech must not wait behind a hypothesis, which was the p95 tail of
 /// the end-of-speech-to-final latency), a speculation once speech resumes in its utterance.
-/// The worker polls ``shouldAbandonRunningJob`` between decoder steps and drops the job.
+/// The worker polls ``abandonRequest`` between decoder steps and drops the job; a request
+/// that is not ``AbandonRequest/urgent`` (a speculation arrived while a partial runs) leaves
+/// the worker the choice to finish a partial that is almost done, when the final could not
+/// be printed before the VAD closes the utterance anyway.
 ///
 /// Thread-safe: one producer (the cutter) and one consumer (the worker).
 public final class UtteranceQueue: @unchecked Sendable {
@@ -39,7 +42,18 @@ public final class UtteranceQueue: @unchecked Sendable {
     private var peakFinals = 0
     /// The job `next()` handed out last, while the worker may still be on it.
     private var running: UtteranceJob?
-    private let abandon = Atomic<Bool>(false)
+    /// When the running job was first asked to stop (monotonic ns), 0 when it was not.
+    private let abandonSinceNs = Atomic<UInt64>(0)
+    private let abandonUrgent = Atomic<Bool>(false)
+
+    /// Why the running job should stop.
+    public struct AbandonRequest: Sendable, Equatable {
+        /// When it was first asked for, in monotonic nanoseconds.
+        public var sinceNs: UInt64
+        /// The job is void (its speech resumed) or something overdue waits (a final): stop
+        /// at once. Otherwise a speculation waits, which may let a partial finish first.
+        public var urgent: Bool
+    }
 
     /// A queue letting `maximumPendingFinals` finals wait (at least 1).
     public init(maximumPendingFinals: Int = 4) {
@@ -75,14 +89,14 @@ public final class UtteranceQueue: @unchecked Sendable {
             partial = audio
         case .speculate(let audio):
             speculation = audio
-            if case .partial = running { abandon.store(true, ordering: .releasing) }
+            if case .partial = running { requestAbandon(urgent: false) }
         case .resumed(let utterance):
             if speculation?.utterance == utterance { speculation = nil }
             if case .speculation(let audio) = running, audio.utterance == utterance {
-                abandon.store(true, ordering: .releasing)
+                requestAbandon(urgent: true)
             }
         case .final(let audio):
-            if case .partial = running { abandon.store(true, ordering: .releasing) }
+            if case .partial = running { requestAbandon(urgent: true) }
             if let waiting = partial, waiting.utterance <= audio.utterance {
                 partial = nil
                 skipped += 1
@@ -117,7 +131,22 @@ public final class UtteranceQueue: @unchecked Sendable {
     /// while a final or a speculation waits; a speculation whose utterance's speech resumed),
     /// so the worker should drop it. Lock-free: meant to be polled between decoder steps.
     public var shouldAbandonRunningJob: Bool {
-        abandon.load(ordering: .acquiring)
+        abandonSinceNs.load(ordering: .acquiring) != 0
+    }
+
+    /// Consumer: when and how urgently the running job was asked to stop; `nil` when it was
+    /// not. Lock-free, like ``shouldAbandonRunningJob``.
+    public var abandonRequest: AbandonRequest? {
+        let since = abandonSinceNs.load(ordering: .acquiring)
+        guard since != 0 else { return nil }
+        return AbandonRequest(sinceNs: since, urgent: abandonUrgent.load(ordering: .acquiring))
+    }
+
+    /// With the lock held: asks the running job to stop (the first request's time is kept;
+    /// an urgent one makes it urgent).
+    private func requestAbandon(urgent: Bool) {
+        if urgent { abandonUrgent.store(true, ordering: .releasing) }
+        _ = abandonSinceNs.compareExchange(expected: 0, desired: max(1, LiveClock.nowNs()), ordering: .acquiringAndReleasing)
     }
 
     /// Consumer: the next job by priority, waiting for one; `nil` when finished and drained
@@ -131,7 +160,8 @@ public final class UtteranceQueue: @unchecked Sendable {
         }
         let job = waitForJob()
         running = job
-        abandon.store(false, ordering: .releasing)
+        abandonUrgent.store(false, ordering: .releasing)
+        abandonSinceNs.store(0, ordering: .releasing)
         return job
     }
 

@@ -132,12 +132,15 @@ public final class Transcriber {
     /// `fallback: false` decodes each window once at the first temperature (no retries);
     /// `maximumTokensPerSecond` bounds each window's tokens to that many per second of its
     /// content, plus 16 (a hallucinated loop then costs little); `bestOf` overrides the
-    /// candidates sampled per fallback temperature. `shouldStop` is asked between the stages
+    /// candidates sampled per fallback temperature; `stopsAtRepetition` ends each window's
+    /// search at its first loop, keeping the text before the repeat as the whole window's
+    /// (for quick hypotheses: nothing is decoded again from inside the window). `shouldStop` is asked between the stages
     /// and before each decoder step; once it answers `true`, `CancellationError` is thrown
     /// (segments already passed to `onSegment` stay passed).
     public func transcribe(
         samples: [Float], previousTokens: [Int] = [], encoding: WindowEncoding = .padded, fallback: Bool = true,
-        maximumTokensPerSecond: Double? = nil, bestOf: Int? = nil, shouldStop: () -> Bool = { false },
+        maximumTokensPerSecond: Double? = nil, bestOf: Int? = nil, stopsAtRepetition: Bool = false,
+        shouldStop: () -> Bool = { false },
         progress: (Double, Double) -> Void = { _, _ in }, onSegment: (WhisperSegment) throws -> Void
     ) throws {
         let features = mel.logMelSpectrogram(samples)
@@ -169,7 +172,7 @@ public final class Transcriber {
             let result = try windowDecoder.decodeWithFallback(
                 cross: cross, prompt: prompt, fallback: fallback,
                 maximumTokens: maximumTokensPerSecond.map { Int(($0 * segmentDuration).rounded(.up)) + 16 }, bestOf: bestOf,
-                shouldStop: shouldStop, text: detokenize)
+                stopsAtRepetition: stopsAtRepetition, shouldStop: shouldStop, text: detokenize)
             let decoding = options.decoding
             if let noSpeech = decoding.noSpeechThreshold, result.noSpeechProb > noSpeech,
                 !(decoding.logProbThreshold.map { result.avgLogProb > $0 } ?? false)
@@ -190,7 +193,10 @@ public final class Transcriber {
             func seconds(_ timestamp: Int) -> Double {
                 Double(timestamp - specials.timestampBegin) * WhisperSpecialTokens.timestampStepSeconds
             }
-            if !consecutive.isEmpty {
+            if result.stoppedAtRepetition {
+                pieces.append((timeOffset, timeOffset + segmentDuration, tokens))
+                seek += segmentSize
+            } else if !consecutive.isEmpty {
                 var slices = consecutive
                 if singleTimestampEnding { slices.append(tokens.count) }
                 var lastSlice = 0

@@ -40,6 +40,9 @@ public struct WhisperWindowResult: Sendable, Equatable {
     public var temperature: Double
     /// Length of the UTF-8 text divided by its zlib-compressed length.
     public var compressionRatio: Double
+    /// The search stopped at a loop (its text began to repeat) and `tokens` keep the text
+    /// up to the first repeat; the hypothesis then covers the whole window.
+    public var stoppedAtRepetition = false
 }
 
 /// Decodes 30 s windows: greedy (or sampled) search with Whisper's suppression and timestamp
@@ -89,12 +92,14 @@ public final class WhisperWindowDecoder {
     ///
     /// With `fallback: false` only the first temperature is tried (a quick hypothesis);
     /// `maximumTokens` bounds each search (a looping hypothesis stops there); `bestOf`
-    /// overrides the candidates sampled per temperature above 0. `shouldStop` is asked before
-    /// each decoder step; once it answers `true` the search ends and `CancellationError` is
-    /// thrown (a live partial gives way to a final this way within one step, about 10 ms).
+    /// overrides the candidates sampled per temperature above 0; `stopsAtRepetition` ends a
+    /// search at its first loop (see ``decode(cross:prompt:temperature:maximumTokens:stopsAtRepetition:shouldStop:)``).
+    /// `shouldStop` is asked before each decoder step; once it answers `true` the search ends
+    /// and `CancellationError` is thrown (a live partial gives way to a final this way within
+    /// one step, about 10 ms).
     public func decodeWithFallback(
         cross: WhisperCrossCache, prompt: [Int], fallback: Bool = true, maximumTokens: Int? = nil, bestOf: Int? = nil,
-        shouldStop: () -> Bool = { false }, text: ([Int]) -> String
+        stopsAtRepetition: Bool = false, shouldStop: () -> Bool = { false }, text: ([Int]) -> String
     ) throws -> WhisperWindowResult {
         var results: [WhisperWindowResult] = []
         for temperature in fallback ? options.temperatures[...] : options.temperatures.prefix(1) {
@@ -102,7 +107,8 @@ public final class WhisperWindowDecoder {
             let candidates = temperature > 0 ? max(1, bestOf ?? options.bestOf) : 1
             for _ in 0..<candidates {
                 var result = decode(
-                    cross: cross, prompt: prompt, temperature: temperature, maximumTokens: maximumTokens, shouldStop: shouldStop)
+                    cross: cross, prompt: prompt, temperature: temperature, maximumTokens: maximumTokens,
+                    stopsAtRepetition: stopsAtRepetition, shouldStop: shouldStop)
                 if shouldStop() { throw CancellationError() }
                 result.compressionRatio = try Self.compressionRatio(text(result.tokens))
                 if best == nil || result.avgLogProb > best!.avgLogProb { best = result }
@@ -135,9 +141,15 @@ public final class WhisperWindowDecoder {
     /// One search at one temperature (0: greedy), of at most `maximumTokens` new tokens
     /// (default: what the text context leaves after the prompt). A greedy or sampled search
     /// also ends, unfinished, before the first decoder step for which `shouldStop` is `true`.
+    ///
+    /// With `stopsAtRepetition` a greedy or sampled search also ends as soon as its text
+    /// repeats itself (``repetitionCut(_:textEnd:)``), keeping the text before the repeat and
+    /// marking the result `stoppedAtRepetition`. A short live partial loops this way ("Who?
+    /// Who? Who? ...") until the token budget runs out, which made it the slowest job of the
+    /// pipeline and left nothing to show (benchmarks/RESULTS.md, live section).
     public func decode(
         cross: WhisperCrossCache, prompt: [Int], temperature: Double, maximumTokens: Int? = nil,
-        shouldStop: () -> Bool = { false }
+        stopsAtRepetition: Bool = false, shouldStop: () -> Bool = { false }
     ) -> WhisperWindowResult {
         let dims = decoder.dimensions
         cache.clear()
@@ -151,17 +163,54 @@ public final class WhisperWindowDecoder {
             return WhisperWindowResult(
                 tokens: best, sumLogProb: sum, noSpeechProb: noSpeechProb, temperature: temperature, compressionRatio: 0)
         }
+        var logProbs: [Double] = []
+        var stoppedAtRepetition = false
         while true {
             applyRules(sampled: tokens)
             let (token, logProb) = pick(temperature: temperature)
             sumLogProb += logProb
             if token == specials.endOfText { break }
             tokens.append(token)
+            logProbs.append(logProb)
+            if stopsAtRepetition, token < specials.endOfText, let keep = Self.repetitionCut(tokens, textEnd: specials.endOfText) {
+                for dropped in logProbs[keep...] { sumLogProb -= dropped }
+                tokens.removeSubrange(keep...)
+                stoppedAtRepetition = true
+                break
+            }
             if tokens.count >= maxNewTokens || shouldStop() { break }
             decoder.decode(tokens: [token][...], cache: cache, cross: cross, logits: &logits)
         }
         return WhisperWindowResult(
-            tokens: tokens, sumLogProb: sumLogProb, noSpeechProb: noSpeechProb, temperature: temperature, compressionRatio: 0)
+            tokens: tokens, sumLogProb: sumLogProb, noSpeechProb: noSpeechProb, temperature: temperature, compressionRatio: 0,
+            stoppedAtRepetition: stoppedAtRepetition)
+    }
+
+    /// Where a looping hypothesis should end: when the text tokens of `tokens` (ids below
+    /// `textEnd`; timestamps are skipped, as they grow from copy to copy) end with a run
+    /// that repeats the one before it (a run of two or more tokens twice, one token three
+    /// times, so a single "very very" stays), the number of leading tokens that keep
+    /// everything up to the end of the first copy; `nil` when they do not. O(n^2) in the
+    /// text tokens, run after each new one (a few dozen at most in a partial).
+    package static func repetitionCut(_ tokens: [Int], textEnd: Int) -> Int? {
+        var text: [Int] = []  // positions of the text tokens in `tokens`
+        text.reserveCapacity(tokens.count)
+        for (i, token) in tokens.enumerated() where token < textEnd { text.append(i) }
+        let n = text.count
+        guard n >= 3 else { return nil }
+        for length in 1...(n / 2) {
+            let copies = length == 1 ? 3 : 2
+            guard copies * length <= n else { continue }
+            var repeats = true
+            compare: for copy in 1..<copies {
+                for k in 1...length where tokens[text[n - k]] != tokens[text[n - k - copy * length]] {
+                    repeats = false
+                    break compare
+                }
+            }
+            if repeats { return text[n - (copies - 1) * length - 1] + 1 }
+        }
+        return nil
     }
 
     /// One hypothesis of the beam search with its own key/value cache.

@@ -24,7 +24,7 @@ struct LiveOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Audio kept before the detected start of speech, in ms (default 300).", valueName: "ms"))
     var preRollMs: Int?
 
-    @Option(help: ArgumentHelp("Silence kept after the end of speech, in ms (default 90; less than [vad] min_silence_ms).", valueName: "ms"))
+    @Option(help: ArgumentHelp("Silence kept after the end of speech, in ms (default 30; less than [vad] min_silence_ms).", valueName: "ms"))
     var postRollMs: Int?
 
     @Option(help: ArgumentHelp("End with an error when a pipe or device delivers nothing for this long (default 10; 0 waits for ever).", valueName: "seconds"))
@@ -34,6 +34,11 @@ struct LiveOptions: ParsableArguments {
     /// of following the utterance's length).
     @Option(help: .hidden)
     var finalEncoding: WindowEncoding?
+
+    /// Benchmark-only: a JSON line per job queued and per job done (``LiveJobRecord``), to find
+    /// where the time between speech and text goes.
+    @Option(help: .hidden)
+    var jobTrace: String?
 
     /// The flags that mean something only with `--live`, as given.
     var liveOnlyFlagsGiven: [String] {
@@ -46,6 +51,7 @@ struct LiveOptions: ParsableArguments {
         if postRollMs != nil { given.append("--post-roll-ms") }
         if stallSeconds != nil { given.append("--stall-seconds") }
         if finalEncoding != nil { given.append("--final-encoding") }
+        if jobTrace != nil { given.append("--job-trace") }
         return given
     }
 

@@ -182,7 +182,14 @@ struct Transcribe: ParsableCommand {
         try withStandardOutput { out in
             try out.write(renderer.header)
             try out.flush()
-            let statistics = try pipeline.run(stream: stream) { event in
+            let trace = try live.jobTrace.map { path -> FileHandle in
+                guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
+                    throw ValidationError("--job-trace \(path): cannot create the file; check that its directory exists and is writable")
+                }
+                return file
+            }
+            defer { try? trace?.close() }
+            let statistics = try pipeline.run(stream: stream, trace: trace.map { file in { file.write(Data($0.jsonLine.utf8)) } }) { event in
                 if event.kind == .partial {
                     partialLine.update(LiveTranscriptRenderer.statusLine(event))
                 } else {

@@ -84,6 +84,31 @@ import Testing
         #expect(hidden.events.map(\.kind) == [.final])
     }
 
+    /// The job trace: each job the cutter queued, then what became of each the worker took,
+    /// one JSON line each; every final is queued once and printed once, in order.
+    @Test func theJobTraceFollowsEachJob() throws {
+        var options = LiveTranscriptionOptions()
+        options.partialMs = 60
+        let stream = try AudioStream(source: MemoryFrameSource(interleaved: Self.meeting, sampleRate: 16_000, channels: 1), targetRate: 16_000)
+        let live = try LiveTranscriber(transcriber: ToneTranscriber(), detector: S.detector(), shaping: S.shaping, options: options)
+        let box = EventBox()
+        let records = RecordBox()
+        _ = try live.run(stream: stream, trace: { records.records.append($0) }) { box.events.append($0) }
+        let finals = records.records.filter { $0.job == .final }
+        #expect(finals.filter { $0.outcome == .queued }.map(\.utterance) == [0, 1, 2])
+        #expect(finals.filter { $0.outcome != .queued }.map(\.utterance) == [0, 1, 2])
+        #expect(finals.filter { $0.outcome != .queued }.allSatisfy { $0.outcome == .shown || $0.outcome == .reused })
+        #expect(finals.filter { $0.outcome != .queued }.map(\.text) == ["t400", "t700 t500", "t900"])
+        let shownPartials = records.records.filter { $0.job == .partial && $0.outcome == .shown }
+        #expect(shownPartials.count == box.events.filter { $0.kind == .partial }.count)
+        for record in records.records {
+            #expect(record.started <= record.finished)
+            let object = try #require(JSONSerialization.jsonObject(with: Data(record.jsonLine.utf8)) as? [String: Any])
+            #expect(object["job"] as? String == record.job.rawValue && object["outcome"] as? String == record.outcome.rawValue)
+            #expect(object["text"] as? String == record.text)
+        }
+    }
+
     /// The same audio read at real-time pace gives the same finals as read at full speed.
     @Test func paceDoesNotChangeTheFinals() throws {
         let short = S.signal([.silence(5), .tone(15, hertz: 400), .silence(12), .tone(10, hertz: 800), .silence(12)])
@@ -166,6 +191,11 @@ import Testing
 /// Collects events on the worker thread; read after `run` returns (the worker is joined).
 final class EventBox: @unchecked Sendable {
     var events: [LiveTranscriptEvent] = []
+}
+
+/// The job records of one run (the pipeline makes one call at a time).
+final class RecordBox: @unchecked Sendable {
+    var records: [LiveJobRecord] = []
 }
 
 extension LiveTranscriberTests {

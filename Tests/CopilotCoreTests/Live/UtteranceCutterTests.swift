@@ -86,6 +86,38 @@ import Testing
         #expect(earlyEnds == [15, 25, 35, 45, 55])
     }
 
+    /// Until a partial has been shown, partials are asked for each `partialRetryMs`; once the
+    /// worker reports one shown, they follow each `partialMs` after the audio it covered.
+    @Test func partialsComeOftenUntilOneIsShown() throws {
+        let samples = S.signal([.silence(10), .tone(50, hertz: 400), .silence(20)])
+        let retrying = try UtteranceCutter(
+            detector: S.detector(), shaping: S.shaping, preRollMs: 0, partialMs: 300, firstPartialMs: 150, partialRetryMs: 60)
+        let never = S.events(retrying, samples).compactMap { if case .partial(let a) = $0 { a.endSample / S.frame } else { nil } }
+        // Nothing shown: every 60 ms (2 frames) after the first at 150 ms (5 frames).
+        #expect(never == Array(stride(from: 15, through: 59, by: 2)))
+
+        let cutter = try UtteranceCutter(
+            detector: S.detector(), shaping: S.shaping, preRollMs: 0, partialMs: 300, firstPartialMs: 150, partialRetryMs: 60)
+        var ends: [Int] = []
+        samples.withUnsafeBufferPointer { all in
+            for frame in 0..<(all.count / S.frame) {
+                var partials: [UtteranceAudio] = []
+                cutter.feed(UnsafeBufferPointer(rebasing: all[(frame * S.frame)..<((frame + 1) * S.frame)])) { event in
+                    if case .partial(let audio) = event { partials.append(audio) }
+                }
+                for audio in partials {
+                    ends.append(audio.endSample / S.frame)
+                    // The second partial (17 frames) is the first with text.
+                    if ends.count == 2 { cutter.partialShown(utterance: audio.utterance, endSample: audio.endSample) }
+                }
+            }
+            cutter.finish { _ in }
+        }
+        #expect(ends == [15, 17, 27, 37, 47, 57])
+        // A late report of another utterance changes nothing.
+        cutter.partialShown(utterance: 7, endSample: 0)
+    }
+
     @Test func tooShortBlipsAreDroppedWithoutEvents() throws {
         let samples = S.signal([.silence(10), .tone(2, hertz: 400), .silence(30)])
         #expect(S.events(try cutter(partialMs: 30), samples).allSatisfy { if case .final = $0 { false } else { true } })

@@ -76,6 +76,29 @@ import Testing
         queue.finish()
     }
 
+    /// A speculation asks a running partial to stop without urgency (the worker may let it
+    /// finish); a final, or speech resuming under a running speculation, is urgent. The time
+    /// of the first request is kept, and the next job starts with none.
+    @Test func abandonRequestsSayHowUrgentTheyAre() {
+        let queue = UtteranceQueue()
+        queue.submit(.partial(audio(0, 10)))
+        #expect(describe(queue.next()) == "partial 0/10")
+        #expect(queue.abandonRequest == nil)
+        queue.submit(.speculate(audio(0, 25)))
+        let first = queue.abandonRequest
+        #expect(first?.urgent == false)
+        queue.submit(.final(audio(0, 40)))
+        #expect(queue.abandonRequest?.urgent == true)
+        #expect(queue.abandonRequest?.sinceNs == first?.sinceNs)
+        #expect(describe(queue.next()) == "final 0/40")
+        #expect(queue.abandonRequest == nil)
+        queue.submit(.speculate(audio(1, 10)))
+        #expect(describe(queue.next()) == "speculation 1/10")
+        queue.submit(.resumed(utterance: 1))
+        #expect(queue.abandonRequest?.urgent == true)
+        queue.finish()
+    }
+
     @Test func speculationRunsBeforePartialsAndResumedSpeechVoidsIt() {
         let queue = UtteranceQueue()
         queue.submit(.partial(audio(0, 10)))

@@ -190,4 +190,47 @@ extension WindowDecoderTests {
         #expect(s.tokens == [t0, b, e, end])
         #expect(s.sumLogProb > g.sumLogProb)
     }
+
+    /// The loop rule: a run of two or more text tokens repeated, or one token three times
+    /// (timestamps between copies do not count); the cut keeps the first copy.
+    @Test func repetitionCutFindsTheFirstLoopOfTheText() {
+        let cut = { (tokens: [Int]) in WhisperWindowDecoder.repetitionCut(tokens, textEnd: eot) }
+        let who = 8241, mark = 30
+        // <|0.00|> Who ? <|0.50|><|0.50|> Who ?  -> keep <|0.00|> Who ?
+        #expect(cut([t0, who, mark, t0 + 25, t0 + 25, who, mark]) == 3)
+        #expect(cut([t0, who, mark, t0 + 25, t0 + 25, who]) == nil)
+        // One token twice is speech ("very very"); three times is a loop.
+        #expect(cut([t0, 845, 845]) == nil)
+        #expect(cut([t0, 845, 845, 845]) == 2)
+        // A longer run repeated inside one segment: "we need to we need to".
+        #expect(cut([t0, 321, 761, 284, 321, 761, 284]) == 4)
+        #expect(cut([t0, 321, 761, 284, 321, 761, 290]) == nil)
+        #expect(cut([]) == nil)
+        #expect(cut([t0, t0 + 10, t0 + 10]) == nil)
+    }
+
+    /// A quick search asked to stop at a loop ends there, keeps one copy and says so; the
+    /// same search without it runs to its token budget.
+    @Test func aLoopingSearchStopsAtItsFirstRepeatWhenAsked() {
+        // <|0.00|> a b <|1.00|><|1.00|> a b <|2.00|><|2.00|> a b ... for ever.
+        let cycle = [383, 2068, t0 + 50, t0 + 50]
+        let script: ([Int]) -> (Int, Int?) = { fed in
+            let step = fed.count - 1
+            if step == 0 { return (t0, nil) }
+            let token = cycle[(step - 1) % cycle.count]
+            let round = (step - 1) / cycle.count
+            return (token >= t0 ? token + 50 * round : token, nil)
+        }
+        let looping = decoder(script).decode(
+            cross: WhisperCrossCache(keys: [], values: []), prompt: [sot], temperature: 0, maximumTokens: 40)
+        #expect(looping.tokens.count == 40)
+        #expect(!looping.stoppedAtRepetition)
+        let scripted = ScriptedDecoder(script: script)
+        let d = WhisperWindowDecoder(decoder: scripted, suppressIds: [], suppressIdsAtBegin: [], options: WhisperDecodingOptions())
+        let stopped = d.decode(
+            cross: WhisperCrossCache(keys: [], values: []), prompt: [sot], temperature: 0, maximumTokens: 40, stopsAtRepetition: true)
+        #expect(stopped.tokens == [t0, 383, 2068])
+        #expect(stopped.stoppedAtRepetition)
+        #expect(scripted.fed.count < 10, "decoder steps run: \(scripted.fed.count)")
+    }
 }
