@@ -194,9 +194,9 @@ public enum ImplementationChecks {
     }
 
     static func timed(_ body: () -> Void) -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = monotonicNanoseconds()
         body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return Double(monotonicNanoseconds() - start) / 1e9
     }
 
     /// The largest |a[i] - b[i]|; NaN when the lengths differ or any value is NaN.

@@ -47,7 +47,7 @@ public enum ImplementationSelection {
         component: String, requested: Implementation, checks: () throws -> [ImplementationCheck]
     ) -> ImplementationReport {
         guard requested == .optimized else {
-            return ImplementationReport(component: component, requested: requested, ran: .reference, checks: [], fallbackReason: nil, kernels: nil)
+            return ImplementationReport(component: component, requested: requested, ran: .reference, checks: [], fallbackReason: nil)
         }
         let results: [ImplementationCheck]
         do {
@@ -55,15 +55,15 @@ public enum ImplementationSelection {
         } catch {
             return ImplementationReport(
                 component: component, requested: requested, ran: .reference, checks: [],
-                fallbackReason: "the optimized path's self-check failed (\(error.localizedDescription))", kernels: nil)
+                fallbackReason: "the optimized path's self-check failed (\(error.localizedDescription))")
         }
         if let failed = results.first(where: { !$0.agrees }) {
             let reason = String(
                 format: "the optimized %@ disagreed with the reference on its self-check (largest %@ %.3g, tolerance %.3g)",
                 failed.component, failed.measure, failed.largestDifference, failed.tolerance)
-            return ImplementationReport(component: component, requested: requested, ran: .reference, checks: results, fallbackReason: reason, kernels: nil)
+            return ImplementationReport(component: component, requested: requested, ran: .reference, checks: results, fallbackReason: reason)
         }
-        return ImplementationReport(component: component, requested: requested, ran: .optimized, checks: results, fallbackReason: nil, kernels: nil)
+        return ImplementationReport(component: component, requested: requested, ran: .optimized, checks: results, fallbackReason: nil)
     }
 
     /// Input the self-checks run on: both of the VAD's classes and a few mel frames, short
@@ -72,13 +72,14 @@ public enum ImplementationSelection {
 
     /// The detector `settings` describe, as CopilotReference writes it.
     public static func referenceDetector(settings: VADSettings, format: VADOutputFormat) throws -> any VoiceActivityDetecting {
-        let optimized = try settings.makeDetector(for: format)
+        try settings.validate()
+        let frameSamples = settings.frameSamples(for: format)
         switch settings.detector {
         case .energy:
-            return ReferenceEnergyDetector(frameSamples: optimized.frameSamples, threshold: settings.threshold ?? EnergyVoiceDetector.defaultThreshold)
+            return ReferenceEnergyDetector(frameSamples: frameSamples, threshold: settings.threshold ?? EnergyVoiceDetector.defaultThreshold)
         case .default:
             return try ReferenceSpectralDetector(
-                frameMs: optimized.frameSamples / 16, aggressiveness: settings.aggressiveness, threshold: settings.threshold)
+                frameMs: frameSamples / 16, aggressiveness: settings.aggressiveness, threshold: settings.threshold)
         }
     }
 

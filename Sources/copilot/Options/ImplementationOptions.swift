@@ -28,14 +28,15 @@ struct ImplementationOptions: ParsableArguments {
     }
 
     /// With `--stats`: the reports and the time since `start` for `audioSeconds` of input.
-    func printStatistics(_ reports: [ImplementationReport], since start: DispatchTime, audioSeconds: Double?) {
+    func printStatistics(_ reports: [ImplementationReport], since start: UInt64, audioSeconds: Double?) {
         guard stats else { return }
         writeStandardError(reports.map(\.statistics).joined() + ImplementationOptions.timeLine(since: start, audioSeconds: audioSeconds))
     }
 
     /// "time: 1.234 s (for 60.0 s of audio: 48.6x real time)".
-    static func timeLine(since start: DispatchTime, audioSeconds: Double?) -> String {
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    /// `start` is a ``monotonicNanoseconds()`` reading.
+    static func timeLine(since start: UInt64, audioSeconds: Double?) -> String {
+        let seconds = Double(monotonicNanoseconds() - start) / 1e9
         guard let audioSeconds, audioSeconds > 0 else { return String(format: "time: %.3f s\n", seconds) }
         return String(format: "time: %.3f s for %.1f s of audio (%.1fx real time)\n", seconds, audioSeconds, audioSeconds / max(seconds, 1e-9))
     }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import CopilotCore
 import CopilotReference
-import Foundation
 
 extension MelOutputFormat: ExpressibleByArgument {}
 
@@ -54,12 +53,12 @@ struct Mel: ParsableCommand {
         let configuration = try config.load()
         let settings = try MelSettings(configuration: configuration)
         let stream = try audio.open(targetRate: WhisperMel.sampleRate, configuration: configuration)
-        let start = DispatchTime.now()
+        let start = monotonicNanoseconds()
         let (extractor, report) = try ImplementationSelection.melExtractor(
             threads: threads ?? settings.threads, requested: implementation.resolve(configuration))
         implementation.announce(report)
         let samples = try stream.readAll()
-        var features = samples.withUnsafeBufferPointer { extractor.logMelSpectrogram($0) }
+        var features = extractor.logMelSpectrogram(samples)
         if let frames { features = features.window(startFrame: 0, frameCount: frames) }
         let format = format ?? settings.format
         if output == "-" {

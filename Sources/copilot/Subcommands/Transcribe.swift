@@ -107,7 +107,7 @@ struct Transcribe: ParsableCommand {
         // Open the input first so a bad file fails at once, then load the model while a live
         // capture fills its queue.
         let stream = try audio.open(targetRate: WhisperMel.sampleRate, configuration: configuration)
-        let start = DispatchTime.now()
+        let start = monotonicNanoseconds()
         let whisper = try WhisperModel(directory: directory)
         try whisper.checkLanguage(language)
         var options = settings.transcriptionOptions

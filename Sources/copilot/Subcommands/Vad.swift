@@ -78,7 +78,7 @@ struct Vad: ParsableCommand {
         if let minSpeechMs { settings.shaping.minSpeechMs = minSpeechMs }
         if let minSilenceMs { settings.shaping.minSilenceMs = minSilenceMs }
         if let padMs { settings.shaping.padMs = padMs }
-        let start = DispatchTime.now()
+        let start = monotonicNanoseconds()
         let (detector, report) = try ImplementationSelection.voiceDetector(
             settings: settings, format: format, requested: implementation.resolve(configuration))
         implementation.announce(report)
