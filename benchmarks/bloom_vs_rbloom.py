@@ -11,7 +11,7 @@ because the machine is shared: wall time would also count other processes' turns
 copilot is measured in process by its hidden `copilot bloom speed` command (same keys, same
 sizing); rbloom in this Python process, as a Python caller uses it.
 
-Prerequisites: a release build (swift build -c release) and
+Prerequisites: a release build (make build) and
     python3 -m venv benchmarks/.venv && benchmarks/.venv/bin/pip install rbloom
 Run: benchmarks/.venv/bin/python benchmarks/bloom_vs_rbloom.py [--keys N] [--rounds R]
 """

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Pass-through throughput of `copilot buffer` through pipes, against `cat` in the same run.
 # Usage: benchmarks/buffer_passthrough.sh [BYTES] [RUNS]   (defaults: 2000000000 bytes, 3 runs)
-# Needs a release build: swift build -c release
+# Needs a release build: make build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BYTES=${1:-2000000000}
 RUNS=${2:-3}
 BIN=.build/release/copilot
-[ -x "$BIN" ] || { echo "build first: swift build -c release" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "build first: make build" >&2; exit 1; }
 
 # Wall seconds of one pipeline, from bash's monotonic clock.
 seconds() {

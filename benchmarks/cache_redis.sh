@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REQUESTS=${1:-200000}
 BIN=.build/release/copilot
-[ -x "$BIN" ] || swift build -c release
+[ -x "$BIN" ] || make build
 command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || {
     echo "cache_redis.sh: needs redis-server and redis-benchmark (apt-get install redis-server redis-tools)" >&2; exit 2; }
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

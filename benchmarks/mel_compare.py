@@ -7,7 +7,7 @@ the script asserts equal shapes and a max absolute difference <= 1e-3. Speed: nu
 extractor on 30 s of noise (median of repeated runs) against `copilot bench --filter mel`
 (the same computation in process), alternating, best of 5 rounds. Writes the `## mel` section of benchmarks/RESULTS.md.
 
-  benchmarks/.venv/bin/python benchmarks/mel_compare.py   # after `swift build -c release`
+  benchmarks/.venv/bin/python benchmarks/mel_compare.py   # after `make build`
 """
 import io
 import json

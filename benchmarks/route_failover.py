@@ -59,7 +59,7 @@ def main():
     ap.add_argument("--threads", type=int, default=256, help="client threads (enough for the requests a hang holds)")
     args = ap.parse_args()
     if not os.access(args.bin, os.X_OK):
-        raise SystemExit(f"route_failover.py: {args.bin} is not built; run swift build -c release")
+        raise SystemExit(f"route_failover.py: {args.bin} is not built; run make build")
     work = tempfile.mkdtemp(prefix="copilot-failover-")
     procs = {}
 

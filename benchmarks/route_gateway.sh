@@ -21,7 +21,7 @@ mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 2; }
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || { echo "needs nginx (apt-get install nginx-light)" >&2; exit 2; }
-[ -x "$BIN" ] || { echo "build first: swift build -c release (or set BIN)" >&2; exit 2; }
+[ -x "$BIN" ] || { echo "build first: make build (or set BIN)" >&2; exit 2; }
 
 UP=18181 HOP=18182 GW=18183 MOCK=18184 LITE=18185 FAIL=18186 GW_OLD=18187 BAD=18190
 PIDS=()

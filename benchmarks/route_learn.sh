@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS=${1:-20}
 BIN=${BIN:-.build/release/copilot}
-[ -x "$BIN" ] || { echo "build first: swift build -c release (or set BIN)" >&2; exit 2; }
+[ -x "$BIN" ] || { echo "build first: make build (or set BIN)" >&2; exit 2; }
 echo "# route learns, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
 for world in standard close-call; do
     for feedback in thumbs graded; do

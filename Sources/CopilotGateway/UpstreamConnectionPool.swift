@@ -296,7 +296,7 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, RemovableChannelHand
         self.pool = pool
         self.deadline = deadline
         head = nil
-        body.clear()
+        body = ByteBuffer()  // no storage: the answer's first chunk is adopted as it is
         streaming = false
         wantsStream = firstChunk != nil
         arm(firstChunk ?? deadline, failure: firstChunk == nil ? .timeout : .firstChunkTimeout)
@@ -340,7 +340,11 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, RemovableChannelHand
                 context.close(promise: nil)
                 return
             }
-            body.writeBuffer(&chunk)
+            if body.readableBytes == 0 {
+                body = chunk  // the usual case: the whole answer in one read, no copy
+            } else {
+                body.writeBuffer(&chunk)
+            }
         case .end:
             timer?.cancel()
             timer = nil
