@@ -1,7 +1,12 @@
 @testable import CopilotGateway
 import CopilotCore
+import HTTPTypes
 import Logging
 import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 import NIOPosix
 import ServiceLifecycle
 import Testing
@@ -137,6 +142,35 @@ import Testing
                 #expect(metrics.contains("copilot_breaker_state{provider=\"u0\"} 0"), "\(metrics)")
             }
         }
+    }
+
+    /// The bytes the fast path writes for a whole answer are those Hummingbird's codecs
+    /// (HTTPTypes to NIO, then NIO's response encoder) write for the same head and body.
+    @Test(arguments: [
+        (200, [("content-type", "application/json"), ("x-copilot-provider", "u0"), ("x-copilot-request-id", "req-1")], #"{"id":"x"}"#),
+        (429, [("content-type", "application/json"), ("X-Copilot-Request-Id", "r"), ("www-authenticate", "Bearer")], #"{"error":{}}"#),
+        (502, [], ""),
+    ])
+    func aRawAnswerIsWhatTheEncodersWrite(status: Int, fields: [(String, String)], body: String) throws {
+        var headers = HTTPFields()
+        for (name, value) in fields { headers.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
+        let reply = ChatCompletions<HealthWeightedSelector>.Reply(status: status, headers: headers, body: ByteBuffer(string: body))
+        let raw = ChatFastPath<HealthWeightedSelector>.encoded(reply, allocator: ByteBufferAllocator())
+
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(HTTPResponseEncoder(configuration: .init()))
+        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+        var head = HTTPResponse(status: .init(code: status), headerFields: headers)
+        head.headerFields[.server] = "copilot"
+        head.headerFields[.contentLength] = String(body.utf8.count)
+        try channel.writeOutbound(HTTPResponsePart.head(head))
+        if !body.isEmpty { try channel.writeOutbound(HTTPResponsePart.body(ByteBuffer(string: body))) }
+        try channel.writeOutbound(HTTPResponsePart.end(nil))
+        var encoded = ByteBuffer()
+        while var part = try channel.readOutbound(as: ByteBuffer.self) { encoded.writeBuffer(&part) }
+        #expect(String(buffer: raw) == String(buffer: encoded))
+        #expect(String(buffer: raw).hasPrefix("HTTP/1.1 \(status) "))
+        _ = try channel.finish()
     }
 
     @Test func onlyTheChatPathIsTaken() {
