@@ -117,6 +117,6 @@ let package = Package(
             ]),
         .testTarget(
             name: "CLITests",
-            dependencies: ["CopilotCore"]),
+            dependencies: ["CopilotCore", "CopilotTestSupport"]),
     ]
 )
