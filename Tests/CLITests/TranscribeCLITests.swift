@@ -178,6 +178,38 @@ import Testing
         #expect(m.err.contains("\(dir.path)/model.bin: encoder/conv1/weight takes 128 mel bands (copilot computes 80)"), "stderr: \(m.err)")
     }
 
+    /// `make install`'s layout: PREFIX/bin/copilot finds PREFIX/share/copilot/models/tiny.en
+    /// with no flag, run from another directory; a $COPILOT_MODEL_DIR that does not exist is an
+    /// error, not skipped for the installed model.
+    @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel))
+    func installedBinaryFindsTheInstalledModel() throws {
+        let model = try #require(Self.modelDirectory)
+        let prefix = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: prefix) }
+        let bin = prefix.appendingPathComponent("bin"), share = prefix.appendingPathComponent("share/copilot/models")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: share, withIntermediateDirectories: true)
+        // A hard link is the installed binary at no cost (a symbolic one would resolve back
+        // into the build tree, where the repository's models/ is found first).
+        let installed = bin.appendingPathComponent("copilot")
+        do { try FileManager.default.linkItem(at: CLI.binary, to: installed) } catch { try FileManager.default.copyItem(at: CLI.binary, to: installed) }
+        try FileManager.default.createSymbolicLink(at: share.appendingPathComponent("tiny.en"), withDestinationURL: model)
+        let wav = try Self.speech(["Installed and found."])
+        defer { try? FileManager.default.removeItem(atPath: wav) }
+        let elsewhere = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        let r = try CLI.shell("env -u COPILOT_MODEL_DIR \(installed.path) transcribe \(wav)", in: elsewhere)
+        #expect(r.status == 0 && r.err.isEmpty, "stderr: \(r.err)")
+        #expect(Self.words(r.out).contains("installed"), "stdout: \(r.out)")
+
+        let missing = elsewhere.appendingPathComponent("no-model").path
+        let m = try CLI.shell("COPILOT_MODEL_DIR=\(missing) \(installed.path) transcribe \(wav)", in: elsewhere)
+        #expect(m.status == 1 && m.stdout.isEmpty)
+        #expect(
+            m.err == "Error: COPILOT_MODEL_DIR=\(missing) holds no model.bin; point it at a CTranslate2 Whisper model directory, or unset it\n",
+            "stderr: \(m.err)")
+    }
+
     @Test func missingModelAndBadAudioAreOneLineErrors() throws {
         let raw = try Self.silence()
         defer { try? FileManager.default.removeItem(atPath: raw) }

@@ -54,7 +54,24 @@ package final class MPG123: AudioFrameSource {
         guard let handle = mpg123_new(nil, &code) else {
             throw AudioError.undecodable(input: name, reason: Self.message(code))
         }
+        // deinit does not run for an init that throws: the handle (and the file it opened)
+        // is released here.
+        do {
+            (sampleRate, channels, expectedFrames) = try Self.start(handle, name: name, open: open)
+        } catch {
+            mpg123_delete(handle)
+            throw error
+        }
         self.handle = handle
+    }
+
+    /// Sets `handle`'s flags, opens the input and reads its format: the rate, the channel count
+    /// and the frame count (nil when unknown).
+    private static func start(_ handle: OpaquePointer, name: String, open: (OpaquePointer) -> Int32) throws -> (Int, Int, Int?) {
+        func check(_ status: Int32) throws {
+            guard status != MPG123_OK.rawValue else { return }
+            throw AudioError.undecodable(input: name, reason: message(status, handle))
+        }
         // Flags first: QUIET before anything can print, then libsndfile's own choices.
         let flags: [(mpg123_parms, mpg123_param_flags)] = [
             (MPG123_ADD_FLAGS, MPG123_QUIET),
@@ -62,28 +79,26 @@ package final class MPG123: AudioFrameSource {
             (MPG123_ADD_FLAGS, mpg123_param_flags(MPG123_FORCE_FLOAT.rawValue | MPG123_GAPLESS.rawValue | MPG123_NO_FRANKENSTEIN.rawValue)),
         ]
         for (parameter, flag) in flags {
-            try Self.check(mpg123_param2(handle, Int32(parameter.rawValue), Int(flag.rawValue), 0), handle, name, AudioError.undecodable)
+            try check(mpg123_param2(handle, Int32(parameter.rawValue), Int(flag.rawValue), 0))
         }
-        try Self.check(open(handle), handle, name, AudioError.undecodable)
+        try check(open(handle))
         var rate = 0
         var channels: Int32 = 0
         var encoding: Int32 = 0
-        try Self.check(mpg123_getformat(handle, &rate, &channels, &encoding), handle, name, AudioError.undecodable)
+        try check(mpg123_getformat(handle, &rate, &channels, &encoding))
         var length = mpg123_length(handle)
         if length <= 0 {
-            try Self.check(mpg123_scan(handle), handle, name, AudioError.undecodable)
+            try check(mpg123_scan(handle))
             length = mpg123_length(handle)
         }
         if encoding != MPG123_ENC_FLOAT_32.rawValue {
-            try Self.check(mpg123_format(handle, rate, channels, Int32(MPG123_ENC_FLOAT_32.rawValue)), handle, name, AudioError.undecodable)
+            try check(mpg123_format(handle, rate, channels, Int32(MPG123_ENC_FLOAT_32.rawValue)))
         }
         guard rate > 0, rate <= AudioError.maximumSampleRate else {
             throw AudioError.invalidSampleRate(input: name, rate: rate)
         }
         guard channels > 0 else { throw AudioError.invalidChannelCount(input: name, channels: Int(channels)) }
-        sampleRate = rate
-        self.channels = Int(channels)
-        expectedFrames = length > 0 ? length : nil
+        return (rate, Int(channels), length > 0 ? length : nil)
     }
 
     deinit {
@@ -114,15 +129,10 @@ package final class MPG123: AudioFrameSource {
     /// libmpg123 needs one global set-up (a no-op in current versions, still required by the API).
     private static let initialized: Int32 = mpg123_init()
 
-    private static func check(
-        _ status: Int32, _ handle: OpaquePointer, _ name: String, _ error: (String, String) -> AudioError
-    ) throws {
-        guard status != MPG123_OK.rawValue else { return }
-        throw error(name, message(status, handle))
-    }
-
-    /// libmpg123's text for `status`: the handle's own error for the generic MPG123_ERR.
+    /// libmpg123's text for `status`: the handle's own error for the generic MPG123_ERR; the
+    /// end of the stream before any audio (MPG123_DONE at open) said plainly.
     private static func message(_ status: Int32, _ handle: OpaquePointer? = nil) -> String {
+        if status == MPG123_DONE.rawValue { return "no complete MPEG audio frame" }
         let text = status == MPG123_ERR.rawValue && handle != nil
             ? String(cString: mpg123_strerror(handle)) : String(cString: mpg123_plain_strerror(status))
         return text.trimmingCharacters(in: CharacterSet(charactersIn: ". \n"))

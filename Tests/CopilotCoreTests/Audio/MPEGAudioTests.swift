@@ -131,4 +131,23 @@ import Testing
             }
         }
     }
+
+    @Test func aFailedOpenReleasesItsFile() throws {
+        let dir = try AudioFixtures.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A valid first header and then nothing: libmpg123 opens the file, then finds no frame.
+        let path = dir.appendingPathComponent("one-header.mp3").path
+        try Data([0xFF, 0xFB, 0x90, 0x64] + Array(repeating: 0, count: 100)).write(to: URL(fileURLWithPath: path))
+        func openDescriptors() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count }
+        let before = try openDescriptors()
+        for _ in 0..<300 {
+            #expect {
+                try AudioFileDecoder.open(path: path)
+            } throws: { error in
+                (error as? AudioError)?.errorDescription?.hasPrefix("cannot decode \(path): ") == true
+            }
+        }
+        // Other tests open files meanwhile; a leak would add 300.
+        #expect(try openDescriptors() < before + 100)
+    }
 }
