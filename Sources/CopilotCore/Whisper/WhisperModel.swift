@@ -52,9 +52,14 @@ public final class WhisperModel: Sendable {
                 path: vocabulary, key: vocabulary.hasSuffix(".json") ? "array entries" : "one per line", value: tokenizer.count, weightsPath: file.path,
                 actual: dimensions.vocabularySize, what: "vocabulary tokens")
         }
-        try WhisperModelConfiguration.checkTokenizerFile(
-            base.appendingPathComponent("tokenizer.json").path, against: tokenizer, vocabularyPath: vocabulary)
+        // tokenizer.json (2 MB of JSON copilot does not otherwise read) is checked on a second
+        // thread while the weights convert, so the check adds nothing to the load time.
+        let tokenizerCheck = BackgroundCheck { [tokenizer] in
+            try WhisperModelConfiguration.checkTokenizerFile(
+                base.appendingPathComponent("tokenizer.json").path, against: tokenizer, vocabularyPath: vocabulary)
+        }
         weights = try WhisperWeights.load(from: file)
+        try tokenizerCheck.wait()
     }
 
     /// Checks a requested language against the model: English-only models accept `en` (or
@@ -112,5 +117,25 @@ public final class WhisperModel: Sendable {
             return found
         }
         throw WhisperModelError.notFound(searched: ["--model", "[transcribe] model"] + locations)
+    }
+}
+
+/// A check run on a global queue at once; ``wait()`` rethrows its error.
+private final class BackgroundCheck: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    // Written by the check before `done` is signalled, read after waiting on it.
+    private var failure: Error?
+
+    init(_ check: @escaping @Sendable () throws -> Void) {
+        DispatchQueue.global().async { [self] in
+            do { try check() } catch { failure = error }
+            done.signal()
+        }
+    }
+
+    /// Waits for the check to finish and throws what it threw.
+    func wait() throws {
+        done.wait()
+        if let failure { throw failure }
     }
 }
