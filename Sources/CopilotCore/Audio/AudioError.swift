@@ -7,7 +7,7 @@ import Foundation
 public enum AudioError: Error, LocalizedError, Equatable {
     /// The input file does not exist or cannot be opened for reading.
     case unreadable(input: String, reason: String)
-    /// libsndfile does not recognise the file's content (not audio, or an unsupported codec).
+    /// Neither libsndfile nor libmpg123 can decode the content (not audio, or an unsupported codec).
     case undecodable(input: String, reason: String)
     /// The file decodes partly, then breaks off (truncated or corrupt data).
     case corrupt(input: String, reason: String)

@@ -135,7 +135,7 @@ public final class AudioStream: CustomStringConvertible {
         case .file(let path):
             let file: AudioFrameSource = request.forceRaw
                 ? try RawPCMReader.open(path: path, layout: request.raw)
-                : try SndFile.open(path: path)
+                : try AudioFileDecoder.open(path: path)
             // A named pipe given as a path stays live; only real files are decoded ahead.
             frameSource = file.isLive ? file : ReadAheadSource(file)
         case .standardInput:
@@ -156,8 +156,9 @@ public final class AudioStream: CustomStringConvertible {
     }
 
     /// Stdin is raw PCM, unless (without `--raw`) its first bytes are a known container's
-    /// magic. A PCM WAV stream (what `arecord` pipes by default) is streamed live after its
-    /// header; any other file is read into memory whole and decoded by libsndfile.
+    /// magic or MPEG audio frames. A PCM WAV stream (what `arecord` pipes by default) is
+    /// streamed live after its header; any other file is read into memory whole and decoded
+    /// (MPEG audio by libmpg123, the rest by libsndfile).
     private static func openStandardInput(_ request: AudioInputRequest, head given: [UInt8]?) throws -> AudioFrameSource {
         let name = "stdin"
         if isatty(STDIN_FILENO) != 0 {
@@ -189,35 +190,45 @@ public final class AudioStream: CustomStringConvertible {
             if n == 0 { break }
             bytes.append(contentsOf: chunk[0..<n])
         }
-        return try SndFile.open(bytes: bytes, name: name)
+        return try AudioFileDecoder.open(bytes: bytes, name: name)
     }
 
-    /// Stdin's first bytes (up to 12: enough for every magic ``looksEncoded(_:)`` knows;
-    /// fewer only when the input is shorter).
+    /// Stdin's first bytes: 12 (enough for every magic ``looksEncoded(_:)`` knows), or, when
+    /// they start with an MPEG audio frame header, the whole first frame and the next header
+    /// (an MP3 without an ID3 tag has no other mark); fewer only when the input is shorter.
     static func readStandardInputHead() throws -> [UInt8] {
-        let name = "stdin"
-        var head = [UInt8](repeating: 0, count: 12)
-        var got = 0
-        while got < head.count {
-            let n = head.withUnsafeMutableBytes { raw in
+        var head = try readStandardInput(upTo: 12, after: [])
+        if head.count == 12 {
+            head = try readStandardInput(upTo: MPEGAudioFrameHeader.bytesNeeded(toRecognise: head), after: head)
+        }
+        return head
+    }
+
+    /// `prefix` and then stdin's next bytes, `count` in all (fewer only at the end of input).
+    private static func readStandardInput(upTo count: Int, after prefix: [UInt8]) throws -> [UInt8] {
+        var bytes = prefix + [UInt8](repeating: 0, count: max(0, count - prefix.count))
+        var got = prefix.count
+        while got < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { raw in
                 Glibc.read(STDIN_FILENO, raw.baseAddress.map { $0 + got }, raw.count - got)
             }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw AudioError.readFailed(input: name, reason: String(cString: strerror(errno)))
+                throw AudioError.readFailed(input: "stdin", reason: String(cString: strerror(errno)))
             }
             if n == 0 { break }
             got += n
         }
-        head.removeSubrange(got...)
-        return head
+        bytes.removeSubrange(got...)
+        return bytes
     }
 
-    /// `true` when `head` starts like a WAV, AIFF, FLAC, OGG or MP3 (ID3-tagged) file.
+    /// `true` when `head` (as ``readStandardInputHead()`` returns it) starts like a WAV, AIFF,
+    /// FLAC, OGG or MP3 file: an ID3 tag, or MPEG audio frames (two consecutive headers).
     static func looksEncoded(_ head: [UInt8]) -> Bool {
         func starts(_ magic: String) -> Bool { head.starts(with: Array(magic.utf8)) }
         return starts("RIFF") || starts("RIFX") || starts("RF64") || starts("FORM") || starts("fLaC")
-            || starts("OggS") || starts("ID3")
+            || starts("OggS") || starts("ID3") || MPEGAudioFrameHeader.startsStream(head)
     }
 
     /// Ends a live input cleanly: later reads return what had arrived, then 0. Files are

@@ -1,6 +1,5 @@
 import CSndFile
 import Foundation
-import Synchronization
 
 /// File format written by ``AudioFileWriter``.
 public enum AudioFileFormat: String, CaseIterable, Sendable {
@@ -43,8 +42,11 @@ public enum AudioFileEncoding: String, CaseIterable, Sendable {
 }
 
 /// The one Swift wrapper of libsndfile: opens audio files by content (WAV, FLAC, OGG/Vorbis,
-/// Opus, MP3 and the rest Debian's libsndfile 1.2 reads), reads interleaved float frames,
-/// and writes WAV/FLAC. Every libsndfile failure becomes an ``AudioError``.
+/// Opus and the rest Debian's libsndfile 1.2 reads), reads interleaved float frames, and
+/// writes WAV/FLAC/OGG/Opus/MP3. Every libsndfile failure becomes an ``AudioError``.
+///
+/// MP3 is read by ``MPG123`` instead (``AudioFileDecoder`` chooses): libsndfile's own
+/// libmpg123 handle prints to the process's stderr.
 ///
 /// Not thread-safe: one thread uses one instance.
 package final class SndFile: AudioFrameSource {
@@ -59,6 +61,8 @@ package final class SndFile: AudioFrameSource {
     package let inputName: String
     /// libsndfile's major format code (`SF_FORMAT_WAV`, `SF_FORMAT_FLAC`, ...).
     package let majorFormat: Int32
+    /// Whether libsndfile took the input for MPEG audio (which ``MPG123`` must read instead).
+    package var isMPEG: Bool { majorFormat == Int32(SF_FORMAT_MPEG) }
     private var framesRead = 0
     /// Keeps an in-memory file alive for virtual I/O.
     private var memory: MemoryFile?
@@ -80,18 +84,8 @@ package final class SndFile: AudioFrameSource {
 
     /// Opens `path` for reading; the format is detected from the content, not the extension.
     package static func open(path: String) throws -> SndFile {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw AudioError.unreadable(input: path, reason: "no such file")
-        }
-        guard access(path, R_OK) == 0 else {
-            throw AudioError.unreadable(input: path, reason: "permission denied")
-        }
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw AudioError.unreadable(input: path, reason: "it is a directory")
-        }
         var info = SF_INFO()
-        guard let handle = Self.quietly({ sf_open(path, Int32(SFM_READ), &info) }) else {
+        guard let handle = sf_open(path, Int32(SFM_READ), &info) else {
             throw AudioError.undecodable(input: path, reason: Self.lastError(nil))
         }
         return try checked(SndFile(handle: handle, info: info, name: path))
@@ -101,14 +95,14 @@ package final class SndFile: AudioFrameSource {
     package static func open(bytes: [UInt8], name: String) throws -> SndFile {
         let memory = MemoryFile(bytes: bytes)
         var io = SF_VIRTUAL_IO(
-            get_filelen: { user in MemoryFile.from(user).length },
-            seek: { offset, whence, user in MemoryFile.from(user).seek(offset, whence: whence) },
-            read: { ptr, count, user in MemoryFile.from(user).read(into: ptr, count: count) },
+            get_filelen: { user in sf_count_t(MemoryFile.from(user).length) },
+            seek: { offset, whence, user in sf_count_t(MemoryFile.from(user).seek(Int(offset), whence: whence)) },
+            read: { ptr, count, user in sf_count_t(MemoryFile.from(user).read(into: ptr, count: Int(count))) },
             write: { _, _, _ in 0 },
-            tell: { user in MemoryFile.from(user).position })
+            tell: { user in sf_count_t(MemoryFile.from(user).position) })
         var info = SF_INFO()
         let user = Unmanaged.passUnretained(memory).toOpaque()
-        guard let handle = Self.quietly({ sf_open_virtual(&io, Int32(SFM_READ), &info, user) }) else {
+        guard let handle = sf_open_virtual(&io, Int32(SFM_READ), &info, user) else {
             throw AudioError.undecodable(input: name, reason: Self.lastError(nil))
         }
         return try checked(SndFile(handle: handle, info: info, name: name, memory: memory))
@@ -172,18 +166,14 @@ package final class SndFile: AudioFrameSource {
         guard let handle, let base = buffer.baseAddress else { return 0 }
         let want = buffer.count / channels
         guard want > 0 else { return 0 }
-        let got = majorFormat == Int32(SF_FORMAT_MPEG)
-            ? Int(Self.quietly { sf_readf_float(handle, base, sf_count_t(want)) })
-            : Int(sf_readf_float(handle, base, sf_count_t(want)))
+        let got = Int(sf_readf_float(handle, base, sf_count_t(want)))
         framesRead += got
         if got < want {
             let code = sf_error(handle)
             if code != 0 {
                 throw AudioError.corrupt(input: inputName, reason: Self.lastError(handle))
             }
-            // MP3 frame counts are estimates (from a Xing header or the bitrate), so a short
-            // MP3 is not proof of damage; the other formats' counts are exact.
-            if got == 0, majorFormat != Int32(SF_FORMAT_MPEG), let expected = expectedFrames, framesRead < expected {
+            if got == 0, let expected = expectedFrames, framesRead < expected {
                 throw AudioError.corrupt(
                     input: inputName, reason: "decoded \(framesRead) of the \(expected) frames the header announces")
             }
@@ -240,85 +230,11 @@ package final class SndFile: AudioFrameSource {
         return nil
     }
 
-    /// Runs `body` with fd 2 pointed at /dev/null: libmpg123, under libsndfile, prints its
-    /// resync notes on damaged MP3s straight to stderr, while copilot's errors must be one line
-    /// of its own. Only libsndfile calls run inside, on the calling thread.
-    ///
-    /// Overlapping calls on several threads share one redirection: the first saves the real
-    /// stderr, the last puts it back. (Each saving and restoring its own left fd 2 on
-    /// /dev/null for good when two overlapped, which silenced a whole test run.)
-    private static func quietly<T>(_ body: () throws -> T) rethrows -> T {
-        let entered = quiet.withLock { q -> Bool in
-            if q.depth == 0 {
-                guard devNull >= 0 else { return false }
-                q.saved = dup(STDERR_FILENO)
-                guard q.saved >= 0 else { return false }
-                dup2(devNull, STDERR_FILENO)
-            }
-            q.depth += 1
-            return true
-        }
-        guard entered else { return try body() }
-        defer {
-            quiet.withLock { q in
-                q.depth -= 1
-                if q.depth == 0 {
-                    dup2(q.saved, STDERR_FILENO)
-                    Glibc.close(q.saved)
-                    q.saved = -1
-                }
-            }
-        }
-        return try body()
-    }
-
-    /// Callers inside ``quietly(_:)`` and the real stderr saved by the first of them.
-    private static let quiet = Mutex<(depth: Int, saved: Int32)>((0, -1))
-
-    private static let devNull: Int32 = Glibc.open("/dev/null", O_WRONLY | O_CLOEXEC)
-
     private static func lastError(_ handle: OpaquePointer?) -> String {
         var text = String(cString: sf_strerror(handle))
         // libsndfile's messages end with a period and sometimes a newline; our line adds its own.
         while let last = text.last, last == "." || last == "\n" || last == " " { text.removeLast() }
         if text.hasPrefix("Error : ") { text.removeFirst(8) }
         return text.replacingOccurrences(of: "\n", with: " ")
-    }
-}
-
-/// A read-only file in memory behind libsndfile's virtual I/O callbacks.
-private final class MemoryFile {
-    let bytes: [UInt8]
-    var position: sf_count_t = 0
-
-    init(bytes: [UInt8]) { self.bytes = bytes }
-
-    var length: sf_count_t { sf_count_t(bytes.count) }
-
-    static func from(_ user: UnsafeMutableRawPointer?) -> MemoryFile {
-        // libsndfile passes back the pointer given to sf_open_virtual, which is always set.
-        Unmanaged<MemoryFile>.fromOpaque(user!).takeUnretainedValue()
-    }
-
-    func seek(_ offset: sf_count_t, whence: Int32) -> sf_count_t {
-        let base: sf_count_t
-        switch whence {
-        case SEEK_CUR: base = position
-        case SEEK_END: base = length
-        default: base = 0
-        }
-        position = min(max(base + offset, 0), length)
-        return position
-    }
-
-    func read(into pointer: UnsafeMutableRawPointer?, count: sf_count_t) -> sf_count_t {
-        guard let pointer, count > 0 else { return 0 }
-        let n = Int(min(count, length - position))
-        guard n > 0 else { return 0 }
-        bytes.withUnsafeBytes { raw in
-            if let base = raw.baseAddress { pointer.copyMemory(from: base + Int(position), byteCount: n) }
-        }
-        position += sf_count_t(n)
-        return sf_count_t(n)
     }
 }

@@ -172,10 +172,10 @@ public final class ModelFile {
     /// An integer scalar (rank 0, int8/int16/int32), or `defaultValue` when absent.
     public func integer(_ name: String, default defaultValue: Int) throws -> Int {
         guard let v = variable(name) else { return defaultValue }
-        guard v.shape.isEmpty || v.count == 1 else {
+        guard v.shape.isEmpty || v.count == 1, let base else {
             throw WhisperModelError.shapeMismatch(path: path, tensor: name, expected: [], actual: v.shape)
         }
-        let p = UnsafeRawPointer(base!) + v.offset
+        let p = UnsafeRawPointer(base) + v.offset
         switch v.dataType {
         case .int8: return Int(p.loadUnaligned(as: Int8.self))
         case .int16: return Int(Int16(littleEndian: p.loadUnaligned(as: Int16.self)))
@@ -199,7 +199,7 @@ public final class ModelFile {
         let source = UnsafeRawPointer(base) + v.offset
         var result = [Float](repeating: 0, count: count)
         try result.withUnsafeMutableBufferPointer { out in
-            let dst = out.baseAddress!
+            guard let dst = out.baseAddress else { return }
             switch v.dataType {
             case .float32:
                 memcpy(dst, source, count * 4)
@@ -238,7 +238,7 @@ public final class ModelFile {
         }
         guard v.count > 0, let base else { return [] }
         var result = [UInt16](repeating: 0, count: v.count)
-        result.withUnsafeMutableBytes { memcpy($0.baseAddress!, base + v.offset, v.byteCount) }
+        result.withUnsafeMutableBytes { if let dst = $0.baseAddress { memcpy(dst, base + v.offset, v.byteCount) } }
         for i in result.indices { result[i] = UInt16(littleEndian: result[i]) }
         release(v)
         return result
@@ -250,10 +250,10 @@ public final class ModelFile {
             throw WhisperModelError.missingTensor(path: path, tensor: scaleName)
         }
         let rows = v.shape.first ?? 1
-        guard s.dataType == .float32, s.count == 1 || (s.count == rows && v.shape.count >= 1) else {
+        guard s.dataType == .float32, s.count == 1 || (s.count == rows && v.shape.count >= 1), let base else {
             throw WhisperModelError.shapeMismatch(path: path, tensor: scaleName, expected: [rows], actual: s.shape)
         }
-        let p = UnsafeRawPointer(base!) + s.offset
+        let p = UnsafeRawPointer(base) + s.offset
         let values = (0..<s.count).map { p.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
         guard values.allSatisfy({ $0.isFinite && $0 != 0 }) else {
             throw WhisperModelError.corrupt(path: path, reason: "\(scaleName) holds a zero or non-finite scale")

@@ -8,9 +8,13 @@ public final class WhisperModel: Sendable {
     /// Every weight as float32.
     public let weights: WhisperWeights
     /// Token ids suppressed at every step (`suppress_ids`).
-    public let suppressIds: [Int]
+    public var suppressIds: [Int] { configuration.suppressIds }
     /// Token ids suppressed at the first step (`suppress_ids_begin`).
-    public let suppressIdsAtBegin: [Int]
+    public var suppressIdsAtBegin: [Int] { configuration.suppressIdsAtBegin }
+    /// `config.json`'s alignment heads; nil when it has none (word timestamps need them).
+    public var alignmentHeads: [WhisperAlignmentHead]? { configuration.alignmentHeads }
+    /// What `config.json` (and `preprocessor_config.json`) say, checked against the weights.
+    public let configuration: WhisperModelConfiguration
     /// Path of the vocabulary file.
     public let vocabularyPath: String
     /// The vocabulary, for turning token ids back into text.
@@ -28,22 +32,7 @@ public final class WhisperModel: Sendable {
             throw WhisperModelError.unreadable(path: directory, reason: "no such directory")
         }
         let base = URL(fileURLWithPath: directory)
-        let configPath = base.appendingPathComponent("config.json").path
-        guard let configData = fm.contents(atPath: configPath) else {
-            throw WhisperModelError.unreadable(path: configPath, reason: "missing or unreadable")
-        }
-        guard let config = try? JSONSerialization.jsonObject(with: configData) as? [String: Any] else {
-            throw WhisperModelError.badConfig(path: configPath, reason: "not a JSON object")
-        }
-        func ids(_ key: String) throws -> [Int] {
-            guard let value = config[key] else { return [] }
-            guard let list = value as? [Any], let ints = list.map({ $0 as? Int }) as? [Int] else {
-                throw WhisperModelError.badConfig(path: configPath, reason: "`\(key)` must be a list of token ids")
-            }
-            return ints
-        }
-        suppressIds = try ids("suppress_ids")
-        suppressIdsAtBegin = try ids("suppress_ids_begin")
+        configuration = try WhisperModelConfiguration(directory: base)
         let candidates = ["vocabulary.txt", "vocabulary.json"].map { base.appendingPathComponent($0).path }
         guard let vocabulary = candidates.first(where: { fm.isReadableFile(atPath: $0) }) else {
             throw WhisperModelError.unreadable(path: candidates[0], reason: "missing (vocabulary.json is accepted too)")
@@ -51,18 +40,26 @@ public final class WhisperModel: Sendable {
         vocabularyPath = vocabulary
         tokenizer = try WhisperTokenizer(contentsOf: vocabulary)
         let file = try ModelFile(path: base.appendingPathComponent("model.bin").path)
-        weights = try WhisperWeights.load(from: file)
-        guard weights.dimensions.vocabularySize == 51864 else {
+        // Sizes first: a directory mixing two models fails before 75 MB of weights convert.
+        let dimensions = try WhisperWeights.dimensions(of: file)
+        try configuration.check(against: dimensions, weightsPath: file.path)
+        guard dimensions.vocabularySize == 51864 else {
             throw WhisperModelError.unsupportedArchitecture(
-                path: file.path, reason: "a multilingual vocabulary of \(weights.dimensions.vocabularySize) tokens (copilot decodes English-only models)")
+                path: file.path, reason: "a multilingual vocabulary of \(dimensions.vocabularySize) tokens (copilot decodes English-only models)")
         }
-        guard tokenizer.count == weights.dimensions.vocabularySize else {
-            throw WhisperModelError.badConfig(
-                path: vocabulary, reason: "\(tokenizer.count) tokens for a model of \(weights.dimensions.vocabularySize)")
+        guard tokenizer.count == dimensions.vocabularySize else {
+            throw WhisperModelError.configMismatch(
+                path: vocabulary, key: vocabulary.hasSuffix(".json") ? "array entries" : "one per line", value: tokenizer.count, weightsPath: file.path,
+                actual: dimensions.vocabularySize, what: "vocabulary tokens")
         }
-        for id in suppressIds + suppressIdsAtBegin where id < 0 || id >= weights.dimensions.vocabularySize {
-            throw WhisperModelError.badConfig(path: configPath, reason: "token id \(id) is outside the vocabulary")
+        // tokenizer.json (2 MB of JSON copilot does not otherwise read) is checked on a second
+        // thread while the weights convert, so the check adds nothing to the load time.
+        let tokenizerCheck = BackgroundCheck { [tokenizer] in
+            try WhisperModelConfiguration.checkTokenizerFile(
+                base.appendingPathComponent("tokenizer.json").path, against: tokenizer, vocabularyPath: vocabulary)
         }
+        weights = try WhisperWeights.load(from: file)
+        try tokenizerCheck.wait()
     }
 
     /// Checks a requested language against the model: English-only models accept `en` (or
@@ -120,5 +117,25 @@ public final class WhisperModel: Sendable {
             return found
         }
         throw WhisperModelError.notFound(searched: ["--model", "[transcribe] model"] + locations)
+    }
+}
+
+/// A check run on a global queue at once; ``wait()`` rethrows its error.
+private final class BackgroundCheck: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    // Written by the check before `done` is signalled, read after waiting on it.
+    private var failure: Error?
+
+    init(_ check: @escaping @Sendable () throws -> Void) {
+        DispatchQueue.global().async { [self] in
+            do { try check() } catch { failure = error }
+            done.signal()
+        }
+    }
+
+    /// Waits for the check to finish and throws what it threw.
+    func wait() throws {
+        done.wait()
+        if let failure { throw failure }
     }
 }

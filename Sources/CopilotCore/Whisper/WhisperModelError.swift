@@ -28,8 +28,12 @@ public enum WhisperModelError: Error, LocalizedError, Equatable {
     case corrupt(path: String, reason: String)
     /// The model uses an architectural option copilot does not implement.
     case unsupportedArchitecture(path: String, reason: String)
-    /// `config.json` is not the JSON CTranslate2 writes for Whisper.
+    /// A file beside `model.bin` (`config.json`, `tokenizer.json`, ...) is not what
+    /// CTranslate2 writes for Whisper, or names tokens or heads the model does not have.
     case badConfig(path: String, reason: String)
+    /// A file beside `model.bin` states a size (`value`, under `key`) that differs from the one the
+    /// weights in `weightsPath` have (`actual` `what`, e.g. 4 "decoder layers").
+    case configMismatch(path: String, key: String, value: Int, weightsPath: String, actual: Int, what: String)
     /// The model cannot transcribe the requested language (tiny.en is English only).
     case unsupportedLanguage(language: String, model: String, supported: String)
 
@@ -62,7 +66,9 @@ public enum WhisperModelError: Error, LocalizedError, Equatable {
         case .unsupportedArchitecture(let path, let reason):
             "\(path): \(reason), which copilot does not implement; use a Whisper model converted by CTranslate2"
         case .badConfig(let path, let reason):
-            "\(path): \(reason); restore the config.json that came with the model"
+            "\(path): \(reason); restore the file that came with the model (`make model` downloads tiny.en again)"
+        case .configMismatch(let path, let key, let value, let weightsPath, let actual, let what):
+            "\(path) gives \(value) \(what) (\(key)) but \(weightsPath) has \(actual); the files are from different models, restore the ones that came with model.bin"
         case .unsupportedLanguage(let language, let model, let supported):
             "language \"\(language)\" is not supported by the model in \(model) (it transcribes \(supported)); copilot runs English-only Whisper models, so drop --language (or pass --language en)"
         }

@@ -180,12 +180,15 @@ public final class WhisperWeights: Sendable {
         self.decoderNorm = decoderNorm
     }
 
-    /// Reads and validates every tensor of a CTranslate2 `WhisperSpec` file.
+    /// The sizes of the Whisper model in a CTranslate2 `WhisperSpec` file, read from its tensor
+    /// headers (no weight is converted).
     ///
     /// The dimensions come from conv1 (width, mels), the position tables (contexts), the
     /// embedding (vocabulary), `ffn/linear_0` (FFN width), the number of `layer_i` groups and
-    /// the `num_heads` scalars; every other tensor must then have exactly the implied shape.
-    public static func load(from file: ModelFile) throws -> WhisperWeights {
+    /// the `num_heads` scalars. Throws when they are not a Whisper copilot can run: other than
+    /// 80 mel bands (the features copilot computes), 1500 audio positions (30 s windows) or
+    /// 448 text positions, or architectural switches other than Whisper's.
+    public static func dimensions(of file: ModelFile) throws -> WhisperDimensions {
         let path = file.path
         guard file.specName == "WhisperSpec" else {
             throw WhisperModelError.foreignModel(path: path, spec: file.specName)
@@ -207,6 +210,16 @@ public final class WhisperWeights: Sendable {
         }
         guard ffn.shape.count == 2, ffn.shape[1] == d, ffn.shape[0] > 0 else {
             throw WhisperModelError.shapeMismatch(path: path, tensor: ffn.name, expected: [ffn.shape.first ?? 0, d], actual: ffn.shape)
+        }
+        // The mel front end, the window length and the timestamp tokens are Whisper's fixed
+        // geometry; a model built otherwise would reach the encoder with the wrong input.
+        let geometry: [(Int, Int, String)] = [
+            (mels, WhisperMel.melCount, "encoder/conv1/weight takes \(mels) mel bands (copilot computes \(WhisperMel.melCount))"),
+            (encPos.shape[0], WhisperMel.windowFrames / 2, "\(encPos.name) has \(encPos.shape[0]) audio positions (Whisper's 30 s window has \(WhisperMel.windowFrames / 2))"),
+            (decPos.shape[0], 448, "\(decPos.name) has \(decPos.shape[0]) text positions (Whisper has 448)"),
+        ]
+        for (actual, expected, reason) in geometry where actual != expected {
+            throw WhisperModelError.unsupportedArchitecture(path: path, reason: reason)
         }
         func layerCount(_ prefix: String) -> Int {
             var n = 0
@@ -237,6 +250,16 @@ public final class WhisperWeights: Sendable {
         guard dims.encoderLayerCount > 0, dims.decoderLayerCount > 0 else {
             throw WhisperModelError.missingTensor(path: path, tensor: "decoder/layer_0/ffn/linear_0/weight")
         }
+        return dims
+    }
+
+    /// Reads and validates every tensor of a CTranslate2 `WhisperSpec` file: the sizes as
+    /// ``dimensions(of:)`` finds them, then every tensor must have exactly the implied shape.
+    public static func load(from file: ModelFile) throws -> WhisperWeights {
+        let path = file.path
+        let dims = try dimensions(of: file)
+        let d = dims.width, mels = dims.melCount
+        let embedding = try file.require("decoder/embeddings/weight")
 
         // The embedding first: the largest tensor, converted while little else is in memory.
         // Debug builds (the test suite) keep float32 and OpenBLAS's gemv: unoptimized SIMD code
@@ -301,11 +324,11 @@ public final class WhisperWeights: Sendable {
             conv1Bias: try vector("encoder/conv1/bias", d),
             conv2Weight: try file.floats("encoder/conv2/weight", shape: [d, d, 3]),
             conv2Bias: try vector("encoder/conv2/bias", d),
-            encoderPositions: try file.floats(encPos.name, shape: [dims.audioContext, d]),
+            encoderPositions: try file.floats("encoder/position_encodings/encodings", shape: [dims.audioContext, d]),
             encoderLayers: encoderLayers,
             encoderNorm: try norm("encoder/layer_norm"),
             tokenEmbedding: tokenEmbedding,
-            decoderPositions: try file.floats(decPos.name, shape: [dims.textContext, d]),
+            decoderPositions: try file.floats("decoder/position_encodings/encodings", shape: [dims.textContext, d]),
             decoderLayers: decoderLayers,
             decoderNorm: try norm("decoder/layer_norm"))
     }

@@ -8,7 +8,7 @@ public enum ReferenceAudioDecoder {
     /// Decodes the whole file at `path` to mono at `targetRate` (`nil` keeps the file's rate).
     /// Returns the samples and their rate.
     public static func decode(path: String, targetRate: Int?) throws -> (samples: [Float], sampleRate: Int) {
-        let file = try SndFile.open(path: path)
+        let file = try AudioFileDecoder.open(path: path)
         let channels = file.channels
         var interleaved: [Float] = []
         var block = [Float](repeating: 0, count: (1 << 16) * channels)

@@ -11,7 +11,7 @@ extension ResampleQuality: ExpressibleByArgument {}
 struct AudioInputOptions: ParsableArguments {
     @Argument(
         help: ArgumentHelp(
-            "Audio file (WAV, FLAC, OGG/Vorbis, Opus, MP3; detected by content), or - for stdin (the default).",
+            "Audio file (WAV, FLAC, OGG/Vorbis, Opus, MP3; detected by content), or - for stdin (the default; raw PCM unless it starts like one of those files).",
             valueName: "input"))
     var input: String?
 

@@ -174,7 +174,7 @@ import Testing
             }
             // Decoded audio or an AudioError; anything else (or a crash) fails the test.
             do {
-                let samples = try AudioStream(source: SndFile.open(bytes: bytes, name: "damaged"), targetRate: 8_000).readAll()
+                let samples = try AudioStream(source: AudioFileDecoder.open(bytes: bytes, name: "damaged"), targetRate: 8_000).readAll()
                 #expect(samples.allSatisfy { $0.isFinite && abs($0) <= 1 })
             } catch let error as AudioError {
                 #expect(error.errorDescription?.contains("damaged") == true)

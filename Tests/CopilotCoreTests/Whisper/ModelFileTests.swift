@@ -1,4 +1,5 @@
 import CopilotCore
+import CopilotTestSupport
 import Foundation
 import Testing
 

@@ -32,62 +32,6 @@ enum TestModel {
     }
 }
 
-/// Writes CTranslate2 model.bin bytes for crafted test files.
-struct ModelBinBuilder {
-    var version: UInt32 = 6
-    var spec = "WhisperSpec"
-    var revision: UInt32 = 3
-    /// (name, shape, dtype code, data bytes, byte count override)
-    var variables: [(String, [UInt32], UInt8, [UInt8], UInt32?)] = []
-    var aliases: [(String, String)] = []
-
-    mutating func add(_ name: String, shape: [Int], floats: [Float]) {
-        var bytes: [UInt8] = []
-        for f in floats { withUnsafeBytes(of: f.bitPattern.littleEndian) { bytes += $0 } }
-        variables.append((name, shape.map(UInt32.init), 0, bytes, nil))
-    }
-
-    mutating func add(_ name: String, shape: [Int], dtype: UInt8, bytes: [UInt8], byteCount: UInt32? = nil) {
-        variables.append((name, shape.map(UInt32.init), dtype, bytes, byteCount))
-    }
-
-    func data() -> Data {
-        var out = Data()
-        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-        func string(_ s: String) {
-            let utf8 = Array(s.utf8)
-            withUnsafeBytes(of: UInt16(utf8.count + 1).littleEndian) { out.append(contentsOf: $0) }
-            out.append(contentsOf: utf8)
-            out.append(0)
-        }
-        u32(version)
-        string(spec)
-        u32(revision)
-        u32(UInt32(variables.count))
-        for (name, shape, dtype, bytes, count) in variables.sorted(by: { $0.0 < $1.0 }) {
-            string(name)
-            out.append(UInt8(shape.count))
-            for d in shape { u32(d) }
-            out.append(dtype)
-            u32(count ?? UInt32(bytes.count))
-            out.append(contentsOf: bytes)
-        }
-        u32(UInt32(aliases.count))
-        for (a, t) in aliases {
-            string(a)
-            string(t)
-        }
-        return out
-    }
-
-    func write() throws -> String {
-        let path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("copilot-model-\(UUID().uuidString).bin").path
-        try data().write(to: URL(fileURLWithPath: path))
-        return path
-    }
-}
-
 /// A small Whisper of the tiny architecture with seeded random weights, for differential tests.
 enum RandomWhisper {
     static func weights(
