@@ -219,15 +219,20 @@ import Testing
     /// Stdin that stays open but sends nothing ends with the stall error, not a hang.
     @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel))
     func stalledStdinEndsWithAnError() throws {
+        // Stdin is a pipe this test holds open and never writes to, however long the model
+        // takes to load on a loaded machine (a `sleep N |` producer ends after N seconds, and
+        // a slow start then sees the end of input instead of a stall).
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "sleep 20 | '\(CLI.binary.path)' transcribe --live --raw s16le --stall-seconds 1"]
-        let err = Pipe()
+        process.executableURL = CLI.binary
+        process.arguments = ["transcribe", "--live", "--raw", "s16le", "--stall-seconds", "1"]
+        let input = Pipe(), err = Pipe()
+        process.standardInput = input
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        try input.fileHandleForWriting.close()
         #expect(process.terminationStatus == 1)
         #expect(message.contains("no audio from stdin for 1 s") && message.contains("--stall-seconds"), "stderr: \(message)")
     }
