@@ -199,7 +199,8 @@ import Testing
         make.waitUntilExit()
         #expect(make.terminationStatus == 0)
         let wav = dir.appendingPathComponent("two.wav").path
-        let r = try CLI.run(["transcribe", wav, "--format", "json", "--threads", "2"])
+        // A debug build on a loaded machine needs more than the default minute (a safety net).
+        let r = try CLI.run(["transcribe", wav, "--format", "json", "--threads", "2"], timeout: 300)
         #expect(r.status == 0, "stderr: \(r.err)")
         let object = try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any]
         let segments = object?["segments"] as? [[String: Any]] ?? []
@@ -210,7 +211,7 @@ import Testing
             #expect(times[0].0 >= 5.5 && times[0].1 <= 8, "first cue \(times[0])")
             #expect(times[1].0 >= 13 && times[1].1 <= 15.8, "second cue \(times[1])")
         }
-        let n = try CLI.run(["transcribe", wav, "--no-vad", "--threads", "2"])
+        let n = try CLI.run(["transcribe", wav, "--no-vad", "--threads", "2"], timeout: 300)
         #expect(n.status == 0 && n.out.lowercased().contains("good morning"), "stdout: \(n.out) stderr: \(n.err)")
     }
 }
