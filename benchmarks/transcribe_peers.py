@@ -66,7 +66,7 @@ MEETING_SENTENCES = [
 # Pauses between the meeting sentences, in seconds (0.5 s before the first and after the last).
 MEETING_PAUSES = [6, 7, 5, 5, 4, 4, 8, 3]
 REPEATED = "Our teacher asked us to read the first chapter before Monday."
-# Clips longer than this many seconds get one timed run and no warm-up.
+# Clips longer than this many seconds get one timed run and no warm-up (--single-run-over).
 LONG_CLIP_SECONDS = 600
 
 
@@ -216,6 +216,8 @@ def main():
     parser.add_argument("--audio", help=argparse.SUPPRESS)
     parser.add_argument("--runs", type=int, default=3, help="timed runs per peer and clip (median)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--single-run-over", type=float, default=LONG_CLIP_SECONDS, metavar="SECONDS",
+                        help="clips longer than this get one timed run and no warm-up")
     parser.add_argument("--model-dir", default=str(ROOT / "models" / "tiny.en"))
     parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "out" / "transcribe"))
     parser.add_argument("--results", default=str(ROOT / "benchmarks" / "RESULTS.md"))
@@ -247,7 +249,7 @@ def main():
         samples = {peer: [] for peer in peers}
         failures = {}
         # Run 0 warms the page cache and is discarded, except for an hour-long clip: one run.
-        first, runs = (1, 1) if duration > LONG_CLIP_SECONDS else (0, args.runs)
+        first, runs = (1, 1) if duration > args.single_run_over else (0, args.runs)
         for run in range(first, runs + 1):
             order = peers[run % len(peers):] + peers[:run % len(peers)]
             for peer in order:
@@ -298,7 +300,7 @@ def write_results(path, results, args, peers):
              f"beam 1 on every side; faster-whisper and whisper.cpp with their defaults (no VAD), copilot with its "
              "default (VAD regions) and with --no-vad; "
              f"medians of {args.runs} alternating runs after one discarded warm-up (clips over "
-             f"{LONG_CLIP_SECONDS} s: one run, no warm-up); "
+             f"{args.single_run_over:.0f} s: one run, no warm-up); "
              "peak RSS = ru_maxrss of the peer's process. load/transcribe are timed inside the Python worker "
              "(interpreter start-up and imports excluded); wall is the whole process "
              "(for copilot it includes loading the model). WER: lowercase, punctuation stripped, word Levenshtein; "
