@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Peer benchmark for `copilot transcribe`: faster-whisper and whisper.cpp on the same weights.
 
-Builds two clips with espeak-ng (Tests/Fixtures/make_speech.sh): a ~11 s clip of three known
-sentences and a ~112 s long-form file (sentences separated by 3 s pauses). Runs every peer in
+Builds clips with espeak-ng (Tests/Fixtures/make_speech.sh) and sox: a ~11 s clip of three known
+sentences, a ~112 s long-form file (sentences separated by 3 s pauses), and the clips of issue 13:
+"pauses" (nine short sentences with 3-8 s pauses, where decoding 30 s windows lost speech),
+"noise" (a sentence after 100 s of quiet white noise), "silence" (a sentence, one hour of digital
+silence, another sentence) and "repeat" (one sentence said three times in 19 s). Runs every peer in
 its own subprocess, alternating peers run by run, and reports medians of wall time, the peak
 RSS of the process (ru_maxrss) and the word error rate against the known text:
   - faster-whisper 1.2.1: fp32, beam 1, no VAD, `--threads` CPU threads (CTranslate2 model dir);
   - whisper.cpp (pywhispercpp wheel): the same weights converted by ../shared/tools/ct2_to_ggml.py;
-  - copilot: `.build/release/copilot transcribe`, when that binary and subcommand exist.
+  - copilot: `.build/release/copilot transcribe` (its default: VAD regions), when that binary and
+    subcommand exist; copilot-no-vad: the same with --no-vad (faster-whisper's 30 s windows).
 Peers' "load" and "transcribe" are timed inside the worker (interpreter start-up and imports
 excluded); "wall" is the whole subprocess. copilot reports only wall (it includes its load).
 Writes the `## transcribe` section of benchmarks/RESULTS.md.
@@ -48,6 +52,22 @@ LONG_SENTENCES = [
     "We will meet again at the station after lunch.",
     "The weather was warm and sunny for the whole week.",
 ]
+MEETING_SENTENCES = [
+    "Good morning everyone.",
+    "Let us start with the budget.",
+    "The numbers look better this quarter.",
+    "Sales grew by ten percent.",
+    "Costs stayed about the same.",
+    "We need two more engineers.",
+    "Hiring takes about three months.",
+    "Any questions so far?",
+    "Thank you all for coming.",
+]
+# Pauses between the meeting sentences, in seconds (0.5 s before the first and after the last).
+MEETING_PAUSES = [6, 7, 5, 5, 4, 4, 8, 3]
+REPEATED = "Our teacher asked us to read the first chapter before Monday."
+# Clips longer than this many seconds get one timed run and no warm-up (--single-run-over).
+LONG_CLIP_SECONDS = 600
 
 
 # ---------------------------------------------------------------------------- word error rate
@@ -67,6 +87,23 @@ def word_error_rate(reference, hypothesis):
             current[j] = min(previous[j - 1] + (r != h), previous[j] + 1, current[j - 1] + 1)
         previous = current
     return previous[-1] / max(len(ref), 1)
+
+
+def lost_sentences(sentences, hypothesis):
+    """Sentences of which fewer than half the words are found in the hypothesis, each found
+    word used once (so a sentence said three times needs three copies)."""
+    remaining = {}
+    for word in words(hypothesis):
+        remaining[word] = remaining.get(word, 0) + 1
+    lost = 0
+    for sentence in sentences:
+        found = 0
+        for word in words(sentence):
+            if remaining.get(word, 0) > 0:
+                remaining[word] -= 1
+                found += 1
+        lost += found * 2 < len(words(sentence))
+    return lost
 
 
 # ---------------------------------------------------------------------------- workers
@@ -106,15 +143,63 @@ def measure(command):
 
 
 # ---------------------------------------------------------------------------- driver
-def make_clips(out_dir):
+def make_clips(out_dir, names):
+    """Builds the clips in `names` (once; kept in out_dir) and returns {name: (path, text, seconds)}."""
     script = ROOT / "Tests" / "Fixtures" / "make_speech.sh"
+
+    def speech(path, sentences, pause="0"):
+        subprocess.run([str(script), "--pause", pause, str(path), *sentences], check=True)
+
+    def sox(*arguments):
+        subprocess.run(["sox", "-R", *map(str, arguments)], check=True)
+
+    def silence(path, seconds):
+        sox("-n", "-r", "16000", "-c", "1", "-b", "16", path, "trim", "0", seconds)
+
+    def joined(path, parts):
+        sox(*parts, path)
+
+    builders = {
+        "short": (SHORT_SENTENCES, lambda path: speech(path, SHORT_SENTENCES, "0.25")),
+        "long": (LONG_SENTENCES, lambda path: speech(path, LONG_SENTENCES, "3")),
+    }
+
+    def meeting(path):
+        parts = [out_dir / "pause-0.5.wav"]
+        silence(parts[0], 0.5)
+        for index, sentence in enumerate(MEETING_SENTENCES):
+            parts.append(out_dir / f"meeting-{index}.wav")
+            speech(parts[-1], [sentence])
+            gap = MEETING_PAUSES[index] if index < len(MEETING_PAUSES) else 0.5
+            parts.append(out_dir / f"pause-{gap}.wav")
+            silence(parts[-1], gap)
+        joined(path, parts)
+
+    def noise(path):
+        sentence = out_dir / "noise-sentence.wav"
+        speech(sentence, LONG_SENTENCES[:1])
+        sox("-n", "-r", "16000", "-c", "1", "-b", "16", out_dir / "noise-100.wav", "synth", "100", "whitenoise", "vol", "0.02")
+        joined(path, [out_dir / "noise-100.wav", sentence])
+
+    def hour(path):
+        first, second = out_dir / "hour-first.wav", out_dir / "hour-second.wav"
+        speech(first, LONG_SENTENCES[1:2])
+        speech(second, LONG_SENTENCES[2:3])
+        silence(out_dir / "silence-3600.wav", 3600)
+        joined(path, [first, out_dir / "silence-3600.wav", second])
+
+    builders["pauses"] = (MEETING_SENTENCES, meeting)
+    builders["noise"] = (LONG_SENTENCES[:1], noise)
+    builders["silence"] = (LONG_SENTENCES[1:3], hour)
+    builders["repeat"] = ([REPEATED] * 3, lambda path: speech(path, [REPEATED] * 3, "4"))
     clips = {}
-    for name, sentences, pause in (("short", SHORT_SENTENCES, "0.25"), ("long", LONG_SENTENCES, "3")):
+    for name in names:
+        sentences, build = builders[name]
         path = out_dir / f"{name}.wav"
         if not path.exists():
-            subprocess.run([str(script), "--pause", pause, str(path), *sentences], check=True)
+            build(path)
         duration = float(subprocess.run(["soxi", "-D", str(path)], check=True, capture_output=True, text=True).stdout)
-        clips[name] = (path, " ".join(sentences), duration)
+        clips[name] = (path, sentences, duration)
     return clips
 
 
@@ -131,10 +216,15 @@ def main():
     parser.add_argument("--audio", help=argparse.SUPPRESS)
     parser.add_argument("--runs", type=int, default=3, help="timed runs per peer and clip (median)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--single-run-over", type=float, default=LONG_CLIP_SECONDS, metavar="SECONDS",
+                        help="clips longer than this get one timed run and no warm-up")
     parser.add_argument("--model-dir", default=str(ROOT / "models" / "tiny.en"))
     parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "out" / "transcribe"))
     parser.add_argument("--results", default=str(ROOT / "benchmarks" / "RESULTS.md"))
-    parser.add_argument("--clips", default="short,long", help="comma-separated: short, long")
+    parser.add_argument("--clips", default="short,long,pauses,noise,silence,repeat",
+                        help="comma-separated: short, long, pauses, noise, silence, repeat")
+    parser.add_argument("--peers", default="faster-whisper,whisper.cpp,copilot,copilot-no-vad",
+                        help="comma-separated: faster-whisper, whisper.cpp, copilot, copilot-no-vad")
     args = parser.parse_args()
     out_dir = Path(args.out_dir)
     ggml = out_dir / "ggml-tiny.en.bin"
@@ -143,27 +233,31 @@ def main():
         return
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    if not ggml.exists():
+    binary = ROOT / ".build" / "release" / "copilot"
+    peers = [peer for peer in args.peers.split(",")
+             if not peer.startswith("copilot") or copilot_available(binary)]
+    if "whisper.cpp" in peers and not ggml.exists():
         converter = ROOT.parent / "shared" / "tools" / "ct2_to_ggml.py"
         subprocess.run([sys.executable, str(converter), args.model_dir, str(ggml)], check=True)
-    clips = make_clips(out_dir)
-    binary = ROOT / ".build" / "release" / "copilot"
-    peers = ["faster-whisper", "whisper.cpp"] + (["copilot"] if copilot_available(binary) else [])
+    clips = make_clips(out_dir, args.clips.split(","))
 
     results = {}
     load_before = os.getloadavg()[0]
     for clip in args.clips.split(","):
-        path, reference, duration = clips[clip]
+        path, sentences, duration = clips[clip]
+        reference = " ".join(sentences)
         samples = {peer: [] for peer in peers}
         failures = {}
-        for run in range(args.runs + 1):  # run 0 warms the page cache and is discarded
+        # Run 0 warms the page cache and is discarded, except for an hour-long clip: one run.
+        first, runs = (1, 1) if duration > args.single_run_over else (0, args.runs)
+        for run in range(first, runs + 1):
             order = peers[run % len(peers):] + peers[:run % len(peers)]
             for peer in order:
                 if peer in failures:
                     continue
-                if peer == "copilot":
+                if peer.startswith("copilot"):
                     command = [str(binary), "transcribe", "--format", "txt", "--threads", str(args.threads),
-                               "--model", args.model_dir, str(path)]
+                               "--model", args.model_dir, str(path)] + (["--no-vad"] if peer == "copilot-no-vad" else [])
                 else:
                     command = [sys.executable, __file__, "--worker", peer, "--audio", str(path),
                                "--threads", str(args.threads), "--model-dir", args.model_dir,
@@ -174,7 +268,7 @@ def main():
                     failures[peer] = str(error).splitlines()[0] if str(error) else "failed"
                     print(f"{clip} run {run} {peer}: {error}", file=sys.stderr)
                     continue
-                if peer == "copilot":
+                if peer.startswith("copilot"):
                     record = {"text": " ".join(out.split()), "load_s": None, "transcribe_s": None}
                 else:
                     record = json.loads(out.strip().splitlines()[-1])
@@ -183,13 +277,14 @@ def main():
                 if run > 0:
                     samples[peer].append(record)
                 print(f"{clip} run {run} {peer}: wall {wall:.2f} s, rss {rss:.0f} MB", file=sys.stderr)
-        results[clip] = (duration, reference, {
+        results[clip] = (duration, sentences, {
             peer: {
                 "wall_s": statistics.median(r["wall_s"] for r in runs),
                 "load_s": statistics.median(r["load_s"] for r in runs) if runs[0]["load_s"] is not None else None,
                 "transcribe_s": statistics.median(r["transcribe_s"] for r in runs) if runs[0]["transcribe_s"] is not None else None,
                 "rss_mb": max(r["rss_mb"] for r in runs),
                 "wer": word_error_rate(reference, runs[-1]["text"]),
+                "lost": lost_sentences(sentences, runs[-1]["text"]),
                 "text": runs[-1]["text"],
             } if runs else {"failed": failures.get(peer, "no run")} for peer, runs in samples.items()})
     args.load = (load_before, os.getloadavg()[0])
@@ -202,30 +297,34 @@ def write_results(path, results, args, peers):
 
     lines = ["## transcribe", "",
              f"`benchmarks/transcribe_peers.sh` on {time.strftime('%Y-%m-%d')}: tiny.en, {args.threads} threads, "
-             f"beam 1, no VAD; medians of {args.runs} alternating runs after one discarded warm-up; "
+             f"beam 1 on every side; faster-whisper and whisper.cpp with their defaults (no VAD), copilot with its "
+             "default (VAD regions) and with --no-vad; "
+             f"medians of {args.runs} alternating runs after one discarded warm-up (clips over "
+             f"{args.single_run_over:.0f} s: one run, no warm-up); "
              "peak RSS = ru_maxrss of the peer's process. load/transcribe are timed inside the Python worker "
              "(interpreter start-up and imports excluded); wall is the whole process "
-             "(for copilot it includes loading the model). WER: lowercase, punctuation stripped, word Levenshtein. "
+             "(for copilot it includes loading the model). WER: lowercase, punctuation stripped, word Levenshtein; "
+             "a sentence is lost when fewer than half its words are in the transcript (each word counted once). "
              f"Load average at start/end: {args.load[0]:.1f}/{args.load[1]:.1f} on {os.cpu_count()} cores "
              "(other work shares the machine, so absolute times vary; compare peers within one run).",
              ""]
-    for clip, (duration, reference, table) in results.items():
-        lines += [f"### {clip} clip ({duration:.1f} s of espeak-ng speech)", "",
-                  "| peer | load | transcribe | load + transcribe | process wall | peak RSS | WER |",
-                  "|---|---:|---:|---:|---:|---:|---:|"]
-        for peer in ["faster-whisper", "whisper.cpp", "copilot"]:
+    for clip, (duration, reference_sentences, table) in results.items():
+        lines += [f"### {clip} clip ({duration:.1f} s, espeak-ng speech)", "",
+                  "| peer | load | transcribe | load + transcribe | process wall | peak RSS | WER | sentences lost |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for peer in ["faster-whisper", "whisper.cpp", "copilot", "copilot-no-vad"]:
             if peer not in table:
                 missing = "no `copilot transcribe` in .build/release yet" if peer == "copilot" else "not run"
-                lines.append(f"| {peer} | | | | {missing} | | |")
+                lines.append(f"| {peer} | | | | {missing} | | | |")
                 continue
             row = table[peer]
             if "failed" in row:
-                lines.append(f"| {peer} | | | | failed: {row['failed'][:80]} | | |")
+                lines.append(f"| {peer} | | | | failed: {row['failed'][:80]} | | | |")
                 continue
             total = None if row["load_s"] is None else row["load_s"] + row["transcribe_s"]
             lines.append(f"| {peer} | {seconds(row['load_s'])} | {seconds(row['transcribe_s'])} | "
                          f"{seconds(total if total is not None else row['wall_s'])} | {seconds(row['wall_s'])} | "
-                         f"{row['rss_mb']:.0f} MB | {row['wer']:.3f} |")
+                         f"{row['rss_mb']:.0f} MB | {row['wer']:.3f} | {row['lost']} of {len(reference_sentences)} |")
         lines.append("")
         for peer, row in table.items():
             if "failed" in row:

@@ -59,6 +59,7 @@ import Testing
         #expect(r.status == 0)
         #expect(r.out.contains("copilot transcribe"))
         #expect(r.out.contains("COPILOT_MODEL_DIR"))
+        #expect(r.out.contains("--no-vad") && r.out.contains("WhisperX"), "the default and how to leave it")
     }
 
     @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel))
@@ -110,7 +111,10 @@ import Testing
         try make.run()
         make.waitUntilExit()
         #expect(make.terminationStatus == 0)
-        let r = try CLI.run(["transcribe", dir.appendingPathComponent("meeting.wav").path])
+        // --no-vad: faster-whisper's windows, as in the comparison above. (The default, which
+        // decodes the two sentences joined without the pauses, heard "quarter-imager" here:
+        // WER 0.16, see benchmarks/RESULTS.md.)
+        let r = try CLI.run(["transcribe", dir.appendingPathComponent("meeting.wav").path, "--no-vad"])
         #expect(r.status == 0, "stderr: \(r.err)")
         let reference = Self.words(sentences.joined(separator: " ")), hypothesis = Self.words(r.out)
         #expect(Double(Self.editDistance(reference, hypothesis)) / Double(reference.count) <= 0.15, "stdout: \(r.out)")
@@ -235,5 +239,40 @@ import Testing
         #expect(f.status == 64)
         let b = try CLI.run(["transcribe", "--beam-size", "0"])
         #expect(b.status == 64 && b.err.contains("--beam-size"))
+        // --live always cuts utterances with the VAD: either choice is refused with the fix.
+        for flag in ["--vad", "--no-vad"] {
+            let l = try CLI.run(["transcribe", "--live", flag])
+            #expect(l.status == 64 && l.err.contains("drop \(flag)"), "\(flag): \(l.err)")
+        }
+    }
+
+    /// The default transcribes the speech the VAD finds: a cue per sentence on its own speech,
+    /// none across the pause, none past the end; --no-vad decodes the same file's 30 s windows.
+    @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel))
+    func theDefaultCuesLieOnTheSpeechAndNoVadStillWorks() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let sentences = ["Good morning everyone.", "Thank you all for coming."]
+        let make = Process()
+        make.executableURL = Self.repository.appendingPathComponent("Tests/Fixtures/make_speech.sh")
+        make.arguments = ["--pause", "6", dir.appendingPathComponent("two.wav").path] + sentences
+        try make.run()
+        make.waitUntilExit()
+        #expect(make.terminationStatus == 0)
+        let wav = dir.appendingPathComponent("two.wav").path
+        // A debug build on a loaded machine needs more than the default minute (a safety net).
+        let r = try CLI.run(["transcribe", wav, "--format", "json", "--threads", "2"], timeout: 300)
+        #expect(r.status == 0, "stderr: \(r.err)")
+        let object = try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any]
+        let segments = object?["segments"] as? [[String: Any]] ?? []
+        let times: [(Double, Double)] = segments.map { (($0["start"] as? Double) ?? -1, ($0["end"] as? Double) ?? -1) }
+        // 6 s of silence, a sentence of about 1.5 s, 6 s, the other of about 1.7 s, 6 s: 21.2 s.
+        #expect(times.count == 2, "\(segments)")
+        if times.count == 2 {
+            #expect(times[0].0 >= 5.5 && times[0].1 <= 8, "first cue \(times[0])")
+            #expect(times[1].0 >= 13 && times[1].1 <= 15.8, "second cue \(times[1])")
+        }
+        let n = try CLI.run(["transcribe", wav, "--no-vad", "--threads", "2"], timeout: 300)
+        #expect(n.status == 0 && n.out.lowercased().contains("good morning"), "stdout: \(n.out) stderr: \(n.err)")
     }
 }

@@ -1,71 +1,65 @@
-/// The speech of a signal as found by a voice activity detector, concatenated, with the map
-/// from the concatenated timeline back to the original one (`copilot transcribe --vad`, like
-/// faster-whisper's `vad_filter`): silence is never decoded, timestamps still refer to the input.
+/// Where a voice activity detector finds speech in a signal (`copilot transcribe`'s default,
+/// like WhisperX's VAD cut): the padded speech regions, the only audio decoded (see
+/// ``SpeechGroup``: no segment is placed across the silence between two of them), and the
+/// detector's frame decisions, so a transcript can be checked against the audio behind it.
 public struct SpeechOnlyAudio: Sendable {
-    /// One kept region: where it starts in the original and in the concatenation, its length.
-    public struct Chunk: Sendable, Equatable {
-        public var originalStart: Int
-        public var concatenatedStart: Int
-        public var count: Int
-    }
-
-    /// The concatenated speech samples.
-    public let samples: [Float]
-    /// The kept regions in order.
-    public let chunks: [Chunk]
-    /// Sample rate of both timelines.
+    /// The padded speech regions of the input, in samples, in order, never overlapping.
+    public let regions: [Range<Int>]
+    /// The detector's decision for each of its frames, in order.
+    public let speechFrames: [Bool]
+    /// Samples per detector frame.
+    public let frameSamples: Int
+    /// Samples in the input.
+    public let sampleCount: Int
+    /// Sample rate of the input.
     public let sampleRate: Int
 
-    /// How speech regions are shaped before they are kept: faster-whisper's VAD defaults
-    /// (speech of 250 ms or more, silences under 2 s bridged, 400 ms of padding each side).
-    public static let shaping = SegmentShaping(minSpeechMs: 250, minSilenceMs: 2000, padMs: 0)
-    /// Padding added on each side of a region, in milliseconds (overlaps are merged).
-    public static let padMs = 400
+    /// How speech is shaped into regions: speech of 250 ms or more (faster-whisper's VAD
+    /// default), silences under one second bridged (faster-whisper bridges two, which lets a
+    /// region, and so a segment, span a pause of almost two seconds).
+    public static let shaping = SegmentShaping(minSpeechMs: 250, minSilenceMs: 1000, padMs: 0)
+    /// Padding added on each side of a region, in milliseconds (overlaps are merged): the
+    /// detector's decision lags the first and last phonemes.
+    public static let padMs = 300
 
     /// Runs `detector` over `samples` and keeps the padded speech regions.
     public init(samples: [Float], sampleRate: Int, detector: any VoiceActivityDetecting) throws {
         self.sampleRate = sampleRate
+        self.sampleCount = samples.count
+        self.frameSamples = detector.frameSamples
         let runner = VoiceActivityRunner(detector: detector, sampleRate: sampleRate, shaping: Self.shaping)
-        var regions: [(Int, Int)] = []
+        var regions: [Range<Int>] = []
+        var frames: [Bool] = []
+        frames.reserveCapacity(samples.count / max(detector.frameSamples, 1) + 1)
         let pad = Self.padMs * sampleRate / 1000
+        runner.onFrame = { _, decision in frames.append(decision.isSpeech) }
         runner.onSegment = { segment, _ in
             let start = max(0, segment.startSample - pad), end = min(samples.count, segment.endSample + pad)
             guard end > start else { return }
-            if let last = regions.last, start <= last.1 {
-                regions[regions.count - 1].1 = max(last.1, end)
+            if let last = regions.last, start <= last.upperBound {
+                regions[regions.count - 1] = last.lowerBound..<max(last.upperBound, end)
             } else {
-                regions.append((start, end))
+                regions.append(start..<end)
             }
         }
         try samples.withUnsafeBufferPointer { try runner.feed($0) }
         try runner.finish()
-        var kept: [Float] = []
-        var chunks: [Chunk] = []
-        for (start, end) in regions {
-            chunks.append(Chunk(originalStart: start, concatenatedStart: kept.count, count: end - start))
-            kept += samples[start..<end]
-        }
-        self.samples = kept
-        self.chunks = chunks
+        self.regions = regions
+        self.speechFrames = frames
     }
 
-    /// The original time of `seconds` on the concatenated timeline. An end time exactly at a
-    /// boundary belongs to the chunk before it (`isEnd`), as in faster-whisper.
-    public func originalTime(_ seconds: Double, isEnd: Bool) -> Double {
-        let sample = Int((seconds * Double(sampleRate)).rounded())
-        var chosen = chunks.first
-        for chunk in chunks {
-            if isEnd ? sample > chunk.concatenatedStart : sample >= chunk.concatenatedStart { chosen = chunk } else { break }
-        }
-        guard let chunk = chosen else { return seconds }
-        return Double(chunk.originalStart + (sample - chunk.concatenatedStart)) / Double(sampleRate)
-    }
+    /// Seconds of audio in the input.
+    public var durationSeconds: Double { Double(sampleCount) / Double(sampleRate) }
 
-    /// `segment` with its start and end moved to the original timeline.
-    public func restore(_ segment: WhisperSegment) -> WhisperSegment {
-        var s = segment
-        s.start = originalTime(segment.start, isEnd: false)
-        s.end = originalTime(segment.end, isEnd: true)
-        return s
+    /// The fraction of the detector's frames in `startSeconds ..< endSeconds` (of the input)
+    /// that are speech: 0 for an empty or out-of-range span. O(frames in the span).
+    public func speechFraction(fromSeconds startSeconds: Double, toSeconds endSeconds: Double) -> Double {
+        let secondsPerFrame = Double(frameSamples) / Double(sampleRate)
+        let first = max(0, Int((startSeconds / secondsPerFrame).rounded(.down)))
+        let last = min(speechFrames.count, Int((endSeconds / secondsPerFrame).rounded(.up)))
+        guard last > first else { return 0 }
+        var speech = 0
+        for i in first..<last where speechFrames[i] { speech += 1 }
+        return Double(speech) / Double(last - first)
     }
 }

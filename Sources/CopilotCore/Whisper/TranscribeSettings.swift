@@ -11,6 +11,10 @@ public struct TranscribeSettings: Sendable, Equatable {
     public var format = TranscriptFormat.txt
     /// Beams searched at temperature 0 (1: greedy).
     public var beamSize = 1
+    /// Transcribe only the speech a voice activity detector finds (``SpeechOnlyAudio``, its
+    /// regions joined into 30 s windows); off: every 30 s window of the input, as faster-whisper
+    /// does.
+    public var vad = true
     /// Prompt each window with the previous windows' text.
     public var conditionOnPreviousText = true
     /// Temperature fallback threshold on the gzip compression ratio.
@@ -27,7 +31,7 @@ public struct TranscribeSettings: Sendable, Equatable {
     public init(configuration: Configuration) throws {
         let s = try configuration.section("transcribe")
         try s.checkKeys(known: [
-            "model", "threads", "format", "beam_size", "condition_on_previous_text", "compression_ratio_threshold",
+            "model", "threads", "format", "beam_size", "vad", "condition_on_previous_text", "compression_ratio_threshold",
             "log_prob_threshold", "no_speech_threshold",
         ])
         let d = TranscribeSettings()
@@ -35,6 +39,7 @@ public struct TranscribeSettings: Sendable, Equatable {
         threads = try s.int("threads", default: d.threads, in: 0...256)
         format = try s.choice("format", default: d.format)
         beamSize = try s.int("beam_size", default: d.beamSize, in: 1...16)
+        vad = try s.bool("vad", default: d.vad)
         conditionOnPreviousText = try s.bool("condition_on_previous_text", default: d.conditionOnPreviousText)
         compressionRatioThreshold = try s.double("compression_ratio_threshold", default: d.compressionRatioThreshold, in: 0...1000)
         logProbThreshold = try s.double("log_prob_threshold", default: d.logProbThreshold, in: -1000...0)

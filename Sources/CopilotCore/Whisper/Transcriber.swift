@@ -92,7 +92,8 @@ public final class Transcriber {
     public let windowDecoder: WhisperWindowDecoder
     public let mel: any MelExtracting
     public let options: TranscriptionOptions
-    private let detokenize: ([Int]) -> String
+    /// Token ids to text (ids >= 50256 dropped).
+    let detokenize: ([Int]) -> String
     private var crossDecoder: any WhisperDecoding { windowDecoder.decoder }
 
     /// A transcriber from its stages; `detokenize` turns token ids into text (ids >= 50256
@@ -134,13 +135,17 @@ public final class Transcriber {
     /// content, plus 16 (a hallucinated loop then costs little); `bestOf` overrides the
     /// candidates sampled per fallback temperature; `stopsAtRepetition` ends each window's
     /// search at its first loop, keeping the text before the repeat as the whole window's
-    /// (for quick hypotheses: nothing is decoded again from inside the window). `shouldStop` is asked between the stages
+    /// (for quick hypotheses: nothing is decoded again from inside the window).
+    /// `speechFraction(start, end)` (seconds of `samples`), the share of a span a voice
+    /// activity detector heard as speech, lets a window whose text compresses too well skip
+    /// the temperature fallback when its repeats are spoken (``isSpokenRepetition(_:timeOffset:segmentFrames:speechFraction:)``).
+    /// Every timestamp is clamped to the end of `samples`. `shouldStop` is asked between the stages
     /// and before each decoder step; once it answers `true`, `CancellationError` is thrown
     /// (segments already passed to `onSegment` stay passed).
     public func transcribe(
         samples: [Float], previousTokens: [Int] = [], encoding: WindowEncoding = .padded, fallback: Bool = true,
         maximumTokensPerSecond: Double? = nil, bestOf: Int? = nil, stopsAtRepetition: Bool = false,
-        shouldStop: () -> Bool = { false },
+        speechFraction: ((_ startSeconds: Double, _ endSeconds: Double) -> Double)? = nil, shouldStop: () -> Bool = { false },
         progress: (Double, Double) -> Void = { _, _ in }, onSegment: (WhisperSegment) throws -> Void
     ) throws {
         let features = mel.logMelSpectrogram(samples)
@@ -149,13 +154,13 @@ public final class Transcriber {
         let silence = (features.values.max() ?? 2) - 2
         let windowFrames = encoder.dimensions.melFrames
         let contentFrames = features.frameCount - 1
-        let specials = windowDecoder.specials
         let secondsPerFrame = 1 / Double(Self.framesPerSecond)
         var seek = 0
         var allTokens: [Int] = options.conditionOnPreviousText ? previousTokens : []
         var promptResetSince = 0
         var nextId = 0
         let total = Double(max(contentFrames, 0)) * secondsPerFrame
+        let duration = Double(samples.count) / Double(WhisperMel.sampleRate)
         while seek < contentFrames {
             let timeOffset = Double(seek) * secondsPerFrame
             let segmentSize = min(windowFrames, contentFrames - seek)
@@ -172,7 +177,10 @@ public final class Transcriber {
             let result = try windowDecoder.decodeWithFallback(
                 cross: cross, prompt: prompt, fallback: fallback,
                 maximumTokens: maximumTokensPerSecond.map { Int(($0 * segmentDuration).rounded(.up)) + 16 }, bestOf: bestOf,
-                stopsAtRepetition: stopsAtRepetition, shouldStop: shouldStop, text: detokenize)
+                stopsAtRepetition: stopsAtRepetition, shouldStop: shouldStop, text: detokenize,
+                acceptsRepetition: speechFraction.map { fraction in
+                    { self.isSpokenRepetition($0, timeOffset: timeOffset, segmentFrames: segmentSize, speechFraction: fraction) }
+                } ?? { _ in false })
             let decoding = options.decoding
             if let noSpeech = decoding.noSpeechThreshold, result.noSpeechProb > noSpeech,
                 !(decoding.logProbThreshold.map { result.avgLogProb > $0 } ?? false)
@@ -181,51 +189,27 @@ public final class Transcriber {
                 progress(Double(seek) * secondsPerFrame, total)
                 continue
             }
-            let tokens = result.tokens
             let seekBefore = seek
-            var pieces: [(start: Double, end: Double, tokens: [Int])] = []
-            let singleTimestampEnding = tokens.count >= 2 && !specials.isTimestamp(tokens[tokens.count - 2])
-                && specials.isTimestamp(tokens[tokens.count - 1])
-            var consecutive: [Int] = []
-            for i in tokens.indices.dropFirst() where specials.isTimestamp(tokens[i]) && specials.isTimestamp(tokens[i - 1]) {
-                consecutive.append(i)
-            }
-            func seconds(_ timestamp: Int) -> Double {
-                Double(timestamp - specials.timestampBegin) * WhisperSpecialTokens.timestampStepSeconds
-            }
-            if result.stoppedAtRepetition {
-                pieces.append((timeOffset, timeOffset + segmentDuration, tokens))
-                seek += segmentSize
-            } else if !consecutive.isEmpty {
-                var slices = consecutive
-                if singleTimestampEnding { slices.append(tokens.count) }
-                var lastSlice = 0
-                for current in slices {
-                    let sliced = Array(tokens[lastSlice..<current])
-                    pieces.append((timeOffset + seconds(sliced[0]), timeOffset + seconds(sliced[sliced.count - 1]), sliced))
-                    lastSlice = current
-                }
-                if singleTimestampEnding {
-                    seek += segmentSize
-                } else {
-                    seek += (tokens[lastSlice - 1] - specials.timestampBegin) * Self.inputStride
-                }
-            } else {
-                var duration = segmentDuration
-                if let last = tokens.last(where: specials.isTimestamp), last != specials.timestampBegin {
-                    duration = seconds(last)
-                }
-                pieces.append((timeOffset, timeOffset + duration, tokens))
-                seek += segmentSize
-            }
+            let (pieces, advance): ([Piece], Int) = result.stoppedAtRepetition
+                ? ([(timeOffset, timeOffset + segmentDuration, result.tokens)], segmentSize)
+                : split(result.tokens, timeOffset: timeOffset, segmentFrames: segmentSize)
+            seek += advance
             if seek <= seekBefore { seek = seekBefore + segmentSize }  // a <|0.00|><|0.00|> pair must not stall
             for piece in pieces {
                 let text = detokenize(piece.tokens)
                 if piece.start == piece.end || text.trimmingWhitespace().isEmpty { continue }
+                // Timestamps past the end of the audio (the window's padding) are clamped; a
+                // segment that starts there has no audio behind it and is dropped.
+                let start = min(piece.start, duration), end = min(piece.end, duration)
+                guard start < end else { continue }
+                // With a detector's evidence, a segment with almost no speech behind it is a
+                // loop into the silence after the speech (tiny.en said a short sentence again
+                // over the 300 ms after it) and is dropped.
+                if let speechFraction, speechFraction(start, end) < Self.minimumSpeechFraction { continue }
                 allTokens += piece.tokens
                 try onSegment(
                     WhisperSegment(
-                        id: nextId, start: piece.start, end: piece.end, text: text, tokens: piece.tokens,
+                        id: nextId, start: start, end: end, text: text, tokens: piece.tokens,
                         avgLogProb: result.avgLogProb, noSpeechProb: result.noSpeechProb,
                         temperature: result.temperature, compressionRatio: result.compressionRatio))
                 nextId += 1
@@ -235,5 +219,89 @@ public final class Transcriber {
             }
             progress(Double(min(seek, contentFrames)) * secondsPerFrame, total)
         }
+    }
+
+    /// A window's tokens cut into segments at each pair of consecutive timestamps (times in
+    /// seconds of the whole signal), and the frames to seek past: to the last complete pair,
+    /// or the whole window when the tokens end with a single timestamp or hold no pair (as
+    /// faster-whisper does).
+    func split(_ tokens: [Int], timeOffset: Double, segmentFrames: Int) -> (pieces: [Piece], seekFrames: Int) {
+        let specials = windowDecoder.specials
+        func seconds(_ timestamp: Int) -> Double {
+            Double(timestamp - specials.timestampBegin) * WhisperSpecialTokens.timestampStepSeconds
+        }
+        let singleTimestampEnding = tokens.count >= 2 && !specials.isTimestamp(tokens[tokens.count - 2])
+            && specials.isTimestamp(tokens[tokens.count - 1])
+        var consecutive: [Int] = []
+        for i in tokens.indices.dropFirst() where specials.isTimestamp(tokens[i]) && specials.isTimestamp(tokens[i - 1]) {
+            consecutive.append(i)
+        }
+        guard !consecutive.isEmpty else {
+            var duration = Double(segmentFrames) / Double(Self.framesPerSecond)
+            if let last = tokens.last(where: specials.isTimestamp), last != specials.timestampBegin {
+                duration = seconds(last)
+            }
+            return ([(timeOffset, timeOffset + duration, tokens)], segmentFrames)
+        }
+        var pieces: [Piece] = []
+        if singleTimestampEnding { consecutive.append(tokens.count) }
+        var lastSlice = 0
+        for current in consecutive {
+            let sliced = Array(tokens[lastSlice..<current])
+            pieces.append((timeOffset + seconds(sliced[0]), timeOffset + seconds(sliced[sliced.count - 1]), sliced))
+            lastSlice = current
+        }
+        let seekFrames = singleTimestampEnding ? segmentFrames : (tokens[lastSlice - 1] - specials.timestampBegin) * Self.inputStride
+        return (pieces, seekFrames)
+    }
+
+    /// The least share of a segment's time a detector must hear as speech for the segment to
+    /// be kept, when the detector's evidence is given: a real sentence lies mostly on speech.
+    public static let minimumSpeechFraction = 0.2
+
+    /// One segment of a window: start and end in seconds, its tokens with their timestamps.
+    typealias Piece = (start: Double, end: Double, tokens: [Int])
+
+    /// Whether a window whose text compresses too well is speech said again (a sentence
+    /// repeated in the room) rather than a decoding loop, judged on the segments that will be
+    /// kept (those starting inside the audio with speech behind them): when their text no
+    /// longer compresses too well, the loop lay only in what is dropped (tiny.en said a
+    /// sentence a fourth time into the silence after it); otherwise they must be two or more,
+    /// none repetitive by itself, each inside the window's audio, no faster than 30 characters
+    /// a second (about twice espeak's and a fast talker's rate), and each with speech behind it
+    /// (`speechFraction` at least one half). A loop fails one of these: it repeats with no
+    /// audio behind it, past the audio, or inside one segment. Nothing kept is no proof of
+    /// anything: the fallback runs.
+    func isSpokenRepetition(
+        _ result: WhisperWindowResult, timeOffset: Double, segmentFrames: Int, speechFraction: (Double, Double) -> Double
+    ) -> Bool {
+        let end = timeOffset + Double(segmentFrames) / Double(Self.framesPerSecond)
+        let threshold = options.decoding.compressionRatioThreshold ?? .infinity
+        let kept = split(result.tokens, timeOffset: timeOffset, segmentFrames: segmentFrames).pieces
+            .filter { $0.start < end && speechFraction($0.start, min($0.end, end)) >= Self.minimumSpeechFraction }
+            .map { (start: $0.start, end: $0.end, text: detokenize($0.tokens)) }
+        guard !kept.isEmpty else { return false }
+        if let ratio = try? WhisperWindowDecoder.compressionRatio(kept.map(\.text).joined()), ratio <= threshold { return true }
+        return Self.isSpokenRepetition(kept, audioEnd: end, compressionRatioThreshold: threshold, speechFraction: speechFraction)
+    }
+
+    /// The rule of ``isSpokenRepetition(_:timeOffset:segmentFrames:speechFraction:)`` over
+    /// segments already cut and decoded (times in seconds; `audioEnd` is where the window's
+    /// audio ends).
+    package static func isSpokenRepetition(
+        _ segments: [(start: Double, end: Double, text: String)], audioEnd: Double, compressionRatioThreshold: Double,
+        speechFraction: (Double, Double) -> Double
+    ) -> Bool {
+        guard segments.count >= 2 else { return false }
+        for segment in segments {
+            let text = segment.text.trimmingWhitespace()
+            let seconds = segment.end - segment.start
+            guard !text.isEmpty, seconds > 0, segment.end <= audioEnd + 0.5,
+                Double(text.count) / seconds <= 30,
+                (try? WhisperWindowDecoder.compressionRatio(text)).map({ $0 <= compressionRatioThreshold }) ?? false,
+                speechFraction(segment.start, segment.end) >= 0.5
+            else { return false }
+        }
+        return true
     }
 }

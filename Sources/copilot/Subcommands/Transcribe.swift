@@ -11,8 +11,14 @@ struct Transcribe: ParsableCommand {
         abstract: "Transcribe speech with Whisper (tiny.en by default) on the CPU.",
         discussion: """
             Reads the shared audio input (any file libsndfile decodes, raw PCM on stdin, or a \
-            live ALSA device), resamples it to 16 kHz mono and transcribes it in 30 s windows \
-            the way faster-whisper does (greedy search, timestamp rules, temperature fallback).
+            live ALSA device) and resamples it to 16 kHz mono. By default a voice activity \
+            detector ([vad] settings) finds the speech, and only that is decoded, the way \
+            WhisperX does: its regions (cut at pauses of a second or more) are joined into 30 s \
+            windows and each segment is placed back on the speech it covers. Silence and noise \
+            are never decoded (no words from them; an hour of silence costs seconds), a long \
+            pause never loses the speech after it, and every timestamp lies on its speech, inside \
+            the file. --no-vad decodes every 30 s window of the input exactly as faster-whisper \
+            does (greedy search, timestamp rules, temperature fallback), token for token.
 
             With --live, the audio is transcribed while it arrives (a microphone, a pipe, a FIFO, \
             or a file at --pace realtime): a streaming VAD cuts utterances (with pre-roll), and \
@@ -31,7 +37,8 @@ struct Transcribe: ParsableCommand {
               copilot transcribe talk.wav
               copilot transcribe meeting.flac --format srt --output meeting.srt
               copilot transcribe talk.wav --format json --threads 2 | jq '.segments[].text'
-              copilot transcribe long-meeting.wav --vad --format vtt
+              copilot transcribe long-meeting.wav --format vtt
+              copilot transcribe talk.wav --no-vad --format json   # faster-whisper's windows
               copilot transcribe talk.wav --beam-size 5
               arecord -f S16_LE -r 16000 -c 1 -d 10 | copilot transcribe
               copilot transcribe --live --device default --partials
@@ -64,8 +71,10 @@ struct Transcribe: ParsableCommand {
     @Option(help: ArgumentHelp("Spoken language; tiny.en transcribes English (en) only.", valueName: "code"))
     var language: String?
 
-    @Flag(help: "Decode only the speech the default VAD finds ([vad] settings); timestamps still refer to the input.")
-    var vad = false
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Transcribe only the speech the VAD finds, region by region (default on; --no-vad: every 30 s window, as faster-whisper).")
+    var vad: Bool?
 
     @Flag(inversion: .prefixedNo, help: "Prompt each 30 s window with the previous text (default on; --live: off).")
     var conditionOnPreviousText: Bool?
@@ -90,8 +99,8 @@ struct Transcribe: ParsableCommand {
             if output != nil {
                 throw ValidationError("--live streams to stdout as it goes; redirect stdout (> FILE) instead of --output")
             }
-            if vad {
-                throw ValidationError("--live always cuts utterances with the VAD ([vad] settings); drop --vad")
+            if let vad {
+                throw ValidationError("--live always cuts utterances with the VAD ([vad] settings); drop --\(vad ? "" : "no-")vad")
             }
         }
     }
@@ -103,6 +112,7 @@ struct Transcribe: ParsableCommand {
         if let format { settings.format = format }
         if let beamSize { settings.beamSize = beamSize }
         if let conditionOnPreviousText { settings.conditionOnPreviousText = conditionOnPreviousText }
+        if let vad { settings.vad = vad }
         let directory = try WhisperModel.locate(explicit: model, configured: settings.model.isEmpty ? nil : settings.model)
         // Open the input first so a bad file fails at once, then load the model while a live
         // capture fills its queue.
@@ -131,22 +141,29 @@ struct Transcribe: ParsableCommand {
             implementation.printStatistics(reports, since: start, audioSeconds: Double(input.count) / Double(WhisperMel.sampleRate))
         }
         var speech: SpeechOnlyAudio?
-        if vad {
+        if settings.vad {
             let (detector, vadReport) = try ImplementationSelection.voiceDetector(
                 settings: VADSettings(section: configuration.section("vad")), format: .segments, requested: requested)
             implementation.announce(vadReport)
             reports.append(vadReport)
             speech = try SpeechOnlyAudio(samples: input, sampleRate: WhisperMel.sampleRate, detector: detector)
         }
-        let samples = speech?.samples ?? input
         let renderer = TranscriptRenderer(format: settings.format)
-        let progress = ProgressLine(enabled: Double(samples.count) > 30 * Double(WhisperMel.sampleRate))
+        let progress = ProgressLine(enabled: Double(input.count) > 30 * Double(WhisperMel.sampleRate))
         defer { progress.clear() }
+        func run(_ onSegment: (WhisperSegment) throws -> Void) throws {
+            let report: (Double, Double) -> Void = { progress.update(label: "transcribe", done: $0, total: $1) }
+            if let speech {
+                try transcriber.transcribe(samples: input, speech: speech, progress: report, onSegment: onSegment)
+            } else {
+                try transcriber.transcribe(samples: input, progress: report, onSegment: onSegment)
+            }
+        }
         if let output {
             var text = renderer.header
             var count = 0
-            try transcriber.transcribe(samples: samples, progress: { progress.update(label: "transcribe", done: $0, total: $1) }) {
-                text += renderer.render(speech?.restore($0) ?? $0, first: count == 0)
+            try run {
+                text += renderer.render($0, first: count == 0)
                 count += 1
             }
             text += renderer.footer(segmentCount: count)
@@ -155,9 +172,9 @@ struct Transcribe: ParsableCommand {
             try withStandardOutput { out in
                 try out.write(renderer.header)
                 var count = 0
-                try transcriber.transcribe(samples: samples, progress: { progress.update(label: "transcribe", done: $0, total: $1) }) {
+                try run {
                     progress.clear()
-                    try out.write(renderer.render(speech?.restore($0) ?? $0, first: count == 0))
+                    try out.write(renderer.render($0, first: count == 0))
                     try out.flush()
                     count += 1
                 }

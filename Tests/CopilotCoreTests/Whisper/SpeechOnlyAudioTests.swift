@@ -12,30 +12,43 @@ final class NonZeroDetector: VoiceActivityDetecting {
 }
 
 @Suite struct SpeechOnlyAudioTests {
-    @Test func keepsPaddedSpeechAndMapsTimesBack() throws {
-        // 10 s of silence with "speech" at 2-3 s and 7-8 s (more than 2 s apart: two chunks).
-        var samples = [Float](repeating: 0, count: 160_000)
-        for i in 32_000..<48_000 { samples[i] = 0.5 }
-        for i in 112_000..<128_000 { samples[i] = -0.5 }
+    /// 10 s of silence with "speech" over each of `spans` (in seconds).
+    static func signal(_ spans: [(Double, Double)], seconds: Double = 10) -> [Float] {
+        var samples = [Float](repeating: 0, count: Int(seconds * 16_000))
+        for (start, end) in spans {
+            for i in Int(start * 16_000)..<Int(end * 16_000) { samples[i] = 0.5 }
+        }
+        return samples
+    }
+
+    @Test func keepsPaddedSpeechRegionsSplitAtPausesOfASecond() throws {
+        // Speech at 2-3 s, 4.5-5 s (a 1.5 s pause: its own region) and 5.5-6 s (a 0.5 s
+        // pause: bridged), then 9.6 s to the end (padding stops at the end of the input).
+        let samples = Self.signal([(2, 3), (4.5, 5), (5.5, 6), (9.6, 10)])
         let speech = try SpeechOnlyAudio(samples: samples, sampleRate: 16_000, detector: NonZeroDetector())
-        #expect(speech.chunks.count == 2)
-        #expect(speech.chunks.first?.originalStart == 32_000 - 6_400)
-        #expect(speech.samples.count == 2 * (16_000 + 2 * 6_400))
-        // 1.0 s into the concatenation is 1.0 s into the first chunk (which starts at 1.6 s).
-        #expect(abs(speech.originalTime(1.0, isEnd: false) - 2.6) < 1e-9)
-        // The second chunk starts at 1.8 s of concatenated audio = 6.6 s of the original.
-        #expect(abs(speech.originalTime(1.8, isEnd: false) - 6.6) < 1e-9)
-        #expect(abs(speech.originalTime(1.8, isEnd: true) - 3.4) < 1e-9)
-        let segment = WhisperSegment(
-            id: 0, start: 0.5, end: 2.5, text: " x", tokens: [], avgLogProb: 0, noSpeechProb: 0, temperature: 0,
-            compressionRatio: 1)
-        let restored = speech.restore(segment)
-        #expect(abs(restored.start - 2.1) < 1e-9 && abs(restored.end - 7.3) < 1e-9)
+        let pad = SpeechOnlyAudio.padMs * 16
+        #expect(speech.regions == [32_000 - pad..<48_000 + pad, 72_000 - pad..<96_000 + pad, 153_600 - pad..<160_000])
+        #expect(speech.durationSeconds == 10)
+        #expect(speech.speechFrames.count == 1000)
+    }
+
+    @Test func speechFractionCountsTheDetectorsFrames() throws {
+        let speech = try SpeechOnlyAudio(samples: Self.signal([(2, 3)]), sampleRate: 16_000, detector: NonZeroDetector())
+        #expect(speech.speechFraction(fromSeconds: 2, toSeconds: 3) == 1)
+        #expect(abs(speech.speechFraction(fromSeconds: 1, toSeconds: 3) - 0.5) < 1e-9)
+        #expect(speech.speechFraction(fromSeconds: 5, toSeconds: 8) == 0)
+        #expect(speech.speechFraction(fromSeconds: 3, toSeconds: 3) == 0)
+        #expect(speech.speechFraction(fromSeconds: 20, toSeconds: 30) == 0)  // past the end
     }
 
     @Test func silenceKeepsNothing() throws {
         let speech = try SpeechOnlyAudio(samples: [Float](repeating: 0, count: 16_000), sampleRate: 16_000, detector: NonZeroDetector())
-        #expect(speech.samples.isEmpty && speech.chunks.isEmpty)
-        #expect(speech.originalTime(1.5, isEnd: false) == 1.5)
+        #expect(speech.regions.isEmpty)
+        #expect(speech.speechFraction(fromSeconds: 0, toSeconds: 1) == 0)
+    }
+
+    @Test func emptyInputKeepsNothing() throws {
+        let speech = try SpeechOnlyAudio(samples: [], sampleRate: 16_000, detector: NonZeroDetector())
+        #expect(speech.regions.isEmpty && speech.speechFrames.isEmpty && speech.durationSeconds == 0)
     }
 }
