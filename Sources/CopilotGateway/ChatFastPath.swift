@@ -94,6 +94,11 @@ final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, Remova
         context.fireChannelInactive()
     }
 
+    // The pipeline calls the generic handler; these send it to code specialized for the
+    // server's two selectors, with no generic metadata lookups per request (about 7% of the
+    // instructions per request unspecialized, measured with callgrind).
+    @_specialize(where Selector == ThompsonSelector)
+    @_specialize(where Selector == HealthWeightedSelector)
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         if phase == .answering {

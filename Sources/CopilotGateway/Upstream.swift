@@ -90,6 +90,8 @@ struct UpstreamCaller: Sendable {
     /// The pooled request's own headers (`accept`, `authorization`), for a JSON answer and for a stream.
     private let jsonHeaders: [(String, String)]
     private let streamHeaders: [(String, String)]
+    /// The pooled request head for a JSON answer, as bytes (nil with no pool).
+    private let jsonHead: UpstreamRequestHead?
 
     init(
         client: HTTPClient, provider: ProviderSettings, url: String, authorization: String?, mock: MockProvider?, pool: UpstreamConnectionPool?,
@@ -105,6 +107,7 @@ struct UpstreamCaller: Sendable {
         let auth = authorization.map { [("authorization", $0)] } ?? []
         jsonHeaders = [("accept", "application/json")] + auth
         streamHeaders = [("accept", "text/event-stream")] + auth
+        jsonHead = pool?.requestHead(path: path, headers: jsonHeaders)
     }
 
     /// Whether ``completion(body:deadlineNs:on:cancellation:)`` can make its calls (a plain-HTTP provider).
@@ -116,16 +119,15 @@ struct UpstreamCaller: Sendable {
     /// ``ChatCompletions/collectJSON(_:provider:)``), or with `CancellationError` once
     /// `cancellation` is cancelled. Only for a caller that ``answersOnEventLoop``.
     func completion(body: ByteBuffer, deadlineNs: UInt64, on eventLoop: any EventLoop, cancellation: ExchangeCancellation) -> EventLoopFuture<ByteBuffer> {
-        guard let pool, mock == nil else {
+        guard let pool, let jsonHead, mock == nil else {
             return eventLoop.makeFailedFuture(UpstreamFailure(.connection, "\(provider.name) is not a plain-HTTP provider"))
         }
         let now = monotonicNanoseconds()
         let attemptEnd = min(deadlineNs, now &+ UInt64(provider.timeoutMs) * 1_000_000)
         guard attemptEnd > now else { return eventLoop.makeFailedFuture(UpstreamFailure(.timeout, "deadline passed")) }
-        let head = pool.requestHead(path: path, bodyBytes: body.readableBytes, headers: jsonHeaders)
         let name = provider.name
         return pool.post(
-            head: head, body: body, timeoutNs: attemptEnd - now, firstChunkTimeoutNs: nil, provider: name, on: eventLoop, cancellation: cancellation
+            head: jsonHead, body: body, timeoutNs: attemptEnd - now, firstChunkTimeoutNs: nil, provider: name, on: eventLoop, cancellation: cancellation
         )
         .hop(to: eventLoop)
         .flatMapThrowing { reply in

@@ -93,15 +93,10 @@ final class UpstreamConnectionPool: Sendable {
         for connection in connections { connection.channel.close(promise: nil) }
     }
 
-    /// The request head for a POST of `bodyBytes` bytes to `path` with `extra` headers.
-    func requestHead(path: String, bodyBytes: Int, headers extra: [(String, String)]) -> HTTPRequestHead {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(3 + extra.count)
-        headers.add(name: "host", value: hostHeader)
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "content-length", value: String(bodyBytes))
-        for (name, value) in extra { headers.add(name: name, value: value) }
-        return HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)
+    /// The request head for POSTs of JSON to `path` with `extra` headers, as bytes
+    /// (`content-length` is added per request).
+    func requestHead(path: String, headers extra: [(String, String)]) -> UpstreamRequestHead {
+        UpstreamRequestHead(path: path, host: hostHeader, headers: extra)
     }
 
     /// POSTs `body` to `path` and returns the whole answer, or throws ``UpstreamFailure``.
@@ -114,7 +109,7 @@ final class UpstreamConnectionPool: Sendable {
         provider: String
     ) async throws -> UpstreamReply {
         try Task.checkCancellation()
-        let head = requestHead(path: path, bodyBytes: body.readableBytes, headers: extra)
+        let head = requestHead(path: path, headers: extra)
         let eventLoop = MultiThreadedEventLoopGroup.currentEventLoop ?? group.next()
         let cancellation = ExchangeCancellation()
         return try await withTaskCancellationHandler {
@@ -132,7 +127,7 @@ final class UpstreamConnectionPool: Sendable {
     /// when it has one, or opened on it). It fails with ``UpstreamFailure``, or with
     /// `CancellationError` once `cancellation` was cancelled (not the provider's failure).
     func post(
-        head: HTTPRequestHead, body: ByteBuffer, timeoutNs: UInt64, firstChunkTimeoutNs: UInt64?, provider: String, on eventLoop: any EventLoop,
+        head: UpstreamRequestHead, body: ByteBuffer, timeoutNs: UInt64, firstChunkTimeoutNs: UInt64?, provider: String, on eventLoop: any EventLoop,
         cancellation: ExchangeCancellation
     ) -> EventLoopFuture<UpstreamReply> {
         let now = NIODeadline.now()
@@ -199,8 +194,11 @@ final class UpstreamConnectionPool: Sendable {
             .connectTimeout(min(timeout, .seconds(2)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // The request head is built here, from fixed names and checked values.
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
+                    // NIO's response decoder, with the request written as bytes (see
+                    // ``UpstreamRequestHead``) in place of NIO's request encoder.
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(RawRequestEncoder())
+                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
                     try channel.pipeline.syncOperations.addHandler(UpstreamExchangeHandler())
                 }
             }
@@ -213,7 +211,7 @@ final class UpstreamConnectionPool: Sendable {
 
     /// One exchange on `connection`, completed on the connection's loop.
     private func exchange(
-        on connection: Connection, head: HTTPRequestHead, body: ByteBuffer, deadline: NIODeadline, firstChunk: NIODeadline?, provider: String,
+        on connection: Connection, head: UpstreamRequestHead, body: ByteBuffer, deadline: NIODeadline, firstChunk: NIODeadline?, provider: String,
         cancellation: ExchangeCancellation
     ) -> EventLoopFuture<UpstreamReply> {
         let channel = connection.channel
@@ -233,9 +231,11 @@ final class UpstreamConnectionPool: Sendable {
             // cancellation must not close it.
             promise.futureResult.whenComplete { _ in _ = cancellation.onCancel(nil) }
             connection.handler.value.begin(promise: promise, connection: connection, deadline: deadline, firstChunk: firstChunk, pool: self)
-            channel.write(HTTPClientRequestPart.head(head), promise: nil)
-            channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
-            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            // The method-only head goes past the response decoder, which queues it to know
+            // how the answer ends; the bytes go out as they are.
+            channel.write(HTTPClientRequestPart.head(UpstreamRequestHead.decoderHead), promise: nil)
+            channel.write(HTTPClientRequestPart.body(.byteBuffer(head.encoded(bodyBytes: body.readableBytes, allocator: channel.allocator))), promise: nil)
+            channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
             return promise.futureResult
         }
         // Usually on the connection's loop already (the pool hands out connections on the
@@ -393,5 +393,50 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, RemovableChannelHand
         guard let promise else { return }
         self.promise = nil
         promise.fail(failure)
+    }
+}
+
+/// The head of a POST of JSON to a provider, as HTTP/1.1 bytes built once per provider and
+/// path: the request line, `host`, `content-type` and the extra headers, with only
+/// `content-length` written per request. NIO's request encoder would rebuild and re-encode
+/// the same fields for every request (about 7% of the gateway's instructions per request,
+/// measured with callgrind). Names are fixed and values come from the configuration, checked
+/// when it is loaded.
+struct UpstreamRequestHead: Sendable {
+    /// What the response decoder is told of each request: only the method matters to it
+    /// (a `HEAD` answer has no body).
+    static let decoderHead = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/")
+
+    private let prefix: ByteBuffer
+
+    init(path: String, host: String, headers extra: [(String, String)]) {
+        var text = "POST \(path) HTTP/1.1\r\nhost: \(host)\r\ncontent-type: application/json\r\n"
+        for (name, value) in extra { text += "\(name): \(value)\r\n" }
+        text += "content-length: "
+        prefix = ByteBuffer(string: text)
+    }
+
+    /// The whole head for a body of `bodyBytes` bytes.
+    func encoded(bodyBytes: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var out = allocator.buffer(capacity: prefix.readableBytes + 24)
+        out.writeImmutableBuffer(prefix)
+        out.writeString(String(bodyBytes))
+        out.writeStaticString("\r\n\r\n")
+        return out
+    }
+}
+
+/// Sends a pooled connection's request bytes on as they are: the head part only informs the
+/// response decoder (it has been written as bytes in a body part already, see
+/// ``UpstreamRequestHead``), and the end is implicit in `content-length`.
+final class RawRequestEncoder: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = IOData
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .body(let bytes): context.write(wrapOutboundOut(bytes), promise: promise)
+        case .head, .end: promise?.succeed()
+        }
     }
 }

@@ -1,5 +1,7 @@
 @testable import CopilotGateway
 import NIOCore
+import NIOEmbedded
+import NIOHTTP1
 import Testing
 
 /// The keep-alive pool against an upstream that drops connections as they are reused.
@@ -18,6 +20,55 @@ import Testing
             #expect(String(buffer: reply.body).contains("again"), "request \(i)")
             if pauseNs > 0 { try await Task.sleep(nanoseconds: pauseNs) }
         }
+    }
+
+    /// The request bytes the pool writes are what NIO's request encoder writes for the same
+    /// head, and the response decoder still reads the answer (it is told each request's method).
+    @Test(arguments: [[], [("accept", "application/json"), ("authorization", "Bearer sk-test")]] as [[(String, String)]])
+    func aRawRequestIsWhatNIOsEncoderWrites(extra: [(String, String)]) throws {
+        let body = ByteBuffer(string: #"{"model":"m","messages":[]}"#)
+        let head = UpstreamRequestHead(path: "/v1/chat/completions", host: "127.0.0.1:8080", headers: extra)
+        let raw = head.encoded(bodyBytes: body.readableBytes, allocator: ByteBufferAllocator())
+
+        var fields = HTTPHeaders([("host", "127.0.0.1:8080"), ("content-type", "application/json")])
+        for (name, value) in extra { fields.add(name: name, value: value) }
+        fields.add(name: "content-length", value: String(body.readableBytes))
+        let channel = EmbeddedChannel(handler: HTTPRequestEncoder())
+        try channel.writeOutbound(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/chat/completions", headers: fields)))
+        var encoded = ByteBuffer()
+        while let part = try channel.readOutbound(as: IOData.self) {
+            guard case .byteBuffer(var bytes) = part else { Issue.record("a file region"); return }
+            encoded.writeBuffer(&bytes)
+        }
+        #expect(String(buffer: raw) == String(buffer: encoded))
+        _ = try channel.finish()
+
+        // Through the pool's own pipeline: the head part becomes nothing, the bytes go out as
+        // they are, and the answer is decoded.
+        let pooled = EmbeddedChannel()
+        try pooled.pipeline.syncOperations.addHandler(RawRequestEncoder())
+        try pooled.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
+        try pooled.writeOutbound(HTTPClientRequestPart.head(UpstreamRequestHead.decoderHead))
+        try pooled.writeOutbound(HTTPClientRequestPart.body(.byteBuffer(raw)))
+        try pooled.writeOutbound(HTTPClientRequestPart.body(.byteBuffer(body)))
+        var written = ""
+        while let part = try pooled.readOutbound(as: IOData.self) {
+            guard case .byteBuffer(let bytes) = part else { Issue.record("a file region"); return }
+            written += String(buffer: bytes)
+        }
+        #expect(written == String(buffer: raw) + String(buffer: body))
+        try pooled.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"))
+        guard case .head(let answer) = try pooled.readInbound(as: HTTPClientResponsePart.self) else {
+            Issue.record("no answer head")
+            return
+        }
+        #expect(answer.status == .ok)
+        guard case .body(let answerBody) = try pooled.readInbound(as: HTTPClientResponsePart.self) else {
+            Issue.record("no answer body")
+            return
+        }
+        #expect(String(buffer: answerBody) == "{}")
+        _ = try pooled.finish()
     }
 
     @Test func aReusedConnectionDroppedWhenTheRequestArrivesIsRetriedOnAFreshOne() async throws {

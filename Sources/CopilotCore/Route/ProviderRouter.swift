@@ -87,6 +87,8 @@ public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
 
     /// The model name to send upstream when a client asks provider `provider` for `requested`:
     /// the name itself when it is one of the provider's models, else (an alias) its first model.
+    @_specialize(exported: true, where Selector == ThompsonSelector)
+    @_specialize(exported: true, where Selector == HealthWeightedSelector)
     public func upstreamModel(provider: Int, requested: String) -> String {
         let p = settings.providers[provider]
         return p.models.contains(requested) ? requested : p.models[0]
@@ -94,6 +96,8 @@ public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
 
     /// Ranks the providers for a request at `now` (does not reserve anything; see ``acquire``).
     /// An unknown `task` name is the caller's error to report; here it means no task.
+    @_specialize(exported: true, where Selector == ThompsonSelector)
+    @_specialize(exported: true, where Selector == HealthWeightedSelector)
     public mutating func decide(model: String, task: String? = nil, now: UInt64) -> RouteDecision {
         let taskSlot = task.flatMap { taskIndex[$0] }
         let taskSettings = taskSlot.map { settings.tasks[$0] }
@@ -140,6 +144,8 @@ public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
     }
 
     /// A failover plan over a decision.
+    @_specialize(exported: true, where Selector == ThompsonSelector)
+    @_specialize(exported: true, where Selector == HealthWeightedSelector)
     public func plan(for decision: RouteDecision) -> FailoverPlan {
         FailoverPlan(
             candidates: decision.ranked.map(\.provider), deadlineNs: decision.deadlineNs, policy: settings.retry,
@@ -147,12 +153,16 @@ public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
     }
 
     /// Whether provider `i` may be called now (concurrency and breaker), for ``FailoverPlan/next``.
+    @_specialize(exported: true, where Selector == ThompsonSelector)
+    @_specialize(exported: true, where Selector == HealthWeightedSelector)
     public func isUsable(_ i: Int, now: UInt64) -> Bool {
         inFlight[i] < settings.providers[i].maxConcurrency && breakers[i].wouldAdmit(now: now)
     }
 
     /// Reserves one attempt on provider `i`: asks its breaker and counts it in flight.
     /// `false` means do not call it (breaker open, probe taken, or full); then skip to the next.
+    @_specialize(exported: true, where Selector == ThompsonSelector)
+    @_specialize(exported: true, where Selector == HealthWeightedSelector)
     public mutating func acquire(_ i: Int, now: UInt64) -> Bool {
         guard inFlight[i] < settings.providers[i].maxConcurrency else { return false }
         guard breakers[i].admit(now: now) != .rejected else { return false }
@@ -163,6 +173,8 @@ public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
     /// Ends an attempt ``acquire(_:now:)`` reserved: updates health, breaker and the selector.
     /// `outcome == nil` means it was abandoned (client gone, or a hedge lost), which counts
     /// neither way.
+    @_specialize(exported: true, where Selector == ThompsonSelector)
+    @_specialize(exported: true, where Selector == HealthWeightedSelector)
     public mutating func release(_ i: Int, outcome: RouteOutcome?, now: UInt64) {
         inFlight[i] = max(0, inFlight[i] - 1)
         guard let outcome else {
@@ -189,6 +201,8 @@ public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
     }
 
     /// Retry jitter and the next step of a plan, drawing from the router's generator.
+    @_specialize(exported: true, where Selector == ThompsonSelector)
+    @_specialize(exported: true, where Selector == HealthWeightedSelector)
     public mutating func next(_ plan: inout FailoverPlan, after failure: AttemptFailure, now: UInt64) -> FailoverPlan.Step {
         if let after = failure.retryAfterMs, let provider = plan.currentProvider {
             // Remembered for later requests too, as LiteLLM's cooldowns and nginx's
