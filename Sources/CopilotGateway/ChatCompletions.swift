@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import Synchronization
 
 /// One reserved attempt on a provider; released exactly once, with its outcome, or as
@@ -62,7 +63,7 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
     func respond(to request: Request) async -> Response {
         var request = request
         let limit = gateway.settings.maxBodyBytes
-        return await reply(headers: request.headers) {
+        return await reply(headers: ChatHeaders(request.headers)) {
             do {
                 return try await request.collectBody(upTo: limit)
             } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
@@ -78,7 +79,7 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
     /// The answer to one request, before any server writes it. `readBody` returns the whole
     /// body or throws ``GatewayError`` (too large, unreadable) or `CancellationError`; it is
     /// called after the headers are checked.
-    func reply(headers: HTTPFields, body readBody: () async throws -> ByteBuffer) async -> Reply {
+    func reply(headers: ChatHeaders, body readBody: () async throws -> ByteBuffer) async -> Reply {
         let startNs = monotonicNanoseconds()
         let requestID = gateway.nextRequestID()
         do {
@@ -131,9 +132,9 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
     }
 
     /// The checks made before the body is read: the bearer token and the content type.
-    func checkHeaders(_ headers: HTTPFields) throws(GatewayError) {
-        guard gateway.isAuthorized(headers[.authorization]) else { throw .unauthorized }
-        let contentType = headers[.contentType] ?? ""
+    func checkHeaders(_ headers: ChatHeaders) throws(GatewayError) {
+        guard gateway.isAuthorized(headers.authorization) else { throw .unauthorized }
+        let contentType = headers.contentType ?? ""
         guard Self.isJSON(contentType) else { throw .unsupportedContentType(contentType.isEmpty ? "(none)" : contentType) }
     }
 
@@ -151,9 +152,9 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
 
     /// Checks the body and routes the request: the model, the task and its tuner, the
     /// router's decision and failover plan, the cache key.
-    func prepare(headers: HTTPFields, body: ByteBuffer, requestID: String, startNs: UInt64) throws(GatewayError) -> Prepared {
+    func prepare(headers: ChatHeaders, body: ByteBuffer, requestID: String, startNs: UInt64) throws(GatewayError) -> Prepared {
         var chat = try ChatRequest(body: body)
-        let task = headers[Self.taskHeader]
+        let task = headers.task
         if let task, gateway.settings.task(named: task) == nil {
             throw .unknownTask(task, known: gateway.settings.tasks.map(\.name))
         }
@@ -169,7 +170,7 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
             return (r.serves(model), d, r.plan(for: d))
         }
         guard serves else { throw .unknownModel(chat.model, known: gateway.settings.modelNames) }
-        let cacheKey = gateway.cache?.key(for: chat, body: chat.original, header: headers[GatewayCache.header])
+        let cacheKey = gateway.cache?.key(for: chat, body: chat.original, header: headers.cache)
         return Prepared(
             requestID: requestID, startNs: startNs, chat: chat, task: task, tunedHeader: tunedHeader, decision: decision, plan: plan,
             cacheKey: cacheKey)
@@ -542,6 +543,58 @@ enum CopilotHeaders {
     static let cache = HTTPField.Name("x-copilot-cache")!
     /// The generation parameters a task's tuner set, when it set any.
     static let tuned = HTTPField.Name("x-copilot-tuned")!
+}
+
+/// The request headers a chat completion reads, from Hummingbird's `HTTPFields` or, on the
+/// fast path, straight from NIO's `HTTPHeaders` in one pass (a field given twice reads as its
+/// values joined by ", ", as `HTTPFields` joins them).
+struct ChatHeaders: Sendable {
+    var authorization: String?
+    var contentType: String?
+    /// `x-copilot-task`.
+    var task: String?
+    /// `x-copilot-cache`.
+    var cache: String?
+
+    init(authorization: String? = nil, contentType: String? = nil, task: String? = nil, cache: String? = nil) {
+        self.authorization = authorization
+        self.contentType = contentType
+        self.task = task
+        self.cache = cache
+    }
+
+    init(_ fields: HTTPFields) {
+        self.init(
+            authorization: fields[.authorization], contentType: fields[.contentType], task: fields[CopilotHeaders.task],
+            cache: fields[CopilotHeaders.cache])
+    }
+
+    init(_ headers: HTTPHeaders) {
+        for (name, value) in headers {
+            switch name.utf8.count {
+            case 12 where name.utf8.elementsEqual(lowercasedASCII: "content-type"): Self.add(value, to: &contentType)
+            case 13 where name.utf8.elementsEqual(lowercasedASCII: "authorization"): Self.add(value, to: &authorization)
+            case 14 where name.utf8.elementsEqual(lowercasedASCII: "x-copilot-task"): Self.add(value, to: &task)
+            case 15 where name.utf8.elementsEqual(lowercasedASCII: "x-copilot-cache"): Self.add(value, to: &cache)
+            default: break
+            }
+        }
+    }
+
+    private static func add(_ value: String, to field: inout String?) {
+        field = field.map { "\($0), \(value)" } ?? value
+    }
+}
+
+extension String.UTF8View {
+    /// Whether these bytes, ASCII letters lowercased, are `lowercase` (which is lowercase).
+    fileprivate func elementsEqual(lowercasedASCII lowercase: StaticString) -> Bool {
+        lowercase.withUTF8Buffer { expected in
+            elementsEqual(expected) { byte, want in
+                ((UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte) == want
+            }
+        }
+    }
 }
 
 /// Whether a hedge has started (set by its task, read by the request's).

@@ -130,7 +130,7 @@ public func buildApplication<Selector: ModelSelecting>(
     let fastPath = options.fastPath
     let application = Application(
         router: router,
-        server: .http1(configuration: .init(additionalChannelHandlers: fastPath ? [ChatFastPath(chat: chat)] : [])),
+        server: .http1(configuration: .init(additionalChannelHandlers: fastPath ? [ChatFastPathInstaller(chat: chat)] : [])),
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "copilot"),
         services: gateway.learning?.store == nil && gateway.learning?.shared == nil
             ? [UpstreamClientService(client: client)]

@@ -3,6 +3,7 @@ import CopilotCore
 import HTTPTypes
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import Testing
 
@@ -38,7 +39,7 @@ import Testing
     }
 
     static func prepared(_ chat: ChatCompletions<HealthWeightedSelector>, model: String, stream: Bool = false) throws -> ChatCompletions<HealthWeightedSelector>.Prepared {
-        let headers = GatewayTest.jsonHeaders
+        let headers = ChatHeaders(GatewayTest.jsonHeaders)
         try chat.checkHeaders(headers)
         return try chat.prepare(headers: headers, body: GatewayTest.chatBody(model: model, stream: stream), requestID: "r", startNs: monotonicNanoseconds())
     }
@@ -61,6 +62,28 @@ import Testing
         for bad in ["", "application/jso", "text/plain", "application/x-json", "applicationXjson"] {
             #expect(!ChatCompletions<HealthWeightedSelector>.isJSON(bad), "\(bad)")
         }
+    }
+
+    /// The fast path reads NIO's headers in one pass: names in any case, a field given twice
+    /// joined as HTTPTypes joins it, the same values as from Hummingbird's `HTTPFields`.
+    @Test func headersReadFromNIOAreTheHeadersReadFromHTTPTypes() {
+        let fields: [(String, String)] = [
+            ("Host", "x"), ("Content-Type", "application/json"), ("AUTHORIZATION", "Bearer t"), ("x-copilot-task", "summary"),
+            ("X-Copilot-Cache", "no-store"), ("x-copilot-task", "again"), ("content-length", "2"),
+        ]
+        let nio = ChatHeaders(HTTPHeaders(fields))
+        var httpFields = HTTPFields()
+        for (name, value) in fields { httpFields.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
+        let typed = ChatHeaders(httpFields)
+        #expect(nio.contentType == "application/json")
+        #expect(nio.authorization == "Bearer t")
+        #expect(nio.task == "summary, again")
+        #expect(nio.cache == "no-store")
+        for (a, b) in [(nio.contentType, typed.contentType), (nio.authorization, typed.authorization), (nio.task, typed.task), (nio.cache, typed.cache)] {
+            #expect(a == b)
+        }
+        let none = ChatHeaders(HTTPHeaders([("content-typo", "application/json"), ("authorization-x", "y")]))
+        #expect(none.contentType == nil && none.authorization == nil && none.task == nil && none.cache == nil)
     }
 
     @Test func aClientThatLeavesDuringABackoffIsCountedAsClosedAtOnce() async throws {
