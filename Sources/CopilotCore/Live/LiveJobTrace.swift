@@ -24,6 +24,9 @@ public struct LiveJobRecord: Sendable, Equatable {
         case empty
         /// A partial whose text loops (compression ratio over the limit): not printed.
         case looping
+        /// Text spoken faster than anyone talks over the utterance's speech (see
+        /// ``SpeakingRate``): not printed.
+        case implausible
         /// A partial whose final was already queued when it finished: not printed.
         case superseded
         /// Dropped between two decoder steps because a more urgent job arrived.

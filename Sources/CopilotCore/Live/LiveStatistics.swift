@@ -24,6 +24,9 @@ public struct LiveStatistics: Sendable, Equatable {
     /// in the input, when the worker began it (with paced input: the VAD's decision time plus
     /// the post-roll plus the wait for the worker).
     public var speculationStartLagSeconds: [Double] = []
+    /// Finals and partials not printed because their text was faster than speech (see
+    /// ``SpeakingRate``).
+    public var implausible = 0
     /// Utterances cut because they reached the maximum length.
     public var forcedCuts = 0
     /// Most finals that waited for the worker at once.
@@ -51,7 +54,7 @@ public struct LiveStatistics: Sendable, Equatable {
     /// The statistics as a few lines for stderr.
     public var report: String {
         var lines = [
-            "live: \(Self.fixed(inputSeconds, 1)) s of audio, \(finals) finals, \(partials) partials (\(skippedPartials) skipped, \(abandonedPartials) abandoned while decoding, \(partialsFinishedBeforeSpeculation) finished before a speculation), \(forcedCuts) forced cuts",
+            "live: \(Self.fixed(inputSeconds, 1)) s of audio, \(finals) finals, \(partials) partials (\(skippedPartials) skipped, \(abandonedPartials) abandoned while decoding, \(partialsFinishedBeforeSpeculation) finished before a speculation), \(forcedCuts) forced cuts, \(implausible) too fast to be speech",
             "live: decoding \(Self.fixed(decodeSeconds, 2)) s (\(Self.fixed(inputSeconds > 0 ? decodeSeconds / inputSeconds : 0, 3))x real time), slowest final \(Self.ms(slowestFinalDecodeSeconds)) ms, speculative decodes \(speculationsUsed)/\(speculations) used, finals waiting at most \(peakPendingFinals)",
             "live: ring peak \(ringPeakMs) of \(ringCapacityMs) ms, overruns \(overruns)",
         ]

@@ -124,6 +124,9 @@ public struct LiveTranscriptionOptions: Sendable, Equatable {
     /// A partial whose text compresses better than this (gzip ratio) is a hallucinated loop
     /// ("Sun... Sun... Sun...") and is not shown; finals retry at a higher temperature instead.
     public var partialCompressionRatioLimit = 2.4
+    /// Text with more words than this per second of the utterance's speech is not printed
+    /// (see ``SpeakingRate``); `nil`: no check.
+    public var maximumWordsPerSecond: Double? = SpeakingRate.defaultMaximumWordsPerSecond
     /// Prompt each utterance with the text committed before it. Off by default: prompted
     /// with the previous utterance, tiny.en often repeats it instead of transcribing a short
     /// or noisy one (measured: WER 0.24 against 0.11 without).
@@ -456,15 +459,21 @@ public final class LiveTranscriber: @unchecked Sendable {
                     if transcript.temperature > 0.5 { history.removeAll() }
                     if history.count > 224 { history.removeFirst(history.count - 224) }
                     let hadPartial = shownPartial == audio.utterance
-                    guard !transcript.text.isEmpty || hadPartial else {
-                        trace(.final, audio, .empty)
+                    var text = transcript.text
+                    if !text.isEmpty, !SpeakingRate.isPlausible(text, seconds: audio.end - audio.start, maximumWordsPerSecond: options.maximumWordsPerSecond) {
+                        trace(.final, audio, .implausible, text)
+                        state.statistics.implausible += 1
+                        text = ""  // a partial already shown is still closed by an empty final
+                    }
+                    guard !text.isEmpty || hadPartial else {
+                        if transcript.text.isEmpty { trace(.final, audio, .empty) }
                         continue
                     }
                     let event = LiveTranscriptEvent(
                         kind: .final, utterance: number(of: audio.utterance), start: audio.start, end: audio.end,
-                        text: transcript.text)
+                        text: text)
                     try onEvent(event)
-                    trace(.final, audio, reused ? .reused : .shown, transcript.text)
+                    trace(.final, audio, reused ? .reused : .shown, text)
                     state.statistics.finals += 1
                     let lag = (Double(LiveClock.nowNs()) - Double(state.audioZeroNs)) / 1e9 - audio.end
                     state.statistics.finalLagSeconds.append(lag)
@@ -495,6 +504,11 @@ public final class LiveTranscriber: @unchecked Sendable {
                     }
                     if transcript.compressionRatio > options.partialCompressionRatioLimit {
                         trace(.partial, audio, .looping, transcript.text)
+                        continue
+                    }
+                    if !SpeakingRate.isPlausible(transcript.text, seconds: audio.end - audio.start, maximumWordsPerSecond: options.maximumWordsPerSecond) {
+                        trace(.partial, audio, .implausible, transcript.text)
+                        state.statistics.implausible += 1
                         continue
                     }
                     shownPartial = audio.utterance

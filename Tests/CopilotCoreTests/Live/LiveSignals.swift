@@ -92,7 +92,11 @@ final class ToneTranscriber: UtteranceTranscribing, @unchecked Sendable {
     /// Partials that ran 20 s without being abandoned.
     private(set) var partialsNeverAbandoned = 0
 
-    init(partialDelayUs: UInt32 = 0, partialCompressionRatio: Double = 1, partialsWaitToBeAbandoned: Bool = false) {
+    /// Each tone's word is written this many times (more: text faster than the audio could hold).
+    let repeatWords: Int
+
+    init(partialDelayUs: UInt32 = 0, partialCompressionRatio: Double = 1, partialsWaitToBeAbandoned: Bool = false, repeatWords: Int = 1) {
+        self.repeatWords = repeatWords
         self.partialDelayUs = partialDelayUs
         self.partialCompressionRatio = partialCompressionRatio
         self.partialsWaitToBeAbandoned = partialsWaitToBeAbandoned
@@ -130,7 +134,7 @@ final class ToneTranscriber: UtteranceTranscribing, @unchecked Sendable {
             index += LiveSignals.frame
         }
         while words.last == "|" { words.removeLast() }
-        let text = words.filter { $0 != "|" }.joined(separator: " ")
+        let text = words.filter { $0 != "|" }.flatMap { Array(repeating: $0, count: repeatWords) }.joined(separator: " ")
         return UtteranceTranscript(
             text: text, tokens: Array(repeating: 1, count: words.count), temperature: 0,
             compressionRatio: fallback ? 1 : partialCompressionRatio)

@@ -84,6 +84,32 @@ import Testing
         #expect(hidden.events.map(\.kind) == [.final])
     }
 
+    /// Text faster than speech over an utterance (Whisper writing sentences over a burst of
+    /// noise or babble) is not printed, counted in the statistics and traced; without the
+    /// check the same finals are printed.
+    @Test func textFasterThanSpeechIsNotPrinted() throws {
+        var options = LiveTranscriptionOptions()
+        options.partialMs = 60
+        let fast = try run(Self.meeting, options: options, transcriber: ToneTranscriber(repeatWords: 40))
+        #expect(fast.events.isEmpty, "\(fast.events.map(\.text))")
+        #expect(fast.statistics.implausible >= 3)
+        #expect(fast.statistics.report.contains("too fast to be speech"))
+        options.maximumWordsPerSecond = nil
+        let unchecked = try run(Self.meeting, options: options, transcriber: ToneTranscriber(repeatWords: 40))
+        #expect(unchecked.events.filter { $0.kind == .final }.count == 3)
+        #expect(unchecked.statistics.implausible == 0)
+    }
+
+    @Test func aSpeakingRateAllowsOneWordAndSixASecond() {
+        #expect(SpeakingRate.isPlausible("Yes.", seconds: 0.1, maximumWordsPerSecond: 6))
+        #expect(!SpeakingRate.isPlausible("I'm here.", seconds: 0.18, maximumWordsPerSecond: 6))
+        #expect(SpeakingRate.isPlausible("the problem is", seconds: 0.6, maximumWordsPerSecond: 6))
+        #expect(!SpeakingRate.isPlausible(String(repeating: "be able to ", count: 7), seconds: 0.15, maximumWordsPerSecond: 6))
+        #expect(SpeakingRate.isPlausible("I think we shall ask the finance team first.", seconds: 2.4, maximumWordsPerSecond: 6))
+        #expect(SpeakingRate.isPlausible(String(repeating: "word ", count: 100), seconds: 0.1, maximumWordsPerSecond: nil))
+        #expect(SpeakingRate.words(in: "  two\twords \n") == 2)
+    }
+
     /// The job trace: each job the cutter queued, then what became of each the worker took,
     /// one JSON line each; every final is queued once and printed once, in order.
     @Test func theJobTraceFollowsEachJob() throws {
