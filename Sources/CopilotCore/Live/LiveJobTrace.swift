@@ -51,6 +51,8 @@ public struct LiveJobRecord: Sendable, Equatable {
     public var finished: Double
     /// The text decoded (empty when none was, or for `queued` and `abandoned`).
     public var text: String
+    /// The decoder's mean log probability of that text, when there is one.
+    public var avgLogProb: Double?
 
     /// Creates a record.
     public init(
@@ -67,6 +69,6 @@ public struct LiveJobRecord: Sendable, Equatable {
 
     /// The record as one JSON object on one line, newline included.
     public var jsonLine: String {
-        "{\"job\":\"\(job.rawValue)\",\"utterance\":\(utterance),\"audio_end\":\(LiveTranscriptEvent.seconds(audioEnd)),\"outcome\":\"\(outcome.rawValue)\",\"started\":\(LiveTranscriptEvent.seconds(started)),\"finished\":\(LiveTranscriptEvent.seconds(finished)),\"text\":\(JSONText.quote(text))}\n"
+        "{\"job\":\"\(job.rawValue)\",\"utterance\":\(utterance),\"audio_end\":\(LiveTranscriptEvent.seconds(audioEnd)),\"outcome\":\"\(outcome.rawValue)\",\"started\":\(LiveTranscriptEvent.seconds(started)),\"finished\":\(LiveTranscriptEvent.seconds(finished)),\"text\":\(JSONText.quote(text))\(avgLogProb.map { ",\"avg_logprob\":\(($0 * 1000).rounded() / 1000)" } ?? "")}\n"
     }
 }

@@ -23,13 +23,17 @@ public struct UtteranceTranscript: Sendable, Equatable {
     public var temperature: Double
     /// Highest gzip compression ratio of its windows' text (a looping hypothesis scores high).
     public var compressionRatio: Double
+    /// Mean log probability of its text tokens (segments weighted by their tokens), the
+    /// decoder's confidence; nil when there is no text.
+    public var avgLogProb: Double?
 
     /// Creates a transcript.
-    public init(text: String, tokens: [Int], temperature: Double, compressionRatio: Double = 0) {
+    public init(text: String, tokens: [Int], temperature: Double, compressionRatio: Double = 0, avgLogProb: Double? = nil) {
         self.text = text
         self.tokens = tokens
         self.temperature = temperature
         self.compressionRatio = compressionRatio
+        self.avgLogProb = avgLogProb
     }
 }
 
@@ -58,6 +62,8 @@ extension Transcriber: UtteranceTranscribing {
         var tokens: [Int] = []
         var temperature = 0.0
         var compressionRatio = 0.0
+        var logProbSum = 0.0
+        var logProbTokens = 0
         // Speech runs at about 3 words (5 tokens) a second; 12 a second leaves room for
         // timestamps and fast talkers while a looping hypothesis stops early.
         try transcribe(
@@ -69,9 +75,12 @@ extension Transcriber: UtteranceTranscribing {
             tokens += segment.tokens
             temperature = max(temperature, segment.temperature)
             compressionRatio = max(compressionRatio, segment.compressionRatio)
+            logProbSum += segment.avgLogProb * Double(max(1, segment.tokens.count))
+            logProbTokens += max(1, segment.tokens.count)
         }
         return UtteranceTranscript(
-            text: text.trimmingWhitespace(), tokens: tokens, temperature: temperature, compressionRatio: compressionRatio)
+            text: text.trimmingWhitespace(), tokens: tokens, temperature: temperature, compressionRatio: compressionRatio,
+            avgLogProb: logProbTokens > 0 ? logProbSum / Double(logProbTokens) : nil)
     }
 }
 
@@ -396,8 +405,10 @@ public final class LiveTranscriber: @unchecked Sendable {
                     startedNs: begin, request: queue.abandonRequest.map { ($0.sinceNs, $0.urgent) }, nowNs: LiveClock.nowNs())
             }
         }
-        func trace(_ job: LiveJobRecord.Job, _ audio: UtteranceAudio, _ outcome: LiveJobRecord.Outcome, _ text: String = "") {
-            state.traceDone(job, audio, outcome, startedNs: jobStartNs, text: text)
+        func trace(
+            _ job: LiveJobRecord.Job, _ audio: UtteranceAudio, _ outcome: LiveJobRecord.Outcome, _ text: String = "", _ transcript: UtteranceTranscript? = nil
+        ) {
+            state.traceDone(job, audio, outcome, startedNs: jobStartNs, text: text, avgLogProb: transcript?.avgLogProb)
         }
         func number(of utterance: Int) -> Int {
             if let numbers, numbers.cutter == utterance { return numbers.output }
@@ -461,7 +472,7 @@ public final class LiveTranscriber: @unchecked Sendable {
                     let hadPartial = shownPartial == audio.utterance
                     var text = transcript.text
                     if !text.isEmpty, !SpeakingRate.isPlausible(text, seconds: audio.end - audio.start, maximumWordsPerSecond: options.maximumWordsPerSecond) {
-                        trace(.final, audio, .implausible, text)
+                        trace(.final, audio, .implausible, text, transcript)
                         state.statistics.implausible += 1
                         text = ""  // a partial already shown is still closed by an empty final
                     }
@@ -473,7 +484,7 @@ public final class LiveTranscriber: @unchecked Sendable {
                         kind: .final, utterance: number(of: audio.utterance), start: audio.start, end: audio.end,
                         text: text)
                     try onEvent(event)
-                    trace(.final, audio, reused ? .reused : .shown, text)
+                    trace(.final, audio, reused ? .reused : .shown, text, transcript)
                     state.statistics.finals += 1
                     let lag = (Double(LiveClock.nowNs()) - Double(state.audioZeroNs)) / 1e9 - audio.end
                     state.statistics.finalLagSeconds.append(lag)
@@ -487,7 +498,7 @@ public final class LiveTranscriber: @unchecked Sendable {
                         continue
                     }
                     speculated = (audio, committed, transcript)
-                    trace(.speculation, audio, .kept, transcript.text)
+                    trace(.speculation, audio, .kept, transcript.text, transcript)
                 case .partial(let audio):
                     guard let transcript = try decode(audio, final: false, abandonable: true) else {
                         state.statistics.abandonedPartials += 1
@@ -507,7 +518,7 @@ public final class LiveTranscriber: @unchecked Sendable {
                         continue
                     }
                     if !SpeakingRate.isPlausible(transcript.text, seconds: audio.end - audio.start, maximumWordsPerSecond: options.maximumWordsPerSecond) {
-                        trace(.partial, audio, .implausible, transcript.text)
+                        trace(.partial, audio, .implausible, transcript.text, transcript)
                         state.statistics.implausible += 1
                         continue
                     }
@@ -517,7 +528,7 @@ public final class LiveTranscriber: @unchecked Sendable {
                         text: transcript.text))
                     state.statistics.partials += 1
                     state.partialShown(audio)
-                    trace(.partial, audio, .shown, transcript.text)
+                    trace(.partial, audio, .shown, transcript.text, transcript)
                 }
             }
         } catch {
@@ -664,12 +675,15 @@ private final class LiveRunState: @unchecked Sendable {
 
     /// Traces a job the worker began at monotonic `startedNs` and is done with now.
     func traceDone(
-        _ job: LiveJobRecord.Job, _ audio: UtteranceAudio, _ outcome: LiveJobRecord.Outcome, startedNs: UInt64, text: String
+        _ job: LiveJobRecord.Job, _ audio: UtteranceAudio, _ outcome: LiveJobRecord.Outcome, startedNs: UInt64, text: String,
+        avgLogProb: Double? = nil
     ) {
         guard trace != nil else { return }
-        emit(LiveJobRecord(
+        var record = LiveJobRecord(
             job: job, utterance: audio.utterance, audioEnd: Double(audio.endSample) / Double(audio.sampleRate),
-            outcome: outcome, started: inputSeconds(startedNs), finished: inputSeconds(LiveClock.nowNs()), text: text))
+            outcome: outcome, started: inputSeconds(startedNs), finished: inputSeconds(LiveClock.nowNs()), text: text)
+        record.avgLogProb = avgLogProb
+        emit(record)
     }
 
     /// Keeps the first error.
