@@ -199,7 +199,7 @@ final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, Remova
 
     /// The head of an answer as this handler writes it.
     private static func responseHead(_ reply: ChatCompletions<Selector>.Reply) -> HTTPResponseHead {
-        var headers = HTTPHeaders(reply.headers.map { ($0.name.rawName, $0.value) })
+        var headers = HTTPHeaders(reply.headers.fields.map { ($0.name.rawName, $0.value) })
         headers.add(name: "Server", value: "copilot")  // as Hummingbird's answers say
         if reply.stream == nil { headers.add(name: "Content-Length", value: String(reply.body.readableBytes)) }
         return HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: reply.status), headers: headers)
@@ -260,15 +260,18 @@ final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, Remova
         out.writeStaticString(" ")
         out.writeString(HTTPResponseStatus(statusCode: reply.status).reasonPhrase)
         out.writeStaticString("\r\n")
-        for field in reply.headers {
-            out.writeString(field.name.rawName)
-            out.writeStaticString(": ")
-            out.writeString(field.value)
-            out.writeStaticString("\r\n")
+        var head = ""
+        head.reserveCapacity(192)
+        for field in reply.headers.fields {
+            head += field.name.rawName
+            head += ": "
+            head += field.value
+            head += "\r\n"
         }
-        out.writeStaticString("Server: copilot\r\nContent-Length: ")
-        out.writeString(String(reply.body.readableBytes))
-        out.writeStaticString("\r\n\r\n")
+        head += "Server: copilot\r\nContent-Length: "
+        head += String(reply.body.readableBytes)
+        head += "\r\n\r\n"
+        out.writeString(head)
         out.writeImmutableBuffer(reply.body)
         return out
     }

@@ -150,11 +150,13 @@ import Testing
         (200, [("content-type", "application/json"), ("x-copilot-provider", "u0"), ("x-copilot-request-id", "req-1")], #"{"id":"x"}"#),
         (429, [("content-type", "application/json"), ("X-Copilot-Request-Id", "r"), ("www-authenticate", "Bearer")], #"{"error":{}}"#),
         (502, [], ""),
+        (200, [("x-copilot-provider", "bad\r\nset-cookie: x"), ("x-copilot-tuned", " a\u{7F}b\tc\n")], "{}"),
     ])
     func aRawAnswerIsWhatTheEncodersWrite(status: Int, fields: [(String, String)], body: String) throws {
-        var headers = HTTPFields()
-        for (name, value) in fields { headers.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
-        let reply = ChatCompletions<HealthWeightedSelector>.Reply(status: status, headers: headers, body: ByteBuffer(string: body))
+        var replyHeaders = ReplyHeaders()
+        for (name, value) in fields { replyHeaders[HTTPField.Name(name)!] = value }
+        let headers = replyHeaders.httpFields
+        let reply = ChatCompletions<HealthWeightedSelector>.Reply(status: status, headers: replyHeaders, body: ByteBuffer(string: body))
         let raw = ChatFastPath<HealthWeightedSelector>.encoded(reply, allocator: ByteBufferAllocator())
 
         let channel = EmbeddedChannel()
@@ -171,6 +173,25 @@ import Testing
         #expect(String(buffer: raw) == String(buffer: encoded))
         #expect(String(buffer: raw).hasPrefix("HTTP/1.1 \(status) "))
         _ = try channel.finish()
+    }
+
+    /// An answer's headers keep the order they were set in, replace in place, and never let a
+    /// value end its line.
+    @Test func replyHeadersReplaceInPlaceAndStayOnTheirLine() {
+        var headers = ReplyHeaders()
+        headers[.contentType] = "application/json"
+        headers[GatewayCache.header] = "miss"
+        headers[.contentType] = "text/event-stream"
+        #expect(headers.fields.map(\.name.rawName) == ["Content-Type", "x-copilot-cache"])
+        #expect(headers[.contentType] == "text/event-stream")
+        headers[GatewayCache.header] = nil
+        #expect(headers.fields.count == 1 && headers[GatewayCache.header] == nil)
+        headers[CopilotHeaders.provider] = "up\r\nx-evil: 1"
+        #expect(headers[CopilotHeaders.provider] == "up  x-evil: 1")
+        #expect(headers.httpFields[CopilotHeaders.provider] == "up  x-evil: 1")
+        headers[CopilotHeaders.tuned] = "\t a\u{7F}b\tc\r\n"
+        #expect(headers[CopilotHeaders.tuned] == "a b\tc", "as HTTPTypes makes it legal")
+        #expect(headers.httpFields[CopilotHeaders.tuned] == "a b\tc")
     }
 
     @Test func onlyTheChatPathIsTaken() {
