@@ -1,7 +1,7 @@
 extension SpeechGroup {
     /// `segment` placed back on the input by its `words` (times in seconds of the joined
     /// signal): each word goes to the region it overlaps most (the nearest when it lies in a
-    /// gap; never before the previous word's), the segment is cut between words where the
+    /// gap; a word of no duration with the next word; never before the previous word's), the segment is cut between words where the
     /// region changes, and every time is moved onto its region and clamped inside it, so no
     /// word or segment spans a pause or leaves the file. Tokens are cut at the same words.
     package func place(_ segment: WhisperSegment, words: [WhisperWord], sampleRate: Int, text: ([Int]) -> String) -> [WhisperSegment] {
@@ -20,8 +20,15 @@ extension SpeechGroup {
             }
             return best.index
         }
+        // A word of no duration (DTW gave its frames to a neighbour) has no place of its own:
+        // it goes with the next word that has one (tiny.en's first word after a pause can end
+        // where the last word before the pause ends), else with the one before it.
+        let own = words.map { $0.end > $0.start ? region(of: $0) : nil }
         var assigned: [Int] = []
-        for word in words { assigned.append(max(assigned.last ?? 0, region(of: word))) }
+        for k in words.indices {
+            let choice = own[k] ?? own[k...].lazy.compactMap { $0 }.first ?? assigned.last ?? region(of: words[k])
+            assigned.append(max(assigned.last ?? 0, choice))
+        }
         // Token positions: the cut after a word lies after its last text token.
         var cutAfterWord: [Int] = []
         var position = 0
