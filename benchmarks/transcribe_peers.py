@@ -363,21 +363,30 @@ def write_results(path, results, args, peers):
 
 # ---------------------------------------------------------------------------- word times
 def flat_words(segments):
-    return [w for segment in segments for w in (segment.get("words") or [])]
+    """The words of all segments, each marked `edge` when first or last in its segment."""
+    flat = []
+    for segment in segments:
+        found = segment.get("words") or []
+        for index, word in enumerate(found):
+            flat.append(dict(word, edge=index in (0, len(found) - 1)))
+    return flat
 
 
 def word_differences(reference, hypothesis):
-    """Matches words by normalised text in order; returns (matched, |start diffs|, |end diffs|)."""
+    """Matches words by normalised text in order; returns (matched, |start diffs|, |end diffs|,
+    |start and end diffs| of the words inside faster-whisper's segments (neither first nor last))."""
     def key(word):
         return " ".join(words(word["word"]))
     matcher = difflib.SequenceMatcher(a=[key(w) for w in reference], b=[key(w) for w in hypothesis], autojunk=False)
-    starts, ends = [], []
+    starts, ends, inner = [], [], []
     for block in matcher.get_matching_blocks():
         for k in range(block.size):
             a, b = reference[block.a + k], hypothesis[block.b + k]
             starts.append(abs(a["start"] - b["start"]))
             ends.append(abs(a["end"] - b["end"]))
-    return len(starts), starts, ends
+            if not a["edge"]:
+                inner += [starts[-1], ends[-1]]
+    return len(starts), starts, ends, inner
 
 
 def compare_word_times(args, binary, clips):
@@ -392,8 +401,8 @@ def compare_word_times(args, binary, clips):
                        "--model", args.model_dir, str(path)] + extra
             wall, _, out = measure(command)
             hypothesis = flat_words(json.loads(out)["segments"])
-            matched, starts, ends = word_differences(reference, hypothesis)
-            rows.append((clip, duration, mode, len(reference), len(hypothesis), matched, starts, ends, wall))
+            matched, starts, ends, inner = word_differences(reference, hypothesis)
+            rows.append((clip, duration, mode, len(reference), len(hypothesis), matched, starts, ends, inner, wall))
             print(f"{clip} {mode}: {matched} of {len(reference)} words matched, "
                   f"start mean {statistics.fmean(starts or [0]):.3f} max {max(starts or [0]):.3f}, "
                   f"end mean {statistics.fmean(ends or [0]):.3f} max {max(ends or [0]):.3f}", file=sys.stderr)
@@ -404,12 +413,15 @@ def compare_word_times(args, binary, clips):
              "default (VAD regions, times placed back on the file). Words are matched by their text in order "
              "(lowercase, punctuation stripped); differences are absolute, in seconds, over matched words.",
              "",
-             "| clip | copilot | words (faster-whisper / copilot / matched) | start mean | start max | end mean | end max | copilot wall |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for clip, duration, mode, n_ref, n_hyp, matched, starts, ends, wall in rows:
+             "| clip | copilot | words (faster-whisper / copilot / matched) | start mean | start max | end mean | end max | "
+             "both within 0.1 s | inner words: mean / max | copilot wall |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for clip, duration, mode, n_ref, n_hyp, matched, starts, ends, inner, wall in rows:
+        close = sum(1 for a, b in zip(starts, ends) if a <= 0.1 and b <= 0.1)
         lines.append(f"| {clip} ({duration:.1f} s) | {mode} | {n_ref} / {n_hyp} / {matched} | "
                      f"{statistics.fmean(starts or [0]):.3f} | {max(starts or [0]):.3f} | "
-                     f"{statistics.fmean(ends or [0]):.3f} | {max(ends or [0]):.3f} | {wall:.2f} s |")
+                     f"{statistics.fmean(ends or [0]):.3f} | {max(ends or [0]):.3f} | {close} of {matched} | "
+                     f"{statistics.fmean(inner or [0]):.3f} / {max(inner or [0]):.3f} | {wall:.2f} s |")
     replace_section(Path(args.results), "word timestamps", "\n".join(lines))
 
 
