@@ -411,7 +411,10 @@ def compare_word_times(args, binary, clips):
              f"{args.threads} threads on both sides; faster-whisper 1.2.1 with word_timestamps=True and no VAD against "
              "`copilot transcribe --word-timestamps --format json` with --no-vad (the same 30 s windows) and with its "
              "default (VAD regions, times placed back on the file). Words are matched by their text in order "
-             "(lowercase, punctuation stripped); differences are absolute, in seconds, over matched words.",
+             "(lowercase, punctuation stripped); differences are absolute, in seconds, over matched words; "
+             "inner words are those neither first nor last in a faster-whisper segment. "
+             f"copilot binary: `{binary.resolve().relative_to(ROOT) if binary.resolve().is_relative_to(ROOT) else binary}` "
+             "(its wall time is the whole process, model load included).",
              "",
              "| clip | copilot | words (faster-whisper / copilot / matched) | start mean | start max | end mean | end max | "
              "both within 0.1 s | inner words: mean / max | copilot wall |",
