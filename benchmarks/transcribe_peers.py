@@ -16,9 +16,16 @@ Peers' "load" and "transcribe" are timed inside the worker (interpreter start-up
 excluded); "wall" is the whole subprocess. copilot reports only wall (it includes its load).
 Writes the `## transcribe` section of benchmarks/RESULTS.md.
 
+With --word-times, compares word timestamps instead: faster-whisper with word_timestamps=True
+(beam 1, no VAD) against `copilot transcribe --word-timestamps --format json`, with --no-vad (the
+same windows) and with its default (VAD regions), on each clip; words are matched by text in order
+(difflib) and the mean and max absolute differences of their starts and ends are written to the
+`## word timestamps` section of benchmarks/RESULTS.md.
+
 Run through benchmarks/transcribe_peers.sh (it makes the venv and the model first).
 """
 import argparse
+import difflib
 import json
 import os
 import re
@@ -117,6 +124,19 @@ def worker(peer, audio, threads, model_dir, ggml):
         loaded = time.perf_counter()
         segments, _ = model.transcribe(audio, beam_size=1, vad_filter=False)
         text = "".join(segment.text for segment in segments)
+    elif peer == "faster-whisper-words":
+        from faster_whisper import WhisperModel
+        imported = time.perf_counter()
+        model = WhisperModel(model_dir, device="cpu", compute_type="float32", cpu_threads=threads, num_workers=1)
+        loaded = time.perf_counter()
+        segments, _ = model.transcribe(audio, beam_size=1, vad_filter=False, word_timestamps=True)
+        segments = [{"start": s.start, "end": s.end, "text": s.text,
+                     "words": [{"start": w.start, "end": w.end, "word": w.word, "probability": w.probability}
+                               for w in s.words]} for s in segments]
+        done = time.perf_counter()
+        print(json.dumps({"segments": segments, "import_s": imported - start,
+                          "load_s": loaded - imported, "transcribe_s": done - loaded}))
+        return
     else:
         from pywhispercpp.model import Model
         imported = time.perf_counter()
@@ -212,7 +232,7 @@ def copilot_available(binary):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--worker", choices=["faster-whisper", "whisper.cpp"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["faster-whisper", "faster-whisper-words", "whisper.cpp"], help=argparse.SUPPRESS)
     parser.add_argument("--audio", help=argparse.SUPPRESS)
     parser.add_argument("--runs", type=int, default=3, help="timed runs per peer and clip (median)")
     parser.add_argument("--threads", type=int, default=2)
@@ -225,6 +245,10 @@ def main():
                         help="comma-separated: short, long, pauses, noise, silence, repeat")
     parser.add_argument("--peers", default="faster-whisper,whisper.cpp,copilot,copilot-no-vad",
                         help="comma-separated: faster-whisper, whisper.cpp, copilot, copilot-no-vad")
+    parser.add_argument("--word-times", action="store_true",
+                        help="compare word timestamps with faster-whisper's instead of timing the peers")
+    parser.add_argument("--binary", default=str(ROOT / ".build" / "release" / "copilot"),
+                        help="the copilot executable (default: the release build)")
     args = parser.parse_args()
     out_dir = Path(args.out_dir)
     ggml = out_dir / "ggml-tiny.en.bin"
@@ -233,7 +257,10 @@ def main():
         return
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    binary = ROOT / ".build" / "release" / "copilot"
+    binary = Path(args.binary)
+    if args.word_times:
+        compare_word_times(args, binary, make_clips(out_dir, args.clips.split(",")))
+        return
     peers = [peer for peer in args.peers.split(",")
              if not peer.startswith("copilot") or copilot_available(binary)]
     if "whisper.cpp" in peers and not ggml.exists():
@@ -332,6 +359,73 @@ def write_results(path, results, args, peers):
             lines.append(f"- {peer}: \"{row['text'][:300]}{'...' if len(row['text']) > 300 else ''}\"")
         lines.append("")
     replace_section(path, "transcribe", "\n".join(lines))
+
+
+# ---------------------------------------------------------------------------- word times
+def flat_words(segments):
+    """The words of all segments, each marked `edge` when first or last in its segment."""
+    flat = []
+    for segment in segments:
+        found = segment.get("words") or []
+        for index, word in enumerate(found):
+            flat.append(dict(word, edge=index in (0, len(found) - 1)))
+    return flat
+
+
+def word_differences(reference, hypothesis):
+    """Matches words by normalised text in order; returns (matched, |start diffs|, |end diffs|,
+    |start and end diffs| of the words inside faster-whisper's segments (neither first nor last))."""
+    def key(word):
+        return " ".join(words(word["word"]))
+    matcher = difflib.SequenceMatcher(a=[key(w) for w in reference], b=[key(w) for w in hypothesis], autojunk=False)
+    starts, ends, inner = [], [], []
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            a, b = reference[block.a + k], hypothesis[block.b + k]
+            starts.append(abs(a["start"] - b["start"]))
+            ends.append(abs(a["end"] - b["end"]))
+            if not a["edge"]:
+                inner += [starts[-1], ends[-1]]
+    return len(starts), starts, ends, inner
+
+
+def compare_word_times(args, binary, clips):
+    rows = []
+    for clip in args.clips.split(","):
+        path, _, duration = clips[clip]
+        _, _, out = measure([sys.executable, __file__, "--worker", "faster-whisper-words", "--audio", str(path),
+                             "--threads", str(args.threads), "--model-dir", args.model_dir, "--out-dir", args.out_dir])
+        reference = flat_words(json.loads(out.strip().splitlines()[-1])["segments"])
+        for mode, extra in [("--no-vad", ["--no-vad"]), ("default (VAD)", [])]:
+            command = [str(binary), "transcribe", "--word-timestamps", "--format", "json", "--threads", str(args.threads),
+                       "--model", args.model_dir, str(path)] + extra
+            wall, _, out = measure(command)
+            hypothesis = flat_words(json.loads(out)["segments"])
+            matched, starts, ends, inner = word_differences(reference, hypothesis)
+            rows.append((clip, duration, mode, len(reference), len(hypothesis), matched, starts, ends, inner, wall))
+            print(f"{clip} {mode}: {matched} of {len(reference)} words matched, "
+                  f"start mean {statistics.fmean(starts or [0]):.3f} max {max(starts or [0]):.3f}, "
+                  f"end mean {statistics.fmean(ends or [0]):.3f} max {max(ends or [0]):.3f}", file=sys.stderr)
+    lines = ["## word timestamps", "",
+             f"`benchmarks/transcribe_peers.sh --word-times` on {time.strftime('%Y-%m-%d')}: tiny.en, beam 1, "
+             f"{args.threads} threads on both sides; faster-whisper 1.2.1 with word_timestamps=True and no VAD against "
+             "`copilot transcribe --word-timestamps --format json` with --no-vad (the same 30 s windows) and with its "
+             "default (VAD regions, times placed back on the file). Words are matched by their text in order "
+             "(lowercase, punctuation stripped); differences are absolute, in seconds, over matched words; "
+             "inner words are those neither first nor last in a faster-whisper segment. "
+             f"copilot binary: `{binary.resolve().relative_to(ROOT) if binary.resolve().is_relative_to(ROOT) else binary}` "
+             "(its wall time is the whole process, model load included).",
+             "",
+             "| clip | copilot | words (faster-whisper / copilot / matched) | start mean | start max | end mean | end max | "
+             "both within 0.1 s | inner words: mean / max | copilot wall |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for clip, duration, mode, n_ref, n_hyp, matched, starts, ends, inner, wall in rows:
+        close = sum(1 for a, b in zip(starts, ends) if a <= 0.1 and b <= 0.1)
+        lines.append(f"| {clip} ({duration:.1f} s) | {mode} | {n_ref} / {n_hyp} / {matched} | "
+                     f"{statistics.fmean(starts or [0]):.3f} | {max(starts or [0]):.3f} | "
+                     f"{statistics.fmean(ends or [0]):.3f} | {max(ends or [0]):.3f} | {close} of {matched} | "
+                     f"{statistics.fmean(inner or [0]):.3f} / {max(inner or [0]):.3f} | {wall:.2f} s |")
+    replace_section(Path(args.results), "word timestamps", "\n".join(lines))
 
 
 def replace_section(path, name, body):

@@ -56,8 +56,10 @@ package struct SpeechGroup: Equatable, Sendable {
     /// gaps) has no times for its words, so its text is cut at the sentence ends (else the
     /// word starts) whose share of the characters comes nearest each region's share of the
     /// speech, and each part gets its region's times. `text` decodes tokens. Empty for a
-    /// segment on no region.
+    /// segment on no region. A segment with words is cut between its words instead
+    /// (``place(_:words:sampleRate:text:)``).
     package func place(_ segment: WhisperSegment, sampleRate: Int, text: ([Int]) -> String) -> [WhisperSegment] {
+        if let words = segment.words, !words.isEmpty { return place(segment, words: words, sampleRate: sampleRate, text: text) }
         let rate = Double(sampleRate)
         func lower(_ i: Int) -> Double { Double(joinedStarts[i]) / rate }
         func upper(_ i: Int) -> Double { lower(i) + Double(regions[i].count) / rate }

@@ -23,6 +23,8 @@ public struct TranscribeSettings: Sendable, Equatable {
     public var logProbThreshold = -1.0
     /// Silence threshold on the no-speech probability.
     public var noSpeechThreshold = 0.6
+    /// Give each segment its words with their times (``TranscriptionOptions/wordTimestamps``).
+    public var wordTimestamps = false
 
     /// The built-in defaults.
     public init() {}
@@ -32,7 +34,7 @@ public struct TranscribeSettings: Sendable, Equatable {
         let s = try configuration.section("transcribe")
         try s.checkKeys(known: [
             "model", "threads", "format", "beam_size", "vad", "condition_on_previous_text", "compression_ratio_threshold",
-            "log_prob_threshold", "no_speech_threshold",
+            "log_prob_threshold", "no_speech_threshold", "word_timestamps",
         ])
         let d = TranscribeSettings()
         model = try s.string("model", default: d.model)
@@ -44,6 +46,7 @@ public struct TranscribeSettings: Sendable, Equatable {
         compressionRatioThreshold = try s.double("compression_ratio_threshold", default: d.compressionRatioThreshold, in: 0...1000)
         logProbThreshold = try s.double("log_prob_threshold", default: d.logProbThreshold, in: -1000...0)
         noSpeechThreshold = try s.double("no_speech_threshold", default: d.noSpeechThreshold, in: 0...1)
+        wordTimestamps = try s.bool("word_timestamps", default: d.wordTimestamps)
     }
 
     /// Threads to use: `threads`, or the number of CPU cores when 0.
@@ -59,6 +62,7 @@ public struct TranscribeSettings: Sendable, Equatable {
         options.decoding.compressionRatioThreshold = compressionRatioThreshold
         options.decoding.logProbThreshold = logProbThreshold
         options.decoding.noSpeechThreshold = noSpeechThreshold
+        options.wordTimestamps = wordTimestamps
         return options
     }
 }

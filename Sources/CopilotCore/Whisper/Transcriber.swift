@@ -19,12 +19,15 @@ public struct WhisperSegment: Sendable, Equatable {
     public var temperature: Double
     /// Compression ratio of the window's text.
     public var compressionRatio: Double
+    /// The words with their times (``TranscriptionOptions/wordTimestamps``), else nil.
+    public var words: [WhisperWord]?
 
     /// Creates a segment.
     public init(
         id: Int, start: Double, end: Double, text: String, tokens: [Int], avgLogProb: Double, noSpeechProb: Double,
-        temperature: Double, compressionRatio: Double
+        temperature: Double, compressionRatio: Double, words: [WhisperWord]? = nil
     ) {
+        self.words = words
         self.id = id
         self.start = start
         self.end = end
@@ -45,6 +48,10 @@ public struct TranscriptionOptions: Sendable, Equatable {
     public var conditionOnPreviousText = true
     /// Stop conditioning after a window decoded above this temperature.
     public var promptResetOnTemperature = 0.5
+    /// Give each segment its words with their times (``WordAligner``: one more decoder pass
+    /// per window; needs the model's alignment heads). As in faster-whisper, segment times
+    /// then follow their words, and the next window starts at the last word's end.
+    public var wordTimestamps = false
 
     /// faster-whisper's defaults (greedy).
     public init() {}
@@ -94,19 +101,25 @@ public final class Transcriber {
     public let options: TranscriptionOptions
     /// Token ids to text (ids >= 50256 dropped).
     let detokenize: ([Int]) -> String
+    /// Times words when ``TranscriptionOptions/wordTimestamps`` is on and the model has
+    /// alignment heads; nil otherwise.
+    public let wordAligner: WordAligner?
     private var crossDecoder: any WhisperDecoding { windowDecoder.decoder }
 
     /// A transcriber from its stages; `detokenize` turns token ids into text (ids >= 50256
-    /// dropped).
+    /// dropped); `alignmentHeads` (the model's) are needed for word timestamps.
     public init(
         encoder: any WhisperEncoding, windowDecoder: WhisperWindowDecoder, mel: any MelExtracting,
-        options: TranscriptionOptions, detokenize: @escaping ([Int]) -> String
+        options: TranscriptionOptions, alignmentHeads: [WhisperAlignmentHead]? = nil, detokenize: @escaping ([Int]) -> String
     ) {
         self.encoder = encoder
         self.windowDecoder = windowDecoder
         self.mel = mel
         self.options = options
         self.detokenize = detokenize
+        self.wordAligner = options.wordTimestamps ? alignmentHeads.map {
+            WordAligner(decoder: windowDecoder.decoder, heads: $0, specials: windowDecoder.specials, text: detokenize)
+        } : nil
     }
 
     /// The optimized pipeline for `model`: OpenBLAS encoder and decoder on `threads` threads
@@ -121,7 +134,8 @@ public final class Transcriber {
         let tokenizer = model.tokenizer
         self.init(
             encoder: WhisperEncoder(weights: model.weights, threads: threads), windowDecoder: windowDecoder,
-            mel: LogMelSpectrogram(threadCount: threads), options: options, detokenize: { tokenizer.decode($0) })
+            mel: LogMelSpectrogram(threadCount: threads), options: options, alignmentHeads: model.alignmentHeads,
+            detokenize: { tokenizer.decode($0) })
     }
 
     /// Transcribes 16 kHz mono `samples`, calling `onSegment` for each segment in order and
@@ -159,6 +173,7 @@ public final class Transcriber {
         var allTokens: [Int] = options.conditionOnPreviousText ? previousTokens : []
         var promptResetSince = 0
         var nextId = 0
+        var lastSpeech = 0.0  // end of the last word so far (word timestamps)
         let total = Double(max(contentFrames, 0)) * secondsPerFrame
         let duration = Double(samples.count) / Double(WhisperMel.sampleRate)
         while seek < contentFrames {
@@ -190,12 +205,22 @@ public final class Transcriber {
                 continue
             }
             let seekBefore = seek
-            let (pieces, advance): ([Piece], Int) = result.stoppedAtRepetition
+            var (pieces, advance): ([Piece], Int) = result.stoppedAtRepetition
                 ? ([(timeOffset, timeOffset + segmentDuration, result.tokens)], segmentSize)
                 : split(result.tokens, timeOffset: timeOffset, segmentFrames: segmentSize)
             seek += advance
+            let words = wordAligner.map { aligner in
+                let words = aligner.attach(to: &pieces, cross: cross, timeOffset: timeOffset, contentFrames: segmentSize, lastSpeech: &lastSpeech)
+                let lastEnd = zip(pieces, words).reversed().lazy.compactMap { $0.1.last?.end }.first ?? pieces.last?.end
+                if let lastEnd { lastSpeech = lastEnd }
+                // As faster-whisper: the next window starts where the last word ends.
+                if let lastEnd, lastEnd > timeOffset, !result.stoppedAtRepetition, !endsWithSingleTimestamp(result.tokens) {
+                    seek = Int((lastEnd * Double(Self.framesPerSecond)).rounded())
+                }
+                return words
+            }
             if seek <= seekBefore { seek = seekBefore + segmentSize }  // a <|0.00|><|0.00|> pair must not stall
-            for piece in pieces {
+            for (index, piece) in pieces.enumerated() {
                 let text = detokenize(piece.tokens)
                 if piece.start == piece.end || text.trimmingWhitespace().isEmpty { continue }
                 // Timestamps past the end of the audio (the window's padding) are clamped; a
@@ -211,7 +236,8 @@ public final class Transcriber {
                     WhisperSegment(
                         id: nextId, start: start, end: end, text: text, tokens: piece.tokens,
                         avgLogProb: result.avgLogProb, noSpeechProb: result.noSpeechProb,
-                        temperature: result.temperature, compressionRatio: result.compressionRatio))
+                        temperature: result.temperature, compressionRatio: result.compressionRatio,
+                        words: words.map { Self.clamped($0[index], to: duration) }))
                 nextId += 1
             }
             if !options.conditionOnPreviousText || result.temperature > options.promptResetOnTemperature {
@@ -230,8 +256,7 @@ public final class Transcriber {
         func seconds(_ timestamp: Int) -> Double {
             Double(timestamp - specials.timestampBegin) * WhisperSpecialTokens.timestampStepSeconds
         }
-        let singleTimestampEnding = tokens.count >= 2 && !specials.isTimestamp(tokens[tokens.count - 2])
-            && specials.isTimestamp(tokens[tokens.count - 1])
+        let singleTimestampEnding = endsWithSingleTimestamp(tokens)
         var consecutive: [Int] = []
         for i in tokens.indices.dropFirst() where specials.isTimestamp(tokens[i]) && specials.isTimestamp(tokens[i - 1]) {
             consecutive.append(i)
@@ -253,6 +278,22 @@ public final class Transcriber {
         }
         let seekFrames = singleTimestampEnding ? segmentFrames : (tokens[lastSlice - 1] - specials.timestampBegin) * Self.inputStride
         return (pieces, seekFrames)
+    }
+
+    /// Whether `tokens` end with a text token and one timestamp (the window's speech runs on).
+    func endsWithSingleTimestamp(_ tokens: [Int]) -> Bool {
+        let specials = windowDecoder.specials
+        return tokens.count >= 2 && !specials.isTimestamp(tokens[tokens.count - 2]) && specials.isTimestamp(tokens[tokens.count - 1])
+    }
+
+    /// `words` with every time clamped to `duration` (the window's padding lies past the audio).
+    static func clamped(_ words: [WhisperWord], to duration: Double) -> [WhisperWord] {
+        words.map { word in
+            var word = word
+            word.start = min(word.start, duration)
+            word.end = min(word.end, duration)
+            return word
+        }
     }
 
     /// The least share of a segment's time a detector must hear as speech for the segment to

@@ -8,7 +8,8 @@ public enum TranscriptFormat: String, CaseIterable, Sendable {
     case srt
     /// WebVTT subtitles.
     case vtt
-    /// A JSON object with the segments (start, end, text, avg_logprob, no_speech_prob, tokens).
+    /// A JSON object with the segments (start, end, text, avg_logprob, no_speech_prob, tokens,
+    /// and with word timestamps their words: start, end, word, probability).
     case json
     /// One JSON object per line and event, `{"type": "final", "utterance", "start", "end",
     /// "text"}` (the live transcript's events; offline, each segment is a final).
@@ -48,7 +49,7 @@ public struct TranscriptRenderer: Sendable {
             return "\(Self.clock(segment.start, comma: false)) --> \(Self.clock(segment.end, comma: false))\n\(text)\n\n"
         case .json:
             let tokens = segment.tokens.map(String.init).joined(separator: ", ")
-            let body = [
+            let fields = [
                 "\"id\": \(segment.id)",
                 "\"start\": \(Self.number(segment.start))",
                 "\"end\": \(Self.number(segment.end))",
@@ -58,8 +59,28 @@ public struct TranscriptRenderer: Sendable {
                 "\"temperature\": \(Self.number(segment.temperature))",
                 "\"compression_ratio\": \(Self.number(segment.compressionRatio))",
                 "\"tokens\": [\(tokens)]",
-            ].joined(separator: ", ")
+            ] + (segment.words.map { ["\"words\": [" + $0.map(Self.json).joined(separator: ", ") + "]"] } ?? [])
+            let body = fields.joined(separator: ", ")
             return (first ? "\n  {" : ",\n  {") + body + "}"
+        }
+    }
+
+    /// One word as a JSON object, faster-whisper's `Word` fields in its order.
+    static func json(_ word: WhisperWord) -> String {
+        "{\"start\": \(number(word.start)), \"end\": \(number(word.end)), \"word\": \(JSONText.quote(word.word)), "
+            + "\"probability\": \(number(word.probability))}"
+    }
+
+    /// One cue re-cut from words (srt and vtt; `number` counts cues from 1); empty for the
+    /// other formats.
+    public func render(_ cue: SubtitleCue, number: Int) -> String {
+        switch format {
+        case .srt:
+            "\(number)\n\(Self.clock(cue.start, comma: true)) --> \(Self.clock(cue.end, comma: true))\n\(cue.text)\n\n"
+        case .vtt:
+            "\(Self.clock(cue.start, comma: false)) --> \(Self.clock(cue.end, comma: false))\n\(cue.text)\n\n"
+        case .txt, .json, .jsonl:
+            ""
         }
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Self-attention keys and values of the tokens decoded so far in one sequence (one beam):
 /// per layer, `textContext x width` values row-major, of which the first `count` rows are set.
 public final class WhisperKVCache {
@@ -59,6 +61,31 @@ public protocol WhisperDecoding: AnyObject {
     /// values to `cache`, and writes the logits after the last token (`vocabularySize` values)
     /// into `logits`. `cache.count + tokens.count` must not exceed `textContext`.
     func decode(tokens: ArraySlice<Int>, cache: WhisperKVCache, cross: WhisperCrossCache, logits: inout [Float])
+    /// One teacher-forced pass over a known sequence from an empty cache (word alignment, see
+    /// ``WordAligner``): the pre-softmax cross-attention scores of `heads` and the probability
+    /// of each next token. `tokens.count` must not exceed `textContext`; every head must exist.
+    /// Only this call records scores, so ``decode(tokens:cache:cross:logits:)`` pays nothing.
+    func forcedPass(tokens: [Int], cross: WhisperCrossCache, heads: [WhisperAlignmentHead], textVocabularyEnd: Int) -> WhisperForcedPass
+}
+
+/// What ``WhisperDecoding/forcedPass(tokens:cache:cross:heads:textVocabularyEnd:)`` returns.
+public struct WhisperForcedPass: Sendable, Equatable {
+    /// Per head asked for, in that order: `tokens.count x frames` cross-attention scores (query
+    /// . key / sqrt(head width), before the softmax), row-major.
+    public var scores: [[Float]]
+    /// Encoder positions per row of `scores`.
+    public var frames: Int
+    /// Entry i: the probability of `tokens[i + 1]` after `tokens[...i]`, under the softmax over
+    /// the ids below `textVocabularyEnd` only (CTranslate2's `align`); 0 for the last position
+    /// and when the next token is not below `textVocabularyEnd`.
+    public var nextTokenProbabilities: [Float]
+
+    /// Creates a result.
+    public init(scores: [[Float]], frames: Int, nextTokenProbabilities: [Float]) {
+        self.scores = scores
+        self.frames = frames
+        self.nextTokenProbabilities = nextTokenProbabilities
+    }
 }
 
 /// The optimized decoder: projections through OpenBLAS, attention over the caches with SIMD
@@ -70,6 +97,9 @@ public final class WhisperDecoder: WhisperDecoding {
     public let threads: Int
 
     private let x, h, qkv, hidden, scores, last: UnsafeMutablePointer<Float>
+    /// During ``forcedPass(tokens:cross:heads:textVocabularyEnd:)`` only: per decoder layer and
+    /// head, where that head's cross-attention scores go (`tokens x frames`), or nil.
+    private var capturedScores: [[UnsafeMutablePointer<Float>?]]?
     /// Tokens run through at once; longer inputs (a prompt with the previous text can have 225)
     /// go in chunks, which bounds the scratch memory.
     static let maximumRows = 128
@@ -130,6 +160,51 @@ public final class WhisperDecoder: WhisperDecoding {
             decode(tokens: tokens.dropFirst(Self.maximumRows), cache: cache, cross: cross, logits: &logits)
             return
         }
+        forward(tokens: tokens, cache: cache, cross: cross)
+        let d = dm.width, n = tokens.count
+        WhisperKernels.layerNorm(x + (n - 1) * d, last, rows: 1, width: d, weights.decoderNorm, threads: 1)
+        if logits.count != dm.vocabularySize { logits = [Float](repeating: 0, count: dm.vocabularySize) }
+        logits.withUnsafeMutableBufferPointer { out in
+            weights.tokenEmbedding.logits(last, into: out.baseAddress!, threads: threads)
+        }
+    }
+
+    public func forcedPass(tokens: [Int], cross: WhisperCrossCache, heads: [WhisperAlignmentHead], textVocabularyEnd: Int) -> WhisperForcedPass {
+        let dm = dimensions
+        let d = dm.width, n = tokens.count, frames = (cross.keys.first?.count ?? 0) / d
+        precondition(n > 0 && n <= dm.textContext, "decoder context overflow")
+        let buffers = heads.map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n * frames) }
+        defer { for buffer in buffers { buffer.deallocate() } }
+        var table = [[UnsafeMutablePointer<Float>?]](
+            repeating: [UnsafeMutablePointer<Float>?](repeating: nil, count: dm.headCount), count: dm.decoderLayerCount)
+        for (head, buffer) in zip(heads, buffers) { table[head.layer][head.head] = buffer }
+        capturedScores = table
+        defer { capturedScores = nil }
+        let cache = WhisperKVCache(dimensions: dm)
+        var probabilities = [Float](repeating: 0, count: n)
+        var logits = [Float](repeating: 0, count: dm.vocabularySize)
+        var start = 0
+        while start < n {
+            let rows = min(Self.maximumRows, n - start)
+            forward(tokens: tokens[start..<(start + rows)], cache: cache, cross: cross)
+            WhisperKernels.layerNorm(x, h, rows: rows, width: d, weights.decoderNorm, threads: threads)
+            logits.withUnsafeMutableBufferPointer { out in
+                for i in 0..<rows where start + i + 1 < n && tokens[start + i + 1] < textVocabularyEnd {
+                    weights.tokenEmbedding.logits(h + i * d, into: out.baseAddress!, threads: threads)
+                    let logSum = WhisperWindowDecoder.logSumExp(UnsafeBufferPointer(out), 0..<textVocabularyEnd)
+                    probabilities[start + i] = Float(exp(Double(out[tokens[start + i + 1]]) - logSum))
+                }
+            }
+            start += rows
+        }
+        let scores = buffers.map { Array(UnsafeBufferPointer(start: $0, count: n * frames)) }
+        return WhisperForcedPass(scores: scores, frames: frames, nextTokenProbabilities: probabilities)
+    }
+
+    /// Runs at most ``maximumRows`` tokens through the layers, appending them to `cache`; leaves
+    /// their hidden states (before the final norm) in `x`.
+    private func forward(tokens: ArraySlice<Int>, cache: WhisperKVCache, cross: WhisperCrossCache) {
+        let dm = dimensions
         let d = dm.width, n = tokens.count, start = cache.count
         precondition(n > 0 && start + n <= dm.textContext, "decoder context overflow")
         weights.decoderPositions.withUnsafeBufferPointer { pos in
@@ -142,18 +217,13 @@ public final class WhisperDecoder: WhisperDecoding {
         }
         for (index, layer) in weights.decoderLayers.enumerated() {
             selfAttention(layer, index: index, rows: n, start: start, cache: cache)
-            crossAttention(layer, keys: cross.keys[index], values: cross.values[index], rows: n)
+            crossAttention(layer, index: index, keys: cross.keys[index], values: cross.values[index], rows: n, start: start)
             WhisperKernels.layerNorm(x, h, rows: n, width: d, layer.ffnNorm, threads: threads)
             WhisperKernels.linear(h, rows: n, layer.ffnIn, hidden, threads: threads)
             WhisperKernels.gelu(hidden, count: n * dm.ffnWidth, threads: threads)
             WhisperKernels.linear(hidden, rows: n, layer.ffnOut, x, accumulate: true, threads: threads)
         }
         cache.count = start + n
-        WhisperKernels.layerNorm(x + (n - 1) * d, last, rows: 1, width: d, weights.decoderNorm, threads: 1)
-        if logits.count != dm.vocabularySize { logits = [Float](repeating: 0, count: dm.vocabularySize) }
-        logits.withUnsafeMutableBufferPointer { out in
-            weights.tokenEmbedding.logits(last, into: out.baseAddress!, threads: threads)
-        }
     }
 
     private func selfAttention(_ layer: WhisperDecoderLayer, index: Int, rows n: Int, start: Int, cache: WhisperKVCache) {
@@ -187,24 +257,28 @@ public final class WhisperDecoder: WhisperDecoding {
         WhisperKernels.linear(h, rows: n, layer.selfOut, x, accumulate: true, threads: threads)
     }
 
-    private func crossAttention(_ layer: WhisperDecoderLayer, keys: [Float], values: [Float], rows n: Int) {
+    /// Cross-attention of `n` rows at positions `start...`; a forced pass copies the scores of
+    /// its heads out before the softmax.
+    private func crossAttention(_ layer: WhisperDecoderLayer, index: Int, keys: [Float], values: [Float], rows n: Int, start: Int) {
         let dm = dimensions
         let d = dm.width, hw = dm.headWidth, t = keys.count / d
         WhisperKernels.layerNorm(x, h, rows: n, width: d, layer.crossNorm, threads: threads)
         WhisperKernels.linear(h, rows: n, layer.crossQuery, qkv, threads: threads)
         let scale = 1 / Float(hw).squareRoot()
+        let captured = capturedScores?[index]
         keys.withUnsafeBufferPointer { kp in
             values.withUnsafeBufferPointer { vp in
                 let k = kp.baseAddress!, v = vp.baseAddress!
                 if n == 1 {
                     // One token: matrix-vector products (sgemm would repack K and V for a
                     // single row), heads split over the workers, scores side by side.
-                    let work = UncheckedSendableBox((qkv, h, scores))
+                    let work = UncheckedSendableBox((qkv, h, scores, captured))
                     WhisperKernels.parallelRows(dm.headCount, threads: threads, minimumRowsPerChunk: 1) { heads in
-                        let (q, out, scores) = work.value
+                        let (q, out, scores, captured) = work.value
                         for head in heads {
                             let s = scores + head * t
                             BLAS.gemv(m: t, n: hw, a: k + head * hw, lda: d, x: q + head * hw, y: s, alpha: scale)
+                            if let target = captured?[head] { (target + start * t).update(from: s, count: t) }
                             WhisperKernels.softmax(s, count: t)
                             BLAS.gemv(m: t, n: hw, a: v + head * hw, lda: d, transpose: true, x: s, y: out + head * hw)
                         }
@@ -214,6 +288,7 @@ public final class WhisperDecoder: WhisperDecoding {
                         BLAS.gemm(
                             m: n, n: t, k: hw, a: qkv + head * hw, lda: d, b: k + head * hw, ldb: d,
                             transposeB: true, c: scores, ldc: t, alpha: scale)
+                        if let target = captured?[head] { (target + start * t).update(from: scores, count: n * t) }
                         WhisperKernels.softmaxRows(scores, rows: n, width: t, stride: t, threads: threads)
                         BLAS.gemm(m: n, n: hw, k: t, a: scores, lda: t, b: v + head * hw, ldb: d, c: h + head * hw, ldc: d)
                     }

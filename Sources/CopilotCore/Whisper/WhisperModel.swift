@@ -20,6 +20,12 @@ public final class WhisperModel: Sendable {
     /// The vocabulary, for turning token ids back into text.
     public let tokenizer: WhisperTokenizer
 
+    /// Throws ``WhisperModelError/noAlignmentHeads(path:)`` unless `config.json` lists
+    /// alignment heads (word timestamps need them).
+    public func checkAlignmentHeads() throws {
+        guard alignmentHeads?.isEmpty == false else { throw WhisperModelError.noAlignmentHeads(path: configuration.path) }
+    }
+
     /// Whether the model transcribes English only (its vocabulary has no language tokens).
     public var isEnglishOnly: Bool { weights.dimensions.vocabularySize == 51864 }
 

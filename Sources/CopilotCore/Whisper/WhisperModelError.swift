@@ -36,6 +36,9 @@ public enum WhisperModelError: Error, LocalizedError, Equatable {
     case configMismatch(path: String, key: String, value: Int, weightsPath: String, actual: Int, what: String)
     /// The model cannot transcribe the requested language (tiny.en is English only).
     case unsupportedLanguage(language: String, model: String, supported: String)
+    /// Word timestamps were asked of a model whose `config.json` (at `path`) lists no
+    /// alignment heads.
+    case noAlignmentHeads(path: String)
 
     public var errorDescription: String? {
         switch self {
@@ -71,6 +74,8 @@ public enum WhisperModelError: Error, LocalizedError, Equatable {
             "\(path) gives \(value) \(what) (\(key)) but \(weightsPath) has \(actual); the files are from different models, restore the ones that came with model.bin"
         case .unsupportedLanguage(let language, let model, let supported):
             "language \"\(language)\" is not supported by the model in \(model) (it transcribes \(supported)); copilot runs English-only Whisper models, so drop --language (or pass --language en)"
+        case .noAlignmentHeads(let path):
+            "\(path) has no alignment_heads, which word timestamps need; convert the model with a current ct2-transformers-converter, or drop --word-timestamps"
         }
     }
 }

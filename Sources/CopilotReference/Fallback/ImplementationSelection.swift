@@ -133,7 +133,8 @@ public enum ImplementationSelection {
         let tokenizer = model.tokenizer
         let transcriber = Transcriber(
             encoder: ReferenceWhisperEncoder(weights: model.weights), windowDecoder: windowDecoder,
-            mel: ReferenceLogMelSpectrogram(), options: options, detokenize: { tokenizer.decode($0) })
+            mel: ReferenceLogMelSpectrogram(), options: options, alignmentHeads: model.alignmentHeads,
+            detokenize: { tokenizer.decode($0) })
         return (transcriber, report)
     }
 }

@@ -94,6 +94,49 @@ public final class ReferenceWhisperDecoder: WhisperDecoding {
     }
 
     public func decode(tokens: ArraySlice<Int>, cache: WhisperKVCache, cross: WhisperCrossCache, logits: inout [Float]) {
+        let d = dimensions.width, n = tokens.count
+        let x = forward(tokens: tokens, cache: cache, cross: cross, onScores: nil)
+        let last = referenceLayerNorm(Array(x[((n - 1) * d)...]), rows: 1, weights.decoderNorm)
+        logits = referenceLogits(last)
+    }
+
+    /// The forced pass in plain loops: every position's logits, softmax over the text ids.
+    public func forcedPass(tokens: [Int], cross: WhisperCrossCache, heads: [WhisperAlignmentHead], textVocabularyEnd: Int) -> WhisperForcedPass {
+        let d = dimensions.width, n = tokens.count, frames = (cross.keys.first?.count ?? 0) / d
+        var scores = [[Float]](repeating: [Float](repeating: 0, count: n * frames), count: heads.count)
+        let x = forward(tokens: tokens[...], cache: WhisperKVCache(dimensions: dimensions), cross: cross) { layer, row, head, values in
+            for (k, wanted) in heads.enumerated() where wanted.layer == layer && wanted.head == head {
+                for j in 0..<frames { scores[k][row * frames + j] = values[j] }
+            }
+        }
+        let normed = referenceLayerNorm(x, rows: n, weights.decoderNorm)
+        var probabilities = [Float](repeating: 0, count: n)
+        for i in 0..<(n - 1) where tokens[i + 1] < textVocabularyEnd {
+            let logits = referenceLogits(Array(normed[(i * d)..<((i + 1) * d)]))
+            let maximum = logits[..<textVocabularyEnd].max() ?? 0
+            var total = 0.0
+            for v in logits[..<textVocabularyEnd] { total += exp(Double(v - maximum)) }
+            probabilities[i] = Float(exp(Double(logits[tokens[i + 1]] - maximum)) / total)
+        }
+        return WhisperForcedPass(scores: scores, frames: frames, nextTokenProbabilities: probabilities)
+    }
+
+    /// Logits of one normed hidden state against the tied embedding.
+    private func referenceLogits(_ hidden: [Float]) -> [Float] {
+        let d = dimensions.width
+        return (0..<dimensions.vocabularySize).map { v in
+            var sum: Float = 0
+            for c in 0..<d { sum += weights.tokenEmbedding[v, c] * hidden[c] }
+            return sum
+        }
+    }
+
+    /// The layers over `tokens` (appended to `cache`): the hidden states before the final norm.
+    /// `onScores(layer, row, head, scores)` sees each cross-attention score row before its softmax.
+    private func forward(
+        tokens: ArraySlice<Int>, cache: WhisperKVCache, cross: WhisperCrossCache,
+        onScores: ((Int, Int, Int, [Float]) -> Void)?
+    ) -> [Float] {
         let dm = dimensions
         let d = dm.width, n = tokens.count, start = cache.count
         var x = [Float](repeating: 0, count: n * d)
@@ -121,19 +164,15 @@ public final class ReferenceWhisperDecoder: WhisperDecoding {
             let crossAttention = referenceAttention(
                 queries: q, queryStride: d, queryOffset: 0, rows: n,
                 keys: cross.keys[index], values: cross.values[index], kvStride: d, keyOffset: 0, valueOffset: 0,
-                visible: { _ in cross.keys[index].count / d }, dimensions: dm)
+                visible: { _ in cross.keys[index].count / d }, dimensions: dm,
+                onScores: onScores.map { report in { row, head, scores in report(index, start + row, head, scores) } })
             add(&x, referenceLinear(crossAttention, rows: n, layer.crossOut))
             let f = referenceLayerNorm(x, rows: n, layer.ffnNorm)
             let hidden = referenceLinear(f, rows: n, layer.ffnIn).map(referenceGELU)
             add(&x, referenceLinear(hidden, rows: n, layer.ffnOut))
         }
         cache.count = start + n
-        let last = referenceLayerNorm(Array(x[((n - 1) * d)...]), rows: 1, weights.decoderNorm)
-        logits = (0..<dm.vocabularySize).map { v in
-            var sum: Float = 0
-            for c in 0..<d { sum += weights.tokenEmbedding[v, c] * last[c] }
-            return sum
-        }
+        return x
     }
 }
 
@@ -175,11 +214,12 @@ func referenceLinear(_ x: [Float], rows: Int, _ layer: WhisperLinear) -> [Float]
     return y
 }
 
-/// Multi-head attention: row r of the queries attends to the first `visible(r)` key rows.
+/// Multi-head attention: row r of the queries attends to the first `visible(r)` key rows;
+/// `onScores(row, head, scores)` sees each row's scaled scores before the softmax.
 func referenceAttention(
     queries: [Float], queryStride: Int, queryOffset: Int, rows: Int,
     keys: [Float], values: [Float], kvStride: Int, keyOffset: Int, valueOffset: Int,
-    visible: (Int) -> Int, dimensions dm: WhisperDimensions
+    visible: (Int) -> Int, dimensions dm: WhisperDimensions, onScores: ((Int, Int, [Float]) -> Void)? = nil
 ) -> [Float] {
     let d = dm.width, hw = dm.headWidth
     let scale = 1 / Float(hw).squareRoot()
@@ -195,6 +235,7 @@ func referenceAttention(
                 }
                 scores[j] = sum * scale
             }
+            onScores?(r, head, scores)
             let maximum = scores.max() ?? 0
             var total: Float = 0
             for j in 0..<n {

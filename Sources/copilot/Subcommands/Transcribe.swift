@@ -28,6 +28,14 @@ struct Transcribe: ParsableCommand {
             cue per final. When decoding falls behind, partials are skipped, never finals. \
             Ctrl-C, --duration and the end of the input print the last utterance first.
 
+            --word-timestamps gives each segment its words with start, end and probability \
+            (json "words", faster-whisper's fields), timed from the cross-attention of the \
+            model's alignment heads and dynamic time warping as faster-whisper does; segment \
+            times then follow their words. In srt and vtt, --max-line-width N (characters) \
+            wraps each segment's cue from its words, and with --max-line-count N too the cues \
+            are re-cut from words (at most N lines each, across segments, a new cue after a \
+            pause of more than 3 s), as openai-whisper's writer does.
+
             The model directory is --model DIR, else `model` in the [transcribe] section of the \
             configuration, else $COPILOT_MODEL_DIR, else models/tiny.en in the repository the \
             executable was built in (`make model` puts it there), else \
@@ -40,6 +48,8 @@ struct Transcribe: ParsableCommand {
               copilot transcribe long-meeting.wav --format vtt
               copilot transcribe talk.wav --no-vad --format json   # faster-whisper's windows
               copilot transcribe talk.wav --beam-size 5
+              copilot transcribe talk.wav --word-timestamps --format json | jq '.segments[].words[]'
+              copilot transcribe talk.wav --word-timestamps --format srt --max-line-width 42 --max-line-count 2
               arecord -f S16_LE -r 16000 -c 1 -d 10 | copilot transcribe
               copilot transcribe --live --device default --partials
               arecord -f S16_LE -r 16000 -c 1 | copilot transcribe --live --format jsonl | next-stage
@@ -82,6 +92,15 @@ struct Transcribe: ParsableCommand {
     @Option(help: ArgumentHelp("Seed of the sampler used by the temperature fallback.", valueName: "n"))
     var seed: UInt64 = 0
 
+    @Flag(inversion: .prefixedNo, help: "Give each segment its words with start, end and probability (default off).")
+    var wordTimestamps: Bool?
+
+    @Option(help: ArgumentHelp("srt/vtt: cut cue lines from words at this many characters (needs --word-timestamps).", valueName: "n"))
+    var maxLineWidth: Int?
+
+    @Option(help: ArgumentHelp("srt/vtt: at most this many lines per cue, cues re-cut across segments (needs --max-line-width).", valueName: "n"))
+    var maxLineCount: Int?
+
     func validate() throws {
         if let threads, !(0...256).contains(threads) {
             throw ValidationError("--threads must be between 0 (one per CPU core) and 256, got \(threads)")
@@ -92,7 +111,19 @@ struct Transcribe: ParsableCommand {
         if output == "-" {
             throw ValidationError("--output names a file; leave it out to write to stdout")
         }
+        if let maxLineWidth, maxLineWidth < 1 {
+            throw ValidationError("--max-line-width must be at least 1 character, got \(maxLineWidth)")
+        }
+        if let maxLineCount, maxLineCount < 1 {
+            throw ValidationError("--max-line-count must be at least 1 line, got \(maxLineCount)")
+        }
+        if maxLineCount != nil && maxLineWidth == nil {
+            throw ValidationError("--max-line-count needs --max-line-width N: cues are re-cut from lines of at most N characters")
+        }
         if live.live {
+            if wordTimestamps == true {
+                throw ValidationError("--word-timestamps times the words of a whole file; drop it with --live")
+            }
             if format == .json {
                 throw ValidationError("--format json is one document written at the end; the live transcript streams, so use --format jsonl")
             }
@@ -113,6 +144,16 @@ struct Transcribe: ParsableCommand {
         if let beamSize { settings.beamSize = beamSize }
         if let conditionOnPreviousText { settings.conditionOnPreviousText = conditionOnPreviousText }
         if let vad { settings.vad = vad }
+        if let wordTimestamps { settings.wordTimestamps = wordTimestamps }
+        if live.live { settings.wordTimestamps = false }  // a live final has no words (yet)
+        if maxLineWidth != nil {
+            guard settings.wordTimestamps else {
+                throw ValidationError("--max-line-width cuts cues from word times; add --word-timestamps")
+            }
+            guard settings.format == .srt || settings.format == .vtt else {
+                throw ValidationError("--max-line-width shapes subtitle cues; pass --format srt or --format vtt")
+            }
+        }
         let directory = try WhisperModel.locate(explicit: model, configured: settings.model.isEmpty ? nil : settings.model)
         // Open the input first so a bad file fails at once, then load the model while a live
         // capture fills its queue.
@@ -120,6 +161,7 @@ struct Transcribe: ParsableCommand {
         let start = monotonicNanoseconds()
         let whisper = try WhisperModel(directory: directory)
         try whisper.checkLanguage(language)
+        if settings.wordTimestamps { try whisper.checkAlignmentHeads() }
         var options = settings.transcriptionOptions
         options.decoding.seed = seed
         let requested = try implementation.resolve(configuration)
@@ -149,6 +191,16 @@ struct Transcribe: ParsableCommand {
             speech = try SpeechOnlyAudio(samples: input, sampleRate: WhisperMel.sampleRate, detector: detector)
         }
         let renderer = TranscriptRenderer(format: settings.format)
+        let cues = maxLineWidth.map { WordCueCutter(maxLineWidth: $0, maxLineCount: maxLineCount) }
+        var cueNumber = 0
+        /// A segment's text, or with --max-line-width the cues its words complete.
+        func rendered(_ segment: WhisperSegment?, first: Bool) -> String {
+            guard let cues else { return segment.map { renderer.render($0, first: first) } ?? "" }
+            return (segment.map(cues.add) ?? cues.finish()).map { cue in
+                cueNumber += 1
+                return renderer.render(cue, number: cueNumber)
+            }.joined()
+        }
         let progress = ProgressLine(enabled: Double(input.count) > 30 * Double(WhisperMel.sampleRate))
         defer { progress.clear() }
         func run(_ onSegment: (WhisperSegment) throws -> Void) throws {
@@ -163,10 +215,10 @@ struct Transcribe: ParsableCommand {
             var text = renderer.header
             var count = 0
             try run {
-                text += renderer.render($0, first: count == 0)
+                text += rendered($0, first: count == 0)
                 count += 1
             }
-            text += renderer.footer(segmentCount: count)
+            text += rendered(nil, first: false) + renderer.footer(segmentCount: count)
             try TranscriptFile.write(text, to: output)
         } else {
             try withStandardOutput { out in
@@ -174,11 +226,11 @@ struct Transcribe: ParsableCommand {
                 var count = 0
                 try run {
                     progress.clear()
-                    try out.write(renderer.render($0, first: count == 0))
+                    try out.write(rendered($0, first: count == 0))
                     try out.flush()
                     count += 1
                 }
-                try out.write(renderer.footer(segmentCount: count))
+                try out.write(rendered(nil, first: false) + renderer.footer(segmentCount: count))
             }
         }
     }

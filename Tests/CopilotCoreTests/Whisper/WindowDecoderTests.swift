@@ -24,6 +24,11 @@ final class ScriptedDecoder: WhisperDecoding {
         if let runnerUp { logits[runnerUp] = 9 }
         logits[best] = 10
     }
+
+    /// No encoder positions to attend to: no scores, every probability 0.
+    func forcedPass(tokens: [Int], cross: WhisperCrossCache, heads: [WhisperAlignmentHead], textVocabularyEnd: Int) -> WhisperForcedPass {
+        WhisperForcedPass(scores: heads.map { _ in [] }, frames: 0, nextTokenProbabilities: [Float](repeating: 0, count: tokens.count))
+    }
 }
 
 @Suite struct WindowDecoderTests {
@@ -156,6 +161,11 @@ final class TableDecoder: WhisperDecoding {
         cache.count = prefix.count
         logits = [Float](repeating: 0, count: dimensions.vocabularySize)
         for (token, value) in table(Array(prefix.dropFirst())) { logits[token] = value }
+    }
+
+    /// No encoder positions to attend to: no scores, every probability 0.
+    func forcedPass(tokens: [Int], cross: WhisperCrossCache, heads: [WhisperAlignmentHead], textVocabularyEnd: Int) -> WhisperForcedPass {
+        WhisperForcedPass(scores: heads.map { _ in [] }, frames: 0, nextTokenProbabilities: [Float](repeating: 0, count: tokens.count))
     }
 }
 
