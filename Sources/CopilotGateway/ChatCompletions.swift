@@ -278,7 +278,7 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
         let overheadNs = (monotonicNanoseconds() &- prepared.startNs) &- waitedNs
         gateway.metrics.request(status: 200, overheadSeconds: Double(overheadNs) / 1e9)
         var headers = Self.headers(provider: gateway.settings.providers[provider].name, requestID: prepared.requestID, overheadNs: overheadNs)
-        headers[.contentType] = "application/json"
+        headers.add(.contentType, "application/json")
         if let tunedHeader = prepared.tunedHeader { headers[CopilotHeaders.tuned] = tunedHeader }
         if let cacheKey = prepared.cacheKey, let cache = gateway.cache {
             cache.set(cacheKey, CachedCompletion.entry(Array(bytes.readableBytesView), form: .json))
@@ -500,9 +500,9 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
 
     static func headers(provider: String, requestID: String, overheadNs: UInt64) -> ReplyHeaders {
         var headers = ReplyHeaders()
-        headers[providerHeader] = provider
-        headers[requestIDHeader] = requestID
-        headers[overheadHeader] = String(overheadNs / 1000)
+        headers.add(providerHeader, provider)
+        headers.add(requestIDHeader, requestID)
+        headers.add(overheadHeader, String(overheadNs / 1000))
         return headers
     }
 
@@ -572,6 +572,11 @@ struct ReplyHeaders: Sendable {
         }
     }
 
+    /// Adds a field the headers do not have yet (no search for an earlier one).
+    mutating func add(_ name: HTTPField.Name, _ value: String) {
+        fields.append((name, Self.legal(value)))
+    }
+
     /// The same fields for Hummingbird.
     var httpFields: HTTPFields {
         HTTPFields(fields.map { HTTPField(name: $0.name, value: $0.value) })
@@ -581,10 +586,12 @@ struct ReplyHeaders: Sendable {
     /// becomes a space, so no value can end its line early, and blanks at either end go.
     static func legal(_ value: String) -> String {
         func isVisible(_ byte: UInt8) -> Bool { (0x21...0x7E).contains(byte) || byte >= 0x80 }
+        func isLegal(_ bytes: some BidirectionalCollection<UInt8>) -> Bool {
+            (bytes.first.map(isVisible) ?? true) && (bytes.last.map(isVisible) ?? true)
+                && bytes.allSatisfy { isVisible($0) || $0 == 0x20 || $0 == 0x09 }
+        }
         let bytes = value.utf8
-        let isLegal = (bytes.first.map(isVisible) ?? true) && (bytes.last.map(isVisible) ?? true)
-            && bytes.allSatisfy { isVisible($0) || $0 == 0x20 || $0 == 0x09 }
-        guard !isLegal else { return value }
+        guard !(bytes.withContiguousStorageIfAvailable(isLegal) ?? isLegal(bytes)) else { return value }
         var out: [UInt8] = []
         var end = 0
         for byte in bytes {
