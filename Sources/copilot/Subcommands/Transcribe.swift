@@ -135,28 +135,31 @@ struct Transcribe: ParsableCommand {
             implementation.printStatistics([report, vadReport], since: start, audioSeconds: nil)
             return
         }
-        let input = try stream.readAll()
         var reports = [report]
-        defer {
-            implementation.printStatistics(reports, since: start, audioSeconds: Double(input.count) / Double(WhisperMel.sampleRate))
-        }
-        var speech: SpeechOnlyAudio?
+        var audioSeconds: Double?
+        defer { implementation.printStatistics(reports, since: start, audioSeconds: audioSeconds) }
+        var detector: (any VoiceActivityDetecting)?
         if settings.vad {
-            let (detector, vadReport) = try ImplementationSelection.voiceDetector(
+            let (vadDetector, vadReport) = try ImplementationSelection.voiceDetector(
                 settings: VADSettings(section: configuration.section("vad")), format: .segments, requested: requested)
             implementation.announce(vadReport)
             reports.append(vadReport)
-            speech = try SpeechOnlyAudio(samples: input, sampleRate: WhisperMel.sampleRate, detector: detector)
+            detector = vadDetector
         }
         let renderer = TranscriptRenderer(format: settings.format)
-        let progress = ProgressLine(enabled: Double(input.count) > 30 * Double(WhisperMel.sampleRate))
+        let progress = ProgressLine(enabled: Double(stream.expectedSampleCount ?? 0) > 30 * Double(WhisperMel.sampleRate))
         defer { progress.clear() }
+        // The audio is read, resampled and transcribed window by window (memory stays flat).
         func run(_ onSegment: (WhisperSegment) throws -> Void) throws {
             let report: (Double, Double) -> Void = { progress.update(label: "transcribe", done: $0, total: $1) }
-            if let speech {
-                try transcriber.transcribe(samples: input, speech: speech, progress: report, onSegment: onSegment)
+            let statistics = if let detector {
+                try transcriber.transcribe(stream: stream, detector: detector, progress: report, onSegment: onSegment)
             } else {
-                try transcriber.transcribe(samples: input, progress: report, onSegment: onSegment)
+                try transcriber.transcribe(stream: stream, progress: report, onSegment: onSegment)
+            }
+            audioSeconds = statistics.durationSeconds
+            if implementation.stats {
+                writeStandardError(String(format: "audio held: at most %.1f s at once\n", statistics.peakHeldSeconds))
             }
         }
         if let output {
