@@ -18,7 +18,9 @@ struct Transcribe: ParsableCommand {
             are never decoded (no words from them; an hour of silence costs seconds), a long \
             pause never loses the speech after it, and every timestamp lies on its speech, inside \
             the file. --no-vad decodes every 30 s window of the input exactly as faster-whisper \
-            does (greedy search, timestamp rules, temperature fallback), token for token.
+            does (greedy search, timestamp rules, temperature fallback), token for token. A \
+            file is read and transcribed as it goes: memory stays flat whatever its length \
+            (--no-vad keeps the log-mel in $TMPDIR, 115 MB an hour).
 
             With --live, the audio is transcribed while it arrives (a microphone, a pipe, a FIFO, \
             or a file at --pace realtime): a streaming VAD cuts utterances (with pre-roll), and \
@@ -137,7 +139,8 @@ struct Transcribe: ParsableCommand {
         }
         var reports = [report]
         var audioSeconds: Double?
-        defer { implementation.printStatistics(reports, since: start, audioSeconds: audioSeconds) }
+        var held = ""
+        defer { implementation.printStatistics(reports, since: start, audioSeconds: audioSeconds, more: held) }
         var detector: (any VoiceActivityDetecting)?
         if settings.vad {
             let (vadDetector, vadReport) = try ImplementationSelection.voiceDetector(
@@ -147,7 +150,8 @@ struct Transcribe: ParsableCommand {
             detector = vadDetector
         }
         let renderer = TranscriptRenderer(format: settings.format)
-        let progress = ProgressLine(enabled: Double(stream.expectedSampleCount ?? 0) > 30 * Double(WhisperMel.sampleRate))
+        // An input of unknown length (stdin) gets the line once its length is known (--no-vad).
+        let progress = ProgressLine(enabled: stream.expectedSampleCount.map { $0 > 30 * WhisperMel.sampleRate } ?? true)
         defer { progress.clear() }
         // The audio is read, resampled and transcribed window by window (memory stays flat).
         func run(_ onSegment: (WhisperSegment) throws -> Void) throws {
@@ -158,9 +162,7 @@ struct Transcribe: ParsableCommand {
                 try transcriber.transcribe(stream: stream, progress: report, onSegment: onSegment)
             }
             audioSeconds = statistics.durationSeconds
-            if implementation.stats {
-                writeStandardError(String(format: "audio held: at most %.1f s at once\n", statistics.peakHeldSeconds))
-            }
+            held = String(format: "audio held: at most %.1f s at once\n", statistics.peakHeldSeconds)
         }
         if let output {
             var text = renderer.header
