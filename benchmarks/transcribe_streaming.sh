@@ -7,7 +7,7 @@
 #   benchmarks/transcribe_streaming.sh BEFORE AFTER [CLIP...]   (default clips: min1 min10 hour)
 #
 # Clips are benchmarks/out/stream/CLIP.wav (make them with --make). Runs alternate binaries,
-# one run each, 2 threads; peak RSS and wall time come from /usr/bin/time -v. Prints one
+# one run each, 2 threads (MODES="vad" or "no-vad" runs one mode); peak RSS and wall time come from /usr/bin/time -v. Prints one
 # markdown row per clip and mode; outputs stay in benchmarks/out/stream/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +34,7 @@ echo "|---|---|---|---|---|---|---|---|"
 for clip in "${clips[@]}"; do
     wav=$out/$clip.wav
     seconds=$(soxi -D "$wav")
-    for mode in vad no-vad; do
+    for mode in ${MODES:-vad no-vad}; do
         flag=--vad
         [[ $mode == no-vad ]] && flag=--no-vad
         declare -A rss wall
