@@ -75,6 +75,12 @@ public final class AudioStream: CustomStringConvertible {
     /// returns what has arrived rather than waiting to fill the buffer, and a consumer should
     /// flush its output as it goes.
     public var isLive: Bool { source.isLive }
+    /// Samples the whole input will give at ``sampleRate``, when the source announces its
+    /// length (a file header) and no `durationSeconds` cuts it; `nil` otherwise. For progress.
+    public var expectedSampleCount: Int? {
+        guard let frames = source.expectedFrames, framesLeft == nil else { return nil }
+        return Int((Double(frames) * Double(sampleRate) / Double(sourceSampleRate)).rounded())
+    }
     /// Overruns the source counted (a capture that fell behind the device), 0 for files.
     public var sourceOverruns: Int { source.overruns }
 

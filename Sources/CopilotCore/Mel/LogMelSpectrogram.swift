@@ -32,36 +32,41 @@ public struct LogMelSpectrogram: MelExtracting {
     public func logMelSpectrogram(_ samples: UnsafeBufferPointer<Float>) -> MelSpectrogram {
         let frameCount = WhisperMel.frameCount(sampleCount: samples.count)
         let padded = Self.paddedSignal(samples)
+        var (values, maximum) = padded.withUnsafeBufferPointer { unclamped(padded: $0, frameCount: frameCount) }
+        WhisperMel.clamp(&values, maximum: maximum)
+        return MelSpectrogram(melCount: WhisperMel.melCount, frameCount: frameCount, values: values)
+    }
+
+    public func unclampedLogMel(padded: UnsafeBufferPointer<Float>, frameCount: Int) -> MelSpectrogram {
+        MelSpectrogram(melCount: WhisperMel.melCount, frameCount: frameCount, values: unclamped(padded: padded, frameCount: frameCount).values)
+    }
+
+    /// Log10 mel power of `frameCount` frames of `padded`, mel-major, and the largest value.
+    private func unclamped(padded: UnsafeBufferPointer<Float>, frameCount: Int) -> (values: [Float], maximum: Float) {
+        precondition(frameCount == 0 || padded.count >= (frameCount - 1) * WhisperMel.hopLength + WhisperMel.fftSize,
+                     "LogMelSpectrogram: the padded signal is shorter than its frames")
         var values = [Float](repeating: 0, count: WhisperMel.melCount * frameCount)
+        guard frameCount > 0, let signal = padded.baseAddress else { return (values, -.infinity) }
         let batches = (frameCount + Self.lanes - 1) / Self.lanes
         let chunks = min(threadCount, max(1, batches / 8))
         var chunkMax = [Float](repeating: -.infinity, count: chunks)
-        padded.withUnsafeBufferPointer { signal in
-            values.withUnsafeMutableBufferPointer { out in
-                chunkMax.withUnsafeMutableBufferPointer { maxima in
-                    let shared = SharedBuffers(
-                        signal: signal.baseAddress!, out: out.baseAddress!, maxima: maxima.baseAddress!)
-                    let work = { @Sendable (chunk: Int) in
-                        let first = batches * chunk / chunks, last = batches * (chunk + 1) / chunks
-                        shared.maxima[chunk] = self.logMel(
-                            signal: shared.signal, frameCount: frameCount,
-                            batches: first..<last, out: shared.out)
-                    }
-                    if chunks == 1 {
-                        work(0)
-                    } else {
-                        DispatchQueue.concurrentPerform(iterations: chunks, execute: work)
-                    }
+        values.withUnsafeMutableBufferPointer { out in
+            chunkMax.withUnsafeMutableBufferPointer { maxima in
+                let shared = SharedBuffers(signal: signal, out: out.baseAddress!, maxima: maxima.baseAddress!)
+                let work = { @Sendable (chunk: Int) in
+                    let first = batches * chunk / chunks, last = batches * (chunk + 1) / chunks
+                    shared.maxima[chunk] = self.logMel(
+                        signal: shared.signal, frameCount: frameCount,
+                        batches: first..<last, out: shared.out)
+                }
+                if chunks == 1 {
+                    work(0)
+                } else {
+                    DispatchQueue.concurrentPerform(iterations: chunks, execute: work)
                 }
             }
         }
-        let floor = (chunkMax.max() ?? 0) - WhisperMel.dynamicRange
-        values.withUnsafeMutableBufferPointer { out in
-            for i in out.indices {
-                out[i] = (max(out[i], floor) + 4) / 4
-            }
-        }
-        return MelSpectrogram(melCount: WhisperMel.melCount, frameCount: frameCount, values: values)
+        return (values, chunkMax.max() ?? 0)
     }
 
     /// Buffers the chunks of one call share; each chunk writes only its own frames and slot.

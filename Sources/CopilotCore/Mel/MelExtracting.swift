@@ -28,6 +28,43 @@ public enum WhisperMel {
     public static func frameCount(sampleCount: Int) -> Int {
         (max(sampleCount, 0) + trailingPaddingSamples) / hopLength
     }
+
+    /// The padded signal behind `frames` of the features of a signal of `sampleCount` samples
+    /// (the 160 trailing zeros, then reflect padding of 200 on both sides, as
+    /// ``MelExtracting/logMelSpectrogram(_:)`` pads the whole signal): `(frames.count - 1) *
+    /// 160 + 400` samples, frame `frames.lowerBound + k` starting at `k * 160`. `held` holds
+    /// the signal's samples from `heldStart` on; every sample the frames read must be there
+    /// (at most 200 before the first frame's centre and 200 after the last's, or, at the ends,
+    /// the samples the reflection reads: the first 201 and the last 200).
+    ///
+    /// - Complexity: O(frames.count * 160).
+    package static func paddedSignal(
+        frames: Range<Int>, sampleCount: Int, held: UnsafeBufferPointer<Float>, heldStart: Int
+    ) -> [Float] {
+        guard !frames.isEmpty else { return [] }
+        let edge = fftSize / 2
+        let length = sampleCount + trailingPaddingSamples
+        let first = frames.lowerBound * hopLength - edge
+        var padded = [Float](repeating: 0, count: (frames.count - 1) * hopLength + fftSize)
+        padded.withUnsafeMutableBufferPointer { p in
+            for i in p.indices {
+                let position = melReflectIndex(first + i, length: length)
+                guard position < sampleCount else { continue }  // the trailing zeros
+                precondition(position >= heldStart && position - heldStart < held.count, "WhisperMel.paddedSignal: sample \(position) is not held")
+                p[i] = melSanitizedSample(held[position - heldStart])
+            }
+        }
+        return padded
+    }
+
+    /// Features from log10 mel power: clamped to `maximum - 8` (`maximum`: the largest log10
+    /// power of the whole signal) and mapped by `(x + 4) / 4`, in place.
+    package static func clamp(_ values: inout [Float], maximum: Float) {
+        let floor = maximum - dynamicRange
+        values.withUnsafeMutableBufferPointer { out in
+            for i in out.indices { out[i] = (max(out[i], floor) + 4) / 4 }
+        }
+    }
 }
 
 /// A log-mel spectrogram in mel-major order, like numpy's `[80, frames]` array:
@@ -86,6 +123,13 @@ public protocol MelExtracting: Sendable {
     /// Computes the features of the whole signal: `WhisperMel.frameCount(sampleCount:)`
     /// frames, the clamp taken against the maximum over all of them.
     func logMelSpectrogram(_ samples: UnsafeBufferPointer<Float>) -> MelSpectrogram
+
+    /// Log10 mel power, before the clamp, of the `frameCount` frames of `padded` (frame `k`
+    /// reads `padded[k * 160 ..< k * 160 + 400]`; ``WhisperMel/paddedSignal(frames:sampleCount:held:heldStart:)``
+    /// cuts it from a longer signal): the values ``logMelSpectrogram(_:)`` clamps, so a long
+    /// signal's features can be computed a window at a time and clamped against the maximum
+    /// of all of them (``WhisperMel/clamp(_:maximum:)``).
+    func unclampedLogMel(padded: UnsafeBufferPointer<Float>, frameCount: Int) -> MelSpectrogram
 }
 
 extension MelExtracting {

@@ -34,6 +34,10 @@ public final class VoiceActivityRunner {
     /// Frames classified so far.
     public var framesProcessed: Int { frameIndex }
 
+    /// First sample of the segment being built, if one is open; no later segment starts
+    /// before it (nor, with none open, before the next frame).
+    public var openSegmentStartSample: Int? { segmenter.openSegmentStartSample }
+
     /// Consumes samples; calls the callbacks for every frame completed.
     public func feed(_ samples: UnsafeBufferPointer<Float>) throws {
         if keepAudio { retained.append(contentsOf: samples) }

@@ -6,6 +6,8 @@ package struct SpeechGroup: Equatable, Sendable {
     /// long enough for Whisper to end its segment there (joined back to back, tiny.en made one
     /// segment of three sentences, which then spanned both pauses).
     package static let gapSeconds = 1.0
+    /// ``gapSeconds`` in samples at `sampleRate`.
+    package static func gapSamples(sampleRate: Int) -> Int { Int(gapSeconds * Double(sampleRate)) }
     /// The regions, in samples of the input, in order.
     package var regions: [Range<Int>]
     /// Where each region starts in the joined signal, in samples.
@@ -164,33 +166,63 @@ extension Transcriber {
         samples: [Float], speech: SpeechOnlyAudio, encoding: WindowEncoding = .contentThenSilence,
         progress: (Double, Double) -> Void = { _, _ in }, onSegment: (WhisperSegment) throws -> Void
     ) throws {
-        let windowSamples = encoder.dimensions.melFrames / Self.framesPerSecond * speech.sampleRate
         let groups = SpeechGroup.groups(
-            speech.regions.filter { $0.upperBound <= samples.count }, maximumSamples: windowSamples,
-            gapSamples: Int(SpeechGroup.gapSeconds * Double(speech.sampleRate)))
-        let sampleRate = Double(speech.sampleRate)
-        let total = Double(groups.reduce(0) { $0 + $1.joinedCount }) / sampleRate
-        var done = 0.0
-        var nextId = 0
-        var previousTokens: [Int] = []
+            speech.regions.filter { $0.upperBound <= samples.count }, maximumSamples: windowSamples(sampleRate: speech.sampleRate),
+            gapSamples: SpeechGroup.gapSamples(sampleRate: speech.sampleRate))
+        let total = Double(groups.reduce(0) { $0 + $1.joinedCount }) / Double(speech.sampleRate)
+        var context = SpeechGroupContext()
         for group in groups {
-            var groupTokens: [Int] = []
-            var failed = false
             try transcribe(
-                samples: group.joined(samples), previousTokens: previousTokens, encoding: encoding,
-                speechFraction: { group.speechFraction(start: $0, end: $1, speech: speech) },
-                progress: { groupDone, _ in progress(done + groupDone, total) }
-            ) { segment in
-                groupTokens += segment.tokens
-                failed = failed || segment.temperature > options.promptResetOnTemperature
-                for var placed in group.place(segment, sampleRate: speech.sampleRate, text: detokenize) {
-                    placed.id = nextId
-                    nextId += 1
-                    try onSegment(placed)
-                }
-            }
-            previousTokens = options.conditionOnPreviousText && !failed ? Array((previousTokens + groupTokens).suffix(224)) : []
-            done += Double(group.joinedCount) / sampleRate
+                group: group, joined: group.joined(samples), speech: speech, encoding: encoding, context: &context,
+                progress: { progress($0, total) }, onSegment: onSegment)
         }
     }
+
+    /// Samples in one window at `sampleRate`.
+    func windowSamples(sampleRate: Int) -> Int {
+        encoder.dimensions.melFrames / Self.framesPerSecond * sampleRate
+    }
+
+    /// Transcribes one group (its `joined` samples) as ``transcribe(samples:speech:encoding:progress:onSegment:)``
+    /// does, carrying the prompt, the segment ids and the seconds done in `context`;
+    /// `progress(done)` counts seconds of speech.
+    package func transcribe(
+        group: SpeechGroup, joined: [Float], speech: SpeechOnlyAudio, encoding: WindowEncoding, context: inout SpeechGroupContext,
+        progress: (Double) -> Void, onSegment: (WhisperSegment) throws -> Void
+    ) throws {
+        var groupTokens: [Int] = []
+        var failed = false
+        var nextId = context.nextId
+        let done = context.doneSeconds
+        try transcribe(
+            samples: joined, previousTokens: context.previousTokens, encoding: encoding,
+            speechFraction: { group.speechFraction(start: $0, end: $1, speech: speech) },
+            progress: { groupDone, _ in progress(done + groupDone) }
+        ) { segment in
+            groupTokens += segment.tokens
+            failed = failed || segment.temperature > options.promptResetOnTemperature
+            for var placed in group.place(segment, sampleRate: speech.sampleRate, text: detokenize) {
+                placed.id = nextId
+                nextId += 1
+                try onSegment(placed)
+            }
+        }
+        context.nextId = nextId
+        context.previousTokens = options.conditionOnPreviousText && !failed ? Array((context.previousTokens + groupTokens).suffix(224)) : []
+        context.doneSeconds += Double(group.joinedCount) / Double(speech.sampleRate)
+    }
+}
+
+/// What one speech group's transcription hands the next: the prompt, the next segment id and
+/// the seconds of speech done.
+package struct SpeechGroupContext {
+    /// Tokens of the text so far that prompt the next group (empty after a failed group).
+    package var previousTokens: [Int] = []
+    /// Id of the next segment.
+    package var nextId = 0
+    /// Seconds of joined speech transcribed.
+    package var doneSeconds = 0.0
+
+    /// The context before the first group.
+    package init() {}
 }

@@ -162,10 +162,25 @@ public final class Transcriber {
         speechFraction: ((_ startSeconds: Double, _ endSeconds: Double) -> Double)? = nil, shouldStop: () -> Bool = { false },
         progress: (Double, Double) -> Void = { _, _ in }, onSegment: (WhisperSegment) throws -> Void
     ) throws {
-        let features = mel.logMelSpectrogram(samples)
+        try transcribe(
+            features: mel.logMelSpectrogram(samples), sampleCount: samples.count, previousTokens: previousTokens,
+            encoding: encoding, fallback: fallback, maximumTokensPerSecond: maximumTokensPerSecond, bestOf: bestOf,
+            stopsAtRepetition: stopsAtRepetition, speechFraction: speechFraction, shouldStop: shouldStop,
+            progress: progress, onSegment: onSegment)
+    }
+
+    /// ``transcribe(samples:previousTokens:encoding:fallback:maximumTokensPerSecond:bestOf:stopsAtRepetition:speechFraction:shouldStop:progress:onSegment:)``
+    /// from the log-mel `features` of a signal of `sampleCount` samples, read a window at a
+    /// time (``StreamedLogMel`` keeps a long signal's on disk).
+    package func transcribe(
+        features: some MelFeatureWindows, sampleCount: Int, previousTokens: [Int] = [], encoding: WindowEncoding = .padded,
+        fallback: Bool = true, maximumTokensPerSecond: Double? = nil, bestOf: Int? = nil, stopsAtRepetition: Bool = false,
+        speechFraction: ((_ startSeconds: Double, _ endSeconds: Double) -> Double)? = nil, shouldStop: () -> Bool = { false },
+        progress: (Double, Double) -> Void = { _, _ in }, onSegment: (WhisperSegment) throws -> Void
+    ) throws {
         // Features are clamped to 8 decades below their maximum, then mapped by (x + 4) / 4:
         // the floor, where silence lies, is 2 below the largest value.
-        let silence = (features.values.max() ?? 2) - 2
+        let silence = features.maximumFeature - 2
         let windowFrames = encoder.dimensions.melFrames
         let contentFrames = features.frameCount - 1
         let secondsPerFrame = 1 / Double(Self.framesPerSecond)
@@ -175,13 +190,13 @@ public final class Transcriber {
         var nextId = 0
         var lastSpeech = 0.0  // end of the last word so far (word timestamps)
         let total = Double(max(contentFrames, 0)) * secondsPerFrame
-        let duration = Double(samples.count) / Double(WhisperMel.sampleRate)
+        let duration = Double(sampleCount) / Double(WhisperMel.sampleRate)
         while seek < contentFrames {
             let timeOffset = Double(seek) * secondsPerFrame
             let segmentSize = min(windowFrames, contentFrames - seek)
             let segmentDuration = Double(segmentSize) * secondsPerFrame
             let encodedFrames = encoding.encodedFrames(contentFrames: segmentSize, windowFrames: windowFrames)
-            let window = features.window(startFrame: seek, frameCount: segmentSize)
+            let window = try features.features(startFrame: seek, frameCount: segmentSize)
                 .window(startFrame: 0, frameCount: encodedFrames, padding: encoding == .contentThenSilence ? silence : 0)
             if shouldStop() { throw CancellationError() }
             let encoded = encoder.encode(mel: window.values, frameCount: encodedFrames)

@@ -22,7 +22,6 @@ public struct ReferenceLogMelSpectrogram: MelExtracting {
     public func logMelSpectrogram(_ samples: UnsafeBufferPointer<Float>) -> MelSpectrogram {
         let n = WhisperMel.fftSize
         let hop = WhisperMel.hopLength
-        let bins = WhisperMel.binCount
         let melCount = WhisperMel.melCount
 
         // np.pad(waveform, (0, 160)), then np.pad(..., (200, 200), mode="reflect").
@@ -36,15 +35,7 @@ public struct ReferenceLogMelSpectrogram: MelExtracting {
 
         // Every STFT frame but the last.
         let frameCount = (padded.count - n) / hop + 1 - 1
-        var logSpec = [[Double]](repeating: [Double](repeating: 0, count: frameCount), count: melCount)
-        for frame in 0..<frameCount {
-            let power = fft.powerSpectrum((0..<n).map { padded[frame * hop + $0] * window[$0] })
-            for mel in 0..<melCount {
-                var sum = 0.0
-                for k in 0..<bins { sum += filters[mel][k] * power[k] }
-                logSpec[mel][frame] = log10(max(sum, Double(WhisperMel.powerFloor)))
-            }
-        }
+        let logSpec = logPower(padded: padded, frameCount: frameCount)
 
         var globalMax = -Double.infinity
         for row in logSpec { for v in row { globalMax = max(globalMax, v) } }
@@ -56,6 +47,29 @@ public struct ReferenceLogMelSpectrogram: MelExtracting {
             }
         }
         return MelSpectrogram(melCount: melCount, frameCount: frameCount, values: values)
+    }
+
+    public func unclampedLogMel(padded: UnsafeBufferPointer<Float>, frameCount: Int) -> MelSpectrogram {
+        let logSpec = logPower(padded: padded.map(Double.init), frameCount: frameCount)
+        return MelSpectrogram(melCount: WhisperMel.melCount, frameCount: frameCount, values: logSpec.flatMap { $0.map(Float.init) })
+    }
+
+    /// log10 mel power of `frameCount` frames of `padded` (frame f at `f * 160`), per band.
+    private func logPower(padded: [Double], frameCount: Int) -> [[Double]] {
+        let n = WhisperMel.fftSize
+        let hop = WhisperMel.hopLength
+        let bins = WhisperMel.binCount
+        let melCount = WhisperMel.melCount
+        var logSpec = [[Double]](repeating: [Double](repeating: 0, count: frameCount), count: melCount)
+        for frame in 0..<frameCount {
+            let power = fft.powerSpectrum((0..<n).map { padded[frame * hop + $0] * window[$0] })
+            for mel in 0..<melCount {
+                var sum = 0.0
+                for k in 0..<bins { sum += filters[mel][k] * power[k] }
+                logSpec[mel][frame] = log10(max(sum, Double(WhisperMel.powerFloor)))
+            }
+        }
+        return logSpec
     }
 
     /// librosa-style Slaney mel filters (`get_mel_filters` in faster-whisper), rounded to float.

@@ -27,10 +27,11 @@ struct ImplementationOptions: ParsableArguments {
         if let notice = report.notice { writeStandardError(notice + "\n") }
     }
 
-    /// With `--stats`: the reports and the time since `start` for `audioSeconds` of input.
-    func printStatistics(_ reports: [ImplementationReport], since start: UInt64, audioSeconds: Double?) {
+    /// With `--stats`: the reports and the time since `start` for `audioSeconds` of input,
+    /// then `more` (whole lines the subcommand adds).
+    func printStatistics(_ reports: [ImplementationReport], since start: UInt64, audioSeconds: Double?, more: String = "") {
         guard stats else { return }
-        writeStandardError(reports.map(\.statistics).joined() + ImplementationOptions.timeLine(since: start, audioSeconds: audioSeconds))
+        writeStandardError(reports.map(\.statistics).joined() + ImplementationOptions.timeLine(since: start, audioSeconds: audioSeconds) + more)
     }
 
     /// "time: 1.234 s (for 60.0 s of audio: 48.6x real time)".

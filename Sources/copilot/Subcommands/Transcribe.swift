@@ -18,7 +18,9 @@ struct Transcribe: ParsableCommand {
             are never decoded (no words from them; an hour of silence costs seconds), a long \
             pause never loses the speech after it, and every timestamp lies on its speech, inside \
             the file. --no-vad decodes every 30 s window of the input exactly as faster-whisper \
-            does (greedy search, timestamp rules, temperature fallback), token for token.
+            does (greedy search, timestamp rules, temperature fallback), token for token. A \
+            file is read and transcribed as it goes: memory stays flat whatever its length \
+            (--no-vad keeps the log-mel in $TMPDIR, 115 MB an hour).
 
             With --live, the audio is transcribed while it arrives (a microphone, a pipe, a FIFO, \
             or a file at --pace realtime): a streaming VAD cuts utterances (with pre-roll), and \
@@ -177,18 +179,17 @@ struct Transcribe: ParsableCommand {
             implementation.printStatistics([report, vadReport], since: start, audioSeconds: nil)
             return
         }
-        let input = try stream.readAll()
         var reports = [report]
-        defer {
-            implementation.printStatistics(reports, since: start, audioSeconds: Double(input.count) / Double(WhisperMel.sampleRate))
-        }
-        var speech: SpeechOnlyAudio?
+        var audioSeconds: Double?
+        var held = ""
+        defer { implementation.printStatistics(reports, since: start, audioSeconds: audioSeconds, more: held) }
+        var detector: (any VoiceActivityDetecting)?
         if settings.vad {
-            let (detector, vadReport) = try ImplementationSelection.voiceDetector(
+            let (vadDetector, vadReport) = try ImplementationSelection.voiceDetector(
                 settings: VADSettings(section: configuration.section("vad")), format: .segments, requested: requested)
             implementation.announce(vadReport)
             reports.append(vadReport)
-            speech = try SpeechOnlyAudio(samples: input, sampleRate: WhisperMel.sampleRate, detector: detector)
+            detector = vadDetector
         }
         let renderer = TranscriptRenderer(format: settings.format)
         let cues = maxLineWidth.map { WordCueCutter(maxLineWidth: $0, maxLineCount: maxLineCount) }
@@ -201,15 +202,19 @@ struct Transcribe: ParsableCommand {
                 return renderer.render(cue, number: cueNumber)
             }.joined()
         }
-        let progress = ProgressLine(enabled: Double(input.count) > 30 * Double(WhisperMel.sampleRate))
+        // An input of unknown length (stdin) gets the line once its length is known (--no-vad).
+        let progress = ProgressLine(enabled: stream.expectedSampleCount.map { $0 > 30 * WhisperMel.sampleRate } ?? true)
         defer { progress.clear() }
+        // The audio is read, resampled and transcribed window by window (memory stays flat).
         func run(_ onSegment: (WhisperSegment) throws -> Void) throws {
             let report: (Double, Double) -> Void = { progress.update(label: "transcribe", done: $0, total: $1) }
-            if let speech {
-                try transcriber.transcribe(samples: input, speech: speech, progress: report, onSegment: onSegment)
+            let statistics = if let detector {
+                try transcriber.transcribe(stream: stream, detector: detector, progress: report, onSegment: onSegment)
             } else {
-                try transcriber.transcribe(samples: input, progress: report, onSegment: onSegment)
+                try transcriber.transcribe(stream: stream, progress: report, onSegment: onSegment)
             }
+            audioSeconds = statistics.durationSeconds
+            held = String(format: "audio held: at most %.1f s at once\n", statistics.peakHeldSeconds)
         }
         if let output {
             var text = renderer.header

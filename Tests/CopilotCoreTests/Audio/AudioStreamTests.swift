@@ -279,3 +279,28 @@ import Testing
         }
     }
 }
+
+/// What `copilot transcribe` reads: files opened as the CLI opens them, read in the
+/// transcriber's blocks, give exactly what reading the whole file at once gives.
+@Suite struct StreamedFileReadTests {
+    @Test(arguments: [(AudioFileFormat.wav, 44_100, 2), (.flac, 48_000, 1), (.mp3, 44_100, 2), (.wav, 16_000, 1)])
+    func blocksConcatenateToTheWholeRead(format: AudioFileFormat, rate: Int, channels: Int) throws {
+        let dir = try AudioFixtures.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let signal = AudioFixtures.sine(frequency: 440, rate: rate, frames: rate * 3 + 123, channels: channels)
+        let path = try AudioFixtures.write(signal, to: dir, name: "t.\(format)", format: format, rate: rate, channels: channels)
+        func open() throws -> AudioStream {
+            try AudioStream.open(AudioInputRequest(source: .file(path: path), targetRate: 16_000))
+        }
+        let whole = try open().readAll()
+        var blocks: [Float] = []
+        var reads = 0
+        try Transcriber.forEachBlock(of: open()) {
+            blocks.append(contentsOf: $0)
+            reads += 1
+        }
+        #expect(blocks == whole)
+        #expect(reads >= 3, "read in \(reads) blocks")
+        #expect(whole.count > 3 * 16_000)
+    }
+}
