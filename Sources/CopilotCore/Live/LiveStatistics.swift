@@ -24,7 +24,7 @@ public struct LiveStatistics: Sendable, Equatable {
     /// in the input, when the worker began it (with paced input: the VAD's decision time plus
     /// the post-roll plus the wait for the worker).
     public var speculationStartLagSeconds: [Double] = []
-    /// Finals and partials not printed because their text was faster than speech (see
+    /// Finals not printed because their text was faster than speech (see
     /// ``SpeakingRate``).
     public var implausible = 0
     /// Utterances cut because they reached the maximum length.

@@ -84,15 +84,16 @@ import Testing
         #expect(hidden.events.map(\.kind) == [.final])
     }
 
-    /// Text faster than speech over an utterance (Whisper writing sentences over a burst of
-    /// noise or babble) is not printed, counted in the statistics and traced; without the
+    /// A final faster than speech over its utterance (Whisper writing sentences over a burst
+    /// of noise or babble) is not printed, counted in the statistics and traced; without the
     /// check the same finals are printed.
     @Test func textFasterThanSpeechIsNotPrinted() throws {
         var options = LiveTranscriptionOptions()
         options.partialMs = 60
         let fast = try run(Self.meeting, options: options, transcriber: ToneTranscriber(repeatWords: 40))
-        #expect(fast.events.isEmpty, "\(fast.events.map(\.text))")
-        #expect(fast.statistics.implausible >= 3)
+        // A partial already shown is closed by an empty final.
+        #expect(fast.events.filter { $0.kind == .final }.allSatisfy { $0.text.isEmpty }, "\(fast.events.map(\.text))")
+        #expect(fast.statistics.implausible == 3)
         #expect(fast.statistics.report.contains("too fast to be speech"))
         options.maximumWordsPerSecond = nil
         let unchecked = try run(Self.meeting, options: options, transcriber: ToneTranscriber(repeatWords: 40))
