@@ -141,13 +141,7 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
     /// Whether a content type is `application/json` (any case, any parameters), without
     /// lowercasing a copy.
     static func isJSON(_ contentType: String) -> Bool {
-        var given = contentType.utf8.makeIterator()
-        for expected in "application/json".utf8 {
-            guard let byte = given.next() else { return false }
-            let lower = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 0x20 : byte
-            guard lower == expected else { return false }
-        }
-        return true
+        contentType.utf8.starts(lowercasedASCII: "application/json")
     }
 
     /// Checks the body and routes the request: the model, the task and its tuner, the
@@ -616,14 +610,9 @@ struct ChatHeaders: Sendable {
     var task: String?
     /// `x-copilot-cache`.
     var cache: String?
+}
 
-    init(authorization: String? = nil, contentType: String? = nil, task: String? = nil, cache: String? = nil) {
-        self.authorization = authorization
-        self.contentType = contentType
-        self.task = task
-        self.cache = cache
-    }
-
+extension ChatHeaders {
     init(_ fields: HTTPFields) {
         self.init(
             authorization: fields[.authorization], contentType: fields[.contentType], task: fields[CopilotHeaders.task],
@@ -633,10 +622,11 @@ struct ChatHeaders: Sendable {
     init(_ headers: HTTPHeaders) {
         for (name, value) in headers {
             switch name.utf8.count {
-            case 12 where name.utf8.elementsEqual(lowercasedASCII: "content-type"): Self.add(value, to: &contentType)
-            case 13 where name.utf8.elementsEqual(lowercasedASCII: "authorization"): Self.add(value, to: &authorization)
-            case 14 where name.utf8.elementsEqual(lowercasedASCII: "x-copilot-task"): Self.add(value, to: &task)
-            case 15 where name.utf8.elementsEqual(lowercasedASCII: "x-copilot-cache"): Self.add(value, to: &cache)
+            // The lengths are equal, so a matching start is the whole name.
+            case 12 where name.utf8.starts(lowercasedASCII: "content-type"): Self.add(value, to: &contentType)
+            case 13 where name.utf8.starts(lowercasedASCII: "authorization"): Self.add(value, to: &authorization)
+            case 14 where name.utf8.starts(lowercasedASCII: "x-copilot-task"): Self.add(value, to: &task)
+            case 15 where name.utf8.starts(lowercasedASCII: "x-copilot-cache"): Self.add(value, to: &cache)
             default: break
             }
         }
@@ -648,10 +638,11 @@ struct ChatHeaders: Sendable {
 }
 
 extension String.UTF8View {
-    /// Whether these bytes, ASCII letters lowercased, are `lowercase` (which is lowercase).
-    fileprivate func elementsEqual(lowercasedASCII lowercase: StaticString) -> Bool {
+    /// Whether these bytes, ASCII letters lowercased, start with `lowercase` (which is
+    /// lowercase), without lowercasing a copy.
+    fileprivate func starts(lowercasedASCII lowercase: StaticString) -> Bool {
         lowercase.withUTF8Buffer { expected in
-            elementsEqual(expected) { byte, want in
+            starts(with: expected) { byte, want in
                 ((UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte) == want
             }
         }

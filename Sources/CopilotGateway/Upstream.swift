@@ -87,11 +87,10 @@ struct UpstreamCaller: Sendable {
     let pool: UpstreamConnectionPool?
     /// Path of `{base_url}/chat/completions` on the provider's host.
     let path: String
-    /// The pooled request's own headers (`accept`, `authorization`), for a JSON answer and for a stream.
-    private let jsonHeaders: [(String, String)]
-    private let streamHeaders: [(String, String)]
-    /// The pooled request head for a JSON answer, as bytes (nil with no pool).
+    /// The pooled request heads, as bytes built once, with the request's own headers
+    /// (`accept`, `authorization`): for a JSON answer and for a stream (nil with no pool).
     private let jsonHead: UpstreamRequestHead?
+    private let streamHead: UpstreamRequestHead?
 
     init(
         client: HTTPClient, provider: ProviderSettings, url: String, authorization: String?, mock: MockProvider?, pool: UpstreamConnectionPool?,
@@ -105,9 +104,8 @@ struct UpstreamCaller: Sendable {
         self.pool = pool
         self.path = path
         let auth = authorization.map { [("authorization", $0)] } ?? []
-        jsonHeaders = [("accept", "application/json")] + auth
-        streamHeaders = [("accept", "text/event-stream")] + auth
-        jsonHead = pool?.requestHead(path: path, headers: jsonHeaders)
+        jsonHead = pool?.requestHead(path: path, headers: [("accept", "application/json")] + auth)
+        streamHead = pool?.requestHead(path: path, headers: [("accept", "text/event-stream")] + auth)
     }
 
     /// Whether ``completion(body:deadlineNs:on:cancellation:)`` can make its calls (a plain-HTTP provider).
@@ -224,9 +222,11 @@ struct UpstreamCaller: Sendable {
     }
 
     private func openPooled(_ pool: UpstreamConnectionPool, body: ByteBuffer, timeoutNs: UInt64, firstChunkTimeoutNs: UInt64?) async throws -> UpstreamAnswer {
+        guard let head = firstChunkTimeoutNs == nil ? jsonHead : streamHead else {
+            throw UpstreamFailure(.connection, "\(provider.name) is not a plain-HTTP provider")
+        }
         let reply = try await pool.post(
-            path: path, body: body, headers: firstChunkTimeoutNs == nil ? jsonHeaders : streamHeaders, timeoutNs: timeoutNs,
-            firstChunkTimeoutNs: firstChunkTimeoutNs, provider: provider.name)
+            head: head, body: body, timeoutNs: timeoutNs, firstChunkTimeoutNs: firstChunkTimeoutNs, provider: provider.name)
         if let failure = Self.failure(status: reply.head, body: reply.body, provider: provider.name) { throw failure }
         if let rest = reply.rest {
             return UpstreamAnswer(firstChunk: reply.body, body: UpstreamBody(pooled: rest))

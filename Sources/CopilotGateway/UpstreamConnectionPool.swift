@@ -99,17 +99,16 @@ final class UpstreamConnectionPool: Sendable {
         UpstreamRequestHead(path: path, host: hostHeader, headers: extra)
     }
 
-    /// POSTs `body` to `path` and returns the whole answer, or throws ``UpstreamFailure``.
+    /// POSTs `body` with `head` (from ``requestHead(path:headers:)``) and returns the whole
+    /// answer, or throws ``UpstreamFailure``.
     /// `timeoutNs` bounds the whole exchange, connecting included.
     /// With `firstChunkTimeoutNs`, the answer is a stream: it returns at the first body chunk
     /// of a 2xx answer (which must come within that time), the rest following in `rest`.
     /// Cancelling the task closes the connection and throws `CancellationError`.
     func post(
-        path: String, body: ByteBuffer, headers extra: [(String, String)], timeoutNs: UInt64, firstChunkTimeoutNs: UInt64? = nil,
-        provider: String
+        head: UpstreamRequestHead, body: ByteBuffer, timeoutNs: UInt64, firstChunkTimeoutNs: UInt64? = nil, provider: String
     ) async throws -> UpstreamReply {
         try Task.checkCancellation()
-        let head = requestHead(path: path, headers: extra)
         let eventLoop = MultiThreadedEventLoopGroup.currentEventLoop ?? group.next()
         let cancellation = ExchangeCancellation()
         return try await withTaskCancellationHandler {
@@ -122,7 +121,7 @@ final class UpstreamConnectionPool: Sendable {
         }
     }
 
-    /// ``post(path:body:headers:timeoutNs:firstChunkTimeoutNs:provider:)`` without a task:
+    /// ``post(head:body:timeoutNs:firstChunkTimeoutNs:provider:)`` without a task:
     /// the answer completes on `eventLoop` (the connection is taken from that loop's idle ones
     /// when it has one, or opened on it). It fails with ``UpstreamFailure``, or with
     /// `CancellationError` once `cancellation` was cancelled (not the provider's failure).
@@ -199,7 +198,7 @@ final class UpstreamConnectionPool: Sendable {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(RawRequestEncoder())
                     try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
-                    try channel.pipeline.syncOperations.addHandler(UpstreamExchangeHandler())
+                    try sync.addHandler(UpstreamExchangeHandler())
                 }
             }
             .connect(host: host, port: port)

@@ -15,7 +15,8 @@ import Testing
             // Every request after the first finds the previous one's connection in the pool,
             // closed or about to be: each must still succeed, on a new connection.
             let reply = try await pool.post(
-                path: "/v1/chat/completions", body: ByteBuffer(string: "{}"), headers: [], timeoutNs: 60_000_000_000, provider: "p")
+                head: pool.requestHead(path: "/v1/chat/completions", headers: []), body: ByteBuffer(string: "{}"), timeoutNs: 60_000_000_000,
+                provider: "p")
             #expect(reply.head.status == .ok, "request \(i)")
             #expect(String(buffer: reply.body).contains("again"), "request \(i)")
             if pauseNs > 0 { try await Task.sleep(nanoseconds: pauseNs) }
