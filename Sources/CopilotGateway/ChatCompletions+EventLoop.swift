@@ -2,13 +2,14 @@ import CopilotCore
 import NIOCore
 
 extension ChatCompletions {
-    /// The answer to `prepared` without a Swift task (for a request ``answersOnLoop(_:)``):
+    /// The answer to `prepared` without a Swift task (for a request ``answersOnLoop(_:streams:)``):
     /// the failover plan run with callbacks on `eventLoop`, each attempt through its
     /// provider's pool from that loop, a retry's backoff a timer on it. It completes on
     /// `eventLoop`, never with an error, with the answers, counts and headers of
     /// ``reply(to:)``. Once `cancellation` is cancelled (the client went away) the upstream
     /// call is closed and the request is counted as closed by the client (499), not as its
-    /// provider's failure.
+    /// provider's failure. A stream's reply carries a ``ChatCompletions/Relay`` from its first
+    /// chunk on (its lease still to be finished).
     func answerOnLoop(_ prepared: Prepared, on eventLoop: any EventLoop, cancellation: ExchangeCancellation) -> EventLoopFuture<Reply> {
         let attempts = LoopAttempts(chat: self, prepared: prepared, eventLoop: eventLoop, cancellation: cancellation)
         attempts.begin()
@@ -83,22 +84,43 @@ final class LoopAttempts<Selector: ModelSelecting>: @unchecked Sendable {
         guard let (lease, upstreamModel) = chat.lease(provider, model: prepared.chat.model, task: prepared.task) else {
             return failed(provider, chat.unavailable(provider), attemptStart: attemptStart)
         }
-        chat.gateway.callers[provider].completion(
-            body: prepared.chat.body(for: upstreamModel), deadlineNs: prepared.decision.deadlineNs, on: eventLoop, cancellation: cancellation
-        ).whenComplete { result in
-            switch result {
-            case .success(let bytes):
-                lease.finish(success: true, ttftNs: monotonicNanoseconds())
-                self.chat.gateway.metrics.failover(fallbacks: self.plan.fallbacks, retries: self.plan.retries)
-                self.waitedNs &+= monotonicNanoseconds() &- attemptStart
-                self.promise.succeed(self.chat.completed(bytes, lease: lease, prepared: self.prepared, waitedNs: self.waitedNs))
-            case .failure(let failure as UpstreamFailure):
-                lease.finish(success: false, ttftNs: nil)
-                self.failed(provider, failure, attemptStart: attemptStart)
-            case .failure:
-                lease.abandon()  // cancelled: neither for nor against the provider
-                self.cancelled()
+        let caller = chat.gateway.callers[provider]
+        let body = prepared.chat.body(for: upstreamModel), deadlineNs = prepared.decision.deadlineNs
+        guard prepared.chat.stream else {
+            caller.completion(body: body, deadlineNs: deadlineNs, on: eventLoop, cancellation: cancellation).whenComplete { result in
+                self.ended(result, provider: provider, lease: lease, attemptStart: attemptStart) { bytes in
+                    lease.finish(success: true, ttftNs: monotonicNanoseconds())
+                    self.waitedNs &+= monotonicNanoseconds() &- attemptStart
+                    return self.chat.completed(bytes, lease: lease, prepared: self.prepared, waitedNs: self.waitedNs)
+                }
             }
+            return
+        }
+        caller.stream(body: body, deadlineNs: deadlineNs, on: eventLoop, cancellation: cancellation).whenComplete { result in
+            self.ended(result, provider: provider, lease: lease, attemptStart: attemptStart) { start in
+                // The lease is finished when the stream ends.
+                let firstByteNs = monotonicNanoseconds()
+                self.waitedNs &+= firstByteNs &- attemptStart
+                return self.chat.relayed(start.first, rest: start.rest, lease: lease, firstByteNs: firstByteNs, prepared: self.prepared, waitedNs: self.waitedNs)
+            }
+        }
+    }
+
+    /// What follows an attempt's call: the reply `answered` makes of its result, the next
+    /// step after its failure, or the end of a cancelled request.
+    private func ended<Value>(
+        _ result: Result<Value, any Error>, provider: Int, lease: AttemptLease<Selector>, attemptStart: UInt64, answered: (Value) -> Chat.Reply
+    ) {
+        switch result {
+        case .success(let value):
+            chat.gateway.metrics.failover(fallbacks: plan.fallbacks, retries: plan.retries)
+            promise.succeed(answered(value))
+        case .failure(let failure as UpstreamFailure):
+            lease.finish(success: false, ttftNs: nil)
+            failed(provider, failure, attemptStart: attemptStart)
+        case .failure:
+            lease.abandon()  // cancelled: neither for nor against the provider
+            cancelled()
         }
     }
 

@@ -170,10 +170,12 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
             cacheKey: cacheKey)
     }
 
-    /// Whether ``answerOnLoop(_:on:cancellation:)`` can answer `prepared`: a whole JSON answer
-    /// (no stream), nothing to cache, no hedge, and only plain-HTTP providers to try.
-    func answersOnLoop(_ prepared: Prepared) -> Bool {
-        !prepared.chat.stream && prepared.cacheKey == nil && (prepared.decision.hedgeAfterNs == nil || prepared.decision.ranked.count < 2)
+    /// Whether ``answerOnLoop(_:on:cancellation:)`` can answer `prepared`: nothing to cache,
+    /// no hedge, and only plain-HTTP providers to try. A stream is answered there only when
+    /// `streams` (its server can relay one).
+    func answersOnLoop(_ prepared: Prepared, streams: Bool) -> Bool {
+        (streams || !prepared.chat.stream) && prepared.cacheKey == nil
+            && (prepared.decision.hedgeAfterNs == nil || prepared.decision.ranked.count < 2)
             && prepared.plan.candidates.allSatisfy { gateway.callers[$0].answersOnEventLoop }
     }
 
@@ -385,19 +387,42 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
         _ answer: UpstreamAnswer, lease: AttemptLease<Selector>, firstByteNs: UInt64, requestID: String, startNs: UInt64, waitedNs: UInt64,
         cacheKey: String?, parameters: GenerationParameters?, tunedHeader: String?
     ) -> Reply {
-        let overheadNs = (monotonicNanoseconds() &- startNs) &- waitedNs
-        gateway.metrics.request(status: 200, overheadSeconds: Double(overheadNs) / 1e9)
-        gateway.learning?.remember(requestID, provider: lease.provider, task: lease.task, parameters: parameters)
-        var headers = Self.headers(provider: lease.gateway.settings.providers[lease.provider].name, requestID: requestID, overheadNs: overheadNs)
-        if let tunedHeader { headers[CopilotHeaders.tuned] = tunedHeader }
-        headers[.contentType] = "text/event-stream"
-        headers[.cacheControl] = "no-cache"
+        var headers = streamHeaders(lease: lease, requestID: requestID, startNs: startNs, waitedNs: waitedNs, parameters: parameters, tunedHeader: tunedHeader)
         let cache = cacheKey == nil ? nil : gateway.cache
         if cache != nil { headers[GatewayCache.header] = "miss" }
         let stream = ReplyStream(
             first: answer.firstChunk, upstream: UpstreamBodyBox(answer.body), lease: lease, firstByteNs: firstByteNs,
             providerName: lease.gateway.settings.providers[lease.provider].name, cache: cache, cacheKey: cacheKey)
         return Reply(status: 200, headers: headers, body: ByteBuffer(), stream: stream)
+    }
+
+    /// A stream from a pooled connection that has started, for its server to relay (from
+    /// ``answerOnLoop(_:on:cancellation:)``; never cached).
+    func relayed(_ first: ByteBuffer, rest: PooledStream, lease: AttemptLease<Selector>, firstByteNs: UInt64, prepared: Prepared, waitedNs: UInt64) -> Reply {
+        let headers = streamHeaders(
+            lease: lease, requestID: prepared.requestID, startNs: prepared.startNs, waitedNs: waitedNs, parameters: prepared.chat.parameters,
+            tunedHeader: prepared.tunedHeader)
+        let relay = Relay(first: first, rest: rest, lease: lease, firstByteNs: firstByteNs, providerName: gateway.settings.providers[lease.provider].name)
+        return Reply(status: 200, headers: headers, body: ByteBuffer(), relay: relay)
+    }
+
+    /// A stream's headers, with the request counted and remembered for feedback.
+    private func streamHeaders(
+        lease: AttemptLease<Selector>, requestID: String, startNs: UInt64, waitedNs: UInt64, parameters: GenerationParameters?, tunedHeader: String?
+    ) -> ReplyHeaders {
+        let overheadNs = (monotonicNanoseconds() &- startNs) &- waitedNs
+        gateway.metrics.request(status: 200, overheadSeconds: Double(overheadNs) / 1e9)
+        gateway.learning?.remember(requestID, provider: lease.provider, task: lease.task, parameters: parameters)
+        var headers = Self.headers(provider: gateway.settings.providers[lease.provider].name, requestID: requestID, overheadNs: overheadNs)
+        if let tunedHeader { headers[CopilotHeaders.tuned] = tunedHeader }
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return headers
+    }
+
+    /// The SSE event that ends a stream whose provider failed after its first chunk.
+    static func brokenStreamEvent(provider: String) -> String {
+        "data: " + GatewayError.upstreamUnavailable(model: provider, detail: "the stream broke off").body + "\n\n"
     }
 
     /// An answer before a server writes it: status, headers and either the whole body or a
@@ -409,6 +434,8 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
         var body: ByteBuffer
         /// The rest of a streamed answer.
         var stream: ReplyStream?
+        /// The rest of a streamed answer a server relays from the loop (the fast path only).
+        var relay: Relay?
 
         /// The same answer as a Hummingbird response.
         var response: Response {
@@ -420,6 +447,17 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
                 try await writer.finish(nil)
             })
         }
+    }
+
+    /// A streamed answer relayed on the event loops: its first chunk, the rest from the pooled
+    /// connection, and the attempt to finish when the stream ends (with success), breaks off
+    /// (failure, after an SSE error event) or is dropped by the client (abandoned).
+    struct Relay: Sendable {
+        let first: ByteBuffer
+        let rest: PooledStream
+        let lease: AttemptLease<Selector>
+        let firstByteNs: UInt64
+        let providerName: String
     }
 
     /// The chunks of a streamed answer: the first one, then every chunk as it arrives. A
@@ -459,8 +497,7 @@ struct ChatCompletions<Selector: ModelSelecting>: Sendable {
                     chunk = try await body.next()
                 } catch {
                     lease.finish(success: false, ttftNs: firstByteNs)
-                    let event = "data: " + GatewayError.upstreamUnavailable(model: providerName, detail: "the stream broke off").body + "\n\n"
-                    try? await write(ByteBuffer(string: event))
+                    try? await write(ByteBuffer(string: ChatCompletions.brokenStreamEvent(provider: providerName)))
                     return
                 }
                 guard let chunk else { break }

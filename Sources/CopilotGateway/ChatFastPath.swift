@@ -12,10 +12,11 @@ import NIOHTTPTypesHTTP1
 /// checks and routes it there (``ChatCompletions/prepare(headers:body:requestID:startNs:)``,
 /// the same checks, routing, cache, failover, retries and metrics as the router's handler),
 /// and writes the answer straight to the connection, without Hummingbird's per-request
-/// machinery (router, the async channel's streams, the response writer). A whole JSON answer
-/// from plain-HTTP providers is produced on the loop with callbacks
-/// (``ChatCompletions/answerOnLoop(_:on:cancellation:)``, no Swift task); streams, cacheable
-/// requests, hedges and mock or https providers run in one task.
+/// machinery (router, the async channel's streams, the response writer). The answer from
+/// plain-HTTP providers is produced on the loop with callbacks
+/// (``ChatCompletions/answerOnLoop(_:on:cancellation:)``, no Swift task), a stream relayed
+/// chunk by chunk from the upstream connection as it arrives (``relay(_:_:close:)``);
+/// cacheable requests, hedges and mock or https providers run in one task.
 ///
 /// Every other request passes through to Hummingbird unchanged, and so does a chat request
 /// that arrives while Hummingbird is still answering an earlier request on the connection, so
@@ -52,6 +53,8 @@ final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, Remova
     private var task: Task<Void, Never>?
     /// The upstream call of an answer produced on the loop.
     private var cancellation: ExchangeCancellation?
+    /// The stream being relayed from the loop, if any.
+    private var relaying: ChatCompletions<Selector>.Relay?
     private var context: ChannelHandlerContext?
     /// The context of the connection's ``RawAnswerWriter``, next to the socket.
     private var rawContext: ChannelHandlerContext?
@@ -71,9 +74,9 @@ final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, Remova
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        // A whole answer is written as bytes from the head of the pipeline, past Hummingbird's
-        // HTTPTypes conversion and NIO's response encoder (about 5% of the gateway's CPU per
-        // request at 64 connections). Streams keep the encoders, which chunk them.
+        // Answers made on the loop are written as bytes from the head of the pipeline, past
+        // Hummingbird's HTTPTypes conversion and NIO's response encoder (about 5% of the
+        // gateway's CPU per request at 64 connections). Streams from a task keep the encoders.
         let writer = RawAnswerWriter()
         do {
             try context.pipeline.syncOperations.addHandler(writer, position: .first)
@@ -176,7 +179,7 @@ final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, Remova
             return
         }
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
-        if chat.answersOnLoop(prepared) {
+        if chat.answersOnLoop(prepared, streams: rawContext != nil) {
             let cancellation = ExchangeCancellation()
             self.cancellation = cancellation
             // Started, and later written, as tasks of the loop rather than inside the read
@@ -186,7 +189,13 @@ final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, Remova
             // wakes the other side for every request).
             eventLoop.execute {
                 chat.answerOnLoop(prepared, on: eventLoop, cancellation: cancellation).whenSuccess { reply in
-                    eventLoop.execute { handler.value.writeWhole(reply, close: closeAfter) }
+                    eventLoop.execute {
+                        if let relay = reply.relay {
+                            handler.value.relay(reply, relay, close: closeAfter)
+                        } else {
+                            handler.value.writeWhole(reply, close: closeAfter)
+                        }
+                    }
                 }
             }
             return
@@ -198,10 +207,10 @@ final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, Remova
     }
 
     /// The head of an answer as this handler writes it.
-    private static func responseHead(_ reply: ChatCompletions<Selector>.Reply) -> HTTPResponseHead {
+    static func responseHead(_ reply: ChatCompletions<Selector>.Reply, streamed: Bool) -> HTTPResponseHead {
         var headers = HTTPHeaders(reply.headers.fields.map { ($0.name.rawName, $0.value) })
         headers.add(name: "Server", value: "copilot")  // as Hummingbird's answers say
-        if reply.stream == nil { headers.add(name: "Content-Length", value: String(reply.body.readableBytes)) }
+        if !streamed { headers.add(name: "Content-Length", value: String(reply.body.readableBytes)) }
         return HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: reply.status), headers: headers)
     }
 
@@ -215,7 +224,7 @@ final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, Remova
             onLoop(eventLoop) { handler.value.writeWhole(reply, close: closeAfter) }
             return
         }
-        let response = responseHead(reply)
+        let response = responseHead(reply, streamed: true)
         onLoop(eventLoop) { _ = handler.value.send(.head(response), flush: false, on: eventLoop) }
         do {
             try await stream.pump { chunk in
@@ -241,7 +250,7 @@ final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, Remova
     private func writeWhole(_ reply: ChatCompletions<Selector>.Reply, close: Bool) {
         guard let context else { return }
         guard let rawContext else {
-            context.write(wrapOutboundOut(.head(Self.responseHead(reply))), promise: nil)
+            context.write(wrapOutboundOut(.head(Self.responseHead(reply, streamed: false))), promise: nil)
             if reply.body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(reply.body))), promise: nil) }
             end(close: close)
             return
@@ -250,11 +259,44 @@ final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, Remova
         ended(close: close)
     }
 
-    /// A whole answer as HTTP/1.1 bytes: what the codecs would write for ``responseHead(_:)``
+    /// A whole answer as HTTP/1.1 bytes: what the codecs would write for ``responseHead(_:streamed:)``
     /// and the body (status line with its reason phrase, the fields as they are, then
     /// `content-length`).
     static func encoded(_ reply: ChatCompletions<Selector>.Reply, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var out = allocator.buffer(capacity: 256 + reply.body.readableBytes)
+        let length = String(reply.body.readableBytes)
+        var out = encodedHead(reply, framing: ("Content-Length: ", length), capacity: reply.body.readableBytes, allocator: allocator)
+        out.writeImmutableBuffer(reply.body)
+        return out
+    }
+
+    /// The head of a streamed answer and its first chunk as HTTP/1.1 bytes: what NIO's
+    /// response encoder writes for ``responseHead(_:streamed:)`` (`transfer-encoding: chunked` added)
+    /// and the chunk.
+    static func encodedStreamStart(_ reply: ChatCompletions<Selector>.Reply, first: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var out = encodedHead(reply, framing: ("transfer-encoding: ", "chunked"), capacity: first.readableBytes + 16, allocator: allocator)
+        appendChunk(first, to: &out)
+        return out
+    }
+
+    /// `chunk` framed as HTTP/1.1 chunked encoding does (nothing for an empty one, which
+    /// would end the body).
+    static func appendChunk(_ chunk: ByteBuffer, to out: inout ByteBuffer) {
+        guard chunk.readableBytes > 0 else { return }
+        out.writeString(String(chunk.readableBytes, radix: 16))
+        out.writeStaticString("\r\n")
+        out.writeImmutableBuffer(chunk)
+        out.writeStaticString("\r\n")
+    }
+
+    /// The last chunk of a chunked body.
+    static var chunkedEnd: StaticString { "0\r\n\r\n" }
+
+    /// The status line and fields of an answer, then `Server` and the field that frames the
+    /// body (`framing`: its name with `: `, and its value), with room for `capacity` more bytes.
+    private static func encodedHead(
+        _ reply: ChatCompletions<Selector>.Reply, framing: (name: String, value: String), capacity: Int, allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
+        var out = allocator.buffer(capacity: 256 + capacity)
         out.writeStaticString("HTTP/1.1 ")
         out.writeString(String(reply.status))
         out.writeStaticString(" ")
@@ -262,9 +304,8 @@ final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, Remova
         out.writeStaticString("\r\n")
         // The fields copied in one pass over the buffer's memory (a write per piece costs an
         // exclusivity check and a capacity check each).
-        let contentLength = String(reply.body.readableBytes)
-        let server = "Server: copilot\r\nContent-Length: "
-        var length = server.utf8.count + contentLength.utf8.count + 4
+        let server = "Server: copilot\r\n"
+        var length = server.utf8.count + framing.name.utf8.count + framing.value.utf8.count + 4
         for field in reply.headers.fields { length += field.name.rawName.utf8.count + field.value.utf8.count + 4 }
         out.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { memory in
             var offset = 0
@@ -290,12 +331,63 @@ final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, Remova
                 copy("\r\n")
             }
             copy(server)
-            copy(contentLength)
+            copy(framing.name)
+            copy(framing.value)
             copy("\r\n\r\n")
             return offset
         }
-        out.writeImmutableBuffer(reply.body)
         return out
+    }
+
+    /// Relays a stream that has started (from ``ChatCompletions/answerOnLoop(_:on:cancellation:)``):
+    /// the head and first chunk at once, then each chunk as it comes, as bytes from the head
+    /// of the pipeline. A client that cannot keep up stops the upstream's reads until it can
+    /// again; one that goes away closes the upstream connection.
+    private func relay(_ reply: ChatCompletions<Selector>.Reply, _ relay: ChatCompletions<Selector>.Relay, close: Bool) {
+        guard let context, let rawContext, let cancellation, cancellation.onCancel({ relay.rest.cancel() }) else {
+            relay.rest.cancel()  // the client went away as the stream started
+            relay.lease.abandon()
+            return
+        }
+        relaying = relay
+        rawContext.writeAndFlush(NIOAny(Self.encodedStreamStart(reply, first: relay.first, allocator: context.channel.allocator)), promise: nil)
+        if !context.channel.isWritable { relay.rest.setReading(false) }
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        relay.rest.attach(
+            on: context.eventLoop, chunk: { handler.value.relayChunk($0) }, end: { handler.value.relayEnd($0, close: close) })
+    }
+
+    private func relayChunk(_ chunk: ByteBuffer) {
+        guard let context, let rawContext, let relaying else { return }  // gone: the upstream is being closed
+        var out = context.channel.allocator.buffer(capacity: chunk.readableBytes + 12)
+        Self.appendChunk(chunk, to: &out)
+        rawContext.writeAndFlush(NIOAny(out), promise: nil)
+        if !context.channel.isWritable { relaying.rest.setReading(false) }
+    }
+
+    private func relayEnd(_ error: (any Error)?, close: Bool) {
+        guard let relaying else { return }
+        self.relaying = nil
+        guard let context, let rawContext, cancellation?.isCancelled == false else {
+            relaying.lease.abandon()  // the client went away; its cancellation closed the upstream
+            return
+        }
+        var out = context.channel.allocator.buffer(capacity: error == nil ? 5 : 256)
+        if error == nil {
+            relaying.lease.finish(success: true, ttftNs: relaying.firstByteNs)
+        } else {
+            // After the first chunk there is no failing over: the client learns it in an event.
+            relaying.lease.finish(success: false, ttftNs: relaying.firstByteNs)
+            Self.appendChunk(ByteBuffer(string: ChatCompletions<Selector>.brokenStreamEvent(provider: relaying.providerName)), to: &out)
+        }
+        out.writeStaticString(Self.chunkedEnd)
+        rawContext.writeAndFlush(NIOAny(out), promise: nil)
+        ended(close: close)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        relaying?.rest.setReading(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
     }
 
     private func send(_ part: HTTPServerResponsePart, flush: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
@@ -318,6 +410,7 @@ final class ChatFastPath<Selector: ModelSelecting>: ChannelDuplexHandler, Remova
     private func ended(close: Bool) {
         task = nil
         cancellation = nil
+        relaying = nil
         phase = .idle
         guard let context else { return }
         if close {

@@ -137,6 +137,28 @@ struct UpstreamCaller: Sendable {
         }
     }
 
+    /// The start of a streamed answer through the pool, without a task: completed on
+    /// `eventLoop` at the first chunk (which must come within `ttft_timeout_ms`), the rest to
+    /// be read from the ``PooledStream``. Fails as ``completion(body:deadlineNs:on:cancellation:)``
+    /// does, and with the failures of a stream's start in
+    /// ``open(body:request:upstreamModel:deadlineNs:)``. Only for a caller that ``answersOnEventLoop``.
+    func stream(body: ByteBuffer, deadlineNs: UInt64, on eventLoop: any EventLoop, cancellation: ExchangeCancellation) -> EventLoopFuture<
+        (first: ByteBuffer, rest: PooledStream)
+    > {
+        guard let pool, let streamHead, mock == nil else {
+            return eventLoop.makeFailedFuture(UpstreamFailure(.connection, "\(provider.name) is not a plain-HTTP provider"))
+        }
+        let now = monotonicNanoseconds()
+        let attemptEnd = min(deadlineNs, now &+ UInt64(provider.timeoutMs) * 1_000_000)
+        guard attemptEnd > now else { return eventLoop.makeFailedFuture(UpstreamFailure(.timeout, "deadline passed")) }
+        return pool.post(
+            head: streamHead, body: body, timeoutNs: attemptEnd - now, firstChunkTimeoutNs: UInt64(provider.ttftTimeoutMs) * 1_000_000,
+            provider: provider.name, on: eventLoop, cancellation: cancellation
+        )
+        .hop(to: eventLoop)
+        .flatMapThrowing { reply in try streamStart(reply) }
+    }
+
     /// A cheap check that an answer is a JSON object: first and last non-blank bytes are braces
     /// (a full parse would cost more than the rest of the gateway's work).
     static func looksLikeJSONObject(_ buffer: ByteBuffer) -> Bool {
@@ -227,15 +249,20 @@ struct UpstreamCaller: Sendable {
         }
         let reply = try await pool.post(
             head: head, body: body, timeoutNs: timeoutNs, firstChunkTimeoutNs: firstChunkTimeoutNs, provider: provider.name)
+        guard firstChunkTimeoutNs != nil else {
+            if let failure = Self.failure(status: reply.head, body: reply.body, provider: provider.name) { throw failure }
+            return UpstreamAnswer(firstChunk: nil, body: UpstreamBody(chunks: [reply.body], delayNs: 0))
+        }
+        let (first, rest) = try streamStart(reply)
+        return UpstreamAnswer(firstChunk: first, body: UpstreamBody(pooled: rest.asyncStream()))
+    }
+
+    /// A stream's first chunk and the rest, or the failure its answer is.
+    private func streamStart(_ reply: UpstreamReply) throws -> (first: ByteBuffer, rest: PooledStream) {
         if let failure = Self.failure(status: reply.head, body: reply.body, provider: provider.name) { throw failure }
-        if let rest = reply.rest {
-            return UpstreamAnswer(firstChunk: reply.body, body: UpstreamBody(pooled: rest))
-        }
-        if firstChunkTimeoutNs != nil {
-            // A 2xx "stream" that ended with no body at all.
-            throw UpstreamFailure(.invalidResponse, "\(provider.name) sent an empty stream")
-        }
-        return UpstreamAnswer(firstChunk: nil, body: UpstreamBody(chunks: [reply.body], delayNs: 0))
+        // A 2xx "stream" that ended with no body at all.
+        guard let rest = reply.rest else { throw UpstreamFailure(.invalidResponse, "\(provider.name) sent an empty stream") }
+        return (reply.body, rest)
     }
 
     private func openMock(_ mock: MockProvider, request: ChatRequest, model: String) async throws -> UpstreamAnswer {

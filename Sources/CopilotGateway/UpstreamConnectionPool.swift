@@ -10,7 +10,103 @@ import Synchronization
 struct UpstreamReply: Sendable {
     var head: HTTPResponseHead
     var body: ByteBuffer
-    var rest: AsyncThrowingStream<ByteBuffer, any Error>?
+    var rest: PooledStream?
+}
+
+/// The rest of a stream coming from a pooled connection, after its first chunk: chunks are
+/// kept until a reader attaches, then passed to it as they arrive, on the reader's loop, with
+/// no Swift task (``attach(on:chunk:end:)``); or read as an `AsyncThrowingStream`
+/// (``asyncStream()``). A reader that cannot keep up stops the connection's reads
+/// (``setReading(_:)``); one that goes away closes the connection (``cancel()``).
+final class PooledStream: @unchecked Sendable {
+    // @unchecked: the state is touched only on the connection's loop.
+    private struct Reader {
+        let loop: any EventLoop
+        let chunk: @Sendable (ByteBuffer) -> Void
+        let end: @Sendable ((any Error)?) -> Void
+    }
+
+    private let channel: any Channel
+    private var pending: [ByteBuffer] = []
+    /// How the stream ended before a reader attached: `.some(nil)` at its end, or its failure.
+    private var outcome: (any Error)??
+    private var reader: Reader?
+    /// Whether the exchange still runs (its reads may be stopped).
+    private var running = true
+    private var paused = false
+
+    init(channel: any Channel) {
+        self.channel = channel
+    }
+
+    /// Called by the exchange on the connection's loop: a chunk.
+    func deliver(_ chunk: ByteBuffer) {
+        guard let reader else { return pending.append(chunk) }
+        Self.run(on: reader.loop) { reader.chunk(chunk) }
+    }
+
+    /// Called by the exchange on the connection's loop: the end (`nil`) or a failure. Reads
+    /// stopped by the reader are turned back on, so the connection can serve again.
+    func finish(_ error: (any Error)?) {
+        guard running else { return }
+        running = false
+        if paused {
+            paused = false
+            channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+        }
+        guard let reader else { return outcome = .some(error) }
+        self.reader = nil
+        Self.run(on: reader.loop) { reader.end(error) }
+    }
+
+    /// Passes the chunks that came and will come to `chunk`, then the end or the failure to
+    /// `end` (once), all on `loop`, in order.
+    func attach(on loop: any EventLoop, chunk: @escaping @Sendable (ByteBuffer) -> Void, end: @escaping @Sendable ((any Error)?) -> Void) {
+        Self.run(on: channel.eventLoop) { [self] in
+            let reader = Reader(loop: loop, chunk: chunk, end: end)
+            let kept = pending
+            pending = []
+            if !kept.isEmpty { Self.run(on: loop) { for c in kept { chunk(c) } } }
+            if let outcome {
+                self.outcome = nil
+                Self.run(on: loop) { end(outcome) }
+            } else {
+                self.reader = reader
+            }
+        }
+    }
+
+    /// The stream as an `AsyncThrowingStream` (for a reader in a task); dropping it closes
+    /// the connection.
+    func asyncStream() -> AsyncThrowingStream<ByteBuffer, any Error> {
+        let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+        continuation.onTermination = { [self] reason in
+            if case .cancelled = reason { cancel() }  // the reader went away
+        }
+        attach(on: channel.eventLoop, chunk: { continuation.yield($0) }, end: { error in continuation.finish(throwing: error) })
+        return stream
+    }
+
+    /// Whether the reader has stopped the connection's reads (read on the connection's loop).
+    var readsStopped: Bool { paused }
+
+    /// Stops (`false`) or resumes (`true`) reading from the connection, from any thread.
+    func setReading(_ on: Bool) {
+        Self.run(on: channel.eventLoop) { [self] in
+            guard running, paused == on else { return }
+            paused = !on
+            channel.setOption(ChannelOptions.autoRead, value: on).whenFailure { _ in }
+        }
+    }
+
+    /// Drops the rest: closes the connection (from any thread).
+    func cancel() {
+        channel.close(promise: nil)
+    }
+
+    private static func run(on loop: any EventLoop, _ body: @escaping @Sendable () -> Void) {
+        if loop.inEventLoop { body() } else { loop.execute(body) }
+    }
 }
 
 /// Cancels one upstream exchange from any thread: marks it cancelled and runs what the
@@ -276,7 +372,7 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, RemovableChannelHand
 
     static let maxBodyBytes = 64 << 20
     private var promise: EventLoopPromise<UpstreamReply>?
-    private var continuation: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
+    private var stream: PooledStream?
     private var head: HTTPResponseHead?
     private var body = ByteBuffer()
     private var timer: Scheduled<Void>?
@@ -321,16 +417,12 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, RemovableChannelHand
                 if let promise, let head {
                     // The first chunk: the answer has started.
                     self.promise = nil
-                    let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
-                    self.continuation = continuation
-                    let channel = context.channel
-                    continuation.onTermination = { reason in
-                        if case .cancelled = reason { channel.close(promise: nil) }  // the reader went away
-                    }
+                    let stream = PooledStream(channel: context.channel)
+                    self.stream = stream
                     arm(deadline, failure: .timeout)
                     promise.succeed(UpstreamReply(head: head, body: chunk, rest: stream))
                 } else {
-                    continuation?.yield(chunk)
+                    stream?.deliver(chunk)
                 }
                 return
             }
@@ -348,9 +440,9 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, RemovableChannelHand
             timer?.cancel()
             timer = nil
             let keepAlive = head?.isKeepAlive ?? false
-            if let continuation {
-                self.continuation = nil
-                continuation.finish()
+            if let stream {
+                self.stream = nil
+                stream.finish(nil)
             } else if let promise, let head {
                 self.promise = nil
                 promise.succeed(UpstreamReply(head: head, body: body, rest: nil))
@@ -385,9 +477,9 @@ final class UpstreamExchangeHandler: ChannelInboundHandler, RemovableChannelHand
         timer?.cancel()
         timer = nil
         pool = nil
-        if let continuation {
-            self.continuation = nil
-            continuation.finish(throwing: failure)
+        if let stream {
+            self.stream = nil
+            stream.finish(failure)
         }
         guard let promise else { return }
         self.promise = nil

@@ -84,6 +84,46 @@ import Testing
         }
     }
 
+    /// A stream, a stream that breaks off, and a whole answer pipelined on one connection:
+    /// each is chunked and ended on its own, in order, and the connection serves on (the fast
+    /// path relays streams from the loop; the router's path writes them from a task).
+    @Test(arguments: [true, false]) func pipelinedStreamsAreChunkedAndEndedInOrder(fastPath: Bool) async throws {
+        let words = FakeBehaviour.stream(words: ["one ", "two ", "three"], delayMs: 5)
+        let upstream = FakeUpstream(.answer("fine"), first: [words, words, .dropStream(afterChunks: 2)])
+        try await FakeUpstream.run([upstream]) { urls in
+            try await Self.withGateway(try GatewayTest.settings(urls: urls), fastPath: fastPath) { port, _ in
+                let stream = #"{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}"#
+                let text = try await Self.exchange(port: port, Self.post(stream) + Self.post(stream, close: true))
+                #expect(Self.statusLines(text) == [200, 200], "\(text)")
+                let answers = text.components(separatedBy: "HTTP/1.1 ").dropFirst()
+                for answer in answers {
+                    #expect(answer.lowercased().contains("transfer-encoding: chunked\r\n"), "\(answer)")
+                    #expect(answer.hasSuffix("\r\n0\r\n\r\n"), "each stream ends with the last chunk: \(answer)")
+                    let body = answer.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+                    var decoder = ChatStreamDecoder()
+                    let words = decoder.feed(Array(Self.dechunked(body).utf8)).joined()
+                    #expect(words == "one two three" && decoder.done, "\(answer)")
+                }
+                let broken = try await Self.exchange(port: port, Self.post(stream) + Self.post(Self.chat, close: true))
+                #expect(Self.statusLines(broken) == [200, 200], "\(broken)")
+                #expect(broken.contains("the stream broke off") && broken.hasSuffix(#""content":"fine"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#), "\(broken)")
+                #expect(broken.components(separatedBy: "\r\n0\r\n\r\n").count == 2, "the broken stream is ended: \(broken)")
+            }
+        }
+    }
+
+    /// A chunked body's data (chunk sizes and framing removed).
+    static func dechunked(_ body: String) -> String {
+        var rest = Substring(body), out = ""
+        while let line = rest.range(of: "\r\n"), let size = Int(rest[..<line.lowerBound], radix: 16), size > 0 {
+            let start = rest.utf8.index(line.upperBound, offsetBy: 0)
+            let end = rest.utf8.index(start, offsetBy: size)
+            out += String(rest[start..<end])
+            rest = rest[rest.utf8.index(end, offsetBy: 2)...]
+        }
+        return out
+    }
+
     @Test(arguments: [true, false]) func aBodyOverTheLimitIsRefusedAndTheConnectionServesOn(fastPath: Bool) async throws {
         try await FakeUpstream.run([FakeUpstream(.answer("ok"))]) { urls in
             try await Self.withGateway(try GatewayTest.settings(urls: urls, route: "max_body_bytes = 1024"), fastPath: fastPath) { port, _ in
@@ -159,20 +199,51 @@ import Testing
         let reply = ChatCompletions<HealthWeightedSelector>.Reply(status: status, headers: replyHeaders, body: ByteBuffer(string: body))
         let raw = ChatFastPath<HealthWeightedSelector>.encoded(reply, allocator: ByteBufferAllocator())
 
-        let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(HTTPResponseEncoder(configuration: .init()))
-        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
         var head = HTTPResponse(status: .init(code: status), headerFields: headers)
         head.headerFields[.server] = "copilot"
         head.headerFields[.contentLength] = String(body.utf8.count)
-        try channel.writeOutbound(HTTPResponsePart.head(head))
-        if !body.isEmpty { try channel.writeOutbound(HTTPResponsePart.body(ByteBuffer(string: body))) }
-        try channel.writeOutbound(HTTPResponsePart.end(nil))
+        let encoded = try Self.encodedByNIO(HTTP1ToHTTPServerCodec(secure: false)) { channel in
+            try channel.writeOutbound(HTTPResponsePart.head(head))
+            if !body.isEmpty { try channel.writeOutbound(HTTPResponsePart.body(ByteBuffer(string: body))) }
+            try channel.writeOutbound(HTTPResponsePart.end(nil))
+        }
+        #expect(String(buffer: raw) == encoded)
+        #expect(String(buffer: raw).hasPrefix("HTTP/1.1 \(status) "))
+    }
+
+    /// What NIO's response encoder (behind `codec`, if any) writes for the parts `write` writes.
+    static func encodedByNIO(_ codec: (any ChannelHandler)? = nil, _ write: (EmbeddedChannel) throws -> Void) throws -> String {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(HTTPResponseEncoder(configuration: .init()))
+        if let codec { try channel.pipeline.syncOperations.addHandler(codec) }
+        try write(channel)
         var encoded = ByteBuffer()
         while var part = try channel.readOutbound(as: ByteBuffer.self) { encoded.writeBuffer(&part) }
-        #expect(String(buffer: raw) == String(buffer: encoded))
-        #expect(String(buffer: raw).hasPrefix("HTTP/1.1 \(status) "))
         _ = try channel.finish()
+        return String(buffer: encoded)
+    }
+
+    /// The bytes the fast path writes for a relayed stream (head and first chunk, each later
+    /// chunk, the end) are those NIO's response encoder writes for the same parts, as the
+    /// stream's task path writes them.
+    @Test(arguments: [[#"data: {"a":1}\#n\#n"#], [#"data: {"id":"c"}\#n\#n"#, String(repeating: "x", count: 300), "data: [DONE]\n\n"]])
+    func aRelayedStreamIsWhatTheEncoderWrites(chunks: [String]) throws {
+        var replyHeaders = ReplyHeaders()
+        replyHeaders[CopilotHeaders.provider] = "u0"
+        replyHeaders[.contentType] = "text/event-stream"
+        replyHeaders[.cacheControl] = "no-cache"
+        let reply = ChatCompletions<HealthWeightedSelector>.Reply(status: 200, headers: replyHeaders, body: ByteBuffer())
+        var raw = ChatFastPath<HealthWeightedSelector>.encodedStreamStart(reply, first: ByteBuffer(string: chunks[0]), allocator: ByteBufferAllocator())
+        for chunk in chunks.dropFirst() { ChatFastPath<HealthWeightedSelector>.appendChunk(ByteBuffer(string: chunk), to: &raw) }
+        raw.writeStaticString(ChatFastPath<HealthWeightedSelector>.chunkedEnd)
+
+        let encoded = try Self.encodedByNIO { channel in
+            try channel.writeOutbound(HTTPServerResponsePart.head(ChatFastPath<HealthWeightedSelector>.responseHead(reply, streamed: true)))
+            for chunk in chunks { try channel.writeOutbound(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: chunk)))) }
+            try channel.writeOutbound(HTTPServerResponsePart.end(nil))
+        }
+        #expect(String(buffer: raw) == encoded)
+        #expect(String(buffer: raw).contains("transfer-encoding: chunked\r\n\r\n"))
     }
 
     /// An answer's headers keep the order they were set in, replace in place, and never let a

@@ -44,14 +44,17 @@ import Testing
         return try chat.prepare(headers: headers, body: GatewayTest.chatBody(model: model, stream: stream), requestID: "r", startNs: monotonicNanoseconds())
     }
 
-    @Test func onlyWholeAnswersFromPlainHTTPProvidersAreMadeOnTheLoop() async throws {
+    @Test func onlyAnswersFromPlainHTTPProvidersAreMadeOnTheLoop() async throws {
         try await Self.withChat { chat in
             let plain = try Self.prepared(chat, model: "m"), stream = try Self.prepared(chat, model: "m", stream: true)
             let mock = try Self.prepared(chat, model: "mock-m"), tls = try Self.prepared(chat, model: "tls-m")
-            #expect(chat.answersOnLoop(plain))
-            #expect(!chat.answersOnLoop(stream), "a stream runs in a task")
-            #expect(!chat.answersOnLoop(mock), "a mock provider answers in a task")
-            #expect(!chat.answersOnLoop(tls), "https goes through AsyncHTTPClient")
+            let mockStream = try Self.prepared(chat, model: "mock-m", stream: true)
+            #expect(chat.answersOnLoop(plain, streams: false))
+            #expect(chat.answersOnLoop(stream, streams: true), "a stream is relayed from the loop")
+            #expect(!chat.answersOnLoop(stream, streams: false), "a stream runs in a task when the server cannot relay it")
+            #expect(!chat.answersOnLoop(mock, streams: true), "a mock provider answers in a task")
+            #expect(!chat.answersOnLoop(mockStream, streams: true), "a mock provider streams in a task")
+            #expect(!chat.answersOnLoop(tls, streams: true), "https goes through AsyncHTTPClient")
         }
     }
 

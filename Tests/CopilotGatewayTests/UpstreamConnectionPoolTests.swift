@@ -2,10 +2,52 @@
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import Synchronization
 import Testing
+
+/// What a stream's reader was given, in order.
+private final class Seen: Sendable {
+    private let list = Mutex<[String]>([])
+    func add(_ item: String) { list.withLock { $0.append(item) } }
+    var all: [String] { list.withLock { $0 } }
+}
 
 /// The keep-alive pool against an upstream that drops connections as they are reused.
 @Suite struct UpstreamConnectionPoolTests {
+    /// A stream's chunks that came before its reader attached reach it first, in order, then
+    /// the rest and the end, once; a reader's pause stops the connection's reads, and the
+    /// end turns them back on.
+    @Test func aPooledStreamKeepsEarlyChunksAndPassesOnTheRestInOrder() throws {
+        let channel = EmbeddedChannel()
+        let stream = PooledStream(channel: channel)
+        stream.deliver(ByteBuffer(string: "a"))
+        stream.deliver(ByteBuffer(string: "b"))
+        let seen = Seen()
+        stream.attach(on: channel.eventLoop, chunk: { seen.add(String(buffer: $0)) }, end: { seen.add($0 == nil ? "end" : "failed") })
+        #expect(seen.all == ["a", "b"])
+        stream.setReading(false)
+        #expect(stream.readsStopped)
+        stream.deliver(ByteBuffer(string: "c"))
+        stream.finish(nil)
+        stream.finish(UpstreamExchangeHandler.Failure.closedMidAnswer)  // after the end: ignored
+        stream.setReading(false)  // after the end: ignored
+        #expect(seen.all == ["a", "b", "c", "end"])
+        #expect(!stream.readsStopped, "the connection can serve the next request")
+        _ = try channel.finish()
+    }
+
+    /// A stream that failed before its reader attached hands over its chunks, then the failure.
+    @Test func aPooledStreamThatFailedEarlyStillGivesItsChunksThenTheFailure() throws {
+        let channel = EmbeddedChannel()
+        let stream = PooledStream(channel: channel)
+        stream.deliver(ByteBuffer(string: "a"))
+        stream.finish(UpstreamExchangeHandler.Failure.closedMidAnswer)
+        let seen = Seen()
+        stream.attach(on: channel.eventLoop, chunk: { seen.add(String(buffer: $0)) }, end: { seen.add($0 == nil ? "end" : "failed") })
+        #expect(seen.all == ["a", "failed"])
+        _ = try channel.finish()
+    }
+
     /// The timeout is long because it is not what is tested: a suite run in parallel on two
     /// cores can keep a request waiting for seconds. A request the pool lost still fails.
     static func postMany(_ upstream: ClosingUpstream, count: Int, pauseNs: UInt64) async throws {
