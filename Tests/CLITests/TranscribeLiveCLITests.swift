@@ -248,6 +248,8 @@ import Testing
         #expect(output.status == 64 && output.err.contains("redirect"))
         let pace = try CLI.run(["transcribe", "x.wav", "--live", "--pace", "fast"])
         #expect(pace.status == 64)
+        let keep = try CLI.run(["transcribe", "x.wav", "--keep-all-finals"])
+        #expect(keep.status == 64 && keep.err.contains("--keep-all-finals") && keep.err.contains("--live"), "stderr: \(keep.err)")
         let help = try CLI.run(["transcribe", "--help"])
         #expect(help.out.contains("--live") && help.out.contains("--partials") && help.out.contains("copilot transcribe --live"))
         #expect(!help.out.contains("--final-encoding"))

@@ -27,6 +27,8 @@ public struct LiveJobRecord: Sendable, Equatable {
         /// Text spoken faster than anyone talks over the utterance's speech (see
         /// ``SpeakingRate``): not printed.
         case implausible
+        /// A final heard as several voices at once (babble, see ``Voicing``): not printed.
+        case babble
         /// A partial whose final was already queued when it finished: not printed.
         case superseded
         /// Dropped between two decoder steps because a more urgent job arrived.
@@ -53,6 +55,8 @@ public struct LiveJobRecord: Sendable, Equatable {
     public var text: String
     /// The decoder's mean log probability of that text, when there is one.
     public var avgLogProb: Double?
+    /// The strength of the utterance's voicing (see ``Voicing``), when a final's was measured.
+    public var voicing: Double?
 
     /// Creates a record.
     public init(
@@ -69,6 +73,6 @@ public struct LiveJobRecord: Sendable, Equatable {
 
     /// The record as one JSON object on one line, newline included.
     public var jsonLine: String {
-        "{\"job\":\"\(job.rawValue)\",\"utterance\":\(utterance),\"audio_end\":\(LiveTranscriptEvent.seconds(audioEnd)),\"outcome\":\"\(outcome.rawValue)\",\"started\":\(LiveTranscriptEvent.seconds(started)),\"finished\":\(LiveTranscriptEvent.seconds(finished)),\"text\":\(JSONText.quote(text))\(avgLogProb.map { ",\"avg_logprob\":\(($0 * 1000).rounded() / 1000)" } ?? "")}\n"
+        "{\"job\":\"\(job.rawValue)\",\"utterance\":\(utterance),\"audio_end\":\(LiveTranscriptEvent.seconds(audioEnd)),\"outcome\":\"\(outcome.rawValue)\",\"started\":\(LiveTranscriptEvent.seconds(started)),\"finished\":\(LiveTranscriptEvent.seconds(finished)),\"text\":\(JSONText.quote(text))\(avgLogProb.map { ",\"avg_logprob\":\(($0 * 1000).rounded() / 1000)" } ?? "")\(voicing.map { ",\"voicing\":\(($0 * 1000).rounded() / 1000)" } ?? "")}\n"
     }
 }

@@ -27,6 +27,8 @@ public struct LiveStatistics: Sendable, Equatable {
     /// Finals not printed because their text was faster than speech (see
     /// ``SpeakingRate``).
     public var implausible = 0
+    /// Finals not printed because they were several voices at once (see ``Voicing``).
+    public var babble = 0
     /// Utterances cut because they reached the maximum length.
     public var forcedCuts = 0
     /// Most finals that waited for the worker at once.
@@ -54,7 +56,7 @@ public struct LiveStatistics: Sendable, Equatable {
     /// The statistics as a few lines for stderr.
     public var report: String {
         var lines = [
-            "live: \(Self.fixed(inputSeconds, 1)) s of audio, \(finals) finals, \(partials) partials (\(skippedPartials) skipped, \(abandonedPartials) abandoned while decoding, \(partialsFinishedBeforeSpeculation) finished before a speculation), \(forcedCuts) forced cuts, \(implausible) too fast to be speech",
+            "live: \(Self.fixed(inputSeconds, 1)) s of audio, \(finals) finals, \(partials) partials (\(skippedPartials) skipped, \(abandonedPartials) abandoned while decoding, \(partialsFinishedBeforeSpeculation) finished before a speculation), \(forcedCuts) forced cuts, \(implausible) too fast to be speech, \(babble) several voices at once",
             "live: decoding \(Self.fixed(decodeSeconds, 2)) s (\(Self.fixed(inputSeconds > 0 ? decodeSeconds / inputSeconds : 0, 3))x real time), slowest final \(Self.ms(slowestFinalDecodeSeconds)) ms, speculative decodes \(speculationsUsed)/\(speculations) used, finals waiting at most \(peakPendingFinals)",
             "live: ring peak \(ringPeakMs) of \(ringCapacityMs) ms, overruns \(overruns)",
         ]

@@ -138,6 +138,10 @@ public struct LiveTranscriptionOptions: Sendable, Equatable {
     /// after 200 ms of speech while Whisper also hears the pre-roll, and checking them held
     /// back the first partial of 15 of the latency corpus's utterances (p50 503 ms against 315).
     public var maximumWordsPerSecond: Double? = SpeakingRate.defaultMaximumWordsPerSecond
+    /// A final whose speech has a weaker voicing than this is several voices at once
+    /// (babble) and is not printed (see ``Voicing``); `nil`: no check. Partials are not
+    /// checked, as for the speaking rate.
+    public var minimumVoicingStrength: Double? = Voicing.defaultMinimumStrength
     /// Prompt each utterance with the text committed before it. Off by default: prompted
     /// with the previous utterance, tiny.en often repeats it instead of transcribing a short
     /// or noisy one (measured: WER 0.24 against 0.11 without).
@@ -408,9 +412,10 @@ public final class LiveTranscriber: @unchecked Sendable {
             }
         }
         func trace(
-            _ job: LiveJobRecord.Job, _ audio: UtteranceAudio, _ outcome: LiveJobRecord.Outcome, _ text: String = "", _ transcript: UtteranceTranscript? = nil
+            _ job: LiveJobRecord.Job, _ audio: UtteranceAudio, _ outcome: LiveJobRecord.Outcome, _ text: String = "", _ transcript: UtteranceTranscript? = nil,
+            voicing: Double? = nil
         ) {
-            state.traceDone(job, audio, outcome, startedNs: jobStartNs, text: text, avgLogProb: transcript?.avgLogProb)
+            state.traceDone(job, audio, outcome, startedNs: jobStartNs, text: text, avgLogProb: transcript?.avgLogProb, voicing: voicing)
         }
         func number(of utterance: Int) -> Int {
             if let numbers, numbers.cutter == utterance { return numbers.output }
@@ -473,10 +478,16 @@ public final class LiveTranscriber: @unchecked Sendable {
                     if history.count > 224 { history.removeFirst(history.count - 224) }
                     let hadPartial = shownPartial == audio.utterance
                     var text = transcript.text
+                    // Measured only for a text that would be printed (a few ms for a long utterance).
+                    let voicing = text.isEmpty || options.minimumVoicingStrength == nil ? nil : Voicing.strength(of: audio.speech)
                     if !text.isEmpty, !SpeakingRate.isPlausible(text, seconds: audio.end - audio.start, maximumWordsPerSecond: options.maximumWordsPerSecond) {
-                        trace(.final, audio, .implausible, text, transcript)
+                        trace(.final, audio, .implausible, text, transcript, voicing: voicing)
                         state.statistics.implausible += 1
                         text = ""  // a partial already shown is still closed by an empty final
+                    } else if let voicing, let minimum = options.minimumVoicingStrength, voicing < minimum {
+                        trace(.final, audio, .babble, text, transcript, voicing: voicing)
+                        state.statistics.babble += 1
+                        text = ""
                     }
                     guard !text.isEmpty || hadPartial else {
                         if transcript.text.isEmpty { trace(.final, audio, .empty) }
@@ -486,7 +497,7 @@ public final class LiveTranscriber: @unchecked Sendable {
                         kind: .final, utterance: number(of: audio.utterance), start: audio.start, end: audio.end,
                         text: text)
                     try onEvent(event)
-                    trace(.final, audio, reused ? .reused : .shown, text, transcript)
+                    trace(.final, audio, reused ? .reused : .shown, text, transcript, voicing: voicing)
                     state.statistics.finals += 1
                     let lag = (Double(LiveClock.nowNs()) - Double(state.audioZeroNs)) / 1e9 - audio.end
                     state.statistics.finalLagSeconds.append(lag)
@@ -673,13 +684,14 @@ private final class LiveRunState: @unchecked Sendable {
     /// Traces a job the worker began at monotonic `startedNs` and is done with now.
     func traceDone(
         _ job: LiveJobRecord.Job, _ audio: UtteranceAudio, _ outcome: LiveJobRecord.Outcome, startedNs: UInt64, text: String,
-        avgLogProb: Double? = nil
+        avgLogProb: Double? = nil, voicing: Double? = nil
     ) {
         guard trace != nil else { return }
         var record = LiveJobRecord(
             job: job, utterance: audio.utterance, audioEnd: Double(audio.endSample) / Double(audio.sampleRate),
             outcome: outcome, started: inputSeconds(startedNs), finished: inputSeconds(LiveClock.nowNs()), text: text)
         record.avgLogProb = avgLogProb
+        record.voicing = voicing
         emit(record)
     }
 

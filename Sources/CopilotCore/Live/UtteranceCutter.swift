@@ -36,6 +36,11 @@ public struct UtteranceAudio: Sendable, Equatable {
     public var start: Double { Double(speechStartSample) / Double(sampleRate) }
     /// End of the speech in seconds of input audio.
     public var end: Double { Double(speechEndSample) / Double(sampleRate) }
+    /// The samples of the speech alone (no pre-roll or post-roll).
+    public var speech: ArraySlice<Float> {
+        let from = min(max(0, speechStartSample - startSample), samples.count)
+        return samples[from..<min(max(from, speechEndSample - startSample), samples.count)]
+    }
 }
 
 /// What the cutter asks of the transcription worker.

@@ -76,6 +76,11 @@ package enum BLAS {
             CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
     }
 
+    /// The dot product of `n` floats from `a` and from `b` (vectorized by OpenBLAS).
+    package static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count n: Int) -> Float {
+        n > 0 ? cblas_sdot(Int32(n), a, 1, b, 1) : 0
+    }
+
     /// Factors the symmetric positive-definite `n x n` matrix in `a` (column-major; only its
     /// lower triangle is read) in place as `L Lᵀ`, leaving `L` in the lower triangle
     /// (LAPACK dpotrf). Throws ``LinearAlgebraError/notPositiveDefinite(order:)`` when a

@@ -30,6 +30,9 @@ struct LiveOptions: ParsableArguments {
     @Option(help: ArgumentHelp("End with an error when a pipe or device delivers nothing for this long (default 10; 0 waits for ever).", valueName: "seconds"))
     var stallSeconds: Double?
 
+    @Flag(help: "Print every final, also text faster than anyone speaks or heard as several voices at once (babble), which are dropped by default (--stats counts them).")
+    var keepAllFinals = false
+
     /// Benchmark-only: how much of the 30 s window a final encodes (measures the accuracy cost
     /// of following the utterance's length).
     @Option(help: .hidden)
@@ -50,6 +53,7 @@ struct LiveOptions: ParsableArguments {
         if preRollMs != nil { given.append("--pre-roll-ms") }
         if postRollMs != nil { given.append("--post-roll-ms") }
         if stallSeconds != nil { given.append("--stall-seconds") }
+        if keepAllFinals { given.append("--keep-all-finals") }
         if finalEncoding != nil { given.append("--final-encoding") }
         if jobTrace != nil { given.append("--job-trace") }
         return given
@@ -81,6 +85,10 @@ struct LiveOptions: ParsableArguments {
         if let postRollMs { options.postRollMs = postRollMs }
         if let stallSeconds { options.stallSeconds = stallSeconds == 0 ? nil : stallSeconds }
         if let finalEncoding { options.finalEncoding = finalEncoding }
+        if keepAllFinals {
+            options.maximumWordsPerSecond = nil
+            options.minimumVoicingStrength = nil
+        }
         if let conditionOnPreviousText { options.conditionOnPreviousText = conditionOnPreviousText }
         options.stopOnInterrupt = true
         return options

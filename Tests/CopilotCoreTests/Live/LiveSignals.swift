@@ -16,6 +16,29 @@ enum LiveSignals {
         case tone(Int, hertz: Double)
         /// A tone too quiet for the detector (RMS about 0.004): a soft first syllable.
         case soft(Int)
+        /// `count` voices at once for `frames` frames (RMS about 0.2): see ``voices(count:samples:seed:)``.
+        case voices(Int, count: Int)
+    }
+
+    /// `count` talkers' vowels summed: each a pitch of its own (90-250 Hz, a slow vibrato)
+    /// with ten harmonics falling 6 dB an octave and a syllable rhythm of its own, scaled
+    /// to RMS about 0.2. One is a voice; six are babble.
+    static func voices(count: Int, samples: Int, seed: UInt64) -> [Float] {
+        var random = SplitMix64(seed: seed)
+        var out = [Double](repeating: 0, count: samples)
+        for _ in 0..<count {
+            let pitch = 90 + 160 * random.nextUnit(), syllable = 3 + 3 * random.nextUnit(), offset = random.nextUnit()
+            var phase = 2 * Double.pi * random.nextUnit()
+            for i in 0..<samples {
+                let t = Double(i) / Double(rate)
+                phase += 2 * Double.pi * pitch * (1 + 0.03 * sin(2 * Double.pi * 5 * t)) / Double(rate)
+                var x = 0.0
+                for k in 1...10 { x += sin(Double(k) * phase) / Double(k) }
+                out[i] += x * (0.6 + 0.4 * sin(2 * Double.pi * (syllable * t + offset)))
+            }
+        }
+        let rms = (out.reduce(0) { $0 + $1 * $1 } / Double(max(1, samples))).squareRoot()
+        return out.map { Float($0 / max(rms, 1e-9) * 0.2) }
     }
 
     /// The samples of `pieces`, in order.
@@ -28,6 +51,8 @@ enum LiveSignals {
             case .tone(let frames, let hertz):
                 let start = out.count
                 out += (0..<(frames * frame)).map { Float(0.3 * sin(2 * Double.pi * hertz * Double(start + $0) / Double(rate))) }
+            case .voices(let frames, let count):
+                out += voices(count: count, samples: frames * frame, seed: UInt64(out.count + count))
             case .soft(let frames):
                 let start = out.count
                 out += (0..<(frames * frame)).map { Float(0.006 * sin(2 * Double.pi * 300 * Double(start + $0) / Double(rate))) }
@@ -140,3 +165,4 @@ final class ToneTranscriber: UtteranceTranscribing, @unchecked Sendable {
             compressionRatio: fallback ? 1 : partialCompressionRatio)
     }
 }
+

@@ -84,6 +84,23 @@ import Testing
         #expect(hidden.events.map(\.kind) == [.final])
     }
 
+    /// A final heard as several voices at once (babble) is not printed, counted and traced
+    /// with its voicing; one voice is printed; without the check both are.
+    @Test func severalVoicesAtOnceAreNotPrinted() throws {
+        var options = LiveTranscriptionOptions()
+        options.maximumWordsPerSecond = nil  // the stand-in transcriber writes a word per change of tone
+        let signal = S.signal([.silence(20), .voices(60, count: 6), .silence(30), .voices(60, count: 1), .silence(20)])
+        let checked = try run(signal, options: options)
+        let finals = checked.events.filter { $0.kind == .final }
+        #expect(finals.count == 1 && finals[0].start > 3, "\(finals)")
+        #expect(checked.statistics.babble == 1)
+        #expect(checked.statistics.report.contains("1 several voices at once"))
+        options.minimumVoicingStrength = nil
+        let unchecked = try run(signal, options: options)
+        #expect(unchecked.events.filter { $0.kind == .final }.count == 2)
+        #expect(unchecked.statistics.babble == 0)
+    }
+
     /// A final faster than speech over its utterance (Whisper writing sentences over a burst
     /// of noise or babble) is not printed, counted in the statistics and traced; without the
     /// check the same finals are printed.
