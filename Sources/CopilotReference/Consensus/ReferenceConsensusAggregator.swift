@@ -43,6 +43,12 @@ public struct ReferenceConsensusAggregator: ConsensusAggregating {
         return grams
     }
 
+    /// The prototype had no question (it had no claim rules, the question's only use): the
+    /// report for `answers` alone.
+    public func aggregate(_ answers: [ExpertAnswer], question: String?) throws -> ConsensusReport {
+        try aggregate(answers)
+    }
+
     public func aggregate(_ answers: [ExpertAnswer]) throws -> ConsensusReport {
         let tokens = answers.map { Self.tokenize($0.text) }
         let included = answers.indices.filter { !tokens[$0].isEmpty }
