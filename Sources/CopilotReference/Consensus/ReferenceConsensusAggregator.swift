@@ -184,8 +184,8 @@ public struct ReferenceConsensusAggregator: ConsensusAggregating {
 }
 
 /// An n-gram string with its hash computed once, like a CPython `str` (whose hash is cached in
-/// the object): sets of these hash an `Int` per element in each intersection and union, not
-/// the string's bytes. Equality is the string's.
+/// the object): sets of these probe with that hash in each intersection and union instead of
+/// hashing the string's bytes again. Equality is the string's.
 struct NgramString: Hashable {
     /// The n-gram, words joined by one space.
     let text: String
@@ -203,5 +203,11 @@ struct NgramString: Hashable {
 
     func hash(into hasher: inout Hasher) {
         hasher.combine(hash)
+    }
+
+    /// What `Set` asks for each probe: the cached hash mixed with the table's seed, without
+    /// running `Hasher` again (CPython probes with the cached hash itself).
+    func _rawHashValue(seed: Int) -> Int {
+        hash ^ seed
     }
 }
