@@ -30,6 +30,9 @@ public enum BloomError: Error, LocalizedError, Equatable {
     case system(path: String, operation: String, reason: String)
     /// An input line longer than the limit.
     case lineTooLong(source: String, line: Int, limitBytes: Int)
+    /// `--impl reference` was asked for with a filter file: files hold the split-block filter,
+    /// which CopilotReference's classic filter cannot read or write.
+    case referenceHasNoFile(path: String, command: String)
 
     public var errorDescription: String? {
         switch self {
@@ -61,6 +64,9 @@ public enum BloomError: Error, LocalizedError, Equatable {
             "\(path): \(operation) failed: \(reason)"
         case .lineTooLong(let source, let line, let limit):
             "\(source): line \(line) is longer than \(limit) bytes; split it or hash it first (lines over 1 MiB are refused)"
+        case .referenceHasNoFile(let path, let command):
+            "\(path): filter files hold the optimized split-block filter, which the reference implementation (a classic in-memory Bloom filter) cannot read or write; "
+                + (command == "dedup" ? "drop the file to dedup in memory with the reference, or pass --impl optimized" : "pass --impl optimized")
         }
     }
 

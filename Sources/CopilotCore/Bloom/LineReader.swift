@@ -109,8 +109,16 @@ public enum LineDeduplicator {
     /// Reads lines from `input`, writes each line not (maybe) present in `filter` to `output`
     /// (with its `\n` when it had one) and adds it. Runs of passed lines are written straight
     /// from the read buffer; the output is flushed after each read, so a slow stream (a log
-    /// being followed) comes out line by line.
-    public static func run(input: LineReader, output: FileDescriptorOutput, filter: SplitBlockBloomFilter) throws -> Summary {
+    /// being followed) comes out line by line. Any filter runs the same loop (CopilotReference's
+    /// classic one through the protocol); the split-block filter's `insert` is called directly.
+    public static func run(input: LineReader, output: FileDescriptorOutput, filter: any MembershipFiltering) throws -> Summary {
+        if let splitBlock = filter as? SplitBlockBloomFilter { return try deduplicate(input, output, splitBlock) }
+        return try deduplicate(input, output, filter)
+    }
+
+    private static func deduplicate<Filter: MembershipFiltering>(
+        _ input: LineReader, _ output: FileDescriptorOutput, _ filter: Filter
+    ) throws -> Summary {
         var summary = Summary(lines: 0, passed: 0)
         try input.forEachBlock { block, _ in
             guard let base = block.baseAddress else { return }

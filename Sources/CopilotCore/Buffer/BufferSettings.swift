@@ -49,6 +49,25 @@ public struct BufferSettings: Sendable, Equatable {
         max(1, Int((Double(milliseconds) * Double(sampleRate) / 1000).rounded()))
     }
 
+    /// `--frame-ms` and `--hop-ms` in bytes of whole sample frames (the hop at most the frame);
+    /// nil without `--frame-ms`.
+    public var framingBytes: (frame: Int, hop: Int)? {
+        guard let frameMs else { return nil }
+        let frame = sampleFrames(milliseconds: frameMs) * bytesPerFrame
+        return (frame, min(frame, sampleFrames(milliseconds: hopMs ?? frameMs) * bytesPerFrame))
+    }
+
+    /// The ring's bytes for `--capacity-ms`, at least two frames when re-framing.
+    public var capacityBytes: Int {
+        max(sampleFrames(milliseconds: capacityMs) * bytesPerFrame, 2 * (framingBytes?.frame ?? 0))
+    }
+
+    /// `--tail SECONDS` in bytes of whole sample frames, and the 20 ms blocks it is kept in.
+    public func tailBytes(seconds: Double) -> (tail: Int, block: Int) {
+        (max(bytesPerFrame, Int((seconds * Double(sampleRate)).rounded()) * bytesPerFrame),
+         max(bytesPerFrame, sampleFrames(milliseconds: 20) * bytesPerFrame))
+    }
+
     /// Throws ``BufferError/invalidSetting(name:value:expected:)`` for values out of range.
     public func validate() throws {
         guard (1...768_000).contains(sampleRate) else {

@@ -11,7 +11,7 @@ import Foundation
 /// re-framing (`frameMs`/`hopMs`: overlapping frames, the last one zero-padded so no sample is
 /// lost), and tail (only the last N seconds, kept in a ``FrameRing`` and written at the end
 /// and on ``requestDump()``).
-public final class BufferStage: @unchecked Sendable {
+public final class BufferStage: StreamBuffering, @unchecked Sendable {
     /// Largest single `read(2)`/`write(2)`.
     static let ioChunkBytes = 1 << 20
     /// Under `block`, pass-through rings get at least this many bytes: the capacity only sets
@@ -65,14 +65,8 @@ public final class BufferStage: @unchecked Sendable {
 
     private func runStream() throws -> BufferReport {
         let bpf = settings.bytesPerFrame
-        var capacity = settings.sampleFrames(milliseconds: settings.capacityMs) * bpf
-        var framing: (frame: Int, hop: Int)?
-        if let frameMs = settings.frameMs {
-            let frame = settings.sampleFrames(milliseconds: frameMs) * bpf
-            let hop = settings.sampleFrames(milliseconds: settings.hopMs ?? frameMs) * bpf
-            framing = (frame, min(hop, frame))
-            capacity = max(capacity, 2 * frame)
-        }
+        var capacity = settings.capacityBytes
+        let framing = settings.framingBytes
         if settings.policy == .block && framing == nil {
             capacity = max(capacity, Self.minimumBlockingRingBytes)
         }
@@ -102,27 +96,10 @@ public final class BufferStage: @unchecked Sendable {
         return try finish(writer: writer, reader: reader, counters: counters, statistics: { ring.statistics })
     }
 
-    /// Waits for the writer, then the reader (left behind when the output closed: it may sit
-    /// in read(2) on a terminal forever, and the process exit ends it), and reports.
     private func finish(
         writer: WorkerThread, reader: WorkerThread, counters: ByteCounters, statistics: () -> RingStatistics
     ) throws -> BufferReport {
-        writer.join()
-        if state.outputClosed {
-            reader.detach()
-        } else {
-            reader.join()
-        }
-        try state.rethrow()
-        try checkWholeFrames(counters.bytesIn)
-        return BufferReport(bytesIn: counters.bytesIn, bytesOut: counters.bytesOut, statistics: statistics(), bytesPerSecond: bytesPerSecond)
-    }
-
-    private func checkWholeFrames(_ byteCount: Int) throws {
-        if byteCount % settings.bytesPerFrame != 0 {
-            throw BufferError.truncatedInput(
-                input: inputName, byteCount: byteCount, bytesPerFrame: settings.bytesPerFrame, format: settings.formatName)
-        }
+        try state.finish(writer: writer, reader: reader, counters: counters, settings: settings, inputName: inputName, statistics: statistics)
     }
 
     private func readSome(_ buffer: UnsafeMutableRawPointer, _ count: Int) throws -> Int {
@@ -246,10 +223,8 @@ public final class BufferStage: @unchecked Sendable {
     // MARK: Tail
 
     private func runTail(seconds: Double) throws -> BufferReport {
-        let bpf = settings.bytesPerFrame
-        let tailBytes = max(bpf, Int((seconds * Double(settings.sampleRate)).rounded()) * bpf)
         // Blocks of about 20 ms go into the frame ring; the block being filled stays pending.
-        let blockBytes = max(bpf, settings.sampleFrames(milliseconds: 20) * bpf)
+        let (tailBytes, blockBytes) = settings.tailBytes(seconds: seconds)
         let store = try TailStore(tailBytes: tailBytes, blockBytes: blockBytes, bytesPerSecond: bytesPerSecond)
         let counters = ByteCounters()
         let reader = try WorkerThread { [self] in
@@ -355,68 +330,5 @@ private final class TailStore: @unchecked Sendable {
         defer { lock.unlock() }
         let dropped = max(0, ring.evictedBytes + ring.byteCount + pendingCount - tailBytes)
         return RingStatistics(capacity: tailBytes, overruns: dropped, underruns: 0, peakFill: peak)
-    }
-}
-
-/// Byte totals updated by one thread each, read after both are joined.
-private final class ByteCounters: @unchecked Sendable {
-    private(set) var bytesIn = 0
-    private(set) var bytesOut = 0
-    func addIn(_ n: Int) { bytesIn += n }
-    func addOut(_ n: Int) { bytesOut += n }
-}
-
-/// The first error, dump requests and the end of the input, shared by the threads.
-private final class StageState: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var error: Error?
-    private var dumpsRequested = 0
-    private var inputEnded = false
-
-    var outputClosed: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        if case OutputError.closed? = error { return true }
-        return false
-    }
-
-    func fail(_ newError: Error) {
-        condition.lock()
-        if error == nil { error = newError }
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    func rethrow() throws {
-        condition.lock()
-        let e = error
-        condition.unlock()
-        if let e { throw e }
-    }
-
-    func requestDump() {
-        condition.lock()
-        dumpsRequested += 1
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    func finishInput() {
-        condition.lock()
-        inputEnded = true
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// Waits for a dump request (returns false) or the end of the input (returns true).
-    func waitForDumpOrEnd() -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        while dumpsRequested == 0 && !inputEnded { condition.wait() }
-        if dumpsRequested > 0 && !inputEnded {
-            dumpsRequested -= 1
-            return false
-        }
-        return true
     }
 }

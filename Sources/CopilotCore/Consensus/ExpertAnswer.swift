@@ -97,4 +97,7 @@ public protocol ConsensusAggregating: Sendable {
     /// The report for `answers` (in input order). Throws ``ConsensusError/noUsableAnswers``
     /// when no answer has words and ``ConsensusError/zeroTotalWeight`` when no vote counts.
     func aggregate(_ answers: [ExpertAnswer]) throws -> ConsensusReport
+    /// The report for answers to `question` (`copilot consensus --question`, `--ask`); an
+    /// aggregator without claim rules does not read it.
+    func aggregate(_ answers: [ExpertAnswer], question: String?) throws -> ConsensusReport
 }

@@ -1,8 +1,12 @@
 import CopilotCore
 
 /// The consensus aggregator as the Python prototype wrote it: lowercase the text, split it
-/// into word strings, build a `Set<String>` of n-grams per answer, compute every pair's Jaccard
-/// index with set intersection and union, then flood-fill the groups. O(n² w) string work.
+/// into word strings, build a set of n-gram strings per answer, compute every pair's Jaccard
+/// index with set intersection and union, then flood-fill the groups. O(n² w) set work.
+///
+/// The n-gram strings are built once per answer and carry their hash (``NgramString``), as
+/// CPython's `str` caches its hash: a `Set<String>` would rehash every string's bytes in each
+/// intersection and union, which made this baseline slower than the prototype it stands for.
 ///
 /// It follows ``ConsensusReport``'s definitions step for step (same sums in the same order),
 /// so the optimized ``ConsensusAggregator`` must give the same report; the tests check that.
@@ -18,29 +22,36 @@ public struct ReferenceConsensusAggregator: ConsensusAggregating {
     }
 
     /// `re.findall(r"\w+", text.lower())`, with ``ConsensusText``'s idea of a word character.
+    /// `lowercased()` applies each scalar's full lowercase mapping, as ``ConsensusText`` rule 3
+    /// asks, in one pass over the text like Python's `str.lower()`.
     static func tokenize(_ text: String) -> [String] {
-        var lowered = String.UnicodeScalarView()
-        for scalar in ConsensusText.canonical(text).unicodeScalars {
-            lowered.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars)
-        }
-        return lowered.split(whereSeparator: { !ConsensusText.isWordScalar($0) }).map { String($0) }
+        let lowered = ConsensusText.canonical(text).lowercased()
+        return lowered.unicodeScalars.split(whereSeparator: { !ConsensusText.isWordScalar($0) }).map { String($0) }
     }
 
     static let stopwords = Set(ConsensusText.stopwords)
 
-    func ngrams(_ tokens: [String]) -> Set<String> {
+    /// `{" ".join(content[i:i + n]) for n in ... for i in ...}`: each n-gram string built and
+    /// hashed once.
+    func ngrams(_ tokens: [String]) -> Set<NgramString> {
         var words = tokens
         if options.removeStopwords {
             let content = tokens.filter { !Self.stopwords.contains($0) }
             if !content.isEmpty { words = content }
         }
-        var grams = Set<String>()
+        var grams = Set<NgramString>()
         for n in 1...max(1, options.ngramSize) where words.count >= n {
             for i in 0...(words.count - n) {
-                grams.insert(words[i..<(i + n)].joined(separator: " "))
+                grams.insert(NgramString(words[i..<(i + n)].joined(separator: " ")))
             }
         }
         return grams
+    }
+
+    /// The prototype had no question (it had no claim rules, the question's only use): the
+    /// report for `answers` alone.
+    public func aggregate(_ answers: [ExpertAnswer], question: String?) throws -> ConsensusReport {
+        try aggregate(answers)
     }
 
     public func aggregate(_ answers: [ExpertAnswer]) throws -> ConsensusReport {
@@ -169,5 +180,34 @@ public struct ReferenceConsensusAggregator: ConsensusAggregating {
             similarity: similarity.flatMap { $0 }, consensusIndex: included[best], winningGroup: winner,
             agreement: agreement, dissent: (0..<n).filter { group[$0] != winner }.map { included[$0] },
             values: mode == .factual ? values : [], answer: mode == .factual ? values[best] : nil)
+    }
+}
+
+/// An n-gram string with its hash computed once, like a CPython `str` (whose hash is cached in
+/// the object): sets of these probe with that hash in each intersection and union instead of
+/// hashing the string's bytes again. Equality is the string's.
+struct NgramString: Hashable {
+    /// The n-gram, words joined by one space.
+    let text: String
+    /// `text.hashValue`, computed once.
+    let hash: Int
+
+    init(_ text: String) {
+        self.text = text
+        hash = text.hashValue
+    }
+
+    static func == (a: NgramString, b: NgramString) -> Bool {
+        a.hash == b.hash && a.text == b.text
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(hash)
+    }
+
+    /// What `Set` asks for each probe: the cached hash mixed with the table's seed, without
+    /// running `Hasher` again (CPython probes with the cached hash itself).
+    func _rawHashValue(seed: Int) -> Int {
+        hash ^ seed
     }
 }

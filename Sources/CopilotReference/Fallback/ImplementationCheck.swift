@@ -170,6 +170,74 @@ public enum ImplementationChecks {
             tolerance: 0, optimizedSeconds: optimizedSeconds, referenceSeconds: referenceSeconds)
     }
 
+    /// The split-block filter against the reference's classic filter, both sized for `keys`
+    /// keys at 1%: each adds "item-0" ... and looks every key up again. A Bloom filter never
+    /// loses a key, so the measure is the added keys either filter did not find.
+    public static func bloom(keys: Int) throws -> ImplementationCheck {
+        let items = (0..<keys).map { "item-\($0)" }
+        let fast = try SplitBlockBloomFilter(capacity: keys, falsePositiveRate: 0.01)
+        let slow = try ClassicBloomFilter(capacity: keys, falsePositiveRate: 0.01)
+        var lost = 0
+        let optimizedSeconds = timed {
+            for item in items { fast.insert(item) }
+            lost += items.count { !fast.contains($0) }
+        }
+        let referenceSeconds = timed {
+            for item in items { slow.insert(item) }
+            lost += items.count { !slow.contains($0) }
+        }
+        return ImplementationCheck(
+            component: "bloom", input: "\(keys) keys", largestDifference: Double(lost), measure: "count of added keys not found",
+            tolerance: 0, optimizedSeconds: optimizedSeconds, referenceSeconds: referenceSeconds)
+    }
+
+    /// `SPSCRing` against the reference's `LockedQueue`, both 4096 bytes, under each policy:
+    /// `bytes` of a pattern written and read in uneven chunks on one thread, then drained.
+    /// The measure counts the bytes delivered differently, plus any difference in the number
+    /// delivered, overruns or underruns.
+    public static func buffer(bytes: Int) throws -> ImplementationCheck {
+        let input = (0..<bytes).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
+        func run(_ queue: some SampleQueue<UInt8>) -> (delivered: [UInt8], statistics: RingStatistics) {
+            var delivered: [UInt8] = []
+            delivered.reserveCapacity(bytes)
+            var scratch = [UInt8](repeating: 0, count: 1500)
+            func take(_ wanted: Int) -> Int {
+                let n = scratch.withUnsafeMutableBufferPointer { queue.tryRead(into: UnsafeMutableBufferPointer(rebasing: $0[..<wanted])) }
+                delivered.append(contentsOf: scratch[..<n])
+                return n
+            }
+            input.withUnsafeBufferPointer { all in
+                var offset = 0, step = 0
+                while offset < all.count {
+                    step += 1
+                    let size = min(all.count - offset, 1 + step * 389 % 1200)
+                    offset += queue.tryWrite(from: UnsafeBufferPointer(rebasing: all[offset..<(offset + size)]))
+                    _ = take(1 + step * 613 % 1500)
+                }
+            }
+            queue.close()
+            while take(scratch.count) > 0 {}
+            return (delivered, queue.statistics)
+        }
+        var difference = 0
+        var optimizedSeconds = 0.0, referenceSeconds = 0.0
+        for policy in RingFullPolicy.allCases {
+            var fast: (delivered: [UInt8], statistics: RingStatistics)?
+            var slow: (delivered: [UInt8], statistics: RingStatistics)?
+            let ring = try SPSCRing<UInt8>(minimumCapacity: 4096, policy: policy, evictionGranule: 1)
+            let queue = try LockedQueue<UInt8>(capacity: 4096, policy: policy)
+            optimizedSeconds += timed { fast = run(ring) }
+            referenceSeconds += timed { slow = run(queue) }
+            guard let fast, let slow else { continue }
+            difference += zip(fast.delivered, slow.delivered).count { $0 != $1 } + abs(fast.delivered.count - slow.delivered.count)
+            difference += abs(fast.statistics.overruns - slow.statistics.overruns) + abs(fast.statistics.underruns - slow.statistics.underruns)
+        }
+        return ImplementationCheck(
+            component: "buffer", input: "\(bytes) bytes per policy", largestDifference: Double(difference),
+            measure: "count of bytes delivered differently", tolerance: 0,
+            optimizedSeconds: optimizedSeconds, referenceSeconds: referenceSeconds)
+    }
+
     // MARK: - Helpers
 
     static func encoderInput(weights: WhisperWeights, seconds: Double) -> (mel: [Float], frames: Int) {

@@ -106,6 +106,57 @@ public enum ImplementationSelection {
         return (extractor, report)
     }
 
+    /// The aggregator for `copilot consensus`: the optimized one after it gives the same
+    /// report as the reference on a small generated set (5 answers of 60 words), or the
+    /// reference (the prototype's word overlap and factual vote: no claim check, no question).
+    public static func consensusAggregator(
+        options: ConsensusOptions, requested: Implementation
+    ) -> (aggregator: any ConsensusAggregating, report: ImplementationReport) {
+        let report = choose(component: "consensus", requested: requested) {
+            // The reference has no claim rules to compare the optimized ones with.
+            var compared = options
+            compared.claimMaxWords = 0
+            var generator = ConsensusAnswerGenerator(seed: 7)
+            return [try ImplementationChecks.consensus(generator.answerSet(count: 5, words: 60), options: compared)]
+        }
+        let aggregator: any ConsensusAggregating = report.ran == .optimized
+            ? ConsensusAggregator(options: options) : ReferenceConsensusAggregator(options: options)
+        return (aggregator, report)
+    }
+
+    /// The in-memory filter of `copilot bloom dedup`: the split-block filter after its
+    /// self-check (1000 keys found again), or the reference's classic filter.
+    public static func membershipFilter(
+        capacity: Int, falsePositiveRate: Double, requested: Implementation
+    ) throws -> (filter: any MembershipFiltering, report: ImplementationReport) {
+        let report = choose(component: "bloom", requested: requested) { [try ImplementationChecks.bloom(keys: 1000)] }
+        let filter: any MembershipFiltering = report.ran == .optimized
+            ? try SplitBlockBloomFilter(capacity: capacity, falsePositiveRate: falsePositiveRate)
+            : try ClassicBloomFilter(capacity: capacity, falsePositiveRate: falsePositiveRate)
+        return (filter, report)
+    }
+
+    /// A `copilot bloom` command on the filter file `path`: files hold the split-block filter,
+    /// so the reference is refused (``BloomError/referenceHasNoFile(path:command:)``) and the
+    /// optimized filter runs without a self-check (there is nothing to fall back to).
+    public static func bloomFile(path: String, command: String, requested: Implementation) throws -> ImplementationReport {
+        guard requested == .optimized else { throw BloomError.referenceHasNoFile(path: path, command: command) }
+        return ImplementationReport(component: "bloom", requested: requested, ran: .optimized, checks: [], fallbackReason: nil)
+    }
+
+    /// The stage of `copilot buffer`: the lock-free ring (``BufferStage``) after its
+    /// self-check against `LockedQueue`, or ``ReferenceBufferStage`` (the prototype's lock and
+    /// byte array, a deque of blocks for `--tail`).
+    public static func bufferStage(
+        settings: BufferSettings, input: any ByteSource, output: Int32, requested: Implementation
+    ) throws -> (stage: any StreamBuffering, report: ImplementationReport) {
+        let report = choose(component: "buffer", requested: requested) { [try ImplementationChecks.buffer(bytes: 65_536)] }
+        let stage: any StreamBuffering = report.ran == .optimized
+            ? try BufferStage(settings: settings, input: input, output: output)
+            : try ReferenceBufferStage(settings: settings, input: input, output: output)
+        return (stage, report)
+    }
+
     /// The transcriber for `copilot transcribe`: the optimized pipeline after its mel,
     /// encoder and decoder agree with the reference on a short input (a ``SelfCheckModel``
     /// shaped like `model`), or the reference's mel, encoder and decoder (plain loops, one

@@ -14,7 +14,7 @@ struct ImplementationOptions: ParsableArguments {
             valueName: "impl"))
     var implementation: Implementation?
 
-    @Flag(help: "Print on stderr at exit which implementation ran, its self-check and its time (with --live also lag, skipped partials, ring peak and overruns).")
+    @Flag(help: "Print on stderr at exit which implementation ran, its self-check and its time, then the subcommand's own counts (buffer: overruns, underruns, peak fill; bloom dedup: lines; transcribe --live: lag, skipped partials).")
     var stats = false
 
     /// `--impl`, else `[general] impl`.

@@ -39,6 +39,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Seed for generated input.")
     var seed: UInt64 = 42
 
+    @Option(help: .hidden)
+    var writeConsensusSets: String?
+
     @OptionGroup var config: ConfigOptions
 
     func validate() throws {
@@ -53,6 +56,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         if verify { return try runVerification() }
         let context = BenchContext(quick: quick, seed: seed)
+        if let writeConsensusSets { return try writeAnswerSets(directory: writeConsensusSets, context: context) }
         let runner = BenchRunner(quick: quick)
         let progress = ProgressLine(enabled: !list && !json)
         var results: [BenchResult] = []
@@ -75,6 +79,19 @@ struct Bench: ParsableCommand {
             } else {
                 try out.write(json ? BenchReport.json(results) : BenchReport.markdown(results))
             }
+        }
+    }
+
+    /// `--write-consensus-sets DIR` (hidden): the `consensus/N answers` cases' inputs as
+    /// DIR/answers-N.jsonl, for benchmarks/consensus_compare.sh to give the Python prototype.
+    private func writeAnswerSets(directory: String, context: BenchContext) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for count in ConsensusBenchSuite.answerCounts {
+            let lines = ConsensusBenchSuite.answerSet(count: count, context: context).map { answer in
+                "{\"expert\":\(JSONText.quote(answer.expert)),\"text\":\(JSONText.quote(answer.text)),"
+                    + "\"weight\":\(answer.weight),\"confidence\":\(answer.confidence)}\n"
+            }
+            try lines.joined().write(toFile: "\(directory)/answers-\(count).jsonl", atomically: true, encoding: .utf8)
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CopilotCore
+import CopilotReference
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -21,12 +22,17 @@ struct Buffer: ParsableCommand {
             --policy block nothing is ever lost (the producer waits); under drop-oldest the \
             producer never waits and the oldest audio is overwritten.
 
+            --impl reference runs CopilotReference's stage, the Python prototype's: a lock and a \
+            byte array between the threads, a deque of 20 ms blocks for --tail. The same bytes \
+            come out under --policy block and with --tail.
+
             Examples:
               arecord -f S16_LE -r 16000 | copilot buffer --capacity-ms 5000 | slow-consumer
               copilot buffer --frame-ms 30 --hop-ms 10 < speech.raw > frames.raw
               copilot buffer --device default --tail 10 > last10s.raw   # kill -USR1 to dump
               copilot buffer --policy drop-oldest --stats < live.raw | copilot vad
               copilot buffer talk.flac --out-rate 16000 --frame-ms 20 > frames16k.raw
+              copilot buffer --impl reference --stats < speech.raw > copy.raw   # CopilotReference's stage
             """)
 
     @OptionGroup(title: "Audio input") var audio: AudioInputOptions
@@ -50,8 +56,7 @@ struct Buffer: ParsableCommand {
     @Option(help: ArgumentHelp("Resample to this rate; the output is then s16le mono (default: no resampling).", valueName: "hz"))
     var outRate: Int?
 
-    @Flag(help: "Print overruns, underruns and peak fill on stderr at exit.")
-    var stats = false
+    @OptionGroup(title: "Implementation") var implementation: ImplementationOptions
 
     func validate() throws {
         if hopMs != nil && frameMs == nil {
@@ -72,7 +77,7 @@ struct Buffer: ParsableCommand {
         let configuration = try config.load()
         let defaults = try BufferDefaults(configuration: configuration)
         // SIGUSR1 is taken before the input opens (opening stdin waits for its first bytes).
-        let dumpTarget = Mutex<BufferStage?>(nil)
+        let dumpTarget = Mutex<(any StreamBuffering)?>(nil)
         let watcher = tail == nil ? nil : SignalWatcher(signal: SIGUSR1) { dumpTarget.withLock { $0?.requestDump() } }
         defer { withExtendedLifetime(watcher) {} }
         let input = try BufferInput.open(try audio.request(targetRate: outRate, configuration: configuration))
@@ -80,11 +85,16 @@ struct Buffer: ParsableCommand {
             sampleRate: input.layout.sampleRate, bytesPerFrame: input.layout.frameBytes,
             formatName: input.layout.format.rawValue, capacityMs: capacityMs ?? defaults.capacityMs,
             policy: policy ?? defaults.policy, frameMs: frameMs, hopMs: hopMs, tailSeconds: tail)
-        let stage = try BufferStage(settings: settings, input: input.source, output: STDOUT_FILENO)
+        let start = monotonicNanoseconds()
+        let (stage, selection) = try ImplementationSelection.bufferStage(
+            settings: settings, input: input.source, output: STDOUT_FILENO, requested: implementation.resolve(configuration))
+        implementation.announce(selection)
         dumpTarget.withLock { $0 = stage }
         try withStandardOutput { _ in
             let report = try stage.run()
-            if stats { writeStandardError(report.summary + "\n") }
+            implementation.printStatistics(
+                [selection], since: start, audioSeconds: Double(report.bytesIn) / Double(max(report.bytesPerSecond, 1)),
+                more: report.summary + "\n")
             if report.bytesIn == 0 && audio.readsStandardInput { throw AudioError.emptyStandardInput }
         }
     }

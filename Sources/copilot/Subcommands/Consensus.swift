@@ -1,6 +1,7 @@
 import ArgumentParser
 import CopilotCore
 import CopilotGateway
+import CopilotReference
 import Foundation
 
 /// `copilot consensus`: the consensus answer among expert answers, with agreement scores.
@@ -23,6 +24,9 @@ struct Consensus: AsyncParsableCommand {
             that fail or time out are reported on stderr and left out. --json then lists every \
             expert's answer, latency, tokens and cost beside the consensus.
 
+            --impl reference runs CopilotReference's aggregator, the Python prototype's: word \
+            overlap and the factual vote, with no contradiction check, so it reads no --question.
+
             Examples:
               copilot consensus answers.jsonl
               copilot consensus --ask "Which port does Redis use by default?" --experts 3 --config route.toml
@@ -31,6 +35,7 @@ struct Consensus: AsyncParsableCommand {
               copilot consensus --json --matrix --threshold 0.3 answers.jsonl
               copilot consensus --matrix answers.jsonl    # text, blank line, TSV matrix
               copilot consensus --json --question "What is the capital of Australia?" answers.jsonl
+              copilot consensus answers.jsonl --impl reference --stats   # CopilotReference's aggregator
             """)
 
     @Argument(help: ArgumentHelp("Answers file (JSON Lines or JSON array); `-` or absent: stdin.", valueName: "input"))
@@ -50,6 +55,8 @@ struct Consensus: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("The question the answers reply to; its names and numbers are the topic, not an answer.", valueName: "text"))
     var question: String?
+
+    @OptionGroup(title: "Implementation") var implementation: ImplementationOptions
 
     @OptionGroup(title: "Configuration")
     var config: ConfigOptions
@@ -90,12 +97,20 @@ struct Consensus: AsyncParsableCommand {
         var options = try ConsensusOptions(configuration: configuration)
         if let threshold { options.threshold = threshold }
         if let mode { options.mode = mode }
+        let start = monotonicNanoseconds()
+        let requested = try implementation.resolve(configuration)
+        if requested == .reference && question != nil {
+            throw ValidationError("--question names the topic of the contradiction check, which the reference aggregator does not have; drop --question or use --impl optimized")
+        }
+        let (aggregator, selection) = ImplementationSelection.consensusAggregator(options: options, requested: requested)
+        implementation.announce(selection)
         if let ask {
-            try await askExperts(ask, configuration: configuration, options: options)
+            try await askExperts(ask, configuration: configuration, aggregator: aggregator)
+            implementation.printStatistics([selection], since: start, audioSeconds: nil)
             return
         }
         let answers = try ConsensusInput.read(path: input)
-        let report = try ConsensusAggregator(options: options).aggregate(answers, question: question)
+        let report = try aggregator.aggregate(answers, question: question)
         let source = ConsensusInput.sourceName(input)
         for index in report.excluded {
             writeStandardError(
@@ -107,12 +122,13 @@ struct Consensus: AsyncParsableCommand {
                     ? ConsensusReportFormatter.json(report, answers: answers, matrix: matrix)
                     : ConsensusReportFormatter.plain(report, answers: answers, matrix: matrix))
         }
+        implementation.printStatistics([selection], since: start, audioSeconds: nil)
     }
 }
 
 extension Consensus {
     /// `--ask`: the circle of experts, then the consensus of what came back.
-    func askExperts(_ question: String, configuration: Configuration, options: ConsensusOptions) async throws {
+    func askExperts(_ question: String, configuration: Configuration, aggregator: any ConsensusAggregating) async throws {
         let environment = ProcessInfo.processInfo.environment
         let panel: (replies: [ExpertReply], wallMs: Double)
         if let url {
@@ -166,7 +182,7 @@ extension Consensus {
         guard !answers.isEmpty else {
             throw ExpertPanel.Failure.noAnswers(reasons: replies.map { "\($0.model): \($0.error ?? "?")" }.joined(separator: "; "))
         }
-        let report = try ConsensusAggregator(options: options).aggregate(answers, question: question)
+        let report = try aggregator.aggregate(answers, question: question)
         try withStandardOutput { out in
             guard json else {
                 try out.write(ConsensusReportFormatter.plain(report, answers: answers, matrix: matrix))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CopilotCore
+import CopilotReference
 
 /// `copilot bloom add`: adds items to a filter file.
 struct BloomAdd: ParsableCommand {
@@ -7,7 +8,9 @@ struct BloomAdd: ParsableCommand {
         commandName: "add",
         abstract: "Add items (arguments, or stdin lines) to a filter file.",
         discussion: """
-            The file is rewritten atomically; nothing changes when the input has an error.
+            The file is rewritten atomically; nothing changes when the input has an error. \
+            Filter files hold the split-block filter: --impl reference (CopilotReference's \
+            classic filter, in memory only) is refused.
 
             Examples:
               copilot bloom add seen.bloom alice bob
@@ -20,7 +23,13 @@ struct BloomAdd: ParsableCommand {
     @Argument(help: "Items to add; none reads stdin lines.")
     var items: [String] = []
 
+    @OptionGroup(title: "Implementation") var implementation: ImplementationOptions
+
+    @OptionGroup var config: ConfigOptions
+
     func run() throws {
+        let start = monotonicNanoseconds()
+        let selection = try ImplementationSelection.bloomFile(path: file, command: "add", requested: implementation.resolve(config.load()))
         try BloomFile.update(file) { filter in
             if items.isEmpty {
                 try BloomLines.add(input: LineReader(fd: 0, name: "stdin"), to: filter)
@@ -28,5 +37,6 @@ struct BloomAdd: ParsableCommand {
                 for item in items { filter.insert(item) }
             }
         }
+        implementation.printStatistics([selection], since: start, audioSeconds: nil)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CopilotCore
+import CopilotReference
 
 /// `copilot bloom check`: membership queries against a filter file.
 struct BloomCheck: ParsableCommand {
@@ -8,7 +9,9 @@ struct BloomCheck: ParsableCommand {
         abstract: "Print the items that may be in a filter (or, with --absent, those certainly not).",
         discussion: """
             Exit status, like grep: 0 if at least one queried item may be present, 1 if every \
-            item is certainly absent, 2 on an error. With one item: 0 = maybe present, 1 = absent.
+            item is certainly absent, 2 on an error. With one item: 0 = maybe present, 1 = absent. \
+            Filter files hold the split-block filter: --impl reference (CopilotReference's \
+            classic filter, in memory only) is refused.
 
             Examples:
               copilot bloom check seen.bloom alice && echo "maybe seen"
@@ -24,9 +27,15 @@ struct BloomCheck: ParsableCommand {
     @Flag(help: "Print the items that are certainly absent instead.")
     var absent = false
 
+    @OptionGroup(title: "Implementation") var implementation: ImplementationOptions
+
+    @OptionGroup var config: ConfigOptions
+
     func run() throws {
         var anyPresent = false
+        let start = monotonicNanoseconds()
         do {
+            let selection = try ImplementationSelection.bloomFile(path: file, command: "check", requested: implementation.resolve(config.load()))
             let filter = try BloomFile.open(file)
             try withStandardOutput { out in
                 if items.isEmpty {
@@ -39,6 +48,7 @@ struct BloomCheck: ParsableCommand {
                     }
                 }
             }
+            implementation.printStatistics([selection], since: start, audioSeconds: nil)
         } catch let error as ExitCode {
             throw error
         } catch {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CopilotCore
+import CopilotReference
 import Foundation
 
 /// `copilot bloom dedup`: drops lines seen before.
@@ -19,10 +20,15 @@ struct BloomDedup: ParsableCommand {
             those sizes) and written back atomically when the input ends, so runs remember each \
             other.
 
+            --impl reference dedups with CopilotReference's classic Bloom filter (the Python \
+            prototype's: one bit array, double hashing) in memory only; with FILE it is refused, \
+            since filter files hold the split-block filter.
+
             Examples:
               copilot bloom dedup < urls.txt > unique.txt
               cat day1.log day2.log | copilot bloom dedup seen.bloom --capacity 50000000
               tail -f events.log | copilot bloom dedup     # new lines appear as they arrive
+              copilot bloom dedup --impl reference --stats < urls.txt > unique.txt
             """)
 
     @Argument(help: "Filter file to read and update (created when missing); none keeps it in memory.")
@@ -30,8 +36,7 @@ struct BloomDedup: ParsableCommand {
 
     @OptionGroup var size: BloomSizeOptions
 
-    @Flag(help: "Print lines read and passed to stderr at the end.")
-    var stats = false
+    @OptionGroup(title: "Implementation") var implementation: ImplementationOptions
 
     @OptionGroup var config: ConfigOptions
 
@@ -50,21 +55,29 @@ struct BloomDedup: ParsableCommand {
     }
 
     func run() throws {
-        let settings = try BloomSettings(configuration: config.load())
+        let configuration = try config.load()
+        let settings = try BloomSettings(configuration: configuration)
+        let requested = try implementation.resolve(configuration)
+        let start = monotonicNanoseconds()
         let capacity = size.capacity ?? Self.defaultCapacity(settings.dedupCapacity, stdinBytes: Self.regularStdinBytes())
         let rate = size.falsePositiveRate ?? settings.dedupFalsePositiveRate
         let input = LineReader(fd: 0, name: "stdin")
         var summary = LineDeduplicator.Summary(lines: 0, passed: 0)
-        try withStandardOutput { out in
-            if let file {
+        let selection: ImplementationReport
+        if let file {
+            selection = try ImplementationSelection.bloomFile(path: file, command: "dedup", requested: requested)
+            try withStandardOutput { out in
                 summary = try BloomFile.updateOrCreate(file, capacity: capacity, falsePositiveRate: rate) { filter in
                     try LineDeduplicator.run(input: input, output: out, filter: filter)
                 }
-            } else {
-                let filter = try SplitBlockBloomFilter(capacity: capacity, falsePositiveRate: rate)
-                summary = try LineDeduplicator.run(input: input, output: out, filter: filter)
             }
+        } else {
+            let filter: any MembershipFiltering
+            (filter, selection) = try ImplementationSelection.membershipFilter(capacity: capacity, falsePositiveRate: rate, requested: requested)
+            implementation.announce(selection)
+            try withStandardOutput { out in summary = try LineDeduplicator.run(input: input, output: out, filter: filter) }
         }
-        if stats { writeStandardError("dedup: \(summary.lines) lines read, \(summary.passed) passed\n") }
+        implementation.printStatistics(
+            [selection], since: start, audioSeconds: nil, more: "dedup: \(summary.lines) lines read, \(summary.passed) passed\n")
     }
 }
