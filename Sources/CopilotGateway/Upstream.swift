@@ -117,24 +117,15 @@ struct UpstreamCaller: Sendable {
     /// ``ChatCompletions/collectJSON(_:provider:)``), or with `CancellationError` once
     /// `cancellation` is cancelled. Only for a caller that ``answersOnEventLoop``.
     func completion(body: ByteBuffer, deadlineNs: UInt64, on eventLoop: any EventLoop, cancellation: ExchangeCancellation) -> EventLoopFuture<ByteBuffer> {
-        guard let pool, let jsonHead, mock == nil else {
-            return eventLoop.makeFailedFuture(UpstreamFailure(.connection, "\(provider.name) is not a plain-HTTP provider"))
-        }
-        let now = monotonicNanoseconds()
-        let attemptEnd = min(deadlineNs, now &+ UInt64(provider.timeoutMs) * 1_000_000)
-        guard attemptEnd > now else { return eventLoop.makeFailedFuture(UpstreamFailure(.timeout, "deadline passed")) }
         let name = provider.name
-        return pool.post(
-            head: jsonHead, body: body, timeoutNs: attemptEnd - now, firstChunkTimeoutNs: nil, provider: name, on: eventLoop, cancellation: cancellation
-        )
-        .hop(to: eventLoop)
-        .flatMapThrowing { reply in
-            if let failure = Self.failure(status: reply.head, body: reply.body, provider: name) { throw failure }
-            guard Self.looksLikeJSONObject(reply.body) else {
-                throw UpstreamFailure(.invalidResponse, "\(name) answered something that is not JSON")
+        return postOnLoop(head: jsonHead, body: body, deadlineNs: deadlineNs, firstChunkTimeoutNs: nil, on: eventLoop, cancellation: cancellation)
+            .flatMapThrowing { reply in
+                if let failure = Self.failure(status: reply.head, body: reply.body, provider: name) { throw failure }
+                guard Self.looksLikeJSONObject(reply.body) else {
+                    throw UpstreamFailure(.invalidResponse, "\(name) answered something that is not JSON")
+                }
+                return reply.body
             }
-            return reply.body
-        }
     }
 
     /// The start of a streamed answer through the pool, without a task: completed on
@@ -145,18 +136,30 @@ struct UpstreamCaller: Sendable {
     func stream(body: ByteBuffer, deadlineNs: UInt64, on eventLoop: any EventLoop, cancellation: ExchangeCancellation) -> EventLoopFuture<
         (first: ByteBuffer, rest: PooledStream)
     > {
-        guard let pool, let streamHead, mock == nil else {
+        postOnLoop(
+            head: streamHead, body: body, deadlineNs: deadlineNs, firstChunkTimeoutNs: UInt64(provider.ttftTimeoutMs) * 1_000_000, on: eventLoop,
+            cancellation: cancellation
+        )
+        .flatMapThrowing { reply in try streamStart(reply) }
+    }
+
+    /// One pooled exchange with `head` (``jsonHead`` or ``streamHead``) within the attempt's
+    /// deadline (`timeout_ms`, within the request's `deadlineNs`), its reply on `eventLoop`.
+    private func postOnLoop(
+        head: UpstreamRequestHead?, body: ByteBuffer, deadlineNs: UInt64, firstChunkTimeoutNs: UInt64?, on eventLoop: any EventLoop,
+        cancellation: ExchangeCancellation
+    ) -> EventLoopFuture<UpstreamReply> {
+        guard let pool, let head, mock == nil else {
             return eventLoop.makeFailedFuture(UpstreamFailure(.connection, "\(provider.name) is not a plain-HTTP provider"))
         }
         let now = monotonicNanoseconds()
         let attemptEnd = min(deadlineNs, now &+ UInt64(provider.timeoutMs) * 1_000_000)
         guard attemptEnd > now else { return eventLoop.makeFailedFuture(UpstreamFailure(.timeout, "deadline passed")) }
         return pool.post(
-            head: streamHead, body: body, timeoutNs: attemptEnd - now, firstChunkTimeoutNs: UInt64(provider.ttftTimeoutMs) * 1_000_000,
-            provider: provider.name, on: eventLoop, cancellation: cancellation
+            head: head, body: body, timeoutNs: attemptEnd - now, firstChunkTimeoutNs: firstChunkTimeoutNs, provider: provider.name, on: eventLoop,
+            cancellation: cancellation
         )
         .hop(to: eventLoop)
-        .flatMapThrowing { reply in try streamStart(reply) }
     }
 
     /// A cheap check that an answer is a JSON object: first and last non-blank bytes are braces

@@ -20,12 +20,11 @@ public enum Voicing {
     /// alone (at most 0.67) and one voice under babble 5 dB quieter (at least 0.73).
     public static let defaultMinimumStrength = 0.70
 
-    /// The rate the strength is measured at (the input's 16 kHz halved after the low-pass).
-    static let rate = 8000
     /// A frame of 32 ms, one every 20 ms.
     static let frame = 256
     static let hop = 160
-    /// Pitch periods from 400 Hz to 60 Hz, in samples at ``rate``.
+    /// Pitch periods from 400 Hz to 60 Hz, in samples at 8 kHz (the input's 16 kHz halved
+    /// after the low-pass).
     static let lags = 20...133
     /// Frames quieter than this fraction of the loudest frame's energy are not voiced speech.
     static let loudFraction: Float = 0.1
