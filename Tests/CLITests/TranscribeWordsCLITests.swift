@@ -84,6 +84,27 @@ import Testing
         }
     }
 
+    /// One dithered take of the clip above (Tests/Fixtures/two_sentences_window_loop.flac, kept
+    /// because about one take in three did this): tiny.en decodes both sentences as one segment
+    /// and then loops into the window's padding. The loop's segments are dropped; before, their
+    /// 400 tokens were timed with the kept segment's, which squeezed "Thank you all for coming."
+    /// into an instant at the end of the first sentence, and the next window, started at that
+    /// word's end, said the second sentence twice more.
+    @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel))
+    func aLoopPastTheAudioTakesNoFramesFromTheKeptWords() throws {
+        let flac = TranscribeCLITests.repository.appendingPathComponent("Tests/Fixtures/two_sentences_window_loop.flac").path
+        let segments = try Self.segments(flac)
+        Self.checkWords(segments, fileSeconds: 21.35, "loop take")
+        #expect(segments.map(\.text) == [" Good morning everyone.", " Thank you all for coming."], "\(segments.map(\.text))")
+        let words = segments.flatMap(\.words)
+        #expect(words.allSatisfy { $0.end > $0.start }, "a word of no duration: \(words)")
+        #expect(words.count == 8, "\(words.map(\.word))")
+        if words.count == 8 {
+            #expect(words[3].start - words[2].end >= 3, "\(words[2]) then \(words[3])")
+            #expect(words[0].start >= 5.5 && words[2].end <= 8.2 && words[3].start >= 12.5, "\(words)")
+        }
+    }
+
     @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel))
     func srtCuesAreCutFromWordsAtTheLineWidth() throws {
         let sentences = ["Please remember to bring your umbrella because it might rain later today."]

@@ -224,12 +224,29 @@ public final class Transcriber {
                 ? ([(timeOffset, timeOffset + segmentDuration, result.tokens)], segmentSize)
                 : split(result.tokens, timeOffset: timeOffset, segmentFrames: segmentSize)
             seek += advance
+            // Timestamps past the end of the audio (the window's padding) are clamped; a segment
+            // that starts there has no audio behind it and is dropped. With a detector's
+            // evidence, so is a segment with almost no speech behind it: a loop into the silence
+            // after the speech (tiny.en said a short sentence again over the 300 ms after it).
+            func keeps(_ piece: Piece) -> Bool {
+                let start = min(piece.start, duration), end = min(piece.end, duration)
+                return start < end && (speechFraction.map { $0(start, end) >= Self.minimumSpeechFraction } ?? true)
+            }
             let words = wordAligner.map { aligner in
+                // Words are timed on the kept segments only: a dropped loop's tokens would take
+                // the audio's frames from them (400 tokens of a loop past the audio squeezed the
+                // second sentence of a kept segment into one instant).
+                let ranPastTheAudio = pieces.contains { $0.start >= duration }
+                pieces = pieces.filter(keeps)
                 let words = aligner.attach(to: &pieces, cross: cross, timeOffset: timeOffset, contentFrames: segmentSize, lastSpeech: &lastSpeech)
                 let lastEnd = zip(pieces, words).reversed().lazy.compactMap { $0.1.last?.end }.first ?? pieces.last?.end
                 if let lastEnd { lastSpeech = lastEnd }
-                // As faster-whisper: the next window starts where the last word ends.
-                if let lastEnd, lastEnd > timeOffset, !result.stoppedAtRepetition, !endsWithSingleTimestamp(result.tokens) {
+                // As faster-whisper: the next window starts where the last word ends; unless the
+                // window's text ran on past its audio, which is then all transcribed (starting
+                // again at the last word decoded the end of the audio a second time).
+                if ranPastTheAudio {
+                    seek = seekBefore + segmentSize
+                } else if let lastEnd, lastEnd > timeOffset, !result.stoppedAtRepetition, !endsWithSingleTimestamp(result.tokens) {
                     seek = Int((lastEnd * Double(Self.framesPerSecond)).rounded())
                 }
                 return words
@@ -237,15 +254,8 @@ public final class Transcriber {
             if seek <= seekBefore { seek = seekBefore + segmentSize }  // a <|0.00|><|0.00|> pair must not stall
             for (index, piece) in pieces.enumerated() {
                 let text = detokenize(piece.tokens)
-                if piece.start == piece.end || text.trimmingWhitespace().isEmpty { continue }
-                // Timestamps past the end of the audio (the window's padding) are clamped; a
-                // segment that starts there has no audio behind it and is dropped.
+                if piece.start == piece.end || text.trimmingWhitespace().isEmpty || !keeps(piece) { continue }
                 let start = min(piece.start, duration), end = min(piece.end, duration)
-                guard start < end else { continue }
-                // With a detector's evidence, a segment with almost no speech behind it is a
-                // loop into the silence after the speech (tiny.en said a short sentence again
-                // over the 300 ms after it) and is dropped.
-                if let speechFraction, speechFraction(start, end) < Self.minimumSpeechFraction { continue }
                 allTokens += piece.tokens
                 try onSegment(
                     WhisperSegment(
