@@ -114,7 +114,7 @@ def lost_sentences(sentences, hypothesis):
 
 
 # ---------------------------------------------------------------------------- workers
-def worker(peer, audio, threads, model_dir, ggml):
+def worker(peer, audio, threads, model_dir, ggml, beam_size=1):
     """Runs inside the measured subprocess; prints one JSON line."""
     start = time.perf_counter()
     if peer == "faster-whisper":
@@ -122,7 +122,7 @@ def worker(peer, audio, threads, model_dir, ggml):
         imported = time.perf_counter()
         model = WhisperModel(model_dir, device="cpu", compute_type="float32", cpu_threads=threads, num_workers=1)
         loaded = time.perf_counter()
-        segments, _ = model.transcribe(audio, beam_size=1, vad_filter=False)
+        segments, _ = model.transcribe(audio, beam_size=beam_size, vad_filter=False)
         text = "".join(segment.text for segment in segments)
     elif peer == "faster-whisper-words":
         from faster_whisper import WhisperModel
@@ -244,7 +244,11 @@ def main():
     parser.add_argument("--clips", default="short,long,pauses,noise,silence,repeat",
                         help="comma-separated: short, long, pauses, noise, silence, repeat")
     parser.add_argument("--peers", default="faster-whisper,whisper.cpp,copilot,copilot-no-vad",
-                        help="comma-separated: faster-whisper, whisper.cpp, copilot, copilot-no-vad")
+                        help="comma-separated: faster-whisper, whisper.cpp, copilot, copilot-no-vad, and "
+                             "copilot-sequential / copilot-no-vad-sequential (--no-batch: samples and beams "
+                             "one after another)")
+    parser.add_argument("--beam-size", type=int, default=1,
+                        help="beams at temperature 0 for faster-whisper and copilot (whisper.cpp stays greedy)")
     parser.add_argument("--word-times", action="store_true",
                         help="compare word timestamps with faster-whisper's instead of timing the peers")
     parser.add_argument("--binary", default=str(ROOT / ".build" / "release" / "copilot"),
@@ -253,7 +257,7 @@ def main():
     out_dir = Path(args.out_dir)
     ggml = out_dir / "ggml-tiny.en.bin"
     if args.worker:
-        worker(args.worker, args.audio, args.threads, args.model_dir, str(ggml))
+        worker(args.worker, args.audio, args.threads, args.model_dir, str(ggml), args.beam_size)
         return
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -284,11 +288,13 @@ def main():
                     continue
                 if peer.startswith("copilot"):
                     command = [str(binary), "transcribe", "--format", "txt", "--threads", str(args.threads),
-                               "--model", args.model_dir, str(path)] + (["--no-vad"] if peer == "copilot-no-vad" else [])
+                               "--beam-size", str(args.beam_size), "--model", args.model_dir, str(path)]
+                    command += ["--no-vad"] if peer.startswith("copilot-no-vad") else []
+                    command += ["--no-batch"] if peer.endswith("-sequential") else []
                 else:
                     command = [sys.executable, __file__, "--worker", peer, "--audio", str(path),
                                "--threads", str(args.threads), "--model-dir", args.model_dir,
-                               "--out-dir", str(out_dir)]
+                               "--out-dir", str(out_dir), "--beam-size", str(args.beam_size)]
                 try:
                     wall, rss, out = measure(command)
                 except RuntimeError as error:
@@ -324,8 +330,9 @@ def write_results(path, results, args, peers):
 
     lines = ["## transcribe", "",
              f"`benchmarks/transcribe_peers.sh` on {time.strftime('%Y-%m-%d')}: tiny.en, {args.threads} threads, "
-             f"beam 1 on every side; faster-whisper and whisper.cpp with their defaults (no VAD), copilot with its "
-             "default (VAD regions) and with --no-vad; "
+             f"beam {args.beam_size} for faster-whisper and copilot (whisper.cpp greedy); faster-whisper and "
+             "whisper.cpp with their defaults (no VAD), copilot with its "
+             "default (VAD regions) and with --no-vad (-sequential: --no-batch, samples and beams one after another); "
              f"medians of {args.runs} alternating runs after one discarded warm-up (clips over "
              f"{args.single_run_over:.0f} s: one run, no warm-up); "
              "peak RSS = ru_maxrss of the peer's process. load/transcribe are timed inside the Python worker "
@@ -339,7 +346,9 @@ def write_results(path, results, args, peers):
         lines += [f"### {clip} clip ({duration:.1f} s, espeak-ng speech)", "",
                   "| peer | load | transcribe | load + transcribe | process wall | peak RSS | WER | sentences lost |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
-        for peer in ["faster-whisper", "whisper.cpp", "copilot", "copilot-no-vad"]:
+        for peer in ["faster-whisper", "whisper.cpp", "copilot", "copilot-sequential", "copilot-no-vad", "copilot-no-vad-sequential"]:
+            if peer not in table and peer.endswith("-sequential"):
+                continue
             if peer not in table:
                 missing = "no `copilot transcribe` in .build/release yet" if peer == "copilot" else "not run"
                 lines.append(f"| {peer} | | | | {missing} | | | |")

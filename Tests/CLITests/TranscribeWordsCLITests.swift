@@ -154,3 +154,21 @@ import Testing
         #expect(r.out.contains("copilot transcribe talk.wav --word-timestamps --format json"))
     }
 }
+
+/// `--batch` (the default) and `--no-batch` give the same transcript: the beams of
+/// `--beam-size` advance as one batch or one after another.
+@Suite struct TranscribeBatchCLITests {
+    @Test(.enabled(if: TranscribeCLITests.modelDirectory != nil, TranscribeCLITests.needsModel))
+    func batchedBeamsGiveTheSameTokensAsBeamsOneAfterAnother() throws {
+        let wav = try TranscribeCLITests.speech(["The library opens at nine in the morning."])
+        defer { try? FileManager.default.removeItem(atPath: wav) }
+        func tokens(_ extra: [String]) throws -> [[Int]] {
+            let r = try CLI.run(["transcribe", wav, "--no-vad", "--beam-size", "3", "--format", "json", "--threads", "2"] + extra, timeout: 300)
+            #expect(r.status == 0, "stderr: \(r.err)")
+            let object = try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any]
+            return (object?["segments"] as? [[String: Any]] ?? []).map { $0["tokens"] as? [Int] ?? [] }
+        }
+        let batched = try tokens([]), sequential = try tokens(["--no-batch"])
+        #expect(!batched.isEmpty && batched == sequential, "\(batched) vs \(sequential)")
+    }
+}

@@ -17,6 +17,42 @@ package enum HalfKernels {
         precondition(isAvailable, "HalfKernels need AVX2, FMA and F16C")
         copilot_half_matrix_vector(rows, rowCount, width, x, out)
     }
+
+    /// ``matrixVector(_:rowCount:width:x:into:)`` for `count` vectors at once
+    /// (`xs`: `count x width` row-major; `outs[v]` gets vector v's `rowCount` values), each row
+    /// read from memory once; the same values as one call per vector. Call only when
+    /// ``isAvailable``.
+    package static func matrixVectors(
+        _ rows: UnsafePointer<UInt16>, rowCount: Int, width: Int, xs: UnsafePointer<Float>, count: Int,
+        into outs: UnsafePointer<UnsafeMutablePointer<Float>?>
+    ) {
+        precondition(isAvailable, "HalfKernels need AVX2, FMA and F16C")
+        copilot_half_matrix_vectors(rows, rowCount, width, xs, count, outs)
+    }
+}
+
+extension HalfKernels {
+    /// `out[v * outStride + r] (+)= alpha * row(r) . x(v)` for `rowCount` float rows (`rowStride`
+    /// apart, `width` used) and `count` vectors (`xStride` apart): each row read once for all
+    /// vectors, no packing (a decoder step of a few sequences). Call only when ``isAvailable``.
+    package static func rowsDotVectors(
+        _ rows: UnsafePointer<Float>, rowCount: Int, width: Int, rowStride: Int, xs: UnsafePointer<Float>, count: Int,
+        xStride: Int, into out: UnsafeMutablePointer<Float>, outStride: Int, alpha: Float = 1, accumulate: Bool = false
+    ) {
+        precondition(isAvailable, "HalfKernels need AVX2, FMA and F16C")
+        copilot_rows_dot_vectors(rows, rowCount, width, rowStride, xs, count, xStride, out, outStride, alpha, accumulate ? 1 : 0)
+    }
+
+    /// `out[v * outStride + c] = sum over r of weights[v * weightStride + r] * row(r)[c]`:
+    /// `count` weighted sums of the same `rowCount` rows (`rowStride` apart, `width` used),
+    /// each row read once. Call only when ``isAvailable``.
+    package static func weightedRowSums(
+        _ rows: UnsafePointer<Float>, rowCount: Int, width: Int, rowStride: Int, weights: UnsafePointer<Float>,
+        weightStride: Int, count: Int, into out: UnsafeMutablePointer<Float>, outStride: Int
+    ) {
+        precondition(isAvailable, "HalfKernels need AVX2, FMA and F16C")
+        copilot_weighted_row_sums(rows, rowCount, width, rowStride, weights, weightStride, count, out, outStride)
+    }
 }
 
 /// What the optimized code uses on this CPU, for `--stats`.

@@ -9,9 +9,12 @@ public final class WhisperKVCache {
     public var values: [[Float]]
     /// Tokens cached.
     public var count = 0
+    /// Values per row (the model's width).
+    public let width: Int
 
     /// An empty cache for `dimensions`.
     public init(dimensions: WhisperDimensions) {
+        width = dimensions.width
         let size = dimensions.textContext * dimensions.width
         keys = Array(repeating: [Float](repeating: 0, count: size), count: dimensions.decoderLayerCount)
         values = keys
@@ -19,6 +22,7 @@ public final class WhisperKVCache {
 
     /// A copy of `other` (its storage is shared until either is written).
     public init(copying other: WhisperKVCache) {
+        width = other.width
         keys = other.keys
         values = other.values
         count = other.count
@@ -31,6 +35,23 @@ public final class WhisperKVCache {
     public func copy(from other: WhisperKVCache) {
         keys = other.keys
         values = other.values
+        count = other.count
+    }
+
+    /// Makes this cache hold `other`'s tokens by copying only the rows set in `other` into
+    /// this cache's own storage (same dimensions): a beam's step copies the tokens so far,
+    /// not the whole context.
+    public func copyRows(from other: WhisperKVCache) {
+        precondition(other !== self && width == other.width && keys.count == other.keys.count && keys.first?.count == other.keys.first?.count, "caches of other dimensions")
+        let filled = other.count * width
+        for layer in keys.indices {
+            keys[layer].withUnsafeMutableBufferPointer { destination in
+                other.keys[layer].withUnsafeBufferPointer { destination.baseAddress!.update(from: $0.baseAddress!, count: filled) }
+            }
+            values[layer].withUnsafeMutableBufferPointer { destination in
+                other.values[layer].withUnsafeBufferPointer { destination.baseAddress!.update(from: $0.baseAddress!, count: filled) }
+            }
+        }
         count = other.count
     }
 }
@@ -61,11 +82,24 @@ public protocol WhisperDecoding: AnyObject {
     /// values to `cache`, and writes the logits after the last token (`vocabularySize` values)
     /// into `logits`. `cache.count + tokens.count` must not exceed `textContext`.
     func decode(tokens: ArraySlice<Int>, cache: WhisperKVCache, cross: WhisperCrossCache, logits: inout [Float])
+    /// One step of several sequences at once (the samples of a fallback temperature, the beams
+    /// of a beam search): `tokens[i]` is appended to `caches[i]` (distinct caches) and the
+    /// logits after it written into `logits[i]`. The same results as one
+    /// ``decode(tokens:cache:cross:logits:)`` per sequence, up to float rounding.
+    func decode(batch tokens: [Int], caches: [WhisperKVCache], cross: WhisperCrossCache, logits: inout [[Float]])
     /// One teacher-forced pass over a known sequence from an empty cache (word alignment, see
     /// ``WordAligner``): the pre-softmax cross-attention scores of `heads` and the probability
     /// of each next token. `tokens.count` must not exceed `textContext`; every head must exist.
     /// Only this call records scores, so ``decode(tokens:cache:cross:logits:)`` pays nothing.
     func forcedPass(tokens: [Int], cross: WhisperCrossCache, heads: [WhisperAlignmentHead], textVocabularyEnd: Int) -> WhisperForcedPass
+}
+
+extension WhisperDecoding {
+    /// One ``decode(tokens:cache:cross:logits:)`` per sequence.
+    public func decode(batch tokens: [Int], caches: [WhisperKVCache], cross: WhisperCrossCache, logits: inout [[Float]]) {
+        precondition(tokens.count == caches.count && tokens.count == logits.count, "one token, cache and logits per sequence")
+        for i in tokens.indices { decode(tokens: [tokens[i]][...], cache: caches[i], cross: cross, logits: &logits[i]) }
+    }
 }
 
 /// What ``WhisperDecoding/forcedPass(tokens:cache:cross:heads:textVocabularyEnd:)`` returns.
@@ -97,6 +131,8 @@ public final class WhisperDecoder: WhisperDecoding {
     public let threads: Int
 
     private let x, h, qkv, hidden, scores, last: UnsafeMutablePointer<Float>
+    /// Floats in `scores`.
+    private let scoresCapacity: Int
     /// During ``forcedPass(tokens:cross:heads:textVocabularyEnd:)`` only: per decoder layer and
     /// head, where that head's cross-attention scores go (`tokens x frames`), or nil.
     private var capturedScores: [[UnsafeMutablePointer<Float>?]]?
@@ -114,7 +150,8 @@ public final class WhisperDecoder: WhisperDecoding {
         h = .allocate(capacity: n * d)
         qkv = .allocate(capacity: n * 3 * d)
         hidden = .allocate(capacity: n * max(dm.ffnWidth, d))
-        scores = .allocate(capacity: max(n, dm.headCount) * max(dm.audioContext, dm.textContext))
+        scoresCapacity = max(n, dm.headCount) * max(dm.audioContext, dm.textContext)
+        scores = .allocate(capacity: scoresCapacity)
         last = .allocate(capacity: d)
     }
 
@@ -169,6 +206,33 @@ public final class WhisperDecoder: WhisperDecoding {
         }
     }
 
+    /// The sequences' rows go through every projection as one matrix product, the
+    /// cross-attention keys and values are read once for all of them, and the embedding is
+    /// read once for all their logits: a step of five samples costs little more than one
+    /// (decoding is bound by reading the weights).
+    public func decode(batch tokens: [Int], caches: [WhisperKVCache], cross: WhisperCrossCache, logits: inout [[Float]]) {
+        let dm = dimensions
+        let n = tokens.count
+        precondition(caches.count == n && logits.count == n, "one token, cache and logits per sequence")
+        precondition(Set(caches.map(ObjectIdentifier.init)).count == n, "each sequence needs its own cache")
+        guard n > 0 else { return }
+        if n > Self.maximumRows {
+            var head = Array(logits[..<Self.maximumRows]), tail = Array(logits[Self.maximumRows...])
+            decode(batch: Array(tokens[..<Self.maximumRows]), caches: Array(caches[..<Self.maximumRows]), cross: cross, logits: &head)
+            decode(batch: Array(tokens[Self.maximumRows...]), caches: Array(caches[Self.maximumRows...]), cross: cross, logits: &tail)
+            logits = head + tail
+            return
+        }
+        forward(tokens: tokens[...], caches: caches, positions: caches.map(\.count), cross: cross)
+        let d = dm.width
+        WhisperKernels.layerNorm(x, h, rows: n, width: d, weights.decoderNorm, threads: threads)
+        let vocabulary = dm.vocabularySize
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: n * vocabulary)
+        defer { out.deallocate() }
+        weights.tokenEmbedding.logits(rows: h, count: n, into: (0..<n).map { out + $0 * vocabulary }, threads: threads)
+        for i in 0..<n { logits[i] = Array(UnsafeBufferPointer(start: out + i * vocabulary, count: vocabulary)) }
+    }
+
     public func forcedPass(tokens: [Int], cross: WhisperCrossCache, heads: [WhisperAlignmentHead], textVocabularyEnd: Int) -> WhisperForcedPass {
         let dm = dimensions
         let d = dm.width, n = tokens.count, frames = (cross.keys.first?.count ?? 0) / d
@@ -201,47 +265,62 @@ public final class WhisperDecoder: WhisperDecoding {
         return WhisperForcedPass(scores: scores, frames: frames, nextTokenProbabilities: probabilities)
     }
 
-    /// Runs at most ``maximumRows`` tokens through the layers, appending them to `cache`; leaves
-    /// their hidden states (before the final norm) in `x`.
+    /// Runs at most ``maximumRows`` tokens of one sequence through the layers, appending them
+    /// to `cache`; leaves their hidden states (before the final norm) in `x`.
     private func forward(tokens: ArraySlice<Int>, cache: WhisperKVCache, cross: WhisperCrossCache) {
+        let start = cache.count
+        forward(tokens: tokens, caches: Array(repeating: cache, count: tokens.count), positions: Array(start..<(start + tokens.count)), cross: cross)
+    }
+
+    /// Runs at most ``maximumRows`` rows through the layers: row i is `tokens[i]` at
+    /// `positions[i]` of the sequence whose keys and values `caches[i]` holds (rows of one
+    /// sequence share its cache, at consecutive positions). Each row's keys and values are
+    /// stored at its position, then it attends to its cache's positions up to its own; each
+    /// cache ends up holding every row stored in it. Leaves the hidden states in `x`.
+    private func forward(tokens: ArraySlice<Int>, caches: [WhisperKVCache], positions: [Int], cross: WhisperCrossCache) {
         let dm = dimensions
-        let d = dm.width, n = tokens.count, start = cache.count
-        precondition(n > 0 && start + n <= dm.textContext, "decoder context overflow")
+        let d = dm.width, n = tokens.count
+        precondition(n > 0 && n <= Self.maximumRows && caches.count == n && positions.count == n, "decoder rows")
+        precondition(positions.allSatisfy { $0 < dm.textContext }, "decoder context overflow")
         weights.decoderPositions.withUnsafeBufferPointer { pos in
             for (i, token) in tokens.enumerated() {
                 let row = x + i * d
                 weights.tokenEmbedding.copyRow(token, into: row)
-                let p = pos.baseAddress! + (start + i) * d
+                let p = pos.baseAddress! + positions[i] * d
                 for j in 0..<d { row[j] += p[j] }
             }
         }
         for (index, layer) in weights.decoderLayers.enumerated() {
-            selfAttention(layer, index: index, rows: n, start: start, cache: cache)
-            crossAttention(layer, index: index, keys: cross.keys[index], values: cross.values[index], rows: n, start: start)
+            selfAttention(layer, index: index, rows: n, caches: caches, positions: positions)
+            crossAttention(layer, index: index, keys: cross.keys[index], values: cross.values[index], rows: n, start: positions[0])
             WhisperKernels.layerNorm(x, h, rows: n, width: d, layer.ffnNorm, threads: threads)
             WhisperKernels.linear(h, rows: n, layer.ffnIn, hidden, threads: threads)
             WhisperKernels.gelu(hidden, count: n * dm.ffnWidth, threads: threads)
             WhisperKernels.linear(hidden, rows: n, layer.ffnOut, x, accumulate: true, threads: threads)
         }
-        cache.count = start + n
+        for (cache, position) in zip(caches, positions) { cache.count = max(cache.count, position + 1) }
     }
 
-    private func selfAttention(_ layer: WhisperDecoderLayer, index: Int, rows n: Int, start: Int, cache: WhisperKVCache) {
+    private func selfAttention(_ layer: WhisperDecoderLayer, index: Int, rows n: Int, caches: [WhisperKVCache], positions: [Int]) {
         let dm = dimensions
         let d = dm.width, hw = dm.headWidth
         WhisperKernels.layerNorm(x, h, rows: n, width: d, layer.selfNorm, threads: threads)
         WhisperKernels.linear(h, rows: n, layer.selfQKV, qkv, threads: threads)
         let scale = 1 / Float(hw).squareRoot()
-        cache.keys[index].withUnsafeMutableBufferPointer { kp in
-            cache.values[index].withUnsafeMutableBufferPointer { vp in
-                let keys = kp.baseAddress!, values = vp.baseAddress!
-                for i in 0..<n {
-                    (keys + (start + i) * d).update(from: qkv + i * 3 * d + d, count: d)
-                    (values + (start + i) * d).update(from: qkv + i * 3 * d + 2 * d, count: d)
+        for i in 0..<n {
+            caches[i].keys[index].withUnsafeMutableBufferPointer { kp in
+                caches[i].values[index].withUnsafeMutableBufferPointer { vp in
+                    (kp.baseAddress! + positions[i] * d).update(from: qkv + i * 3 * d + d, count: d)
+                    (vp.baseAddress! + positions[i] * d).update(from: qkv + i * 3 * d + 2 * d, count: d)
                 }
-                // Row i attends to positions 0...start+i (causal).
-                for i in 0..<n {
-                    let visible = start + i + 1
+            }
+        }
+        // Row i attends to its cache's positions 0...positions[i] (causal).
+        for i in 0..<n {
+            let visible = positions[i] + 1
+            caches[i].keys[index].withUnsafeBufferPointer { kp in
+                caches[i].values[index].withUnsafeBufferPointer { vp in
+                    let keys = kp.baseAddress!, values = vp.baseAddress!
                     for head in 0..<dm.headCount {
                         let q = qkv + i * 3 * d + head * hw
                         let s = scores
@@ -269,7 +348,24 @@ public final class WhisperDecoder: WhisperDecoding {
         keys.withUnsafeBufferPointer { kp in
             values.withUnsafeBufferPointer { vp in
                 let k = kp.baseAddress!, v = vp.baseAddress!
-                if n == 1 {
+                if captured == nil, n > 1, n <= WhisperKernels.smallBatchRows, HalfKernels.isAvailable, dm.headCount * n * t <= scoresCapacity {
+                    // A few sequences' rows (a batched step): per head, each key and value row
+                    // read once for all of them, heads split over the workers.
+                    let work = UncheckedSendableBox((qkv, h, scores))
+                    WhisperKernels.parallelRows(dm.headCount, threads: threads, minimumRowsPerChunk: 1) { heads in
+                        let (q, out, scores) = work.value
+                        for head in heads {
+                            let s = scores + head * n * t
+                            HalfKernels.rowsDotVectors(
+                                k + head * hw, rowCount: t, width: hw, rowStride: d, xs: q + head * hw, count: n, xStride: d,
+                                into: s, outStride: t, alpha: scale)
+                            WhisperKernels.softmaxRows(s, rows: n, width: t, stride: t, threads: 1)
+                            HalfKernels.weightedRowSums(
+                                v + head * hw, rowCount: t, width: hw, rowStride: d, weights: s, weightStride: t, count: n,
+                                into: out + head * hw, outStride: d)
+                        }
+                    }
+                } else if n == 1 {
                     // One token: matrix-vector products (sgemm would repack K and V for a
                     // single row), heads split over the workers, scores side by side.
                     let work = UncheckedSendableBox((qkv, h, scores, captured))

@@ -63,6 +63,30 @@ public struct WhisperEmbedding: Sendable {
         halfLogits(x, into: out, threads: threads, useHalfKernels: HalfKernels.isAvailable)
     }
 
+    /// ``logits(_:into:threads:)`` of `count` hidden states (`rows`: `count x width`,
+    /// row-major) into `outs` (one per state): a float16 embedding is read from memory once for
+    /// all of them, with the same values as one call per state.
+    public func logits(rows: UnsafePointer<Float>, count: Int, into outs: [UnsafeMutablePointer<Float>], threads: Int) {
+        precondition(outs.count == count, "one output per hidden state")
+        let width = self.width
+        guard let halves, HalfKernels.isAvailable, count > 1 else {
+            for v in 0..<count { logits(rows + v * width, into: outs[v], threads: threads) }
+            return
+        }
+        halves.withUnsafeBufferPointer { h in
+            let base = h.baseAddress!
+            let work = UncheckedSendableBox(outs)
+            WhisperKernels.parallelRows(vocabularySize, threads: threads, minimumRowsPerChunk: 1024) { chunk in
+                let shifted: [UnsafeMutablePointer<Float>?] = work.value.map { $0 + chunk.lowerBound }
+                shifted.withUnsafeBufferPointer { o in
+                    HalfKernels.matrixVectors(
+                        base + chunk.lowerBound * width, rowCount: chunk.count, width: width, xs: rows, count: count,
+                        into: o.baseAddress!)
+                }
+            }
+        }
+    }
+
     /// ``logits(_:into:threads:)`` of a float16 embedding, through the C F16C kernel or the
     /// portable Swift one (tests run both on machines that have F16C).
     package func halfLogits(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, threads: Int, useHalfKernels: Bool) {

@@ -242,13 +242,29 @@ package enum WhisperKernels {
         for j in 0..<n { row[j] *= inv }
     }
 
+    /// Up to this many rows, ``linear(_:rows:_:_:accumulate:threads:)`` and the decoder's
+    /// cross-attention read each weight row once for all rows instead of calling sgemm (the
+    /// samples or beams of a batched decoder step).
+    static let smallBatchRows = 16
+
     /// y[rows x out] = x[rows x in] W^T + b through BLAS (`accumulate`: y += instead of =).
     static func linear(
         _ x: UnsafePointer<Float>, rows: Int, _ layer: WhisperLinear, _ y: UnsafeMutablePointer<Float>,
         accumulate: Bool = false, threads: Int = 1
     ) {
         layer.weight.withUnsafeBufferPointer { w in
-            if rows == 1 {
+            if rows > 1 && rows <= smallBatchRows && HalfKernels.isAvailable {
+                // A few sequences' rows (a batched decoder step): each weight row read once for
+                // all of them; sgemm would pack the whole weight matrix at every call.
+                let work = UncheckedSendableBox((w.baseAddress!, x, y))
+                parallelRows(layer.outCount, threads: threads, minimumRowsPerChunk: 64) { range in
+                    let (w, x, y) = work.value
+                    HalfKernels.rowsDotVectors(
+                        w + range.lowerBound * layer.inCount, rowCount: range.count, width: layer.inCount, rowStride: layer.inCount,
+                        xs: x, count: rows, xStride: layer.inCount, into: y + range.lowerBound, outStride: layer.outCount,
+                        accumulate: accumulate)
+                }
+            } else if rows == 1 {
                 BLAS.gemv(m: layer.outCount, n: layer.inCount, a: w.baseAddress!, lda: layer.inCount, x: x, y: y, beta: accumulate ? 1 : 0, threads: threads)
             } else {
                 BLAS.gemm(

@@ -19,8 +19,13 @@ public struct WhisperDecodingOptions: Sendable, Equatable {
     public var beamSize = 1
     /// Latest allowed first timestamp, in seconds.
     public var maxInitialTimestamp = 1.0
-    /// Seed of the sampler used at temperatures above 0.
+    /// Seed of the sampler used at temperatures above 0. Each sample of a temperature draws
+    /// its own generator from the seeded one, so its tokens do not depend on the other samples.
     public var seed: UInt64 = 0
+    /// The samples of a temperature (and the beams of a beam search) advance as one batch
+    /// through the decoder (``WhisperDecoding/decode(batch:caches:cross:logits:)``); `false`
+    /// runs them one after another, with the same results up to float rounding.
+    public var batchesHypotheses = true
 
     /// faster-whisper's defaults with greedy search.
     public init() {}
@@ -109,11 +114,11 @@ public final class WhisperWindowDecoder {
         for temperature in fallback ? options.temperatures[...] : options.temperatures.prefix(1) {
             var best: WhisperWindowResult?
             let candidates = temperature > 0 ? max(1, bestOf ?? options.bestOf) : 1
-            for _ in 0..<candidates {
-                var result = decode(
-                    cross: cross, prompt: prompt, temperature: temperature, maximumTokens: maximumTokens,
-                    stopsAtRepetition: stopsAtRepetition, shouldStop: shouldStop)
-                if shouldStop() { throw CancellationError() }
+            let searched = search(
+                cross: cross, prompt: prompt, temperature: temperature, samples: candidates, maximumTokens: maximumTokens,
+                stopsAtRepetition: stopsAtRepetition, shouldStop: shouldStop)
+            if shouldStop() { throw CancellationError() }
+            for var result in searched {
                 result.compressionRatio = try Self.compressionRatio(text(result.tokens))
                 if best == nil || result.avgLogProb > best!.avgLogProb { best = result }
             }
@@ -157,39 +162,87 @@ public final class WhisperWindowDecoder {
         cross: WhisperCrossCache, prompt: [Int], temperature: Double, maximumTokens: Int? = nil,
         stopsAtRepetition: Bool = false, shouldStop: () -> Bool = { false }
     ) -> WhisperWindowResult {
+        search(
+            cross: cross, prompt: prompt, temperature: temperature, samples: 1, maximumTokens: maximumTokens,
+            stopsAtRepetition: stopsAtRepetition, shouldStop: shouldStop)[0]
+    }
+
+    /// One hypothesis of a greedy or sampled search.
+    private struct Hypothesis {
+        var tokens: [Int] = []
+        var logProbs: [Double] = []
+        var sumLogProb = 0.0
+        var stoppedAtRepetition = false
+        var finished = false
+        var cache: WhisperKVCache
+        var logits: [Float]
+        var generator: SplitMix64
+    }
+
+    /// ``decode(cross:prompt:temperature:maximumTokens:stopsAtRepetition:shouldStop:)`` for
+    /// `samples` hypotheses from one prompt (decoded once): at temperature 0 one greedy search
+    /// (or the beam search), above it `samples` samples, each with its own generator drawn
+    /// from the seeded one, advanced together as one batch
+    /// (``WhisperDecodingOptions/batchesHypotheses``) or one after another.
+    package func search(
+        cross: WhisperCrossCache, prompt: [Int], temperature: Double, samples: Int, maximumTokens: Int? = nil,
+        stopsAtRepetition: Bool = false, shouldStop: () -> Bool = { false }
+    ) -> [WhisperWindowResult] {
         let dims = decoder.dimensions
         cache.clear()
         decoder.decode(tokens: prompt[...], cache: cache, cross: cross, logits: &logits)
         let noSpeechProb = specials.noSpeech < logits.count ? Self.softmaxProbability(logits, of: specials.noSpeech) : 0
-        var tokens: [Int] = []
-        var sumLogProb = 0.0
         let maxNewTokens = max(1, min(dims.textContext - prompt.count, maximumTokens ?? .max))
         if temperature <= 0 && options.beamSize > 1 {
             let (best, sum) = beamSearch(cross: cross, maxNewTokens: maxNewTokens)
-            return WhisperWindowResult(
-                tokens: best, sumLogProb: sum, noSpeechProb: noSpeechProb, temperature: temperature, compressionRatio: 0)
+            return [WhisperWindowResult(tokens: best, sumLogProb: sum, noSpeechProb: noSpeechProb, temperature: temperature, compressionRatio: 0)]
         }
-        var logProbs: [Double] = []
-        var stoppedAtRepetition = false
-        while true {
-            applyRules(sampled: tokens)
-            let (token, logProb) = pick(temperature: temperature)
-            sumLogProb += logProb
-            if token == specials.endOfText { break }
-            tokens.append(token)
-            logProbs.append(logProb)
-            if stopsAtRepetition, token < specials.endOfText, let keep = Self.repetitionCut(tokens, textEnd: specials.endOfText) {
-                for dropped in logProbs[keep...] { sumLogProb -= dropped }
-                tokens.removeSubrange(keep...)
-                stoppedAtRepetition = true
-                break
+        let count = temperature > 0 ? max(1, samples) : 1
+        var hypotheses: [Hypothesis] = (0..<count).map { k in
+            Hypothesis(
+                cache: count == 1 ? cache : WhisperKVCache(copying: cache), logits: logits,
+                generator: SplitMix64(seed: temperature > 0 ? random.next() : 0))
+        }
+        /// Picks the next token of `h` from its logits; whether it needs a decoder step.
+        func advance(_ h: inout Hypothesis) -> Bool {
+            applyRules(&h.logits, sampled: h.tokens)
+            let (token, logProb) = pick(h.logits, temperature: temperature, generator: &h.generator)
+            h.sumLogProb += logProb
+            if token == specials.endOfText { return false }
+            h.tokens.append(token)
+            h.logProbs.append(logProb)
+            if stopsAtRepetition, token < specials.endOfText, let keep = Self.repetitionCut(h.tokens, textEnd: specials.endOfText) {
+                for dropped in h.logProbs[keep...] { h.sumLogProb -= dropped }
+                h.tokens.removeSubrange(keep...)
+                h.stoppedAtRepetition = true
+                return false
             }
-            if tokens.count >= maxNewTokens || shouldStop() { break }
-            decoder.decode(tokens: [token][...], cache: cache, cross: cross, logits: &logits)
+            return h.tokens.count < maxNewTokens && !shouldStop()
         }
-        return WhisperWindowResult(
-            tokens: tokens, sumLogProb: sumLogProb, noSpeechProb: noSpeechProb, temperature: temperature, compressionRatio: 0,
-            stoppedAtRepetition: stoppedAtRepetition)
+        if options.batchesHypotheses && count > 1 {
+            var active = Array(hypotheses.indices)
+            while !active.isEmpty {
+                active = active.filter { advance(&hypotheses[$0]) }
+                guard !active.isEmpty else { break }
+                var batch = active.map { k in
+                    defer { hypotheses[k].logits = [] }  // moved, not copied
+                    return hypotheses[k].logits
+                }
+                decoder.decode(batch: active.map { hypotheses[$0].tokens.last! }, caches: active.map { hypotheses[$0].cache }, cross: cross, logits: &batch)
+                for (k, l) in zip(active, batch) { hypotheses[k].logits = l }
+            }
+        } else {
+            for k in hypotheses.indices {
+                while advance(&hypotheses[k]) {
+                    decoder.decode(tokens: [hypotheses[k].tokens.last!][...], cache: hypotheses[k].cache, cross: cross, logits: &hypotheses[k].logits)
+                }
+            }
+        }
+        return hypotheses.map { h in
+            WhisperWindowResult(
+                tokens: h.tokens, sumLogProb: h.sumLogProb, noSpeechProb: noSpeechProb, temperature: temperature,
+                compressionRatio: 0, stoppedAtRepetition: h.stoppedAtRepetition)
+        }
     }
 
     /// Where a looping hypothesis should end: when the text tokens of `tokens` (ids below
@@ -234,7 +287,14 @@ public final class WhisperWindowDecoder {
     /// the finished one with the best average log-probability. Returns (tokens, sum).
     private func beamSearch(cross: WhisperCrossCache, maxNewTokens: Int) -> ([Int], Double) {
         let beamSize = options.beamSize, eot = specials.endOfText
-        var beams = [Beam(tokens: [], sumLogProb: 0, cache: WhisperKVCache(copying: cache), logits: logits)]
+        // Caches of beams no longer alive, reused: a new beam copies its parent's rows into one.
+        var spare: [WhisperKVCache] = []
+        func copy(of parent: WhisperKVCache) -> WhisperKVCache {
+            let cache = spare.popLast() ?? WhisperKVCache(dimensions: decoder.dimensions)
+            cache.copyRows(from: parent)
+            return cache
+        }
+        var beams = [Beam(tokens: [], sumLogProb: 0, cache: copy(of: cache), logits: logits)]
         var finished: [(tokens: [Int], sum: Double)] = []
         while finished.count < beamSize && !beams.isEmpty {
             var candidates: [(score: Double, beam: Int, token: Int)] = []
@@ -258,7 +318,7 @@ public final class WhisperWindowDecoder {
                 } else {
                     next.append(Beam(
                         tokens: parent.tokens + [candidate.token], sumLogProb: candidate.score,
-                        cache: WhisperKVCache(copying: parent.cache), logits: []))
+                        cache: copy(of: parent.cache), logits: []))
                     if next.count == beamSize { break }
                 }
             }
@@ -266,9 +326,16 @@ public final class WhisperWindowDecoder {
                 finished += next.map { ($0.tokens, $0.sumLogProb) }
                 break
             }
-            for i in next.indices {
-                decoder.decode(tokens: [next[i].tokens.last!][...], cache: next[i].cache, cross: cross, logits: &next[i].logits)
+            if options.batchesHypotheses {
+                var batch = next.map(\.logits)
+                decoder.decode(batch: next.map { $0.tokens.last! }, caches: next.map(\.cache), cross: cross, logits: &batch)
+                for i in next.indices { next[i].logits = batch[i] }
+            } else {
+                for i in next.indices {
+                    decoder.decode(tokens: [next[i].tokens.last!][...], cache: next[i].cache, cross: cross, logits: &next[i].logits)
+                }
             }
+            spare += beams.map(\.cache)
             beams = next
         }
         guard let best = finished.max(by: { $0.sum / Double($0.tokens.count + 1) < $1.sum / Double($1.tokens.count + 1) })
@@ -288,11 +355,6 @@ public final class WhisperWindowDecoder {
             }
         }
         return best
-    }
-
-    /// Suppression lists and timestamp rules, applied to `logits` in place.
-    private func applyRules(sampled: [Int]) {
-        applyRules(&logits, sampled: sampled)
     }
 
     /// Suppression lists and timestamp rules, applied to `logits` in place.
@@ -334,8 +396,9 @@ public final class WhisperWindowDecoder {
         }
     }
 
-    /// The next token and its log-probability under the filtered distribution.
-    private func pick(temperature: Double) -> (Int, Double) {
+    /// The next token and its log-probability under the filtered `logits`: the likeliest at
+    /// temperature 0, else a sample drawn with `generator`.
+    private func pick(_ logits: [Float], temperature: Double, generator random: inout SplitMix64) -> (Int, Double) {
         logits.withUnsafeBufferPointer { l in
             let logSum = Self.logSumExp(l, 0..<l.count)
             var chosen = 0

@@ -94,6 +94,11 @@ struct Transcribe: ParsableCommand {
     @Option(help: ArgumentHelp("Seed of the sampler used by the temperature fallback.", valueName: "n"))
     var seed: UInt64 = 0
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Advance the samples of a fallback temperature and the beams of --beam-size as one batch (default on; --no-batch: one after another, the same text).")
+    var batch: Bool = true
+
     @Flag(inversion: .prefixedNo, help: "Give each segment its words with start, end and probability (default off).")
     var wordTimestamps: Bool?
 
@@ -166,6 +171,7 @@ struct Transcribe: ParsableCommand {
         if settings.wordTimestamps { try whisper.checkAlignmentHeads() }
         var options = settings.transcriptionOptions
         options.decoding.seed = seed
+        options.decoding.batchesHypotheses = batch
         let requested = try implementation.resolve(configuration)
         let (transcriber, report) = ImplementationSelection.transcriber(
             model: whisper, options: options, threads: settings.resolvedThreads, requested: requested)

@@ -75,6 +75,18 @@ enum RandomWhisper {
             decoderLayers: dec, decoderNorm: norm())
     }
 
+    /// `weights` with the token embedding rounded to float16 and kept as float16.
+    static func withHalfEmbedding(_ w: WhisperWeights) -> WhisperWeights {
+        let dims = w.dimensions
+        var halves = [UInt16](repeating: 0, count: dims.vocabularySize * dims.width)
+        for v in 0..<dims.vocabularySize { for c in 0..<dims.width { halves[v * dims.width + c] = Float16(w.tokenEmbedding[v, c]).bitPattern } }
+        return WhisperWeights(
+            dimensions: dims, conv1Weight: w.conv1Weight, conv1Bias: w.conv1Bias, conv2Weight: w.conv2Weight,
+            conv2Bias: w.conv2Bias, encoderPositions: w.encoderPositions, encoderLayers: w.encoderLayers,
+            encoderNorm: w.encoderNorm, tokenEmbedding: WhisperEmbedding(halves: halves, vocabularySize: dims.vocabularySize, width: dims.width),
+            decoderPositions: w.decoderPositions, decoderLayers: w.decoderLayers, decoderNorm: w.decoderNorm)
+    }
+
     /// Seeded pseudo-random log-mel-like input in [-1, 1.5].
     static func mel(_ count: Int, seed: UInt64 = 3) -> [Float] {
         var state = seed &* 0x2545_F491_4F6C_DD1D | 1

@@ -4,11 +4,19 @@ import Testing
 
 /// A decoder whose logits are scripted: `script(sequence)` gives the preferred token after
 /// the tokens fed so far (prompt included); that token gets logit 10, `runnerUp` 9, all else 0.
+/// Each cache is its own sequence; a cache first seen part-filled is a copy of the last one
+/// started from empty (the samples of a temperature copy the prompt's cache).
 final class ScriptedDecoder: WhisperDecoding {
     let dimensions = WhisperDimensions(
         melCount: 80, audioContext: 4, width: 8, headCount: 1, encoderLayerCount: 1, decoderLayerCount: 1,
         ffnWidth: 8, vocabularySize: 51864, textContext: 448)
+    /// The sequence of the most recent call.
     var fed: [Int] = []
+    /// Every sequence (its cache held, so no address is reused) and the last one started.
+    var sequences: [ObjectIdentifier: (cache: WhisperKVCache, fed: [Int])] = [:]
+    var started: [Int] = []
+    /// Decoder steps run, all sequences together.
+    var steps = 0
     let script: ([Int]) -> (Int, Int?)
 
     init(script: @escaping ([Int]) -> (Int, Int?)) { self.script = script }
@@ -16,8 +24,12 @@ final class ScriptedDecoder: WhisperDecoding {
     func crossCache(encoderOutput: [Float]) -> WhisperCrossCache { WhisperCrossCache(keys: [], values: []) }
 
     func decode(tokens: ArraySlice<Int>, cache: WhisperKVCache, cross: WhisperCrossCache, logits: inout [Float]) {
-        if cache.count == 0 { fed = [] }
-        fed += tokens
+        let id = ObjectIdentifier(cache)
+        let before = cache.count == 0 ? [] : sequences[id]?.fed ?? Array(started.prefix(cache.count))
+        fed = before + tokens
+        if cache.count == 0 { started = fed }
+        sequences[id] = (cache, fed)
+        steps += 1
         cache.count += tokens.count
         logits = [Float](repeating: 0, count: dimensions.vocabularySize)
         let (best, runnerUp) = script(fed)
