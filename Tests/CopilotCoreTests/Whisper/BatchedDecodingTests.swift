@@ -102,4 +102,36 @@ import Testing
         #expect(Set(samples[0].map(\.tokens)).count > 1, "five equal samples")
         #expect(fallbacks[0] == fallbacks[1])
     }
+
+    /// The small-batch kernels against plain loops, for widths with and without a tail of
+    /// fewer than 8 (or 64) values and rows spaced wider than they are used.
+    @Test(arguments: [8, 13, 64, 72, 136])
+    func smallBatchKernelsMatchPlainLoops(width: Int) throws {
+        try #require(HalfKernels.isAvailable, "this CPU has no AVX2/FMA; the decoder uses sgemm instead")
+        var random = SplitMix64(seed: UInt64(width))
+        let rows = 300, stride = width + 5, count = 3
+        func values(_ n: Int) -> [Float] { (0..<n).map { _ in Float(random.nextUnit() * 2 - 1) } }
+        let matrix = values(rows * stride), xs = values(count * stride), weights = values(count * rows)
+        var dots = [Float](repeating: 0.5, count: count * rows), sums = [Float](repeating: .nan, count: count * stride)
+        HalfKernels.rowsDotVectors(
+            matrix, rowCount: rows, width: width, rowStride: stride, xs: xs, count: count, xStride: stride,
+            into: &dots, outStride: rows, alpha: 2, accumulate: true)
+        HalfKernels.weightedRowSums(
+            matrix, rowCount: rows, width: width, rowStride: stride, weights: weights, weightStride: rows, count: count,
+            into: &sums, outStride: stride)
+        var dotError: Float = 0, sumError: Float = 0
+        for v in 0..<count {
+            for r in 0..<rows {
+                var dot: Float = 0
+                for i in 0..<width { dot += matrix[r * stride + i] * xs[v * stride + i] }
+                dotError = max(dotError, abs(dots[v * rows + r] - (0.5 + 2 * dot)))
+            }
+            for c in 0..<width {
+                var sum: Float = 0
+                for r in 0..<rows { sum += weights[v * rows + r] * matrix[r * stride + c] }
+                sumError = max(sumError, abs(sums[v * stride + c] - sum))
+            }
+        }
+        #expect(dotError < 1e-4 && sumError < 1e-3, "dot \(dotError), sum \(sumError)")
+    }
 }
