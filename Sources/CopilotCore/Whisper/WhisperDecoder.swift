@@ -133,6 +133,10 @@ public final class WhisperDecoder: WhisperDecoding {
     private let x, h, qkv, hidden, scores, last: UnsafeMutablePointer<Float>
     /// Floats in `scores`.
     private let scoresCapacity: Int
+    /// The logits of a batched step (``decode(batch:caches:cross:logits:)``), kept between
+    /// steps: at 200 KB a sequence, a fresh buffer per step is mapped and faulted in each time.
+    private var batchLogits: UnsafeMutablePointer<Float>?
+    private var batchLogitsCapacity = 0
     /// During ``forcedPass(tokens:cross:heads:textVocabularyEnd:)`` only: per decoder layer and
     /// head, where that head's cross-attention scores go (`tokens x frames`), or nil.
     private var capturedScores: [[UnsafeMutablePointer<Float>?]]?
@@ -157,6 +161,7 @@ public final class WhisperDecoder: WhisperDecoding {
 
     deinit {
         for p in [x, h, qkv, hidden, scores, last] { p.deallocate() }
+        batchLogits?.deallocate()
     }
 
     public func crossCache(encoderOutput: [Float]) -> WhisperCrossCache {
@@ -227,10 +232,17 @@ public final class WhisperDecoder: WhisperDecoding {
         let d = dm.width
         WhisperKernels.layerNorm(x, h, rows: n, width: d, weights.decoderNorm, threads: threads)
         let vocabulary = dm.vocabularySize
-        let out = UnsafeMutablePointer<Float>.allocate(capacity: n * vocabulary)
-        defer { out.deallocate() }
+        if batchLogitsCapacity < n * vocabulary {
+            batchLogits?.deallocate()
+            batchLogits = .allocate(capacity: n * vocabulary)
+            batchLogitsCapacity = n * vocabulary
+        }
+        let out = batchLogits!
         weights.tokenEmbedding.logits(rows: h, count: n, into: (0..<n).map { out + $0 * vocabulary }, threads: threads)
-        for i in 0..<n { logits[i] = Array(UnsafeBufferPointer(start: out + i * vocabulary, count: vocabulary)) }
+        for i in 0..<n {
+            if logits[i].count != vocabulary { logits[i] = [Float](repeating: 0, count: vocabulary) }
+            logits[i].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: out + i * vocabulary, count: vocabulary) }
+        }
     }
 
     public func forcedPass(tokens: [Int], cross: WhisperCrossCache, heads: [WhisperAlignmentHead], textVocabularyEnd: Int) -> WhisperForcedPass {

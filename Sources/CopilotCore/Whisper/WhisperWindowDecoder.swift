@@ -173,7 +173,6 @@ public final class WhisperWindowDecoder {
         var logProbs: [Double] = []
         var sumLogProb = 0.0
         var stoppedAtRepetition = false
-        var finished = false
         var cache: WhisperKVCache
         var logits: [Float]
         var generator: SplitMix64
