@@ -192,6 +192,11 @@ public final class Transcriber {
         let total = Double(max(contentFrames, 0)) * secondsPerFrame
         let duration = Double(sampleCount) / Double(WhisperMel.sampleRate)
         while seek < contentFrames {
+            // With a detector's evidence (a group of speech regions), less than a second left
+            // after a window is the padding after the last words, or the end of a word whose
+            // segment closed early; decoded alone it comes out as a stray word ("Stay." after
+            // "... the next day.") or a loop (whisper.cpp stops there too).
+            if speechFraction != nil, seek > 0, contentFrames - seek < Self.framesPerSecond { break }
             let timeOffset = Double(seek) * secondsPerFrame
             let segmentSize = min(windowFrames, contentFrames - seek)
             let segmentDuration = Double(segmentSize) * secondsPerFrame
@@ -230,6 +235,7 @@ public final class Transcriber {
             // after the speech (tiny.en said a short sentence again over the 300 ms after it).
             func keeps(_ piece: Piece) -> Bool {
                 let start = min(piece.start, duration), end = min(piece.end, duration)
+                if isLoop(piece, of: result) { return false }
                 return start < end && (speechFraction.map { $0(start, end) >= Self.minimumSpeechFraction } ?? true)
             }
             let words = wordAligner.map { aligner in
@@ -324,6 +330,18 @@ public final class Transcriber {
     /// The least share of a segment's time a detector must hear as speech for the segment to
     /// be kept, when the detector's evidence is given: a real sentence lies mostly on speech.
     public static let minimumSpeechFraction = 0.2
+
+    /// Whether `piece` of the window `result` is a decoding loop: the fallback ladder found no
+    /// text for the window that compresses less than the threshold, and this segment's own
+    /// text does not either ("week, week, week, ..." for 600 characters over the last 0.8 s of
+    /// a group, the best of the ladder by log-probability). Such a segment is never printed;
+    /// the window's other segments are.
+    func isLoop(_ piece: Piece, of result: WhisperWindowResult) -> Bool {
+        guard let threshold = options.decoding.compressionRatioThreshold, result.compressionRatio > threshold,
+            let ratio = try? WhisperWindowDecoder.compressionRatio(detokenize(piece.tokens))
+        else { return false }
+        return ratio > threshold
+    }
 
     /// One segment of a window: start and end in seconds, its tokens with their timestamps.
     typealias Piece = (start: Double, end: Double, tokens: [Int])

@@ -3,7 +3,8 @@ import Foundation
 import Testing
 
 /// A decoder whose logits are scripted: `script(sequence)` gives the preferred token after
-/// the tokens fed so far (prompt included); that token gets logit 10, `runnerUp` 9, all else 0.
+/// the tokens fed so far (prompt included); that token gets logit `top` (10 unless told),
+/// `runnerUp` one less, all else 0.
 /// Each cache is its own sequence; a cache first seen part-filled is a copy of the last one
 /// started from empty (the samples of a temperature copy the prompt's cache).
 final class ScriptedDecoder: WhisperDecoding {
@@ -18,8 +19,12 @@ final class ScriptedDecoder: WhisperDecoding {
     /// Decoder steps run, all sequences together.
     var steps = 0
     let script: ([Int]) -> (Int, Int?)
+    let top: Float
 
-    init(script: @escaping ([Int]) -> (Int, Int?)) { self.script = script }
+    init(top: Float = 10, script: @escaping ([Int]) -> (Int, Int?)) {
+        self.top = top
+        self.script = script
+    }
 
     func crossCache(encoderOutput: [Float]) -> WhisperCrossCache { WhisperCrossCache(keys: [], values: []) }
 
@@ -33,8 +38,8 @@ final class ScriptedDecoder: WhisperDecoding {
         cache.count += tokens.count
         logits = [Float](repeating: 0, count: dimensions.vocabularySize)
         let (best, runnerUp) = script(fed)
-        if let runnerUp { logits[runnerUp] = 9 }
-        logits[best] = 10
+        if let runnerUp { logits[runnerUp] = top - 1 }
+        logits[best] = top
     }
 
     /// No encoder positions to attend to: no scores, every probability 0.
