@@ -2,36 +2,38 @@ import CopilotCore
 import Foundation
 
 /// One expert's part in `copilot consensus --ask`: its answer, or why it gave none.
-public struct ExpertReply: Sendable, Equatable {
+package struct ExpertReply: Sendable, Equatable {
     /// The model asked.
-    public var model: String
+    package var model: String
     /// The provider that answered (`x-copilot-provider`), when one did.
-    public var provider: String?
+    package var provider: String?
     /// The answer, when there was one.
-    public var text: String?
+    package var text: String?
     /// Why there is no answer (failed, timed out, refused).
-    public var error: String?
+    package var error: String?
     /// From the question leaving to the whole answer back, milliseconds.
-    public var latencyMs: Double
+    package var latencyMs: Double
     /// Token counts the provider reported.
-    public var promptTokens: Int?
-    public var completionTokens: Int?
+    package var promptTokens: Int?
+    /// Completion tokens the provider reported.
+    package var completionTokens: Int?
     /// What the answer cost, in the configured cost units (`cost_*_per_1k`), when known.
-    public var cost: Double?
+    package var cost: Double?
 }
 
 /// A circle of experts: the same question to several different models at once through the
 /// gateway (so health, breakers, failover and the cache apply to each), every one with its
 /// own timeout; the answers that came back go to the consensus aggregator.
-public enum ExpertPanel {
+package enum ExpertPanel {
     /// Why a panel cannot be formed.
-    public enum Failure: Error, LocalizedError, Equatable {
+    package enum Failure: Error, LocalizedError, Equatable {
         /// More experts asked for than models can answer.
         case tooFewModels(asked: Int, available: [String])
         /// Every expert failed; `reasons` says why, expert by expert.
         case noAnswers(reasons: String)
 
-        public var errorDescription: String? {
+        /// The message for this error.
+        package var errorDescription: String? {
             switch self {
             case .noAnswers(let reasons):
                 "no expert answered (\(reasons)); check the providers with copilot route stats, or raise --timeout-ms"
@@ -43,7 +45,7 @@ public enum ExpertPanel {
 
     /// The models of `settings` able to answer for `task`, one per provider (its first model),
     /// in configuration order, without repeats: different models, usually different providers.
-    public static func models(settings: RouteSettings, task: String?) -> [String] {
+    package static func models(settings: RouteSettings, task: String?) -> [String] {
         var router = ProviderRouter(settings: settings, selector: HealthWeightedSelector())
         var seen: Set<String> = []
         var models: [String] = []
@@ -58,7 +60,7 @@ public enum ExpertPanel {
     }
 
     /// The first `count` of `available`, or ``Failure/tooFewModels(asked:available:)``.
-    public static func choose(_ count: Int, from available: [String]) throws -> [String] {
+    package static func choose(_ count: Int, from available: [String]) throws -> [String] {
         guard count <= available.count else { throw Failure.tooFewModels(asked: count, available: available) }
         return Array(available.prefix(count))
     }
@@ -71,7 +73,7 @@ public enum ExpertPanel {
     /// `client` should have made one request already (``GatewayClient/models()``): its first
     /// request sets up the HTTP client's pool, which holds the threads the experts' tasks
     /// start on for about 2 ms.
-    public static func ask(
+    package static func ask(
         _ question: String, models: [String], task: String?, client: GatewayClient, timeoutMs: Int,
         costs: [String: (input: Double, output: Double)] = [:]
     ) async -> (replies: [ExpertReply], wallMs: Double) {

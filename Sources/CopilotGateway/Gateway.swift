@@ -8,11 +8,11 @@ import Synchronization
 
 /// The gateway's shared state: the core router behind a lock, the upstream callers, the
 /// metrics and the request-id counter. One per server; every handler uses it.
-public final class Gateway<Selector: ModelSelecting>: Sendable {
+package final class Gateway<Selector: ModelSelecting>: Sendable {
     /// The configuration.
-    public let settings: RouteSettings
+    package let settings: RouteSettings
     /// Counters and histograms for `/metrics`.
-    public let metrics: GatewayMetrics
+    package let metrics: GatewayMetrics
     let router: Mutex<ProviderRouter<Selector>>
     let callers: [UpstreamCaller]
     let authToken: String?

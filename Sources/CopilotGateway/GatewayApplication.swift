@@ -10,36 +10,36 @@ import ServiceLifecycle
 import Synchronization
 
 /// How `copilot route serve` runs: address, client auth, logging.
-public struct GatewayOptions: Sendable {
+package struct GatewayOptions: Sendable {
     /// Interface to bind; 127.0.0.1 unless the user asks for another.
-    public var host: String
+    package var host: String
     /// TCP port; 0 picks a free one (tests).
-    public var port: Int
+    package var port: Int
     /// Bearer token clients must send on `/v1/*`; `nil`: no auth.
-    public var authToken: String?
+    package var authToken: String?
     /// Environment the providers' `api_key_env` variables are read from.
-    public var environment: [String: String]
+    package var environment: [String: String]
     /// Log level of the gateway (attempt failures are `debug`).
-    public var logLevel: Logger.Level
+    package var logLevel: Logger.Level
     /// The exact-match response cache, or nil for none.
-    public var cache: GatewayCache?
+    package var cache: GatewayCache?
     /// Where a learning gateway saves its posteriors (restored by ``GatewayServer/run``), or nil.
-    public var learningStore: RouteStateStore?
+    package var learningStore: RouteStateStore?
     /// The Redis a group of gateways shares what it learns through (instead of
     /// ``learningStore``), or nil.
-    public var sharedLearning: RedisRouteState?
+    package var sharedLearning: RedisRouteState?
     /// Seconds between saves of the learning state while it changes (between exchanges,
     /// with ``sharedLearning``).
-    public var learningSaveSeconds: Double = 2
+    package var learningSaveSeconds: Double = 2
     /// The tuners' saved observations by task (what ``GatewayServer/run`` read from ``learningStore``).
-    public var tuningObservations: [String: [TuningObservation]] = [:]
+    package var tuningObservations: [String: [TuningObservation]] = [:]
     /// Answer `POST /v1/chat/completions` with ``ChatFastPath`` (a channel handler in front of
     /// Hummingbird) instead of the router. On unless `COPILOT_ROUTE_FASTPATH=0` (benchmarks
     /// compare the two).
-    public var fastPath: Bool
+    package var fastPath: Bool
 
     /// Loopback, port 8080, no auth, the process environment, `info` logs.
-    public init(
+    package init(
         host: String = "127.0.0.1", port: Int = 8080, authToken: String? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment, logLevel: Logger.Level = .info,
         cache: GatewayCache? = nil, fastPath: Bool = ProcessInfo.processInfo.environment["COPILOT_ROUTE_FASTPATH"] != "0"
@@ -83,7 +83,7 @@ func makeUpstreamClient() -> HTTPClient {
 
 /// Assembles the gateway: routes, the shared state, the upstream client and its shutdown.
 /// `copilot route serve` and the tests both call this. `onServerRunning` gets the bound port.
-public func buildApplication<Selector: ModelSelecting>(
+package func buildApplication<Selector: ModelSelecting>(
     settings: RouteSettings, selector: Selector, options: GatewayOptions,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> (application: some ApplicationProtocol, gateway: Gateway<Selector>) {
@@ -170,13 +170,13 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 /// Runs the gateway until SIGTERM or SIGINT (graceful: in-flight requests finish).
-public enum GatewayServer {
+package enum GatewayServer {
     /// Makes the NIO event loops Swift Concurrency's global executor, so a request's handler
     /// runs on the event loop its connection lives on instead of hopping to the cooperative
     /// pool and back for every await (measured: the largest single cost of the hot path).
     /// Must run on the main thread before other concurrency work; `false` if it could not.
     @discardableResult
-    public static func adoptEventLoopsAsGlobalExecutor() -> Bool {
+    package static func adoptEventLoopsAsGlobalExecutor() -> Bool {
         guard Thread.isMainThread else { return false }
         let adopted = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         adoptedFlag.withLock { $0 = adopted }
@@ -184,11 +184,11 @@ public enum GatewayServer {
     }
 
     /// Whether ``adoptEventLoopsAsGlobalExecutor()`` succeeded in this process.
-    public static var eventLoopsAreGlobalExecutor: Bool { adoptedFlag.withLock { $0 } }
+    package static var eventLoopsAreGlobalExecutor: Bool { adoptedFlag.withLock { $0 } }
     private static let adoptedFlag = Mutex(false)
 
     /// Builds the application with the configured policy (`[route] policy`) and runs it.
-    public static func run(settings: RouteSettings, options: GatewayOptions, onServerRunning: @escaping @Sendable (Int) async -> Void) async throws {
+    package static func run(settings: RouteSettings, options: GatewayOptions, onServerRunning: @escaping @Sendable (Int) async -> Void) async throws {
         switch settings.learning.policy {
         case .thompson:
             try await run(settings: settings, selector: ThompsonSelector(settings: settings), options: options, onServerRunning: onServerRunning)
@@ -199,7 +199,7 @@ public enum GatewayServer {
 
     /// `selector` with what earlier runs learned from `store` (arms of tasks or providers no
     /// longer configured are dropped at the next save).
-    public static func restoring<Selector: ModelSelecting>(_ selector: Selector, from store: RouteStateStore?) throws -> Selector {
+    package static func restoring<Selector: ModelSelecting>(_ selector: Selector, from store: RouteStateStore?) throws -> Selector {
         var selector = selector
         if let store { selector.restore(try store.load()) }
         return selector
@@ -237,7 +237,7 @@ extension GatewayServer {
 
     /// Runs a gateway on a free loopback port for the length of `body` (what `route ask` does
     /// without `--url`: one process, the same router, failover and providers as `serve`).
-    public static func withLocalGateway<T: Sendable>(
+    package static func withLocalGateway<T: Sendable>(
         settings: RouteSettings, environment: [String: String], _ body: @escaping @Sendable (String) async throws -> T
     ) async throws -> T {
         let (stream, continuation) = AsyncStream<Int>.makeStream()

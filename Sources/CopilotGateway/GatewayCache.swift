@@ -9,24 +9,24 @@ import NIOCore
 /// An answer is stored as it came (JSON, or the SSE bytes of a stream) and replayed in the
 /// form the next request asks for (``CachedCompletion``), so a streamed request can be served
 /// from a plain answer and the other way round.
-public struct GatewayCache: Sendable {
+package struct GatewayCache: Sendable {
     /// The store (`[cache]`: sqlite by default, redis to share it between gateways).
-    public let store: any ResponseCaching
+    package let store: any ResponseCaching
     /// Which requests use it.
-    public let mode: RouteCacheMode
+    package let mode: RouteCacheMode
     /// How long an answer is served, in milliseconds.
-    public let ttlMs: Int64
+    package let ttlMs: Int64
     /// The store talks to a server (redis): writes are left to a task instead of being
     /// awaited inline (reads always use the store's async path).
-    public let offEventLoop: Bool
+    package let offEventLoop: Bool
     /// Streams longer than this are passed through without being stored.
     static let maxRecordedBytes = 8 << 20
 
     /// `x-copilot-cache`: in requests `force` or `bypass`; in responses `hit` or `miss`.
-    public static var header: HTTPField.Name { CopilotHeaders.cache }
+    package static var header: HTTPField.Name { CopilotHeaders.cache }
 
     /// A cache over `store`.
-    public init(store: any ResponseCaching, mode: RouteCacheMode, ttlSeconds: Int, offEventLoop: Bool) {
+    package init(store: any ResponseCaching, mode: RouteCacheMode, ttlSeconds: Int, offEventLoop: Bool) {
         self.store = store
         self.mode = mode
         ttlMs = Int64(ttlSeconds) * 1000

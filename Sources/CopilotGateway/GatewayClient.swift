@@ -6,7 +6,7 @@ import NIOHTTP1
 import NIOPosix
 
 /// Errors of `copilot route ask` and `route stats` talking to a gateway.
-public enum GatewayClientError: Error, LocalizedError, Equatable {
+package enum GatewayClientError: Error, LocalizedError, Equatable {
     /// The gateway could not be reached.
     case unreachable(url: String, reason: String)
     /// The gateway answered with an error object (or a status without one).
@@ -14,7 +14,8 @@ public enum GatewayClientError: Error, LocalizedError, Equatable {
     /// The answer was not what a gateway sends.
     case invalidAnswer(url: String)
 
-    public var errorDescription: String? {
+    /// The message for this error.
+    package var errorDescription: String? {
         switch self {
         case .unreachable(let url, let reason):
             "cannot reach the gateway at \(url) (\(reason)); start it with `copilot route serve` or pass --url"
@@ -28,18 +29,18 @@ public enum GatewayClientError: Error, LocalizedError, Equatable {
 
 /// Splits a `text/event-stream` body into the `content` pieces of OpenAI chat chunks, however
 /// the bytes are cut into network reads.
-public struct ChatStreamDecoder: Sendable {
+package struct ChatStreamDecoder: Sendable {
     private var pending: [UInt8] = []
     /// Set once `data: [DONE]` has been seen.
-    public private(set) var done = false
+    package private(set) var done = false
     /// The message of an `error` event, if one came.
-    public private(set) var errorMessage: String?
+    package private(set) var errorMessage: String?
 
     /// Creates an empty decoder.
-    public init() {}
+    package init() {}
 
     /// Feeds bytes; returns the content pieces of every event completed by them.
-    public mutating func feed<Bytes: Sequence>(_ bytes: Bytes) -> [String] where Bytes.Element == UInt8 {
+    package mutating func feed<Bytes: Sequence>(_ bytes: Bytes) -> [String] where Bytes.Element == UInt8 {
         pending.append(contentsOf: bytes)
         var pieces: [String] = []
         while let end = Self.eventEnd(in: pending) {
@@ -76,37 +77,37 @@ public struct ChatStreamDecoder: Sendable {
 }
 
 /// A client of a running gateway (`route ask`, `route stats`).
-public final class GatewayClient: Sendable {
+package final class GatewayClient: Sendable {
     /// Base URL, e.g. `http://127.0.0.1:8080`.
-    public let baseURL: String
+    package let baseURL: String
     private let token: String?
     private let client: HTTPClient
 
     /// A client of the gateway at `baseURL`, sending `token` as a bearer token when given.
-    public init(baseURL: String, token: String? = nil) {
+    package init(baseURL: String, token: String? = nil) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.token = token
         client = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton))
     }
 
     /// Closes the connections.
-    public func shutdown() async throws { try await client.shutdown() }
+    package func shutdown() async throws { try await client.shutdown() }
 
     /// `GET /health` as raw JSON text.
-    public func health() async throws -> String {
+    package func health() async throws -> String {
         let (status, body) = try await get("/health")
         guard status == 200 || status == 503 else { throw GatewayClientError.failed(status: status, message: Self.message(body)) }
         return body
     }
 
     /// The first model `GET /v1/models` lists.
-    public func firstModel() async throws -> String {
+    package func firstModel() async throws -> String {
         guard let first = try await models().first else { throw GatewayClientError.invalidAnswer(url: baseURL) }
         return first
     }
 
     /// Every model `GET /v1/models` lists, in its order.
-    public func models() async throws -> [String] {
+    package func models() async throws -> [String] {
         let (status, body) = try await get("/v1/models")
         guard status == 200 else { throw GatewayClientError.failed(status: status, message: Self.message(body)) }
         let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
@@ -152,7 +153,7 @@ public final class GatewayClient: Sendable {
 
     /// Streams one chat completion of `prompt`, calling `onText` with each piece as it arrives.
     /// Returns the provider that answered.
-    public func ask(prompt: String, model: String, task: String?, onText: (String) throws -> Void) async throws -> String {
+    package func ask(prompt: String, model: String, task: String?, onText: (String) throws -> Void) async throws -> String {
         let request = chatRequest(prompt: prompt, model: model, task: task, stream: true)
         let response: HTTPClientResponse
         do {
@@ -174,19 +175,19 @@ public final class GatewayClient: Sendable {
 
     /// One non-streamed answer: its text, the provider that gave it and the token counts
     /// the provider reported.
-    public struct Completion: Sendable, Equatable {
+    package struct Completion: Sendable, Equatable {
         /// The answer's content.
-        public var text: String
+        package var text: String
         /// `x-copilot-provider`.
-        public var provider: String
+        package var provider: String
         /// `usage.prompt_tokens`, when given.
-        public var promptTokens: Int?
+        package var promptTokens: Int?
         /// `usage.completion_tokens`, when given.
-        public var completionTokens: Int?
+        package var completionTokens: Int?
     }
 
     /// Asks `prompt` of `model` without streaming, giving up after `timeoutMs`.
-    public func complete(prompt: String, model: String, task: String?, timeoutMs: Int) async throws -> Completion {
+    package func complete(prompt: String, model: String, task: String?, timeoutMs: Int) async throws -> Completion {
         let (status, headers, text) = try await send(
             chatRequest(prompt: prompt, model: model, task: task, stream: false), timeoutMs: timeoutMs, timeoutIsAnAnswer: true, upTo: 64 << 20)
         let provider = headers.first(name: "x-copilot-provider") ?? "?"
@@ -201,7 +202,7 @@ public final class GatewayClient: Sendable {
     }
 
     /// `POST /v1/feedback`: scores answer `requestID` (0...1); the gateway's JSON answer.
-    public func feedback(requestID: String, score: Double) async throws -> String {
+    package func feedback(requestID: String, score: Double) async throws -> String {
         let json = "{\"request_id\":\(JSONText.quote(requestID)),\"score\":\(score)}"
         let (status, _, body) = try await send(request("/v1/feedback", json: json), timeoutMs: 30_000, upTo: 1 << 20)
         guard status == 200 else { throw GatewayClientError.failed(status: status, message: Self.message(body)) }
@@ -220,9 +221,9 @@ public final class GatewayClient: Sendable {
 }
 
 /// `route stats` as text: one line per provider from a `/health` document.
-public enum GatewayStatsFormatter {
+package enum GatewayStatsFormatter {
     /// The plain table; `nil` when `json` is not a health document.
-    public static func plain(_ json: String) -> String? {
+    package static func plain(_ json: String) -> String? {
         guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
               let providers = object["providers"] as? [[String: Any]]
         else { return nil }

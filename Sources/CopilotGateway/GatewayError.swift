@@ -3,7 +3,7 @@ import Foundation
 
 /// Everything the gateway answers with an error status, as an OpenAI-style error object
 /// (`{"error": {"message", "type", "code"}}`) with the matching HTTP status.
-public enum GatewayError: Error, LocalizedError, Equatable, Sendable {
+package enum GatewayError: Error, LocalizedError, Equatable, Sendable {
     /// The body is not JSON, or not a chat-completions request object.
     case malformedJSON(reason: String)
     /// `Content-Type` is not `application/json`.
@@ -39,7 +39,7 @@ public enum GatewayError: Error, LocalizedError, Equatable, Sendable {
     case invalidScore(String)
 
     /// HTTP status of the response.
-    public var status: Int {
+    package var status: Int {
         switch self {
         case .malformedJSON, .missingField: 400
         case .unsupportedContentType: 415
@@ -60,7 +60,7 @@ public enum GatewayError: Error, LocalizedError, Equatable, Sendable {
     }
 
     /// OpenAI's `type` field.
-    public var type: String {
+    package var type: String {
         switch self {
         case .unauthorized: "authentication_error"
         case .upstreamUnavailable: "api_error"
@@ -70,7 +70,7 @@ public enum GatewayError: Error, LocalizedError, Equatable, Sendable {
     }
 
     /// OpenAI's `code` field.
-    public var code: String {
+    package var code: String {
         switch self {
         case .malformedJSON: "invalid_json"
         case .unsupportedContentType: "unsupported_content_type"
@@ -91,7 +91,8 @@ public enum GatewayError: Error, LocalizedError, Equatable, Sendable {
         }
     }
 
-    public var errorDescription: String? {
+    /// The message for this error.
+    package var errorDescription: String? {
         switch self {
         case .malformedJSON(let reason):
             "request body is not valid JSON (\(reason)); send a chat-completions object"
@@ -129,7 +130,7 @@ public enum GatewayError: Error, LocalizedError, Equatable, Sendable {
     }
 
     /// The OpenAI error object, as JSON bytes.
-    public var body: String {
+    package var body: String {
         "{\"error\":{\"message\":\(JSONText.quote(errorDescription ?? "")),\"type\":\"\(type)\",\"code\":\"\(code)\"}}"
     }
 }

@@ -42,7 +42,7 @@ struct Histogram: Sendable {
 /// The gateway's counters and histograms, rendered as Prometheus text on `GET /metrics`.
 /// Names follow LiteLLM's (`litellm_requests_total` becomes `copilot_requests_total`, and so
 /// on). Labels carry provider and model names only, never a key or a prompt.
-public final class GatewayMetrics: Sendable {
+package final class GatewayMetrics: Sendable {
     private struct ProviderCounters: Sendable {
         var requests: UInt64 = 0
         var errors: UInt64 = 0
@@ -68,7 +68,7 @@ public final class GatewayMetrics: Sendable {
     private let state: Mutex<State>
 
     /// Counters for these providers (indexed as in the router).
-    public init(providerNames: [String]) {
+    package init(providerNames: [String]) {
         self.providerNames = providerNames
         state = Mutex(State(providers: Array(repeating: ProviderCounters(), count: providerNames.count)))
     }
@@ -107,13 +107,13 @@ public final class GatewayMetrics: Sendable {
     func cache(hit: Bool) { state.withLock { if hit { $0.cacheHits += 1 } else { $0.cacheMisses += 1 } } }
 
     /// Client requests answered so far, by status.
-    public var requestCounts: [String: UInt64] {
+    package var requestCounts: [String: UInt64] {
         let counts = state.withLock { $0.requests }
         return Dictionary(uniqueKeysWithValues: counts.map { (String($0.key), $0.value) })
     }
 
     /// Upstream attempts and failures per provider name.
-    public var providerCounts: [String: (requests: UInt64, errors: UInt64)] {
+    package var providerCounts: [String: (requests: UInt64, errors: UInt64)] {
         state.withLock { s in
             var result: [String: (requests: UInt64, errors: UInt64)] = [:]
             for (i, name) in providerNames.enumerated() { result[name] = (s.providers[i].requests, s.providers[i].errors) }

@@ -3,7 +3,7 @@
 /// Each type here mirrors what the original Python prototype did, written as directly as
 /// possible. It is the fallback, the baseline of `copilot bench`, and the oracle the tests
 /// compare the optimized code against.
-public enum CopilotReferenceInfo {
+package enum CopilotReferenceInfo {
     /// Which prototype this module mirrors.
-    public static let summary = "Python-parity reference implementations"
+    package static let summary = "Python-parity reference implementations"
 }

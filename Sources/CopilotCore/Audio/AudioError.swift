@@ -39,7 +39,7 @@ public enum AudioError: Error, LocalizedError, Equatable {
     /// Highest sample rate accepted anywhere (the top of professional audio interfaces).
     public static let maximumSampleRate = 384_000
     /// Highest channel count accepted for raw input and capture.
-    public static let maximumChannels = 64
+    package static let maximumChannels = 64
 
     public var errorDescription: String? {
         switch self {

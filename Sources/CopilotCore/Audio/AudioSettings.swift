@@ -44,7 +44,7 @@ public struct AudioSettings: Sendable, Equatable {
 }
 
 /// Where ``AudioStream/drain(into:)`` delivers mono samples: a file writer or raw PCM on stdout.
-public protocol AudioSink: AnyObject {
+package protocol AudioSink: AnyObject {
     /// Appends samples.
     func write(_ samples: UnsafeBufferPointer<Float>) throws
     /// Pushes buffered output out now (after each block of a live input).
@@ -62,7 +62,7 @@ extension AudioFileWriter: AudioSink {}
 
 extension RawPCMWriter: AudioSink {
     /// Flushes what is buffered.
-    public func finish() throws { try flush() }
+    package func finish() throws { try flush() }
 }
 
 extension AudioStream {
@@ -70,7 +70,7 @@ extension AudioStream {
     /// number of samples written. Memory stays at one block; with a live input each block
     /// is flushed as it arrives.
     @discardableResult
-    public func drain(into sink: AudioSink, blockSamples: Int = 1 << 14) throws -> Int {
+    package func drain(into sink: AudioSink, blockSamples: Int = 1 << 14) throws -> Int {
         var block = [Float](repeating: 0, count: max(1, blockSamples))
         var total = 0
         while true {

@@ -247,20 +247,20 @@ package final class RawPCMReader: AudioFrameSource {
 ///
 /// Floats are clamped to [-1, 1] (NaN as 0), scaled by 2^15 or 2^31 (the inverse of the
 /// reader, so integer PCM round-trips exactly), rounded and clipped to the integer range.
-public final class RawPCMWriter {
+package final class RawPCMWriter {
     /// The encoding written.
-    public let format: RawSampleFormat
+    package let format: RawSampleFormat
     private let output: FileDescriptorOutput
     private var scratch: [UInt8] = []
 
     /// Writes to `output` in `format`.
-    public init(output: FileDescriptorOutput, format: RawSampleFormat) {
+    package init(output: FileDescriptorOutput, format: RawSampleFormat) {
         self.output = output
         self.format = format
     }
 
     /// Encodes and writes `samples` (interleaved if the stream has several channels).
-    public func write(_ samples: UnsafeBufferPointer<Float>) throws {
+    package func write(_ samples: UnsafeBufferPointer<Float>) throws {
         let needed = samples.count * format.bytesPerSample
         if scratch.count < needed { scratch = [UInt8](repeating: 0, count: needed) }
         scratch.withUnsafeMutableBytes { raw in
@@ -287,7 +287,7 @@ public final class RawPCMWriter {
     }
 
     /// Writes out anything buffered.
-    public func flush() throws {
+    package func flush() throws {
         try output.flush()
     }
 }

@@ -1,13 +1,13 @@
 /// The two timed operations of a case: the same work done by the baseline (normally the
 /// CopilotReference implementation) and by the optimized implementation.
-public struct BenchOperations: Sendable {
+package struct BenchOperations: Sendable {
     /// One run of the baseline implementation.
-    public var reference: @Sendable () -> Void
+    package var reference: @Sendable () -> Void
     /// One run of the optimized implementation.
-    public var optimized: @Sendable () -> Void
+    package var optimized: @Sendable () -> Void
 
     /// Creates the pair.
-    public init(reference: @escaping @Sendable () -> Void, optimized: @escaping @Sendable () -> Void) {
+    package init(reference: @escaping @Sendable () -> Void, optimized: @escaping @Sendable () -> Void) {
         self.reference = reference
         self.optimized = optimized
     }
@@ -17,28 +17,28 @@ public struct BenchOperations: Sendable {
 ///
 /// Describing a case is cheap; `prepare` does the set-up (generating input, allocating rings,
 /// writing files) only when the case is about to run, so `--filter` and `--list` skip it.
-public struct BenchCase: Sendable {
+package struct BenchCase: Sendable {
     /// Stable name shown in the table and matched by `--filter`, e.g. `ring/spsc 64MB`.
-    public var name: String
+    package var name: String
     /// Unit of the throughput column, e.g. `MB`, `samples`, `frames`, `lookups`.
-    public var unit: String
+    package var unit: String
     /// How many `unit`s one operation processes; throughput = unitsPerOp / seconds per op.
-    public var unitsPerOp: Double
+    package var unitsPerOp: Double
     /// Seconds of audio one operation processes, when the case is about audio; adds a
     /// "times real time" figure.
-    public var audioSecondsPerOp: Double?
+    package var audioSecondsPerOp: Double?
     /// Label of the baseline column when it is not the Python-parity reference (for example
     /// `memcpy` for the physical limit of a copy).
-    public var baselineLabel: String
+    package var baselineLabel: String
     /// Threads the baseline side runs on (a producer and a consumer count as two).
-    public var baselineThreads: Int
+    package var baselineThreads: Int
     /// Threads the optimized side runs on.
-    public var optimizedThreads: Int
+    package var optimizedThreads: Int
     /// Builds the input and returns the timed operations.
-    public var prepare: @Sendable () throws -> BenchOperations
+    package var prepare: @Sendable () throws -> BenchOperations
 
     /// Creates a case.
-    public init(
+    package init(
         name: String, unit: String, unitsPerOp: Double, audioSecondsPerOp: Double? = nil,
         baselineLabel: String = "reference", baselineThreads: Int = 1, optimizedThreads: Int = 1,
         prepare: @escaping @Sendable () throws -> BenchOperations
@@ -55,28 +55,28 @@ public struct BenchCase: Sendable {
 }
 
 /// What a case factory may know about the run.
-public struct BenchContext: Sendable {
+package struct BenchContext: Sendable {
     /// `--quick`: inputs small enough that every case together finishes in under 10 s.
-    public var quick: Bool
+    package var quick: Bool
     /// Seed for generated input, so every run measures the same data.
-    public var seed: UInt64
+    package var seed: UInt64
 
     /// Creates a context.
-    public init(quick: Bool, seed: UInt64 = 42) {
+    package init(quick: Bool, seed: UInt64 = 42) {
         self.quick = quick
         self.seed = seed
     }
 }
 
 /// A named group of cases (one per component).
-public struct BenchSuite: Sendable {
+package struct BenchSuite: Sendable {
     /// Prefix shared by the suite's case names, e.g. `ring`.
-    public var name: String
+    package var name: String
     /// Describes the cases (cheap: the set-up is in each case's `prepare`).
-    public var makeCases: @Sendable (BenchContext) -> [BenchCase]
+    package var makeCases: @Sendable (BenchContext) -> [BenchCase]
 
     /// Creates a suite.
-    public init(name: String, makeCases: @escaping @Sendable (BenchContext) -> [BenchCase]) {
+    package init(name: String, makeCases: @escaping @Sendable (BenchContext) -> [BenchCase]) {
         self.name = name
         self.makeCases = makeCases
     }
@@ -84,6 +84,6 @@ public struct BenchSuite: Sendable {
 
 /// Keeps a value alive and opaque to the optimizer, so timed work is not removed as dead code.
 @inline(never)
-public func benchBlackHole<T>(_ value: T) {
+package func benchBlackHole<T>(_ value: T) {
     withExtendedLifetime(value) {}
 }

@@ -4,33 +4,33 @@ import Glibc
 import Foundation
 
 /// The measured outcome of one ``BenchCase``.
-public struct BenchResult: Sendable, Codable, Equatable {
+package struct BenchResult: Sendable, Codable, Equatable {
     /// Case name.
-    public var name: String
+    package var name: String
     /// Throughput unit, e.g. `MB`.
-    public var unit: String
+    package var unit: String
     /// What the baseline column measured (`reference` unless the case says otherwise).
-    public var baseline: String
+    package var baseline: String
     /// Threads of the baseline side.
-    public var baselineThreads: Int
+    package var baselineThreads: Int
     /// Threads of the optimized side.
-    public var optimizedThreads: Int
+    package var optimizedThreads: Int
     /// Median wall time of one reference operation, in nanoseconds.
-    public var referenceNsPerOp: Double
+    package var referenceNsPerOp: Double
     /// Median wall time of one optimized operation, in nanoseconds.
-    public var optimizedNsPerOp: Double
+    package var optimizedNsPerOp: Double
     /// Reference time divided by optimized time.
-    public var speedup: Double
+    package var speedup: Double
     /// Units per second of the reference implementation.
-    public var referenceThroughput: Double
+    package var referenceThroughput: Double
     /// Units per second of the optimized implementation.
-    public var optimizedThroughput: Double
+    package var optimizedThroughput: Double
     /// Seconds of audio processed per second of wall time by the optimized implementation.
-    public var optimizedTimesRealtime: Double?
+    package var optimizedTimesRealtime: Double?
     /// Same for the reference implementation.
-    public var referenceTimesRealtime: Double?
+    package var referenceTimesRealtime: Double?
     /// Timed runs of each implementation behind the medians.
-    public var runs: Int
+    package var runs: Int
 
     enum CodingKeys: String, CodingKey {
         case name, unit, baseline, speedup, runs
@@ -47,30 +47,30 @@ public struct BenchResult: Sendable, Codable, Equatable {
 
 /// Runs bench cases: one warm-up of each side, then alternating timed runs (so drift in machine
 /// load hits both sides alike) until the run count and the time budget are both met; medians.
-public struct BenchRunner: Sendable {
+package struct BenchRunner: Sendable {
     /// Minimum timed runs per side.
-    public var minRuns: Int
+    package var minRuns: Int
     /// Maximum timed runs per side.
-    public var maxRuns: Int
+    package var maxRuns: Int
     /// Wall-time budget per case in seconds; runs stop at `minRuns` once it is spent.
-    public var budgetSeconds: Double
+    package var budgetSeconds: Double
 
     /// A runner sized for `--quick` (about a tenth of a second per case) or a full run.
-    public init(quick: Bool) {
+    package init(quick: Bool) {
         minRuns = quick ? 2 : 5
         maxRuns = quick ? 5 : 31
         budgetSeconds = quick ? 0.15 : 1.5
     }
 
     /// Creates a runner with explicit limits.
-    public init(minRuns: Int, maxRuns: Int, budgetSeconds: Double) {
+    package init(minRuns: Int, maxRuns: Int, budgetSeconds: Double) {
         self.minRuns = minRuns
         self.maxRuns = maxRuns
         self.budgetSeconds = budgetSeconds
     }
 
     /// Prepares and measures one case.
-    public func run(_ benchCase: BenchCase) throws -> BenchResult {
+    package func run(_ benchCase: BenchCase) throws -> BenchResult {
         let ops = try benchCase.prepare()
         ops.reference()
         ops.optimized()
@@ -111,16 +111,16 @@ public struct BenchRunner: Sendable {
 }
 
 /// CLOCK_MONOTONIC in nanoseconds.
-public func monotonicNanoseconds() -> UInt64 {
+package func monotonicNanoseconds() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
 }
 
 /// Renders results as the Markdown table `copilot bench` prints.
-public enum BenchReport {
+package enum BenchReport {
     /// A Markdown table: case, baseline, threads on each side, time/op, speedup, throughput.
-    public static func markdown(_ results: [BenchResult]) -> String {
+    package static func markdown(_ results: [BenchResult]) -> String {
         var lines = [
             "| case | baseline | threads (baseline / optimized) | baseline time/op | optimized time/op | speedup | optimized throughput | baseline throughput |",
             "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -139,14 +139,14 @@ public enum BenchReport {
     }
 
     /// JSON array of results, keys in snake_case, sorted for stable output.
-    public static func json(_ results: [BenchResult]) throws -> String {
+    package static func json(_ results: [BenchResult]) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return String(decoding: try encoder.encode(results), as: UTF8.self) + "\n"
     }
 
     /// `1.23 ms`, `456 ns`, `2.50 s`.
-    public static func formatDuration(_ ns: Double) -> String {
+    package static func formatDuration(_ ns: Double) -> String {
         switch ns {
         case ..<1e3: return String(format: "%.1f ns", ns)
         case ..<1e6: return String(format: "%.2f us", ns / 1e3)
@@ -156,7 +156,7 @@ public enum BenchReport {
     }
 
     /// `12.3 M samples/s`; units already per byte (MB, GB) are not scaled again.
-    public static func formatRate(_ perSecond: Double, unit: String) -> String {
+    package static func formatRate(_ perSecond: Double, unit: String) -> String {
         let (scaled, prefix): (Double, String) =
             switch perSecond {
             case 1e9...: (perSecond / 1e9, "G ")

@@ -20,19 +20,19 @@ import Foundation
 /// | 64 | 64 × blocks | the blocks, 8 little-endian 64-bit words each |
 ///
 /// The blocks start 64-byte aligned in a page-aligned mapping, so a mapped file is used in place.
-public enum BloomFileFormat {
+package enum BloomFileFormat {
     /// The first 8 bytes of every filter file.
-    public static let magic: [UInt8] = Array("CPBLOOM".utf8) + [0x1A]
+    package static let magic: [UInt8] = Array("CPBLOOM".utf8) + [0x1A]
     /// The format version this build reads and writes.
-    public static let version: UInt32 = 1
+    package static let version: UInt32 = 1
     /// Layout id of split-block filters setting 8 bits per item.
-    public static let splitBlock8Kind: UInt32 = 1
+    package static let splitBlock8Kind: UInt32 = 1
     /// Layout id of split-block filters setting 16 bits per item.
-    public static let splitBlock16Kind: UInt32 = 2
+    package static let splitBlock16Kind: UInt32 = 2
     /// wyhash final3 id.
-    public static let wyhashID: UInt32 = 1
+    package static let wyhashID: UInt32 = 1
     /// Header size in bytes.
-    public static let headerBytes = 64
+    package static let headerBytes = 64
 
     /// The header fields.
     struct Header: Equatable {
@@ -233,14 +233,14 @@ public enum BloomFile {
 /// After locking, the lock checks that the path still names the locked file: a writer that
 /// renamed a new file into place meanwhile leaves the old inode locked, so the lock is taken
 /// again on the new one.
-public final class BloomFileLock {
+package final class BloomFileLock {
     /// The locked file, open read-only.
     let fd: Int32
     private var held = true
 
     /// Locks `path`, or throws ``BloomError/locked(path:holder:)`` at once when another
     /// process (or another open of the file) holds it.
-    public init(path: String) throws(BloomError) {
+    package init(path: String) throws(BloomError) {
         while true {
             let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw BloomFile.openError(path) }
@@ -264,7 +264,7 @@ public final class BloomFileLock {
     }
 
     /// Releases the lock (also done on deinit).
-    public func release() {
+    package func release() {
         guard held else { return }
         held = false
         flock(fd, LOCK_UN)

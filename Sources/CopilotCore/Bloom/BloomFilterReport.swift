@@ -1,35 +1,35 @@
 import Foundation
 
 /// What `copilot bloom info` shows about a filter.
-public struct BloomFilterReport: Codable, Equatable, Sendable {
+package struct BloomFilterReport: Codable, Equatable, Sendable {
     /// The file.
-    public var path: String
+    package var path: String
     /// Format version.
-    public var formatVersion: Int
+    package var formatVersion: Int
     /// Layout name.
-    public var kind: String
+    package var kind: String
     /// Hash function name.
-    public var hash: String
+    package var hash: String
     /// 512-bit blocks.
-    public var blocks: Int
+    package var blocks: Int
     /// Bits in all (512 per block).
-    public var bits: Int
+    package var bits: Int
     /// Size of the bits in bytes.
-    public var bytes: Int
+    package var bytes: Int
     /// Bits set per item.
-    public var bitsPerItem: Int
+    package var bitsPerItem: Int
     /// Capacity the filter was sized for.
-    public var capacity: Int
+    package var capacity: Int
     /// False-positive rate the filter was sized for.
-    public var targetFpRate: Double
+    package var targetFpRate: Double
     /// Items added that were not already maybe-present.
-    public var itemCount: Int
+    package var itemCount: Int
     /// Fraction of bits set.
-    public var fillRatio: Double
+    package var fillRatio: Double
     /// Distinct items estimated from the fill.
-    public var estimatedCount: Double
+    package var estimatedCount: Double
     /// False-positive rate of the filter as it is now.
-    public var currentFpRate: Double
+    package var currentFpRate: Double
 
     enum CodingKeys: String, CodingKey {
         case path, formatVersion = "format_version", kind, hash, blocks, bits, bytes, bitsPerItem = "bits_per_item"
@@ -38,7 +38,7 @@ public struct BloomFilterReport: Codable, Equatable, Sendable {
     }
 
     /// Measures `filter`, read from `path`. O(size).
-    public init(path: String, filter: SplitBlockBloomFilter) {
+    package init(path: String, filter: SplitBlockBloomFilter) {
         self.path = path
         formatVersion = Int(BloomFileFormat.version)
         kind = "split-block-512/\(filter.bitsPerItem)"
@@ -57,7 +57,7 @@ public struct BloomFilterReport: Codable, Equatable, Sendable {
     }
 
     /// Aligned `name: value` lines.
-    public var text: String {
+    package var text: String {
         let rows: [(String, String)] = [
             ("file", path),
             ("format", "version \(formatVersion), \(kind), \(hash)"),
@@ -73,7 +73,7 @@ public struct BloomFilterReport: Codable, Equatable, Sendable {
     }
 
     /// One JSON object with snake_case keys.
-    public var json: String {
+    package var json: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         let data = (try? encoder.encode(self)) ?? Data("{}".utf8)

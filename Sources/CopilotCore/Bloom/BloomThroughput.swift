@@ -8,21 +8,21 @@ import Foundation
 /// bulk, each figure the best of `repeats` runs (the least disturbed by other processes),
 /// timed in thread CPU time.
 /// What `copilot bloom speed` prints for `benchmarks/bloom_vs_rbloom.py`.
-public struct BloomThroughput: Codable, Equatable, Sendable {
+package struct BloomThroughput: Codable, Equatable, Sendable {
     /// Keys per run.
-    public var keys: Int
+    package var keys: Int
     /// Target false-positive rate of the filter.
-    public var fpRate: Double
+    package var fpRate: Double
     /// Runs per figure.
-    public var repeats: Int
+    package var repeats: Int
     /// Adds per second, one `insert` call per key, into an empty filter.
-    public var addsPerSecond: Double
+    package var addsPerSecond: Double
     /// Lookups per second of present keys, one `contains` call per key.
-    public var lookupsPerSecond: Double
+    package var lookupsPerSecond: Double
     /// Adds per second through `insertAll`.
-    public var bulkAddsPerSecond: Double
+    package var bulkAddsPerSecond: Double
     /// Lookups per second through `containsAll`.
-    public var bulkLookupsPerSecond: Double
+    package var bulkLookupsPerSecond: Double
 
     enum CodingKeys: String, CodingKey {
         case keys, fpRate = "fp_rate", repeats, addsPerSecond = "adds_per_s", lookupsPerSecond = "lookups_per_s"
@@ -30,7 +30,7 @@ public struct BloomThroughput: Codable, Equatable, Sendable {
     }
 
     /// Runs the measurement. O(count × repeats).
-    public static func measure(keys count: Int, fpRate: Double, repeats: Int) throws -> BloomThroughput {
+    package static func measure(keys count: Int, fpRate: Double, repeats: Int) throws -> BloomThroughput {
         var keys = ByteStrings()
         for i in 0..<count { keys.append("item-\(i)") }
         var results = [Bool](repeating: false, count: count)
@@ -56,7 +56,7 @@ public struct BloomThroughput: Codable, Equatable, Sendable {
     }
 
     /// One JSON object.
-    public var json: String {
+    package var json: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self) + "\n"

@@ -12,7 +12,7 @@ import Synchronization
 /// a plain filter (for saving or fast single-threaded lookups).
 public final class ConcurrentSplitBlockBloomFilter: @unchecked Sendable {
     /// Number of 512-bit blocks and bits per item.
-    public let layout: SplitBlockLayout
+    package let layout: SplitBlockLayout
     /// The capacity the filter was sized for.
     public let capacity: Int
     /// The false-positive rate the filter was sized for.

@@ -8,9 +8,9 @@ import Glibc
 /// the item. A last line without `\n` is still a line. Lines longer than `maxLineBytes` are
 /// refused with ``BloomError/lineTooLong(source:line:limitBytes:)`` rather than buffered without
 /// bound.
-public struct LineReader {
+package struct LineReader {
     /// Longest accepted line: 1 MiB.
-    public static let defaultMaxLineBytes = 1 << 20
+    package static let defaultMaxLineBytes = 1 << 20
 
     private let fd: Int32
     private let name: String
@@ -18,7 +18,7 @@ public struct LineReader {
     private let bufferBytes: Int
 
     /// Reads `fd`; `name` (e.g. "stdin") appears in error messages.
-    public init(fd: Int32, name: String, maxLineBytes: Int = LineReader.defaultMaxLineBytes, bufferBytes: Int = 1 << 22) {
+    package init(fd: Int32, name: String, maxLineBytes: Int = LineReader.defaultMaxLineBytes, bufferBytes: Int = 1 << 22) {
         self.fd = fd
         self.name = name
         self.maxLineBytes = maxLineBytes
@@ -28,7 +28,7 @@ public struct LineReader {
     /// Calls `body` with blocks of whole lines: every line in a block ends with `\n`, except the
     /// input's last line when it has none (then `body`'s second argument is true). The block's
     /// memory is valid only during the call.
-    public func forEachBlock(_ body: (UnsafeRawBufferPointer, _ unterminatedLast: Bool) throws -> Void) throws {
+    package func forEachBlock(_ body: (UnsafeRawBufferPointer, _ unterminatedLast: Bool) throws -> Void) throws {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferBytes, alignment: 64)
         defer { buffer.deallocate() }
         var filled = 0
@@ -66,7 +66,7 @@ public struct LineReader {
 
     /// Calls `body` with each line (without its `\n`) of a block from ``forEachBlock(_:)``.
     @inlinable
-    public static func forEachLine(in block: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+    package static func forEachLine(in block: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
         guard let base = block.baseAddress else { return }
         var start = 0
         let count = block.count
@@ -91,16 +91,16 @@ public struct LineReader {
 }
 
 /// `copilot bloom dedup`'s loop: passes lines never seen before and adds them to the filter.
-public enum LineDeduplicator {
+package enum LineDeduplicator {
     /// What a run did.
-    public struct Summary: Sendable, Equatable {
+    package struct Summary: Sendable, Equatable {
         /// Lines read.
-        public var lines: Int
+        package var lines: Int
         /// Lines passed to the output (first occurrences, give or take false positives).
-        public var passed: Int
+        package var passed: Int
 
         /// Creates a summary.
-        public init(lines: Int, passed: Int) {
+        package init(lines: Int, passed: Int) {
             self.lines = lines
             self.passed = passed
         }
@@ -111,7 +111,7 @@ public enum LineDeduplicator {
     /// from the read buffer; the output is flushed after each read, so a slow stream (a log
     /// being followed) comes out line by line. Any filter runs the same loop (CopilotReference's
     /// classic one through the protocol); the split-block filter's `insert` is called directly.
-    public static func run(input: LineReader, output: FileDescriptorOutput, filter: any MembershipFiltering) throws -> Summary {
+    package static func run(input: LineReader, output: FileDescriptorOutput, filter: any MembershipFiltering) throws -> Summary {
         if let splitBlock = filter as? SplitBlockBloomFilter { return try deduplicate(input, output, splitBlock) }
         return try deduplicate(input, output, filter)
     }
@@ -145,10 +145,10 @@ public enum LineDeduplicator {
 }
 
 /// The stdin halves of `copilot bloom add` and `copilot bloom check`.
-public enum BloomLines {
+package enum BloomLines {
     /// Adds every line of `input` to `filter`; returns the number of lines read.
     @discardableResult
-    public static func add(input: LineReader, to filter: SplitBlockBloomFilter) throws -> Int {
+    package static func add(input: LineReader, to filter: SplitBlockBloomFilter) throws -> Int {
         var lines = 0
         try input.forEachBlock { block, _ in
             LineReader.forEachLine(in: block) { line in
@@ -162,7 +162,7 @@ public enum BloomLines {
     /// Writes each line of `input` that may be in `filter` (or, with `printAbsent`, each that
     /// certainly is not) to `output`, followed by `\n`, flushing after every read. Returns
     /// whether any line may be present.
-    public static func check(input: LineReader, against filter: SplitBlockBloomFilter, output: FileDescriptorOutput, printAbsent: Bool) throws -> Bool {
+    package static func check(input: LineReader, against filter: SplitBlockBloomFilter, output: FileDescriptorOutput, printAbsent: Bool) throws -> Bool {
         var anyPresent = false
         try input.forEachBlock { block, _ in
             try LineReader.forEachLine(in: block) { line in

@@ -70,7 +70,7 @@ public final class SplitBlockBloomFilter: @unchecked Sendable {
     deinit { addedCount.deallocate() }
 
     /// Block count and bits per item.
-    public var layout: SplitBlockLayout { SplitBlockLayout(blockCount: blockCount, bitsPerItem: bitsPerItem) }
+    package var layout: SplitBlockLayout { SplitBlockLayout(blockCount: blockCount, bitsPerItem: bitsPerItem) }
 
     /// Size of the bits in bytes (64 per block).
     public var byteCount: Int { blockCount * 64 }

@@ -1,14 +1,14 @@
 import Foundation
 
 /// The shape of a split-block filter: how many 512-bit blocks, and how many bits each item sets.
-public struct SplitBlockLayout: Equatable, Sendable {
+package struct SplitBlockLayout: Equatable, Sendable {
     /// Number of 512-bit blocks.
-    public var blockCount: Int
+    package var blockCount: Int
     /// Bits set per item: 8 (one in each word) or 16 (two in each word).
-    public var bitsPerItem: Int
+    package var bitsPerItem: Int
 
     /// Creates a layout.
-    public init(blockCount: Int, bitsPerItem: Int) {
+    package init(blockCount: Int, bitsPerItem: Int) {
         self.blockCount = blockCount
         self.bitsPerItem = bitsPerItem
     }
@@ -24,14 +24,14 @@ public struct SplitBlockLayout: Equatable, Sendable {
 /// in 64). The filter's rate is that average over the Poisson load, computed numerically (the
 /// classic formula is optimistic for blocked filters). 8 bits per item is best down to about
 /// 1e-4; below that, 16 bits needs fewer blocks (39 instead of 52 bits per item at 1e-6).
-public enum SplitBlockSizing {
+package enum SplitBlockSizing {
     /// Largest filter this build creates: 16 GiB of bits.
-    public static let maximumBytes = 1 << 34
+    package static let maximumBytes = 1 << 34
     /// The supported bits per item.
-    public static let supportedBitsPerItem = [8, 16]
+    package static let supportedBitsPerItem = [8, 16]
 
     /// Expected false-positive rate of `blockCount` blocks holding `items` items.
-    public static func falsePositiveRate(items: Double, blockCount: Int, bitsPerItem: Int = 8) -> Double {
+    package static func falsePositiveRate(items: Double, blockCount: Int, bitsPerItem: Int = 8) -> Double {
         guard items > 0, blockCount > 0 else { return 0 }
         let lambda = items / Double(blockCount)
         let q = 63.0 / 64.0
@@ -55,7 +55,7 @@ public enum SplitBlockSizing {
     /// The layout with the fewest blocks whose expected rate at `capacity` items is at most
     /// `falsePositiveRate` (8 bits per item unless 16 saves at least 5%: it costs a few more
     /// instructions per probe).
-    public static func layout(capacity: Int, falsePositiveRate p: Double) throws(BloomError) -> SplitBlockLayout {
+    package static func layout(capacity: Int, falsePositiveRate p: Double) throws(BloomError) -> SplitBlockLayout {
         guard capacity >= 1 else { throw .capacityTooSmall(capacity) }
         guard p > 0, p < 1 else { throw .falsePositiveRateOutOfRange(p) }
         let eight = try? blockCount(capacity: capacity, falsePositiveRate: p, bitsPerItem: 8)
@@ -72,7 +72,7 @@ public enum SplitBlockSizing {
 
     /// Smallest block count whose expected rate at `capacity` items is at most `falsePositiveRate`
     /// with `bitsPerItem` bits per item.
-    public static func blockCount(capacity: Int, falsePositiveRate p: Double, bitsPerItem: Int) throws(BloomError) -> Int {
+    package static func blockCount(capacity: Int, falsePositiveRate p: Double, bitsPerItem: Int) throws(BloomError) -> Int {
         guard capacity >= 1 else { throw .capacityTooSmall(capacity) }
         guard p > 0, p < 1 else { throw .falsePositiveRateOutOfRange(p) }
         let n = Double(capacity)

@@ -6,7 +6,7 @@
 /// little-endian and has no platform-dependent branch. The tests pin it to vectors produced by
 /// the `wyhash` PyPI binding (0.1.2) with the same secret. Throughput is several GB/s for long
 /// inputs and a few nanoseconds for short keys.
-public enum WyHash {
+@usableFromInline package enum WyHash {
     /// The default secret of wyhash final3.
     @usableFromInline static let secret0: UInt64 = 0xa076_1d64_78bd_642f
     @usableFromInline static let secret1: UInt64 = 0xe703_7ed1_a0b4_28db
@@ -16,7 +16,7 @@ public enum WyHash {
     /// Hash of `bytes` with `seed` (0 for Bloom filters). Keys of up to 16 bytes take an
     /// inlined path of two multiplies; longer keys call the out-of-line loop.
     @inlinable @inline(__always)
-    public static func hash(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
+    package static func hash(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
         let length = bytes.count
         guard length <= 16, length > 0, let p = bytes.baseAddress else { return hashAny(bytes, seed: seed) }
         var a: UInt64
@@ -77,7 +77,7 @@ public enum WyHash {
 
     /// Hash of a string's UTF-8 bytes.
     @inlinable
-    public static func hash(_ string: String, seed: UInt64 = 0) -> UInt64 {
+    package static func hash(_ string: String, seed: UInt64 = 0) -> UInt64 {
         var string = string
         return string.withUTF8 { hash(UnsafeRawBufferPointer($0), seed: seed) }
     }

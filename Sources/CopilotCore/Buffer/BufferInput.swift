@@ -10,14 +10,14 @@ import Glibc
 /// decoded, like a file. A file to decode, a live device, or any input when the request asks
 /// for a target rate goes through ``AudioStream`` (decode, downmix, resample) and comes out
 /// as s16le mono at the target rate, else the source's.
-public struct BufferInput {
+package struct BufferInput {
     /// Where the bytes come from.
-    public var source: any ByteSource
+    package var source: any ByteSource
     /// Their layout.
-    public var layout: RawPCMLayout
+    package var layout: RawPCMLayout
 
     /// Opens what `request` names.
-    public static func open(_ request: AudioInputRequest) throws -> BufferInput {
+    package static func open(_ request: AudioInputRequest) throws -> BufferInput {
         let limit: (RawPCMLayout) -> Int? = { layout in
             request.durationSeconds.map { Int(($0 * Double(layout.sampleRate)).rounded()) * layout.frameBytes }
         }

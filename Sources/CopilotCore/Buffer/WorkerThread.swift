@@ -6,7 +6,7 @@ import Glibc
 ///
 /// Dispatch queues share a pool and may run both sides of a ring on one thread; a ring
 /// handoff needs two threads that really run at once.
-public final class WorkerThread: @unchecked Sendable {
+package final class WorkerThread: @unchecked Sendable {
     private var thread: pthread_t
     private var joined = false
 
@@ -16,7 +16,7 @@ public final class WorkerThread: @unchecked Sendable {
     }
 
     /// Starts `body` on a new thread.
-    public init(_ body: @escaping @Sendable () -> Void) throws {
+    package init(_ body: @escaping @Sendable () -> Void) throws {
         let context = Unmanaged.passRetained(Body(body)).toOpaque()
         var handle = pthread_t()
         let status = pthread_create(&handle, nil, { raw in
@@ -32,7 +32,7 @@ public final class WorkerThread: @unchecked Sendable {
     }
 
     /// Waits for the closure to return. Call once, from one thread.
-    public func join() {
+    package func join() {
         guard !joined else { return }
         joined = true
         pthread_join(thread, nil)
@@ -40,7 +40,7 @@ public final class WorkerThread: @unchecked Sendable {
 
     /// Lets the thread run on unjoined (a reader stuck in `read(2)` on a terminal when the
     /// output went away); the process exit ends it.
-    public func detach() {
+    package func detach() {
         guard !joined else { return }
         joined = true
         pthread_detach(thread)

@@ -3,32 +3,32 @@ import Synchronization
 
 /// `copilot cache benchmark`: a load generator for any backend, shaped like redis-benchmark
 /// (clients, pipeline depth, value size, requests), and a codec table on chat-completion JSON.
-public enum CacheBenchmark {
+package enum CacheBenchmark {
     /// What to run.
-    public struct Options: Sendable {
+    package struct Options: Sendable {
         /// `get` (keys written first) or `set`.
-        public var operation: Operation = .get
+        package var operation: Operation = .get
         /// Concurrent clients (threads, each with its own connection from the pool).
-        public var clients = 50
+        package var clients = 50
         /// Keys per call (one pipeline, transaction or bulk call).
-        public var pipeline = 1
+        package var pipeline = 1
         /// Total keys read or written.
-        public var requests = 100_000
+        package var requests = 100_000
         /// Bytes per value.
-        public var valueBytes = 256
+        package var valueBytes = 256
         /// Distinct keys (`key:N`), as redis-benchmark's `-r`.
-        public var keyspace = 100_000
+        package var keyspace = 100_000
         /// What a client is: a task on the async API (the default: how the gateway calls the
         /// cache, and how redis-benchmark's clients share one event loop) or a thread on the
         /// blocking API.
-        public var clientModel: ClientModel = .tasks
+        package var clientModel: ClientModel = .tasks
 
         /// Defaults as redis-benchmark's, with a 100,000-key space.
-        public init() {}
+        package init() {}
     }
 
     /// What one client of the load is.
-    public enum ClientModel: String, CaseIterable, Sendable {
+    package enum ClientModel: String, CaseIterable, Sendable {
         /// A Swift task calling the async API (`getManyAsync` ...), run on the cache's
         /// preferred executor (the Redis event loop, as redis-benchmark's clients share its
         /// one loop), or on the cooperative pool when it has none.
@@ -41,7 +41,7 @@ public enum CacheBenchmark {
     }
 
     /// The measured operation.
-    public enum Operation: String, CaseIterable, Sendable {
+    package enum Operation: String, CaseIterable, Sendable {
         /// Reads of keys that exist.
         case get
         /// Writes.
@@ -49,30 +49,30 @@ public enum CacheBenchmark {
     }
 
     /// What one run measured.
-    public struct Result: Sendable {
+    package struct Result: Sendable {
         /// Keys read or written.
-        public var requests: Int
+        package var requests: Int
         /// Wall time, in seconds.
-        public var seconds: Double
+        package var seconds: Double
         /// Call latencies (one pipeline each), in microseconds: p50, p99, p99.9.
-        public var p50Us: Double, p99Us: Double, p999Us: Double
+        package var p50Us: Double, p99Us: Double, p999Us: Double
         /// Keys per second.
-        public var requestsPerSecond: Double { Double(requests) / seconds }
+        package var requestsPerSecond: Double { Double(requests) / seconds }
 
         /// One JSON object.
-        public func json(_ o: Options, backend: String) -> String {
+        package func json(_ o: Options, backend: String) -> String {
             "{\"backend\":\(JSONText.quote(backend)),\"operation\":\"\(o.operation.rawValue)\",\"clients\":\(o.clients),\"client_model\":\"\(o.clientModel.rawValue)\",\"pipeline\":\(o.pipeline),\"value_bytes\":\(o.valueBytes),\"requests\":\(requests),\"seconds\":\(String(format: "%.4f", seconds)),\"requests_per_second\":\(Int(requestsPerSecond)),\"p50_us\":\(String(format: "%.1f", p50Us)),\"p99_us\":\(String(format: "%.1f", p99Us)),\"p999_us\":\(String(format: "%.1f", p999Us))}"
         }
 
         /// One line, like redis-benchmark's summary.
-        public func text(_ o: Options, backend: String) -> String {
+        package func text(_ o: Options, backend: String) -> String {
             String(format: "%@ %@: %d requests, %d clients (%@), pipeline %d, %d-byte values: %.0f requests/s in %.2f s; latency per call p50 %.1f us, p99 %.1f us, p99.9 %.1f us\n",
                    backend, o.operation.rawValue, requests, o.clients, o.clientModel.rawValue, o.pipeline, o.valueBytes, requestsPerSecond, seconds, p50Us, p99Us, p999Us)
         }
     }
 
     /// A chat completion of about 4 KiB like a local model's answer, varied by `i`.
-    public static func chatCompletion(_ i: Int) -> String {
+    package static func chatCompletion(_ i: Int) -> String {
         let topics = ["the quarterly budget", "the launch date", "hiring two engineers", "the customer escalation", "the Q3 roadmap"]
         var sentences: [String] = []
         var rng = SplitMix64(seed: UInt64(i) &+ 17)
@@ -118,7 +118,7 @@ public enum CacheBenchmark {
     }
 
     /// Runs `options` against `cache`: for gets, the keyspace is written first (not timed).
-    public static func run(cache: any ResponseCaching, options o: Options) async throws -> Result {
+    package static func run(cache: any ResponseCaching, options o: Options) async throws -> Result {
         let load = Load(o)
         if o.operation == .get {
             for start in stride(from: 0, to: Int(load.keyspace), by: 1000) {
@@ -198,19 +198,19 @@ public enum CacheBenchmark {
     }
 
     /// One codec's figures on chat-completion JSON.
-    public struct CodecRow: Sendable {
+    package struct CodecRow: Sendable {
         /// `zstd`, `lz4` or `zlib`.
-        public var codec: String
+        package var codec: String
         /// Original bytes over compressed bytes.
-        public var ratio: Double
+        package var ratio: Double
         /// MB of original JSON compressed per second, one thread.
-        public var compressMBps: Double
+        package var compressMBps: Double
         /// MB of original JSON restored per second, one thread.
-        public var decompressMBps: Double
+        package var decompressMBps: Double
     }
 
     /// zstd, lz4 and zlib (the prototype's codec) on 500 generated chat completions.
-    public static func codecTable() throws -> [CodecRow] {
+    package static func codecTable() throws -> [CodecRow] {
         let docs = (0..<500).map { Array(chatCompletion($0).utf8) }
         let total = docs.reduce(0) { $0 + $1.count }
         func time(_ body: () throws -> Void) rethrows -> Double {

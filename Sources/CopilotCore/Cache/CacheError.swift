@@ -66,16 +66,16 @@ public enum CacheError: Error, LocalizedError, Equatable {
 }
 
 /// Limits shared by every store.
-public enum CacheLimits {
+package enum CacheLimits {
     /// Longest key, in UTF-8 bytes.
-    public static let maxKeyBytes = 8 * 1024
+    package static let maxKeyBytes = 8 * 1024
     /// Longest TTL, in seconds (ten years).
-    public static let maxTTLSeconds: Int64 = 10 * 365 * 86_400
+    package static let maxTTLSeconds: Int64 = 10 * 365 * 86_400
     /// Longest session name, in UTF-8 bytes.
-    public static let maxSessionBytes = 200
+    package static let maxSessionBytes = 200
 
     /// Refuses an empty or over-long key.
-    public static func check(key: String) throws {
+    package static func check(key: String) throws {
         if key.isEmpty { throw CacheError.invalidKey(key: key, reason: "keys cannot be empty; give at least one character") }
         if key.utf8.count > maxKeyBytes {
             throw CacheError.invalidKey(key: key, reason: "keys are at most \(maxKeyBytes) bytes; hash long keys (copilot cache key)")
@@ -83,7 +83,7 @@ public enum CacheLimits {
     }
 
     /// Refuses a session name Redis could not carry as a hash tag.
-    public static func check(session: String?) throws {
+    package static func check(session: String?) throws {
         guard let session else { return }
         if session.isEmpty || session.utf8.count > maxSessionBytes
             || session.unicodeScalars.contains(where: { $0 == "{" || $0 == "}" || $0.value < 0x20 || $0.value == 0x7f }) {
@@ -93,7 +93,7 @@ public enum CacheLimits {
 
     /// Seconds as given on a command line or in a file, as milliseconds; refuses zero,
     /// negative, fractional and absurd values.
-    public static func ttlMilliseconds(seconds text: String) throws -> Int64 {
+    package static func ttlMilliseconds(seconds text: String) throws -> Int64 {
         guard let s = Int64(text.trimmingCharacters(in: .whitespaces)), s >= 1, s <= maxTTLSeconds else {
             throw CacheError.invalidTTL(seconds: text)
         }

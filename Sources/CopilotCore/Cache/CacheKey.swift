@@ -42,7 +42,7 @@ public enum CacheKey {
 }
 
 /// A parsed JSON value (numbers kept as doubles, with integers up to 2^53 exact).
-public enum RequestJSON: Decodable, Equatable, Sendable {
+package enum RequestJSON: Decodable, Equatable, Sendable {
     /// `null`.
     case null
     /// `true` or `false`.
@@ -56,7 +56,8 @@ public enum RequestJSON: Decodable, Equatable, Sendable {
     /// An object.
     case object([String: RequestJSON])
 
-    public init(from decoder: any Decoder) throws {
+    /// Decodes any JSON value.
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if c.decodeNil() { self = .null }
         else if let b = try? c.decode(Bool.self) { self = .bool(b) }
@@ -68,7 +69,7 @@ public enum RequestJSON: Decodable, Equatable, Sendable {
 
     /// Sorted keys, no whitespace, integral numbers without a fraction, others in Swift's
     /// shortest round-trip form.
-    public var canonical: String {
+    package var canonical: String {
         switch self {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"

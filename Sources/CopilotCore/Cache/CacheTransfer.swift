@@ -1,9 +1,9 @@
 import Foundation
 
 /// `export` / `import` lines: `{"key": ..., "value": BASE64, "ttl_ms": N | null, "session": S | null}`.
-public enum CacheTransfer {
+package enum CacheTransfer {
     /// One export line (no newline).
-    public static func line(_ r: CacheRecord) -> String {
+    package static func line(_ r: CacheRecord) -> String {
         "{\"key\":\(JSONText.quote(r.key)),\"value\":\"\(Data(r.value).base64EncodedString())\",\"ttl_ms\":\(r.ttlMs.map(String.init) ?? "null"),\"session\":\(r.session.map(JSONText.quote) ?? "null")}"
     }
 
@@ -16,7 +16,7 @@ public enum CacheTransfer {
 
     /// Every entry of a JSON Lines text (blank lines skipped); the first bad line throws
     /// ``CacheError/importLine(source:line:reason:)``.
-    public static func parse(_ bytes: [UInt8], source: String) throws -> [CacheWrite] {
+    package static func parse(_ bytes: [UInt8], source: String) throws -> [CacheWrite] {
         var writes: [CacheWrite] = []
         var lineNumber = 0
         let decoder = JSONDecoder()
@@ -52,7 +52,7 @@ public enum CacheTransfer {
     }
 
     /// The bytes of a file; errors name it.
-    public static func readFile(_ path: String) throws -> [UInt8] {
+    package static func readFile(_ path: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CacheError.storeUnavailable(path: path, reason: "no such file or not readable")
         }

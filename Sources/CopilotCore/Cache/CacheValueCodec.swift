@@ -22,31 +22,31 @@ public enum CacheCompression: String, CaseIterable, Sendable {
 /// length (u32), checksum (the low 32 bits of XXH3-64 of the original value, seeded with the
 /// expiry), expiry in Unix milliseconds (i64, 0 = never). A value whose magic, lengths or checksum do not match
 /// decodes as `nil`, so damage reads as a miss and never as wrong bytes.
-public struct CacheValueCodec: Sendable {
+package struct CacheValueCodec: Sendable {
     /// Values of more bytes than this are compressed.
-    public var thresholdBytes: Int
+    package var thresholdBytes: Int
     /// The codec for values over the threshold.
-    public var compression: CacheCompression
+    package var compression: CacheCompression
 
     /// Header size in bytes.
-    public static let headerBytes = 20
+    package static let headerBytes = 20
 
     /// Creates a codec; the defaults are `[cache]`'s.
-    public init(thresholdBytes: Int = 1024, compression: CacheCompression = .zstd) {
+    package init(thresholdBytes: Int = 1024, compression: CacheCompression = .zstd) {
         self.thresholdBytes = thresholdBytes
         self.compression = compression
     }
 
     /// A decoded value and the expiry its header carries.
-    public struct Decoded: Sendable, Equatable {
+    package struct Decoded: Sendable, Equatable {
         /// The original bytes.
-        public var value: [UInt8]
+        package var value: [UInt8]
         /// Expiry in Unix milliseconds, nil when the value never expires.
-        public var expiresAtMs: Int64?
+        package var expiresAtMs: Int64?
     }
 
     /// The stored form of `value`, its expiry in the header.
-    public func encode(_ value: [UInt8], expiresAtMs: Int64?) throws -> [UInt8] {
+    package func encode(_ value: [UInt8], expiresAtMs: Int64?) throws -> [UInt8] {
         var codec = CacheCompression.none
         var payload: [UInt8] = []
         if value.count > thresholdBytes && compression != .none {
@@ -74,20 +74,20 @@ public struct CacheValueCodec: Sendable {
 
     /// The header fields without the payload check (for `ttl` on a store that keeps expiry
     /// only in the value); nil when the header is not valid.
-    public static func expiry(of stored: [UInt8]) -> Int64?? {
+    package static func expiry(of stored: [UInt8]) -> Int64?? {
         guard stored.count >= headerBytes, stored[0] == 0xC0, stored[1] == 0xCA, stored[2] == 1 else { return nil }
         let e = Int64(bitPattern: readLittleEndian64(stored, at: 12))
         return .some(e == 0 ? nil : e)
     }
 
     /// The original value, or nil when `stored` is damaged.
-    public func decode(_ stored: [UInt8]) -> Decoded? {
+    package func decode(_ stored: [UInt8]) -> Decoded? {
         stored.withUnsafeBytes { decode(raw: $0) }
     }
 
     /// ``decode(_:)`` of bytes the caller gives up: an uncompressed value is the stored bytes
     /// with the header cut off in place (no allocation when they were the only reference).
-    public func decode(taking stored: consuming [UInt8]) -> Decoded? {
+    package func decode(taking stored: consuming [UInt8]) -> Decoded? {
         guard let header = stored.withUnsafeBytes(Self.header), header.codec == 0 else { return decode(stored) }
         guard stored.count - Self.headerBytes == header.originalCount else { return nil }
         var value = consume stored
@@ -98,7 +98,7 @@ public struct CacheValueCodec: Sendable {
 
     /// The original value of stored bytes read in place (an SQLite column), or nil when they
     /// are damaged.
-    public func decode(raw stored: UnsafeRawBufferPointer) -> Decoded? {
+    package func decode(raw stored: UnsafeRawBufferPointer) -> Decoded? {
         guard let header = Self.header(stored) else { return nil }
         let payload = UnsafeRawBufferPointer(rebasing: stored[Self.headerBytes...])
         let value: [UInt8]?

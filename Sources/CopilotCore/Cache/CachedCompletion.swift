@@ -3,9 +3,9 @@ import Foundation
 /// A chat completion as the gateway caches it: the upstream's JSON answer or its SSE stream,
 /// tagged, so that a streamed request can be answered from a plain answer and the other way
 /// round (both share one ``CacheKey``, which leaves `stream` out).
-public enum CachedCompletion {
+package enum CachedCompletion {
     /// The form an entry holds.
-    public enum Form: UInt8, Sendable {
+    package enum Form: UInt8, Sendable {
         /// A `chat.completion` JSON object.
         case json = 0x4A
         /// The `text/event-stream` bytes of `chat.completion.chunk` events, ending `data: [DONE]`.
@@ -13,13 +13,13 @@ public enum CachedCompletion {
     }
 
     /// The cache value of an answer in `form`.
-    public static func entry(_ bytes: [UInt8], form: Form) -> [UInt8] { [form.rawValue] + bytes }
+    package static func entry(_ bytes: [UInt8], form: Form) -> [UInt8] { [form.rawValue] + bytes }
 
     /// The form of a cache value, nil when it is not one of ours.
-    public static func form(of entry: [UInt8]) -> Form? { entry.first.flatMap(Form.init(rawValue:)) }
+    package static func form(of entry: [UInt8]) -> Form? { entry.first.flatMap(Form.init(rawValue:)) }
 
     /// The answer as one `chat.completion` JSON object.
-    public static func json(from entry: [UInt8]) throws -> [UInt8] {
+    package static func json(from entry: [UInt8]) throws -> [UInt8] {
         switch form(of: entry) {
         case .json: return Array(entry.dropFirst())
         case .sse: return try assemble(sse: Array(entry.dropFirst()))
@@ -28,7 +28,7 @@ public enum CachedCompletion {
     }
 
     /// The answer as an SSE stream of `chat.completion.chunk` events.
-    public static func sse(from entry: [UInt8]) throws -> [UInt8] {
+    package static func sse(from entry: [UInt8]) throws -> [UInt8] {
         switch form(of: entry) {
         case .sse: return Array(entry.dropFirst())
         case .json: return try split(json: Array(entry.dropFirst()))

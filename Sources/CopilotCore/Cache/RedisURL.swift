@@ -3,9 +3,9 @@ import Foundation
 /// Where a Redis server is: `redis://[user:password@]host[:port][/db]` or
 /// `unix:///path/to/redis.sock[?db=N]`, the forms redis-cli and redis-py take. The password
 /// may instead come from `$COPILOT_REDIS_PASSWORD` (or redis-cli's `$REDISCLI_AUTH`).
-public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
+package struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     /// TCP host and port, or a unix socket path.
-    public enum Endpoint: Sendable, Equatable {
+    package enum Endpoint: Sendable, Equatable {
         /// `host:port`.
         case tcp(host: String, port: Int)
         /// A unix domain socket.
@@ -13,16 +13,16 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Where to connect.
-    public var endpoint: Endpoint
+    package var endpoint: Endpoint
     /// ACL user (Redis 6+), or nil for the default user.
-    public var user: String?
+    package var user: String?
     /// Password, or nil for none. Never printed: ``description`` masks it.
-    public var password: String?
+    package var password: String?
     /// Logical database number, 0 by default.
-    public var database: Int
+    package var database: Int
 
     /// Parses `text`; the password falls back to the environment when the URL has none.
-    public init(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    package init(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let masked = RedisURL.mask(text)
         if text.hasPrefix("unix://") {
             var rest = String(text.dropFirst("unix://".count))
@@ -106,7 +106,7 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The URL with any password replaced by `***`.
-    public var description: String {
+    package var description: String {
         let auth = password == nil ? (user.map { "\($0)@" } ?? "") : "\(user ?? ""):***@"
         switch endpoint {
         case .tcp(let host, let port):
@@ -119,7 +119,7 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
 
     /// `text` with whatever sits between `://` and `@` after a colon (or a lone credential)
     /// masked, for errors about URLs that do not parse.
-    public static func mask(_ text: String) -> String {
+    package static func mask(_ text: String) -> String {
         var out = text
         if let scheme = out.range(of: "://"), let at = out.range(of: "@", options: .backwards), scheme.upperBound <= at.lowerBound {
             let credentials = out[scheme.upperBound..<at.lowerBound]

@@ -2,12 +2,12 @@ import CLZ4
 
 /// The one wrapper around liblz4 (the `CLZ4` system library target). No other file imports
 /// `CLZ4`.
-public enum LZ4 {
+package enum LZ4 {
     /// Largest input one lz4 block holds.
-    public static let maxInputBytes = Int(LZ4_MAX_INPUT_SIZE)
+    package static let maxInputBytes = Int(LZ4_MAX_INPUT_SIZE)
 
     /// Compresses `source` as one raw lz4 block (the fast default mode).
-    public static func compress(_ source: UnsafeRawBufferPointer) throws -> [UInt8] {
+    package static func compress(_ source: UnsafeRawBufferPointer) throws -> [UInt8] {
         guard source.count <= maxInputBytes else {
             throw CacheError.compression(codec: "lz4", reason: "input of \(source.count) bytes is over lz4's \(maxInputBytes)-byte block limit; use zstd")
         }
@@ -24,7 +24,7 @@ public enum LZ4 {
     }
 
     /// Decompresses a raw block into exactly `originalCount` bytes; nil when it is damaged.
-    public static func decompress(_ source: UnsafeRawBufferPointer, originalCount: Int) -> [UInt8]? {
+    package static func decompress(_ source: UnsafeRawBufferPointer, originalCount: Int) -> [UInt8]? {
         guard originalCount <= maxInputBytes else { return nil }
         var out = [UInt8](repeating: 0, count: originalCount)
         let written = out.withUnsafeMutableBytes { dst in

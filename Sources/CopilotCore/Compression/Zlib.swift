@@ -1,27 +1,27 @@
 import CZlib
 
 /// Errors from zlib.
-public enum ZlibError: Error, Equatable {
+package enum ZlibError: Error, Equatable {
     /// `compress2` returned a zlib status code other than `Z_OK`.
     case failed(status: Int32)
 }
 
 /// The one wrapper around zlib (the `CZlib` system library target). No other file imports
 /// `CZlib`.
-public enum Zlib {
+package enum Zlib {
     /// zlib's default compression level, the one Python's `zlib.compress` uses.
-    public static let defaultLevel: Int32 = 6
+    package static let defaultLevel: Int32 = 6
 
     /// The size in bytes of `bytes` compressed by zlib's `compress2` (zlib stream format, as
     /// Python's `zlib.compress` produces) at `level`. O(n).
-    public static func compressedSize(of bytes: [UInt8], level: Int32 = defaultLevel) throws -> Int {
+    package static func compressedSize(of bytes: [UInt8], level: Int32 = defaultLevel) throws -> Int {
         try compress(bytes, level: level).count
     }
 }
 
 extension Zlib {
     /// Compresses `bytes` into the zlib stream format (Python's `zlib.compress`).
-    public static func compress(_ bytes: [UInt8], level: Int32 = defaultLevel) throws -> [UInt8] {
+    package static func compress(_ bytes: [UInt8], level: Int32 = defaultLevel) throws -> [UInt8] {
         var destLength = compressBound(uLong(bytes.count))
         var destination = [UInt8](repeating: 0, count: Int(destLength))
         let status = destination.withUnsafeMutableBufferPointer { dst in
@@ -35,7 +35,7 @@ extension Zlib {
     }
 
     /// Inflates a zlib stream whose original length is unknown (Python's `zlib.decompress`).
-    public static func decompress(_ bytes: [UInt8]) throws -> [UInt8] {
+    package static func decompress(_ bytes: [UInt8]) throws -> [UInt8] {
         var capacity = max(64, bytes.count * 4)
         while true {
             var destination = [UInt8](repeating: 0, count: capacity)

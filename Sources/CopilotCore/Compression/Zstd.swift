@@ -7,12 +7,12 @@ import Synchronization
 /// Compression and decompression contexts are pooled: `ZSTD_compress` and
 /// `ZSTD_decompress` allocate and initialise a fresh context (hundreds of KiB) on every
 /// call, which costs more than the work itself on a 4 KiB chat completion.
-public enum Zstd {
+package enum Zstd {
     /// zstd's default level (3): fast, and far smaller than lz4 on JSON.
-    public static let defaultLevel: Int32 = 3
+    package static let defaultLevel: Int32 = 3
 
     /// Compresses `source` in one call at `level`.
-    public static func compress(_ source: UnsafeRawBufferPointer, level: Int32 = defaultLevel) throws -> [UInt8] {
+    package static func compress(_ source: UnsafeRawBufferPointer, level: Int32 = defaultLevel) throws -> [UInt8] {
         let bound = ZSTD_compressBound(source.count)
         var out = [UInt8](repeating: 0, count: bound)
         let context = compressors.take() ?? ZSTD_createCCtx()
@@ -29,7 +29,7 @@ public enum Zstd {
 
     /// Decompresses into exactly `originalCount` bytes; nil when the frame is damaged or its
     /// content has another length.
-    public static func decompress(_ source: UnsafeRawBufferPointer, originalCount: Int) -> [UInt8]? {
+    package static func decompress(_ source: UnsafeRawBufferPointer, originalCount: Int) -> [UInt8]? {
         var out = [UInt8](repeating: 0, count: originalCount)
         let context = decompressors.take() ?? ZSTD_createDCtx()
         defer { decompressors.give(context) }

@@ -76,7 +76,7 @@ public struct Configuration: @unchecked Sendable {
     }
 
     /// Every section copilot reads; any other is refused as a typo by ``load(explicitPath:environment:)``.
-    public static let knownSections = ["general", "audio", "buffer", "transcribe", "bloom", "consensus", "vad", "mel", "cache", "route"]
+    package static let knownSections = ["general", "audio", "buffer", "transcribe", "bloom", "consensus", "vad", "mel", "cache", "route"]
 
     /// Resolves the configuration from an explicit path or the environment (see type docs),
     /// refusing sections copilot does not know.
@@ -99,10 +99,10 @@ public struct Configuration: @unchecked Sendable {
     }
 
     /// Section names present in the file.
-    public var sectionNames: [String] { table?.keys ?? [] }
+    package var sectionNames: [String] { table?.keys ?? [] }
 
     /// A section's reader; an absent section reads as all defaults.
-    public func section(_ name: String) throws -> ConfigurationSection {
+    package func section(_ name: String) throws -> ConfigurationSection {
         guard let value = table?[name] else {
             return ConfigurationSection(name: name, path: path ?? "defaults", table: nil)
         }
@@ -113,7 +113,7 @@ public struct Configuration: @unchecked Sendable {
     }
 
     /// Refuses sections copilot does not know.
-    public func checkSections(known: [String]) throws {
+    package func checkSections(known: [String]) throws {
         for name in sectionNames where !known.contains(name) {
             throw ConfigurationError.unknownKey(path: path ?? "defaults", key: name, known: known)
         }
@@ -121,21 +121,21 @@ public struct Configuration: @unchecked Sendable {
 }
 
 /// Typed access to one `[section]` of the configuration.
-public struct ConfigurationSection {
+package struct ConfigurationSection {
     /// Section name, e.g. `buffer`.
-    public let name: String
+    package let name: String
     let path: String
     let table: TOMLTable?
 
     /// Refuses keys the area does not know.
-    public func checkKeys(known: [String]) throws {
+    package func checkKeys(known: [String]) throws {
         for key in table?.keys ?? [] where !known.contains(key) {
             throw ConfigurationError.unknownKey(path: path, key: "\(name).\(key)", known: known)
         }
     }
 
     /// An integer key within `range`, or `defaultValue` when absent.
-    public func int(_ key: String, default defaultValue: Int, in range: ClosedRange<Int>) throws -> Int {
+    package func int(_ key: String, default defaultValue: Int, in range: ClosedRange<Int>) throws -> Int {
         guard let value = table?[key] else { return defaultValue }
         guard let v = value.int, range.contains(v) else {
             throw ConfigurationError.invalidValue(
@@ -145,7 +145,7 @@ public struct ConfigurationSection {
     }
 
     /// A number key within `range` (integers accepted), or `defaultValue` when absent.
-    public func double(_ key: String, default defaultValue: Double, in range: ClosedRange<Double>) throws -> Double {
+    package func double(_ key: String, default defaultValue: Double, in range: ClosedRange<Double>) throws -> Double {
         guard let value = table?[key] else { return defaultValue }
         guard let v = value.double ?? value.int.map(Double.init), range.contains(v) else {
             throw ConfigurationError.invalidValue(
@@ -155,7 +155,7 @@ public struct ConfigurationSection {
     }
 
     /// A boolean key, or `defaultValue` when absent.
-    public func bool(_ key: String, default defaultValue: Bool) throws -> Bool {
+    package func bool(_ key: String, default defaultValue: Bool) throws -> Bool {
         guard let value = table?[key] else { return defaultValue }
         guard let v = value.bool else {
             throw ConfigurationError.invalidValue(path: path, key: "\(name).\(key)", expected: "true or false")
@@ -164,7 +164,7 @@ public struct ConfigurationSection {
     }
 
     /// A string key, or `defaultValue` when absent.
-    public func string(_ key: String, default defaultValue: String) throws -> String {
+    package func string(_ key: String, default defaultValue: String) throws -> String {
         guard let value = table?[key] else { return defaultValue }
         guard let v = value.string else {
             throw ConfigurationError.invalidValue(path: path, key: "\(name).\(key)", expected: "a string")
@@ -173,10 +173,10 @@ public struct ConfigurationSection {
     }
 
     /// Whether the section sets `key` at all.
-    public func contains(_ key: String) -> Bool { table?[key] != nil }
+    package func contains(_ key: String) -> Bool { table?[key] != nil }
 
     /// A string key with no default; absent, it is an error saying what to add.
-    public func requiredString(_ key: String, expected: String) throws -> String {
+    package func requiredString(_ key: String, expected: String) throws -> String {
         guard table?[key] != nil else {
             throw ConfigurationError.missingKey(path: path, key: "\(name).\(key)", expected: expected)
         }
@@ -184,7 +184,7 @@ public struct ConfigurationSection {
     }
 
     /// An array-of-strings key (`models = ["a", "b"]`), or `defaultValue` when absent.
-    public func strings(_ key: String, default defaultValue: [String]) throws -> [String] {
+    package func strings(_ key: String, default defaultValue: [String]) throws -> [String] {
         guard let value = table?[key] else { return defaultValue }
         guard let array = value.array else {
             throw ConfigurationError.invalidValue(path: path, key: "\(name).\(key)", expected: "an array of strings, e.g. [\"a\", \"b\"]")
@@ -202,7 +202,7 @@ public struct ConfigurationSection {
 
     /// An array of tables (`[[route.providers]]` read from the `route` section as `providers`),
     /// each as a section named `route.providers[i]` so errors point at the entry; absent, empty.
-    public func tables(_ key: String) throws -> [ConfigurationSection] {
+    package func tables(_ key: String) throws -> [ConfigurationSection] {
         guard let value = table?[key] else { return [] }
         let expected = "an array of tables: one [[\(name).\(key)]] header per entry"
         guard let array = value.array else {
@@ -219,17 +219,17 @@ public struct ConfigurationSection {
     }
 
     /// An error about `key` of this section (for checks across keys the typed readers cannot make).
-    public func invalid(_ key: String, expected: String) -> ConfigurationError {
+    package func invalid(_ key: String, expected: String) -> ConfigurationError {
         .invalidValue(path: path, key: "\(name).\(key)", expected: expected)
     }
 
     /// A conflict error about `key` of this section.
-    public func conflict(_ key: String, reason: String) -> ConfigurationError {
+    package func conflict(_ key: String, reason: String) -> ConfigurationError {
         .conflict(path: path, key: "\(name).\(key)", reason: reason)
     }
 
     /// A string key that must be one of an enum's raw values.
-    public func choice<T: RawRepresentable & CaseIterable>(_ key: String, default defaultValue: T) throws -> T
+    package func choice<T: RawRepresentable & CaseIterable>(_ key: String, default defaultValue: T) throws -> T
     where T.RawValue == String {
         guard let value = table?[key] else { return defaultValue }
         guard let s = value.string, let v = T(rawValue: s) else {

@@ -9,9 +9,9 @@ import Foundation
 /// finite and >= 0 (absent or null: 1); `confidence` must be in [0, 1] (absent or null: 1).
 /// Other keys are ignored. The input must be UTF-8 (a leading byte-order mark is skipped);
 /// every error names the line.
-public enum ConsensusInput {
+package enum ConsensusInput {
     /// Reads `path` (`nil` or `-` means stdin, which must not be a terminal) and parses it.
-    public static func read(path: String?) throws -> [ExpertAnswer] {
+    package static func read(path: String?) throws -> [ExpertAnswer] {
         let source = sourceName(path)
         let data: Data
         if let path, path != "-" {
@@ -29,13 +29,13 @@ public enum ConsensusInput {
     }
 
     /// How `path` is named in messages: the path, or `stdin`.
-    public static func sourceName(_ path: String?) -> String {
+    package static func sourceName(_ path: String?) -> String {
         guard let path, path != "-" else { return "stdin" }
         return path
     }
 
     /// Parses answers from raw bytes; `source` names the input in errors.
-    public static func parse(_ bytes: [UInt8], source: String) throws -> [ExpertAnswer] {
+    package static func parse(_ bytes: [UInt8], source: String) throws -> [ExpertAnswer] {
         var start = 0
         if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { start = 3 }
         if let bad = firstInvalidUTF8Offset(bytes, from: start) {

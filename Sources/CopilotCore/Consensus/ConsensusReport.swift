@@ -104,10 +104,10 @@ public struct ConsensusContradiction: Sendable, Equatable {
 
 /// Renders a report for `copilot consensus`: plain text or JSON, byte-identical for the same
 /// input (fixed key order, numbers rounded to 6 decimals).
-public enum ConsensusReportFormatter {
+package enum ConsensusReportFormatter {
     /// The consensus text and a newline; with `matrix`, a blank line and the similarity matrix
     /// as tab-separated values (header row and first column: expert names; 3 decimals).
-    public static func plain(_ report: ConsensusReport, answers: [ExpertAnswer], matrix: Bool) -> String {
+    package static func plain(_ report: ConsensusReport, answers: [ExpertAnswer], matrix: Bool) -> String {
         var out = answers[report.consensusIndex].text + "\n"
         guard matrix else { return out }
         // Tabs and line breaks in names would break the table's columns.
@@ -128,7 +128,7 @@ public enum ConsensusReportFormatter {
     /// `dissent`, `excluded`, and with `matrix` the similarity matrix. When the claims decided
     /// something, each answer also has `claims` (its central values; `not X` for a denied
     /// one); when answers contradict, `contradictions` lists the pairs (`experts`, `reason`).
-    public static func json(_ report: ConsensusReport, answers: [ExpertAnswer], matrix: Bool) -> String {
+    package static func json(_ report: ConsensusReport, answers: [ExpertAnswer], matrix: Bool) -> String {
         var out = "{\n"
         out += "  \"consensus\": \(JSONText.quote(answers[report.consensusIndex].text)),\n"
         out += "  \"expert\": \(JSONText.quote(answers[report.consensusIndex].expert)),\n"

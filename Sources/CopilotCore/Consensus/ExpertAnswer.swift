@@ -70,7 +70,7 @@ public struct ConsensusOptions: Sendable, Equatable {
     }
 
     /// Keys of the `[consensus]` section.
-    public static let configurationKeys = [
+    package static let configurationKeys = [
         "threshold", "ngram_size", "factual_max_words", "remove_stopwords", "mode", "claim_max_words",
     ]
 

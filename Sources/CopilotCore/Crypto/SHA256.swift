@@ -2,9 +2,9 @@ import CCrypto
 
 /// The one wrapper around OpenSSL's libcrypto (the `CCrypto` system library target): SHA-256
 /// digests. No other file imports `CCrypto`.
-public enum SHA256Digest {
+package enum SHA256Digest {
     /// The 32-byte SHA-256 digest of `bytes`.
-    public static func digest(_ bytes: some Collection<UInt8>) -> [UInt8] {
+    package static func digest(_ bytes: some Collection<UInt8>) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
         let input = Array(bytes)
         input.withUnsafeBufferPointer { src in
@@ -16,7 +16,7 @@ public enum SHA256Digest {
     }
 
     /// The digest as 64 lowercase hex digits.
-    public static func hex(_ bytes: some Collection<UInt8>) -> String {
+    package static func hex(_ bytes: some Collection<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var text = [UInt8]()
         text.reserveCapacity(64)

@@ -12,31 +12,31 @@ import Foundation
 ///
 /// A destination that exists and is not a regular file (`/dev/null`, `/dev/stdout`, a FIFO) is
 /// written in place instead: renaming over it would replace the device node with a plain file.
-public final class StagedFile {
+package final class StagedFile {
     /// Why a step failed: the operation, the path it was on and `errno`.
-    public struct Failure: Error, Sendable {
+    package struct Failure: Error, Sendable {
         /// What was being done ("fsync", "rename", ...).
-        public var operation: String
+        package var operation: String
         /// The path it was done on.
-        public var path: String
+        package var path: String
         /// `errno` after the failed call.
-        public var code: Int32
+        package var code: Int32
         /// The system's words for `code`.
-        public var reason: String { String(cString: strerror(code)) }
+        package var reason: String { String(cString: strerror(code)) }
     }
 
     /// The destination.
-    public let path: String
+    package let path: String
     /// Where the bytes go until ``publish(createOnly:)``: the hidden temporary file, or `path`
     /// itself when it is a device or FIFO.
-    public let stagingPath: String
+    package let stagingPath: String
     /// Whether the destination is written in place (a device or FIFO).
-    public let inPlace: Bool
+    package let inPlace: Bool
     private var settled = false
 
     /// Stages a write of `path`; nothing is created until the caller opens ``stagingPath``
     /// (or calls ``open()``).
-    public init(_ path: String) {
+    package init(_ path: String) {
         self.path = path
         inPlace = Self.isSpecial(path)
         let url = URL(fileURLWithPath: path)
@@ -48,14 +48,14 @@ public final class StagedFile {
     deinit { discard() }
 
     /// True when `path` exists and is not a regular file, so it must be written in place.
-    public static func isSpecial(_ path: String) -> Bool {
+    package static func isSpecial(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG
     }
 
     /// Opens the staging file for writing (created, mode 0644 before the umask, or the device
     /// as it is). The caller closes the descriptor before ``publish(createOnly:)``.
-    public func open() throws(Failure) -> Int32 {
+    package func open() throws(Failure) -> Int32 {
         let fd = inPlace ? Glibc.open(stagingPath, O_WRONLY | O_CLOEXEC) : Glibc.open(stagingPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw Failure(operation: "open", path: stagingPath, code: errno) }
         return fd
@@ -63,7 +63,7 @@ public final class StagedFile {
 
     /// Opens the staging file, lets `body` write to its descriptor and closes it (also when
     /// `body` throws, whose error then comes out unchanged).
-    public func write(_ body: (Int32) throws -> Void) throws {
+    package func write(_ body: (Int32) throws -> Void) throws {
         let fd = try open()
         do {
             try body(fd)
@@ -76,7 +76,7 @@ public final class StagedFile {
 
     /// Makes the staged bytes the destination's, durably (see the type). With `createOnly`, an
     /// existing destination is left alone and the failure's code is `EEXIST`.
-    public func publish(createOnly: Bool = false) throws(Failure) {
+    package func publish(createOnly: Bool = false) throws(Failure) {
         guard !inPlace else {
             settled = true
             return
@@ -108,7 +108,7 @@ public final class StagedFile {
 
     /// Drops the staged bytes (nothing at the destination changes); what `deinit` does for a
     /// write that was never published.
-    public func discard() {
+    package func discard() {
         guard !settled else { return }
         settled = true
         if !inPlace { unlink(stagingPath) }
@@ -116,9 +116,9 @@ public final class StagedFile {
 }
 
 /// Whole-file writes through ``StagedFile``.
-public enum AtomicFile {
+package enum AtomicFile {
     /// Writes `bytes` to `path` (see ``StagedFile``); errors name the path.
-    public static func write(_ bytes: some Collection<UInt8>, to path: String) throws {
+    package static func write(_ bytes: some Collection<UInt8>, to path: String) throws {
         let data = Array(bytes)
         let staged = StagedFile(path)
         do {

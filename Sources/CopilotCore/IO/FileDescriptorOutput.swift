@@ -4,14 +4,15 @@ import Glibc
 import Foundation
 
 /// Errors from writing results to a file descriptor.
-public enum OutputError: Error, LocalizedError, Equatable {
+package enum OutputError: Error, LocalizedError, Equatable {
     /// The reader went away (EPIPE): `copilot ... | head` closed the pipe. Commands exit
     /// quietly with status 0 on this error.
     case closed
     /// Any other write failure, with the errno text.
     case writeFailed(destination: String, reason: String)
 
-    public var errorDescription: String? {
+    /// The message for this error.
+    package var errorDescription: String? {
         switch self {
         case .closed: "output closed by the reader"
         case .writeFailed(let destination, let reason):
@@ -24,9 +25,9 @@ public enum OutputError: Error, LocalizedError, Equatable {
 ///
 /// Writes go straight to `write(2)` so a closed pipe surfaces as ``OutputError/closed``
 /// instead of a SIGPIPE kill; `flush()` after each decided line keeps streaming output live.
-public final class FileDescriptorOutput {
+package final class FileDescriptorOutput {
     /// The process's standard output.
-    nonisolated(unsafe) public static let standardOutput = FileDescriptorOutput(fd: STDOUT_FILENO, name: "stdout")
+    nonisolated(unsafe) package static let standardOutput = FileDescriptorOutput(fd: STDOUT_FILENO, name: "stdout")
 
     private let fd: Int32
     private let name: String
@@ -34,7 +35,7 @@ public final class FileDescriptorOutput {
     private let capacity: Int
 
     /// Wraps `fd`; `name` appears in error messages.
-    public init(fd: Int32, name: String, capacity: Int = 1 << 16) {
+    package init(fd: Int32, name: String, capacity: Int = 1 << 16) {
         self.fd = fd
         self.name = name
         self.capacity = capacity
@@ -45,7 +46,7 @@ public final class FileDescriptorOutput {
     deinit { try? flush() }
 
     /// Turns SIGPIPE into EPIPE errors for the whole process (idempotent).
-    public static func ignoreSigpipe() {
+    package static func ignoreSigpipe() {
         _ = sigpipeIgnored
     }
 
@@ -55,13 +56,13 @@ public final class FileDescriptorOutput {
     }()
 
     /// Appends text; flushed when the buffer fills or on `flush()`.
-    public func write(_ text: String) throws {
+    package func write(_ text: String) throws {
         var text = text
         try text.withUTF8 { try write(bytes: UnsafeRawBufferPointer($0)) }
     }
 
     /// Appends raw bytes.
-    public func write(bytes: UnsafeRawBufferPointer) throws {
+    package func write(bytes: UnsafeRawBufferPointer) throws {
         if buffer.count + bytes.count > capacity {
             try flush()
             if bytes.count >= capacity {
@@ -73,14 +74,14 @@ public final class FileDescriptorOutput {
     }
 
     /// Writes everything buffered.
-    public func flush() throws {
+    package func flush() throws {
         guard !buffer.isEmpty else { return }
         defer { buffer.removeAll(keepingCapacity: true) }
         try buffer.withUnsafeBytes { try Self.writeAll(fd: fd, name: name, $0) }
     }
 
     /// Writes all of `bytes` to `fd`, retrying on EINTR and short writes.
-    public static func writeAll(fd: Int32, name: String, _ bytes: UnsafeRawBufferPointer) throws {
+    package static func writeAll(fd: Int32, name: String, _ bytes: UnsafeRawBufferPointer) throws {
         guard var base = bytes.baseAddress else { return }
         var left = bytes.count
         while left > 0 {
@@ -98,7 +99,7 @@ public final class FileDescriptorOutput {
 }
 
 /// Writes diagnostics straight to fd 2, ignoring failures (there is nowhere left to report them).
-public func writeStandardError(_ text: String) {
+package func writeStandardError(_ text: String) {
     var text = text
     text.withUTF8 { try? FileDescriptorOutput.writeAll(fd: STDERR_FILENO, name: "stderr", UnsafeRawBufferPointer($0)) }
 }

@@ -1,9 +1,9 @@
 /// Hand-written JSON output shared by the reports that keep a fixed key order (which
 /// `JSONEncoder` does not promise), so equal input gives byte-identical output.
-public enum JSONText {
+package enum JSONText {
     /// A JSON string literal: quotes, backslashes and control characters escaped, every other
     /// character kept as UTF-8.
-    public static func quote(_ text: String) -> String {
+    package static func quote(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

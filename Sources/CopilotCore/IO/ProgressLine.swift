@@ -4,18 +4,18 @@ import Glibc
 
 /// A single status line on stderr, redrawn in place, shown only when stderr is a terminal so
 /// that logs and pipes stay clean.
-public final class ProgressLine {
+package final class ProgressLine {
     private let enabled: Bool
     private var lastWidth = 0
     private var lastDrawNs: UInt64 = 0
 
     /// A progress line; `enabled: false` (or stderr not a terminal) makes every call a no-op.
-    public init(enabled: Bool = true) {
+    package init(enabled: Bool = true) {
         self.enabled = enabled && isatty(STDERR_FILENO) == 1
     }
 
     /// Replaces the line with `text`, at most ten redraws a second unless `force`.
-    public func update(_ text: String, force: Bool = true) {
+    package func update(_ text: String, force: Bool = true) {
         guard enabled else { return }
         let now = monotonicNanoseconds()
         if !force && now - lastDrawNs < 100_000_000 { return }
@@ -26,7 +26,7 @@ public final class ProgressLine {
     }
 
     /// `label` with a bar and percentage for `done` of `total`.
-    public func update(label: String, done: Double, total: Double) {
+    package func update(label: String, done: Double, total: Double) {
         guard enabled, total > 0 else { return }
         let fraction = min(max(done / total, 0), 1)
         let width = 30
@@ -36,7 +36,7 @@ public final class ProgressLine {
     }
 
     /// Erases the line.
-    public func clear() {
+    package func clear() {
         guard enabled, lastWidth > 0 else { return }
         writeStandardError("\r" + String(repeating: " ", count: lastWidth) + "\r")
         lastWidth = 0

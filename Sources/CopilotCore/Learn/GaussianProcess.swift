@@ -2,23 +2,23 @@ import Foundation
 
 /// Hyperparameters of a ``GaussianProcess``, all as natural logs so that the marginal-
 /// likelihood search over them is a search in a box.
-public struct GaussianProcessHyperparameters: Sendable, Equatable, Codable {
+package struct GaussianProcessHyperparameters: Sendable, Equatable, Codable {
     /// Log length scale per input dimension (ARD; inputs live in the unit cube).
-    public var logLengthScales: [Double]
+    package var logLengthScales: [Double]
     /// Log signal variance (outputs are standardised, so about 0).
-    public var logSignalVariance: Double
+    package var logSignalVariance: Double
     /// Log noise variance, in standardised output units.
-    public var logNoiseVariance: Double
+    package var logNoiseVariance: Double
 
     /// Memberwise.
-    public init(logLengthScales: [Double], logSignalVariance: Double, logNoiseVariance: Double) {
+    package init(logLengthScales: [Double], logSignalVariance: Double, logNoiseVariance: Double) {
         self.logLengthScales = logLengthScales
         self.logSignalVariance = logSignalVariance
         self.logNoiseVariance = logNoiseVariance
     }
 
     /// Length scales 0.3, unit signal, noise a tenth of it: a neutral start.
-    public static func initial(dimensions: Int) -> Self {
+    package static func initial(dimensions: Int) -> Self {
         Self(logLengthScales: Array(repeating: log(0.3), count: dimensions), logSignalVariance: 0, logNoiseVariance: log(0.1))
     }
 
@@ -45,14 +45,15 @@ public struct GaussianProcessHyperparameters: Sendable, Equatable, Codable {
 }
 
 /// Errors of the learning area's models.
-public enum LearnError: Error, LocalizedError, Equatable {
+package enum LearnError: Error, LocalizedError, Equatable {
     /// The kernel matrix could not be factored even after adding jitter (NaN in the data, or
     /// hyperparameters far out of range).
     case singularKernel(observations: Int, jitter: Double)
     /// Inputs and outputs disagree in size.
     case shapeMismatch(inputs: Int, outputs: Int, dimensions: Int)
 
-    public var errorDescription: String? {
+    /// The message for this error.
+    package var errorDescription: String? {
         switch self {
         case .singularKernel(let n, let jitter):
             "Gaussian process: the \(n) x \(n) kernel matrix is not positive definite even with jitter \(jitter) on its diagonal; check the observations for NaN or infinite values"
@@ -70,18 +71,18 @@ public enum LearnError: Error, LocalizedError, Equatable {
 /// ``BLAS`` (O(n³/3)); a matrix that is not positive definite gets growing jitter on its
 /// diagonal and is factored again. A prediction costs O(n d) for the mean and O(n²) for the
 /// variance; ``predict(_:)`` does many points with one triangular solve (BLAS dtrsm).
-public struct GaussianProcess: Sendable {
+package struct GaussianProcess: Sendable {
     /// Input dimensions.
-    public let dimensions: Int
+    package let dimensions: Int
     /// Hyperparameters in use.
-    public let hyperparameters: GaussianProcessHyperparameters
+    package let hyperparameters: GaussianProcessHyperparameters
     /// Observations fitted.
-    public let count: Int
+    package let count: Int
     /// Log marginal likelihood of the standardised outputs under the hyperparameters.
-    public let logMarginalLikelihood: Double
+    package let logMarginalLikelihood: Double
     /// Noise variance actually on the diagonal (the hyperparameter's, or more after jitter),
     /// in standardised units.
-    public let diagonalNoise: Double
+    package let diagonalNoise: Double
     private let inputs: [Double]  // count x dimensions, row-major
     private let factor: [Double]  // Cholesky factor L, count x count, column-major
     private let weights: [Double]  // (K + noise I)⁻¹ standardised outputs
@@ -96,7 +97,7 @@ public struct GaussianProcess: Sendable {
 
     /// Fits `outputs` at `inputs` (`outputs.count` rows of `dimensions` values, row-major)
     /// under fixed `hyperparameters`.
-    public init(inputs: [Double], outputs: [Double], dimensions: Int, hyperparameters: GaussianProcessHyperparameters) throws(LearnError) {
+    package init(inputs: [Double], outputs: [Double], dimensions: Int, hyperparameters: GaussianProcessHyperparameters) throws(LearnError) {
         let n = outputs.count
         guard dimensions > 0, inputs.count == n * dimensions, hyperparameters.logLengthScales.count == dimensions else {
             throw .shapeMismatch(inputs: inputs.count, outputs: n, dimensions: dimensions)
@@ -171,7 +172,7 @@ public struct GaussianProcess: Sendable {
     /// `output`, given `outputs`, all outputs so far in order, that one last. The Cholesky
     /// factor grows by one row (a triangular solve, O(n²)) instead of being recomputed
     /// (O(n³/3)); when the new pivot is not positive it is factored afresh, with jitter.
-    public func adding(_ input: [Double], outputs: [Double]) throws(LearnError) -> GaussianProcess {
+    package func adding(_ input: [Double], outputs: [Double]) throws(LearnError) -> GaussianProcess {
         let n = count
         guard input.count == dimensions, outputs.count == n + 1 else {
             throw .shapeMismatch(inputs: inputs.count + input.count, outputs: outputs.count, dimensions: dimensions)
@@ -232,7 +233,7 @@ public struct GaussianProcess: Sendable {
 
     /// Posterior mean and standard deviation of the latent function (noise excluded) at each
     /// of `points` (rows of `dimensions` values, row-major), in the outputs' units.
-    public func predict(_ points: [Double]) -> (mean: [Double], sd: [Double]) {
+    package func predict(_ points: [Double]) -> (mean: [Double], sd: [Double]) {
         let m = points.count / dimensions
         let n = count
         guard n > 0 else {
@@ -266,7 +267,7 @@ public struct GaussianProcess: Sendable {
 
     /// Posterior mean at the training inputs, in the outputs' units: y − noise · α, O(n)
     /// (no kernel evaluations).
-    public var fittedMeans: [Double] {
+    package var fittedMeans: [Double] {
         (0..<count).map { outputMean + outputScale * (standardised[$0] - diagonalNoise * weights[$0]) }
     }
 
@@ -275,7 +276,7 @@ public struct GaussianProcess: Sendable {
     /// stepped up and down, the step halved when nothing improves) from `start` and from the
     /// fixed restarts, at most `evaluations` factorisations per start. Deterministic.
     /// Returns the best process found.
-    public static func fitted(
+    package static func fitted(
         inputs: [Double], outputs: [Double], dimensions: Int, start: GaussianProcessHyperparameters, evaluations: Int = 60
     ) throws(LearnError) -> GaussianProcess {
         let bounds = GaussianProcessHyperparameters.bounds(dimensions: dimensions)

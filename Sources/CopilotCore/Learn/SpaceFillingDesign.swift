@@ -1,11 +1,11 @@
 /// Space-filling designs in the unit cube: where a Bayesian optimiser looks before it has a
 /// model.
-public enum SpaceFillingDesign {
+package enum SpaceFillingDesign {
     /// A maximin Latin hypercube: `count` points in `[0,1]^dimensions` (row-major), one in
     /// each of `count` equal slices of every axis, jittered inside its slice; of `tries`
     /// such designs drawn from `generator`, the one whose closest pair is farthest apart.
     /// O(tries · count² · dimensions).
-    public static func latinHypercube(count: Int, dimensions: Int, tries: Int = 16, using generator: inout SplitMix64) -> [Double] {
+    package static func latinHypercube(count: Int, dimensions: Int, tries: Int = 16, using generator: inout SplitMix64) -> [Double] {
         guard count > 0, dimensions > 0 else { return [] }
         var best: [Double] = []
         var bestSpacing = -1.0

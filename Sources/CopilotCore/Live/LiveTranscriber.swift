@@ -589,15 +589,15 @@ package struct PartialFinishRule: Sendable, Equatable {
 /// estimate. It matters when the input was produced before the run began (`arecord ... |
 /// copilot transcribe --live` while the model loads): the backlog is read at once, and a lag
 /// measured from the run's start would come out short by the time the backlog covers.
-public struct InputClockAnchor: Sendable {
+package struct InputClockAnchor: Sendable {
     /// The estimate so far (monotonic nanoseconds); `nil` before the first read.
-    public private(set) var startNs: UInt64?
+    package private(set) var startNs: UInt64?
 
     /// No reads yet.
-    public init() {}
+    package init() {}
 
     /// A read that returned at `returnNs` with `samples` in all read so far at `rate`.
-    public mutating func observe(returnNs: UInt64, samples: Int, rate: Int) {
+    package mutating func observe(returnNs: UInt64, samples: Int, rate: Int) {
         let audioNs = UInt64((Double(samples) / Double(rate) * 1e9).rounded())
         let bound = returnNs > audioNs ? returnNs - audioNs : 0
         startNs = min(startNs ?? bound, bound)

@@ -9,17 +9,17 @@
 /// not speech that was heard. The idea is the one of openai-whisper's
 /// `hallucination_silence_threshold`, which flags words shorter than 0.133 s, measured on
 /// the utterance instead of per word.
-public enum SpeakingRate {
+package enum SpeakingRate {
     /// Six words a second: above fast speech, below what Whisper writes over noise bursts.
-    public static let defaultMaximumWordsPerSecond = 6.0
+    package static let defaultMaximumWordsPerSecond = 6.0
 
     /// Words of a transcript: runs of characters between spaces.
-    public static func words(in text: String) -> Int {
+    package static func words(in text: String) -> Int {
         text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).count
     }
 
     /// Whether `text` fits in `seconds` of speech at `maximumWordsPerSecond` (`nil`: always).
-    public static func isPlausible(_ text: String, seconds: Double, maximumWordsPerSecond: Double?) -> Bool {
+    package static func isPlausible(_ text: String, seconds: Double, maximumWordsPerSecond: Double?) -> Bool {
         guard let maximumWordsPerSecond else { return true }
         let count = words(in: text)
         return count <= 1 || Double(count) <= maximumWordsPerSecond * max(0, seconds)

@@ -3,22 +3,22 @@ import Glibc
 #endif
 
 /// The audio of one utterance (or of the part heard so far), with its place in the input.
-public struct UtteranceAudio: Sendable, Equatable {
+package struct UtteranceAudio: Sendable, Equatable {
     /// The cutter's number for the utterance, from 0, in order of opening.
-    public var utterance: Int
+    package var utterance: Int
     /// Input position of `samples[0]`, in samples (pre-roll included).
-    public var startSample: Int
+    package var startSample: Int
     /// Input position of the first speech frame, in samples.
-    public var speechStartSample: Int
+    package var speechStartSample: Int
     /// Input position just after the last speech frame, in samples (before the post-roll).
-    public var speechEndSample: Int
+    package var speechEndSample: Int
     /// 16 kHz mono samples from `startSample`: pre-roll, speech, bridged pauses, post-roll.
-    public var samples: [Float]
+    package var samples: [Float]
     /// Sample rate of the positions, in Hz.
-    public var sampleRate: Int
+    package var sampleRate: Int
 
     /// Creates the audio of an utterance.
-    public init(
+    package init(
         utterance: Int, startSample: Int, speechStartSample: Int, speechEndSample: Int? = nil, samples: [Float],
         sampleRate: Int
     ) {
@@ -31,20 +31,20 @@ public struct UtteranceAudio: Sendable, Equatable {
     }
 
     /// Input position just after the last sample, in samples.
-    public var endSample: Int { startSample + samples.count }
+    package var endSample: Int { startSample + samples.count }
     /// Start of the speech in seconds of input audio.
-    public var start: Double { Double(speechStartSample) / Double(sampleRate) }
+    package var start: Double { Double(speechStartSample) / Double(sampleRate) }
     /// End of the speech in seconds of input audio.
-    public var end: Double { Double(speechEndSample) / Double(sampleRate) }
+    package var end: Double { Double(speechEndSample) / Double(sampleRate) }
     /// The samples of the speech alone (no pre-roll or post-roll).
-    public var speech: ArraySlice<Float> {
+    package var speech: ArraySlice<Float> {
         let from = min(max(0, speechStartSample - startSample), samples.count)
         return samples[from..<min(max(from, speechEndSample - startSample), samples.count)]
     }
 }
 
 /// What the cutter asks of the transcription worker.
-public enum UtteranceEvent: Sendable, Equatable {
+package enum UtteranceEvent: Sendable, Equatable {
     /// An utterance goes on: its audio so far, for a partial hypothesis.
     case partial(UtteranceAudio)
     /// Silence started after speech: the audio up to the end of the speech, which becomes the
@@ -70,33 +70,33 @@ public enum UtteranceEvent: Sendable, Equatable {
 ///
 /// Not thread-safe: one thread feeds it. Nothing allocates per frame except the utterance
 /// buffer's occasional growth and the copies handed out in events.
-public final class UtteranceCutter {
+package final class UtteranceCutter {
     /// Frame length in samples.
-    public let frameSamples: Int
+    package let frameSamples: Int
     /// Sample rate, in Hz.
-    public let sampleRate: Int
+    package let sampleRate: Int
     /// Samples of audio before the speech kept in front of each utterance.
-    public let preRollSamples: Int
+    package let preRollSamples: Int
     /// Samples of the silence after the speech kept at its end (whole frames, less than the
     /// minimum silence), so the decoder hears the speech end.
-    public let postRollSamples: Int
+    package let postRollSamples: Int
     /// Distance between partial requests, in samples of speech; 0 asks for none.
-    public let partialSamples: Int
+    package let partialSamples: Int
     /// Speech heard before the first partial request, in samples (the later ones follow each
     /// `partialSamples`).
-    public let firstPartialSamples: Int
+    package let firstPartialSamples: Int
     /// Until a partial of the utterance has been shown (``partialShown(utterance:endSample:)``),
     /// partials are asked for this often, in samples of speech (at most `partialSamples`): a
     /// first hypothesis of a fifth of a second is often empty, and waiting a whole
     /// `partialSamples` for the next one was most of the delay of the first partial.
-    public let partialRetrySamples: Int
+    package let partialRetrySamples: Int
     /// Silence after the post-roll before the VAD closes an utterance, in samples: how long
     /// after a speculation is asked for its final can first be printed.
-    public let closeDelaySamples: Int
+    package let closeDelaySamples: Int
     /// Length at which a running utterance is cut, in samples.
-    public let maximumUtteranceSamples: Int
+    package let maximumUtteranceSamples: Int
     /// Span searched for the quietest frame before a forced cut, in samples.
-    public let cutSearchSamples: Int
+    package let cutSearchSamples: Int
 
     private let detector: any VoiceActivityDetecting
     private var segmenter: SpeechSegmenter
@@ -124,11 +124,11 @@ public final class UtteranceCutter {
     private var partialShownInUtterance = false
 
     /// Counts of what was decided, for statistics.
-    public private(set) var forcedCuts = 0
+    package private(set) var forcedCuts = 0
 
     /// A cutter over `detector` (16 kHz), shaped by `shaping`'s minimum speech and silence
     /// (its `padMs` is ignored: pre-roll comes from `preRollMs`).
-    public init(
+    package init(
         detector: any VoiceActivityDetecting, shaping: SegmentShaping, sampleRate: Int = WhisperMel.sampleRate,
         preRollMs: Int, postRollMs: Int = 0, partialMs: Int?, firstPartialMs: Int? = nil, partialRetryMs: Int? = nil,
         maximumUtteranceSeconds: Double = 28, cutSearchSeconds: Double = 8
@@ -159,10 +159,10 @@ public final class UtteranceCutter {
     }
 
     /// Samples fed so far.
-    public var samplesSeen: Int { position + pendingCount }
+    package var samplesSeen: Int { position + pendingCount }
 
     /// Consumes samples of any chunking; calls `emit` for each event they decide, in order.
-    public func feed(_ input: UnsafeBufferPointer<Float>, emit: (UtteranceEvent) throws -> Void) rethrows {
+    package func feed(_ input: UnsafeBufferPointer<Float>, emit: (UtteranceEvent) throws -> Void) rethrows {
         var offset = 0
         while offset < input.count {
             if pendingCount == 0, let base = input.baseAddress, input.count - offset >= frameSamples {
@@ -183,7 +183,7 @@ public final class UtteranceCutter {
 
     /// Ends the input: closes an open utterance (the unclassified tail of the last frame
     /// included while it was speech) and emits its final.
-    public func finish(emit: (UtteranceEvent) throws -> Void) rethrows {
+    package func finish(emit: (UtteranceEvent) throws -> Void) rethrows {
         if isOpen && !inSilence && pendingCount > 0 {
             pending.withUnsafeBufferPointer { samples.append(contentsOf: $0[0..<pendingCount]) }
             speechEndSample = startSample + samples.count
@@ -300,7 +300,7 @@ public final class UtteranceCutter {
     /// to input position `endSample`: from then on partials follow each `partialSamples` of
     /// speech after that audio (before, each `partialRetrySamples`). Ignored when `utterance`
     /// is no longer the open one.
-    public func partialShown(utterance shown: Int, endSample: Int) {
+    package func partialShown(utterance shown: Int, endSample: Int) {
         guard isOpen, shown == utterance, !partialShownInUtterance else { return }
         partialShownInUtterance = true
         nextPartialHeard = max(nextPartialHeard, endSample - speechStartSample + partialSamples)

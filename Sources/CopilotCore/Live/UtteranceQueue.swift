@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// One piece of work for the transcription worker.
-public enum UtteranceJob: Sendable, Equatable {
+package enum UtteranceJob: Sendable, Equatable {
     /// Transcribe and commit an utterance (never dropped).
     case final(UtteranceAudio)
     /// Transcribe the audio up to the end of speech ahead of its final (may be wasted).
@@ -28,9 +28,9 @@ public enum UtteranceJob: Sendable, Equatable {
 /// be printed before the VAD closes the utterance anyway.
 ///
 /// Thread-safe: one producer (the cutter) and one consumer (the worker).
-public final class UtteranceQueue: @unchecked Sendable {
+package final class UtteranceQueue: @unchecked Sendable {
     /// Finals allowed to wait before ``submit(_:)`` blocks.
-    public let maximumPendingFinals: Int
+    package let maximumPendingFinals: Int
 
     private let condition = NSCondition()
     private var finals: [UtteranceAudio] = []
@@ -47,28 +47,28 @@ public final class UtteranceQueue: @unchecked Sendable {
     private let abandonUrgent = Atomic<Bool>(false)
 
     /// Why the running job should stop.
-    public struct AbandonRequest: Sendable, Equatable {
+    package struct AbandonRequest: Sendable, Equatable {
         /// When it was first asked for, in monotonic nanoseconds.
-        public var sinceNs: UInt64
+        package var sinceNs: UInt64
         /// The job is void (its speech resumed) or something overdue waits (a final): stop
         /// at once. Otherwise a speculation waits, which may let a partial finish first.
-        public var urgent: Bool
+        package var urgent: Bool
     }
 
     /// A queue letting `maximumPendingFinals` finals wait (at least 1).
-    public init(maximumPendingFinals: Int = 4) {
+    package init(maximumPendingFinals: Int = 4) {
         self.maximumPendingFinals = max(1, maximumPendingFinals)
     }
 
     /// Partials dropped so far (replaced, voided by their final, or never decoded).
-    public var skippedPartials: Int {
+    package var skippedPartials: Int {
         condition.lock()
         defer { condition.unlock() }
         return skipped
     }
 
     /// Most finals that waited at once.
-    public var peakPendingFinals: Int {
+    package var peakPendingFinals: Int {
         condition.lock()
         defer { condition.unlock() }
         return peakFinals
@@ -76,7 +76,7 @@ public final class UtteranceQueue: @unchecked Sendable {
 
     /// Producer: hands over what the cutter decided. A final waits while
     /// `maximumPendingFinals` are queued (not after ``cancel()``).
-    public func submit(_ event: UtteranceEvent) {
+    package func submit(_ event: UtteranceEvent) {
         condition.lock()
         defer {
             condition.broadcast()
@@ -112,7 +112,7 @@ public final class UtteranceQueue: @unchecked Sendable {
     }
 
     /// Producer: no more events; the worker drains what is queued and then gets `nil`.
-    public func finish() {
+    package func finish() {
         condition.lock()
         finished = true
         condition.broadcast()
@@ -120,7 +120,7 @@ public final class UtteranceQueue: @unchecked Sendable {
     }
 
     /// Either side: stop at once (the output failed); waiting calls return.
-    public func cancel() {
+    package func cancel() {
         condition.lock()
         cancelled = true
         condition.broadcast()
@@ -130,13 +130,13 @@ public final class UtteranceQueue: @unchecked Sendable {
     /// Consumer: `true` once the job ``next()`` returned last has become void (a partial
     /// while a final or a speculation waits; a speculation whose utterance's speech resumed),
     /// so the worker should drop it. Lock-free: meant to be polled between decoder steps.
-    public var shouldAbandonRunningJob: Bool {
+    package var shouldAbandonRunningJob: Bool {
         abandonSinceNs.load(ordering: .acquiring) != 0
     }
 
     /// Consumer: when and how urgently the running job was asked to stop; `nil` when it was
     /// not. Lock-free, like ``shouldAbandonRunningJob``.
-    public var abandonRequest: AbandonRequest? {
+    package var abandonRequest: AbandonRequest? {
         let since = abandonSinceNs.load(ordering: .acquiring)
         guard since != 0 else { return nil }
         return AbandonRequest(sinceNs: since, urgent: abandonUrgent.load(ordering: .acquiring))
@@ -152,7 +152,7 @@ public final class UtteranceQueue: @unchecked Sendable {
     /// Consumer: the next job by priority, waiting for one; `nil` when finished and drained
     /// or cancelled. A final's speculation still waiting when the final arrives is not run
     /// (the final is decoded instead); a partial left when the input ends is skipped.
-    public func next() -> UtteranceJob? {
+    package func next() -> UtteranceJob? {
         condition.lock()
         defer {
             condition.broadcast()
@@ -195,7 +195,7 @@ public final class UtteranceQueue: @unchecked Sendable {
 
     /// Consumer: `true` when a final of `utterance` (or a later one) is already queued, so a
     /// partial of it just decoded is stale; counts it as skipped.
-    public func discardIfSuperseded(partialOf utterance: Int) -> Bool {
+    package func discardIfSuperseded(partialOf utterance: Int) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard finals.contains(where: { $0.utterance >= utterance }) else { return false }

@@ -15,10 +15,10 @@ import Foundation
 /// six-talker babble at 10 dB, 0.73 or more at 5 dB; the finals Whisper wrote for six-talker
 /// babble alone 0.47-0.76, those with a plausible speaking rate at most 0.67. Speech under
 /// babble as loud as itself is not told apart from babble (0.57-0.64).
-public enum Voicing {
+package enum Voicing {
     /// Below this strength a final is not printed: between the finals Whisper wrote for babble
     /// alone (at most 0.67) and one voice under babble 5 dB quieter (at least 0.73).
-    public static let defaultMinimumStrength = 0.70
+    package static let defaultMinimumStrength = 0.70
 
     /// A frame of 32 ms, one every 20 ms.
     static let frame = 256
@@ -46,7 +46,7 @@ public enum Voicing {
 
     /// The strength of `samples`' voicing (16 kHz mono), or nil when it has too few loud
     /// frames to tell.
-    public static func strength(of samples: some Collection<Float>) -> Double? {
+    package static func strength(of samples: some Collection<Float>) -> Double? {
         let low = lowPassedAndHalved(samples)
         guard low.count >= frame else { return nil }
         var energies: [Float] = []
@@ -76,7 +76,7 @@ public enum Voicing {
 
     /// Whether `samples` may be printed as one voice: a strength of at least `minimum`, or
     /// too short to tell, or no check (`minimum` nil).
-    public static func isOneVoice(_ samples: some Collection<Float>, minimum: Double?) -> Bool {
+    package static func isOneVoice(_ samples: some Collection<Float>, minimum: Double?) -> Bool {
         guard let minimum, let strength = strength(of: samples) else { return true }
         return strength >= minimum
     }

@@ -56,13 +56,13 @@ extension HalfKernels {
 }
 
 /// What the optimized code uses on this CPU, for `--stats`.
-public enum OptimizedKernels {
+package enum OptimizedKernels {
     /// Whether the float16 kernels run here (AVX2, FMA and F16C); without them the optimized
     /// decoder computes its float16 logits with portable Swift code instead.
-    public static var halfPrecisionAvailable: Bool { HalfKernels.isAvailable }
+    package static var halfPrecisionAvailable: Bool { HalfKernels.isAvailable }
 
     /// One phrase: the instructions found, and what runs without them.
-    public static var summary: String {
+    package static var summary: String {
         halfPrecisionAvailable
             ? "OpenBLAS, float16 logits on AVX2+FMA+F16C"
             : "OpenBLAS, float16 logits in portable Swift (this CPU lacks AVX2, FMA or F16C)"

@@ -9,7 +9,7 @@ public enum MelOutputFormat: String, CaseIterable, Sendable {
 
 extension MelSpectrogram {
     /// The values as little-endian float32 bytes, mel-major.
-    public func float32LittleEndianBytes() -> [UInt8] {
+    package func float32LittleEndianBytes() -> [UInt8] {
         if 1.littleEndian == 1 {
             return values.withUnsafeBytes { Array($0) }
         }
@@ -23,7 +23,7 @@ extension MelSpectrogram {
     }
 
     /// The spectrogram as a `.npy` file (header padded so the data starts on a 64-byte boundary).
-    public func npyBytes() -> [UInt8] {
+    package func npyBytes() -> [UInt8] {
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(melCount), \(frameCount)), }"
         let prefixLength = 10  // magic (6) + version (2) + header length (2)
         let unpadded = prefixLength + header.utf8.count + 1
@@ -37,7 +37,7 @@ extension MelSpectrogram {
     }
 
     /// The bytes of `format`.
-    public func encoded(as format: MelOutputFormat) -> [UInt8] {
+    package func encoded(as format: MelOutputFormat) -> [UInt8] {
         switch format {
         case .npy: npyBytes()
         case .f32le: float32LittleEndianBytes()

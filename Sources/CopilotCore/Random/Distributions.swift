@@ -3,7 +3,7 @@ import Foundation
 extension SplitMix64 {
     /// A standard normal deviate (Box–Muller; one of the pair is used, so a draw costs two
     /// uniforms, a log, a square root and a cosine).
-    public mutating func nextGaussian() -> Double {
+    package mutating func nextGaussian() -> Double {
         // 1 - u keeps the log's argument in (0, 1].
         let u = 1 - nextUnit(), v = nextUnit()
         return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
@@ -11,7 +11,7 @@ extension SplitMix64 {
 
     /// A Gamma(`shape`, 1) deviate, `shape > 0` (Marsaglia and Tsang's squeeze method; shapes
     /// below 1 are boosted by a uniform power). About two normals on average.
-    public mutating func nextGamma(shape: Double) -> Double {
+    package mutating func nextGamma(shape: Double) -> Double {
         if shape < 1 {
             let boosted = nextGamma(shape: shape + 1)
             return boosted * pow(1 - nextUnit(), 1 / shape)
@@ -34,7 +34,7 @@ extension SplitMix64 {
     }
 
     /// A Beta(`a`, `b`) deviate, `a, b > 0`, as X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b).
-    public mutating func nextBeta(_ a: Double, _ b: Double) -> Double {
+    package mutating func nextBeta(_ a: Double, _ b: Double) -> Double {
         let x = nextGamma(shape: a)
         let y = nextGamma(shape: b)
         let sum = x + y

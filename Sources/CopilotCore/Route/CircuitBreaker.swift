@@ -1,26 +1,26 @@
 /// Thresholds of every provider's circuit breaker.
-public struct BreakerSettings: Sendable, Equatable {
+package struct BreakerSettings: Sendable, Equatable {
     /// Largest outcome window.
-    public static let maxWindow = 1024
+    package static let maxWindow = 1024
     /// Consecutive failures that open the breaker.
-    public var consecutiveFailures: Int
+    package var consecutiveFailures: Int
     /// Failure fraction over the window that opens the breaker (once `minRequests` are in it).
-    public var errorRate: Double
+    package var errorRate: Double
     /// Outcomes remembered for the error rate.
-    public var window: Int
+    package var window: Int
     /// Outcomes needed in the window before the error rate counts.
-    public var minRequests: Int
+    package var minRequests: Int
     /// First cooldown before a half-open probe, in milliseconds.
-    public var cooldownMs: Int
+    package var cooldownMs: Int
     /// Cooldowns double after each failed probe, up to this, in milliseconds.
-    public var maxCooldownMs: Int
+    package var maxCooldownMs: Int
 
     /// 5 in a row, or half of the last 20 (at least 10 seen); 5 s cooldown growing to 60 s.
-    public static let defaults = BreakerSettings(
+    package static let defaults = BreakerSettings(
         consecutiveFailures: 5, errorRate: 0.5, window: 20, minRequests: 10, cooldownMs: 5_000, maxCooldownMs: 60_000)
 
     /// Memberwise.
-    public init(consecutiveFailures: Int, errorRate: Double, window: Int, minRequests: Int, cooldownMs: Int, maxCooldownMs: Int) {
+    package init(consecutiveFailures: Int, errorRate: Double, window: Int, minRequests: Int, cooldownMs: Int, maxCooldownMs: Int) {
         self.consecutiveFailures = consecutiveFailures
         self.errorRate = errorRate
         self.window = window
@@ -31,7 +31,7 @@ public struct BreakerSettings: Sendable, Equatable {
 }
 
 /// A breaker's state, as shown in stats and `/metrics` (0, 1, 2).
-public enum BreakerState: String, Sendable, Codable, CaseIterable {
+package enum BreakerState: String, Sendable, Codable, CaseIterable {
     /// Requests flow.
     case closed
     /// No requests until the cooldown ends.
@@ -40,7 +40,7 @@ public enum BreakerState: String, Sendable, Codable, CaseIterable {
     case halfOpen = "half-open"
 
     /// Gauge value: closed 0, open 1, half-open 2.
-    public var gaugeValue: Int {
+    package var gaugeValue: Int {
         switch self {
         case .closed: 0
         case .open: 1
@@ -50,7 +50,7 @@ public enum BreakerState: String, Sendable, Codable, CaseIterable {
 }
 
 /// What the breaker says about sending one request now.
-public enum BreakerAdmission: Sendable, Equatable {
+package enum BreakerAdmission: Sendable, Equatable {
     /// Closed: send.
     case allowed
     /// Half-open and no probe in flight: send as the probe, and report its outcome.
@@ -63,20 +63,20 @@ public enum BreakerAdmission: Sendable, Equatable {
 /// window, half-open after a cooldown that doubles with every failed probe (and resets on a
 /// success), one probe in flight at a time. Times are monotonic nanoseconds passed in, so a
 /// test drives it with a fake clock.
-public struct CircuitBreaker: Sendable {
+package struct CircuitBreaker: Sendable {
     /// Thresholds.
-    public let settings: BreakerSettings
+    package let settings: BreakerSettings
     /// Current state (an open breaker whose cooldown has ended still reads `open` until
     /// ``admit(now:)`` moves it to half-open).
-    public private(set) var state: BreakerState = .closed
+    package private(set) var state: BreakerState = .closed
     /// Failures in a row.
-    public private(set) var consecutiveFailures = 0
+    package private(set) var consecutiveFailures = 0
     /// When an open breaker may first be probed.
-    public private(set) var openUntilNs: UInt64 = 0
+    package private(set) var openUntilNs: UInt64 = 0
     /// Cooldown the next opening will use, in nanoseconds.
-    public private(set) var cooldownNs: UInt64
+    package private(set) var cooldownNs: UInt64
     /// Times the breaker has opened.
-    public private(set) var openings = 0
+    package private(set) var openings = 0
     private var probeInFlight = false
     private var outcomes: [Bool]  // ring; true = failure
     private var outcomeNext = 0
@@ -84,14 +84,14 @@ public struct CircuitBreaker: Sendable {
     private var failuresInWindow = 0
 
     /// A closed breaker.
-    public init(settings: BreakerSettings) {
+    package init(settings: BreakerSettings) {
         self.settings = settings
         cooldownNs = UInt64(settings.cooldownMs) * 1_000_000
         outcomes = Array(repeating: false, count: settings.window)
     }
 
     /// Whether a request could be sent now, without changing anything (for ranking and `pick`).
-    public func wouldAdmit(now: UInt64) -> Bool {
+    package func wouldAdmit(now: UInt64) -> Bool {
         switch state {
         case .closed: true
         case .open: now >= openUntilNs
@@ -100,7 +100,7 @@ public struct CircuitBreaker: Sendable {
     }
 
     /// Asks to send one request now; `.probe` reserves the single half-open probe.
-    public mutating func admit(now: UInt64) -> BreakerAdmission {
+    package mutating func admit(now: UInt64) -> BreakerAdmission {
         switch state {
         case .closed:
             return .allowed
@@ -117,7 +117,7 @@ public struct CircuitBreaker: Sendable {
     }
 
     /// The outcome of a request `admit` let through.
-    public mutating func record(success: Bool, now: UInt64) {
+    package mutating func record(success: Bool, now: UInt64) {
         if state == .halfOpen {
             probeInFlight = false
             if success {
@@ -143,7 +143,7 @@ public struct CircuitBreaker: Sendable {
     }
 
     /// A probe that was admitted but never sent (for example the request was cancelled first).
-    public mutating func releaseProbe() {
+    package mutating func releaseProbe() {
         if state == .halfOpen { probeInFlight = false }
     }
 

@@ -1,9 +1,9 @@
 /// The attempts of one request: candidates in ranked order, each tried once, then repeats of
 /// the earliest ready one after backoff (or its `Retry-After`), all inside the deadline and
 /// the attempt budget. Pure: the caller runs each attempt and reports how it ended.
-public struct FailoverPlan: Sendable {
+package struct FailoverPlan: Sendable {
     /// What to do next.
-    public enum Step: Sendable, Equatable {
+    package enum Step: Sendable, Equatable {
         /// Call provider `provider` (an index into the router's providers) after `delayNs`.
         case attempt(provider: Int, delayNs: UInt64)
         /// Stop and report the last failure.
@@ -11,7 +11,7 @@ public struct FailoverPlan: Sendable {
     }
 
     /// Why a request ended without an answer.
-    public enum GiveUpReason: String, Sendable, Equatable {
+    package enum GiveUpReason: String, Sendable, Equatable {
         /// No provider serves the model, or every one is excluded, full or open.
         case noCandidates = "no_candidates"
         /// `max_attempts` were made.
@@ -23,17 +23,17 @@ public struct FailoverPlan: Sendable {
     }
 
     /// Ranked provider indices.
-    public let candidates: [Int]
+    package let candidates: [Int]
     /// Absolute deadline, monotonic nanoseconds.
-    public let deadlineNs: UInt64
+    package let deadlineNs: UInt64
     /// Retry limits and backoff.
-    public let policy: RetryPolicy
+    package let policy: RetryPolicy
     /// Attempts started so far.
-    public private(set) var attempts = 0
+    package private(set) var attempts = 0
     /// Repeats (attempts after every candidate was tried once).
-    public private(set) var retries = 0
+    package private(set) var retries = 0
     /// Attempts that went to a provider other than the first choice.
-    public private(set) var fallbacks = 0
+    package private(set) var fallbacks = 0
     private var tried = 0
     private var notBeforeNs: [UInt64]
     private var current = -1
@@ -41,7 +41,7 @@ public struct FailoverPlan: Sendable {
     /// A plan over ranked `candidates` ending at `deadlineNs`. `notBeforeNs`, one per
     /// candidate when given, says when each may first be called (a `Retry-After` an earlier
     /// request was given): a candidate not ready yet is passed over while another is.
-    public init(candidates: [Int], deadlineNs: UInt64, policy: RetryPolicy, notBeforeNs: [UInt64]? = nil) {
+    package init(candidates: [Int], deadlineNs: UInt64, policy: RetryPolicy, notBeforeNs: [UInt64]? = nil) {
         self.candidates = candidates
         self.deadlineNs = deadlineNs
         self.policy = policy
@@ -53,11 +53,11 @@ public struct FailoverPlan: Sendable {
     }
 
     /// The provider of the attempt under way (`nil` before ``start(now:)``).
-    public var currentProvider: Int? { current >= 0 ? candidates[current] : nil }
+    package var currentProvider: Int? { current >= 0 ? candidates[current] : nil }
 
     /// The first attempt: the first ready candidate, else the one ready soonest, waited for
     /// when that fits before the deadline.
-    public mutating func start(now: UInt64) -> Step {
+    package mutating func start(now: UInt64) -> Step {
         guard !candidates.isEmpty else { return .giveUp(.noCandidates) }
         guard now < deadlineNs else { return .giveUp(.deadline) }
         if let slot = candidates.indices.first(where: { notBeforeNs[$0] <= now }) {
@@ -71,7 +71,7 @@ public struct FailoverPlan: Sendable {
 
     /// The step after the current attempt failed with `failure` at `now`; `usable(i)` says
     /// whether provider `i` may be called at all now (its breaker and concurrency).
-    public mutating func next<G: RandomNumberGenerator>(
+    package mutating func next<G: RandomNumberGenerator>(
         after failure: AttemptFailure, now: UInt64, using generator: inout G, usable: (Int) -> Bool
     ) -> Step {
         guard failure.isRetryable else { return .giveUp(.notRetryable) }

@@ -4,24 +4,24 @@
 ///
 /// Not thread-safe; the gateway keeps it behind a lock. Times are milliseconds passed in, so
 /// a test drives it with a fake clock.
-public struct FeedbackLedger: Sendable {
+package struct FeedbackLedger: Sendable {
     /// What the ledger knows of one answered request.
-    public struct Entry: Sendable, Equatable {
+    package struct Entry: Sendable, Equatable {
         /// Index into the router's providers: the one that answered.
-        public var provider: Int
+        package var provider: Int
         /// Task type named by the request, if any.
-        public var task: String?
+        package var task: String?
         /// The generation parameters the request went with, when all three were known (the
         /// task's tuner learns the score for them).
-        public var parameters: GenerationParameters?
+        package var parameters: GenerationParameters?
         /// When feedback stops being taken, milliseconds.
-        public var expiresAtMs: Int64
+        package var expiresAtMs: Int64
         /// True once a score was taken.
-        public var scored: Bool
+        package var scored: Bool
     }
 
     /// Why a score was not taken.
-    public enum Refusal: Error, Equatable, Sendable {
+    package enum Refusal: Error, Equatable, Sendable {
         /// No answer with this id is remembered (never given, or forgotten for room).
         case unknown
         /// Its `feedback_ttl` has passed.
@@ -31,24 +31,24 @@ public struct FeedbackLedger: Sendable {
     }
 
     /// Answers remembered at most.
-    public let capacity: Int
+    package let capacity: Int
     /// How long an answer takes feedback, milliseconds.
-    public let ttlMs: Int64
+    package let ttlMs: Int64
     private var entries: [String: Entry] = [:]
     private var order: [String] = []  // ring of ids, oldest at `head`
     private var head = 0
 
     /// A ledger for `capacity` answers, each taking feedback for `ttlSeconds`.
-    public init(capacity: Int, ttlSeconds: Int) {
+    package init(capacity: Int, ttlSeconds: Int) {
         self.capacity = max(1, capacity)
         ttlMs = Int64(max(1, ttlSeconds)) * 1000
     }
 
     /// Answers remembered now (expired ones included until they are pushed out).
-    public var count: Int { entries.count }
+    package var count: Int { entries.count }
 
     /// Remembers that `provider` answered request `id` at `nowMs`, sent with `parameters`.
-    public mutating func record(id: String, provider: Int, task: String?, parameters: GenerationParameters? = nil, nowMs: Int64) {
+    package mutating func record(id: String, provider: Int, task: String?, parameters: GenerationParameters? = nil, nowMs: Int64) {
         let entry = Entry(provider: provider, task: task, parameters: parameters, expiresAtMs: nowMs + ttlMs, scored: false)
         if entries.updateValue(entry, forKey: id) != nil { return }
         if order.count < capacity {
@@ -62,7 +62,7 @@ public struct FeedbackLedger: Sendable {
     }
 
     /// The answer `id` names, marked scored; a ``Refusal`` when it cannot take a score now.
-    public mutating func take(id: String, nowMs: Int64) -> Result<Entry, Refusal> {
+    package mutating func take(id: String, nowMs: Int64) -> Result<Entry, Refusal> {
         guard var entry = entries[id] else { return .failure(.unknown) }
         if nowMs >= entry.expiresAtMs { return .failure(.expired) }
         if entry.scored { return .failure(.alreadyScored) }

@@ -1,16 +1,16 @@
 import Foundation
 
 /// The generation parameters the tuner sets on a chat request.
-public struct GenerationParameters: Sendable, Equatable, Hashable, Codable {
+package struct GenerationParameters: Sendable, Equatable, Hashable, Codable {
     /// `temperature`.
-    public var temperature: Double
+    package var temperature: Double
     /// `top_p` (nucleus sampling's probability mass).
-    public var topP: Double
+    package var topP: Double
     /// `max_tokens`.
-    public var maxTokens: Int
+    package var maxTokens: Int
 
     /// Memberwise.
-    public init(temperature: Double, topP: Double, maxTokens: Int) {
+    package init(temperature: Double, topP: Double, maxTokens: Int) {
         self.temperature = temperature
         self.topP = topP
         self.maxTokens = maxTokens
@@ -26,22 +26,22 @@ public struct GenerationParameters: Sendable, Equatable, Hashable, Codable {
 /// The box the tuner searches: temperature and top_p linearly, max_tokens on a log scale
 /// (128 and 256 differ as much as 1024 and 2048). Points map to the unit cube `[0,1]^3` for
 /// the Gaussian process, and back with max_tokens rounded to a whole number.
-public struct ParameterSpace: Sendable, Equatable, Codable {
+package struct ParameterSpace: Sendable, Equatable, Codable {
     /// Range of `temperature`.
-    public var temperature: ClosedRange<Double>
+    package var temperature: ClosedRange<Double>
     /// Range of `top_p`.
-    public var topP: ClosedRange<Double>
+    package var topP: ClosedRange<Double>
     /// Range of `max_tokens`, at least 1.
-    public var maxTokens: ClosedRange<Int>
+    package var maxTokens: ClosedRange<Int>
 
     /// temperature 0...2, top_p 0.05...1, max_tokens 16...4096.
-    public static let defaults = ParameterSpace(temperature: 0...2, topP: 0.05...1, maxTokens: 16...4096)
+    package static let defaults = ParameterSpace(temperature: 0...2, topP: 0.05...1, maxTokens: 16...4096)
 
     /// Dimensions of the unit cube.
-    public static let dimensions = 3
+    package static let dimensions = 3
 
     /// Memberwise.
-    public init(temperature: ClosedRange<Double>, topP: ClosedRange<Double>, maxTokens: ClosedRange<Int>) {
+    package init(temperature: ClosedRange<Double>, topP: ClosedRange<Double>, maxTokens: ClosedRange<Int>) {
         self.temperature = temperature
         self.topP = topP
         self.maxTokens = maxTokens
@@ -51,7 +51,7 @@ public struct ParameterSpace: Sendable, Equatable, Codable {
 
     /// Throws ``RouteError/parameterOutOfRange(name:value:range:)`` unless every value of `p`
     /// is finite and inside the box.
-    public func check(_ p: GenerationParameters) throws(RouteError) {
+    package func check(_ p: GenerationParameters) throws(RouteError) {
         let ranges: [(String, Double, ClosedRange<Double>)] = [
             ("temperature", p.temperature, temperature), ("top_p", p.topP, topP),
             ("max_tokens", Double(p.maxTokens), Double(maxTokens.lowerBound)...Double(maxTokens.upperBound)),
@@ -63,13 +63,13 @@ public struct ParameterSpace: Sendable, Equatable, Codable {
 
     /// Throws ``RouteError/scoreOutOfRange(_:)`` unless `score` is a number in 0...1, then
     /// checks `p` as ``check(_:)`` does: what every tuner checks before it records feedback.
-    public func check(_ p: GenerationParameters, score: Double) throws(RouteError) {
+    package func check(_ p: GenerationParameters, score: Double) throws(RouteError) {
         guard score.isFinite, (0...1).contains(score) else { throw .scoreOutOfRange(score) }
         try check(p)
     }
 
     /// `p` in the unit cube (values outside the box are clamped to its faces).
-    public func unit(_ p: GenerationParameters) -> [Double] {
+    package func unit(_ p: GenerationParameters) -> [Double] {
         [
             Self.fraction(p.temperature, temperature), Self.fraction(p.topP, topP),
             Self.fraction(log(Double(max(p.maxTokens, 1))), logTokens),
@@ -78,7 +78,7 @@ public struct ParameterSpace: Sendable, Equatable, Codable {
 
     /// The parameters at unit-cube point `u` (three values; max_tokens rounded to a whole
     /// number inside its range).
-    public func parameters(_ u: ArraySlice<Double>) -> GenerationParameters {
+    package func parameters(_ u: ArraySlice<Double>) -> GenerationParameters {
         let i = u.startIndex
         let tokens = exp(Self.value(u[i + 2], logTokens)).rounded()
         return GenerationParameters(
@@ -87,7 +87,7 @@ public struct ParameterSpace: Sendable, Equatable, Codable {
     }
 
     /// The parameters at unit-cube point `u`.
-    public func parameters(_ u: [Double]) -> GenerationParameters { parameters(u[...]) }
+    package func parameters(_ u: [Double]) -> GenerationParameters { parameters(u[...]) }
 
     private static func fraction(_ v: Double, _ r: ClosedRange<Double>) -> Double {
         r.upperBound > r.lowerBound ? min(max((v - r.lowerBound) / (r.upperBound - r.lowerBound), 0), 1) : 0
@@ -99,14 +99,14 @@ public struct ParameterSpace: Sendable, Equatable, Codable {
 }
 
 /// One evaluation: the parameters tried and the feedback score they earned.
-public struct TuningObservation: Sendable, Equatable, Codable {
+package struct TuningObservation: Sendable, Equatable, Codable {
     /// What was sent.
-    public var parameters: GenerationParameters
+    package var parameters: GenerationParameters
     /// The score, 0...1.
-    public var score: Double
+    package var score: Double
 
     /// Memberwise.
-    public init(parameters: GenerationParameters, score: Double) {
+    package init(parameters: GenerationParameters, score: Double) {
         self.parameters = parameters
         self.score = score
     }
@@ -114,7 +114,7 @@ public struct TuningObservation: Sendable, Equatable, Codable {
 
 /// A policy that proposes generation parameters and learns from their scores: the
 /// Gaussian-process ``ParameterTuner``, or the reference's random search.
-public protocol ParameterTuning: Sendable {
+package protocol ParameterTuning: Sendable {
     /// The next parameters to try.
     mutating func next(using generator: inout SplitMix64) throws -> GenerationParameters
     /// Records a score (0...1) for parameters tried; throws for a score or parameter out of

@@ -3,35 +3,35 @@ import Foundation
 /// A simulated world for the learning policies: task types and models with known quality,
 /// latency and cost, and one provider whose quality drops halfway. Pure and seeded: the
 /// same seed gives the same table.
-public struct LearningEnvironment: Sendable {
+package struct LearningEnvironment: Sendable {
     /// One simulated model (one provider serving it).
-    public struct Model: Sendable {
+    package struct Model: Sendable {
         /// Provider name.
-        public var name: String
+        package var name: String
         /// Latency of every answer, in milliseconds.
-        public var latencyMs: Double
+        package var latencyMs: Double
         /// `cost_input_per_1k + cost_output_per_1k`.
-        public var cost: Double
+        package var cost: Double
         /// The prototype's static weight for it.
-        public var weight: Double
+        package var weight: Double
     }
 
     /// Models, one provider each.
-    public var models: [Model]
+    package var models: [Model]
     /// Task types with their latency budgets.
-    public var tasks: [TaskSettings]
+    package var tasks: [TaskSettings]
     /// Expected feedback score by `[task][model]` before the drop.
-    public var quality: [[Double]]
+    package var quality: [[Double]]
     /// The model whose quality drops at the halfway point.
-    public var droppingModel: Int
+    package var droppingModel: Int
     /// How much its quality drops, in every task.
-    public var drop: Double
+    package var drop: Double
 
     /// 5 task types x 4 models. The `medium` provider is the best choice for three tasks and
     /// loses 0.3 of quality halfway; `large` is best for the other two. With the default
     /// latency penalty and cost weight the best utility leads the runner-up by 0.17 to 0.21
     /// before the drop.
-    public static let standard = LearningEnvironment(
+    package static let standard = LearningEnvironment(
         models: closeCall.models, tasks: closeCall.tasks,
         quality: [
             [0.78, 0.82, 0.62, 0.38],
@@ -45,7 +45,7 @@ public struct LearningEnvironment: Sendable {
     /// The same world with every quality half as far from the task's best model: the best
     /// utility leads the runner-up by only 0.085 to 0.105, so any policy that keeps learning
     /// must still try the runner-ups often after 300 events of thumbs up/down.
-    public static let closeCall = LearningEnvironment(
+    package static let closeCall = LearningEnvironment(
         models: [
             Model(name: "large", latencyMs: 2500, cost: 1.0, weight: 3),
             Model(name: "medium", latencyMs: 900, cost: 0.3, weight: 2),
@@ -70,7 +70,7 @@ public struct LearningEnvironment: Sendable {
 
     /// Route settings with one provider per model (all serving model `m`), the tasks, and
     /// `learning`.
-    public func settings(learning: LearningSettings = .defaults, seed: UInt64) -> RouteSettings {
+    package func settings(learning: LearningSettings = .defaults, seed: UInt64) -> RouteSettings {
         var s = RouteSettings.defaults
         s.providers = models.map { m in
             var p = ProviderSettings(name: m.name, kind: .mock, baseURL: "", models: ["m"])
@@ -85,33 +85,33 @@ public struct LearningEnvironment: Sendable {
     }
 
     /// Expected quality of `model` for `task`, after the drop or not.
-    public func quality(task: Int, model: Int, dropped: Bool) -> Double {
+    package func quality(task: Int, model: Int, dropped: Bool) -> Double {
         quality[task][model] - (dropped && model == droppingModel ? drop : 0)
     }
 
     /// Expected quality less the latency and cost penalties ``ThompsonSelector`` applies: what
     /// the policies should maximise.
-    public func utility(task: Int, model: Int, dropped: Bool, learning: LearningSettings) -> Double {
+    package func utility(task: Int, model: Int, dropped: Bool, learning: LearningSettings) -> Double {
         let m = models[model]
         let p = ThompsonSelector.penalty(latencyEwmaMs: m.latencyMs, budgetMs: Double(tasks[task].latencyBudgetMs), cost: m.cost, learning: learning)
         return quality(task: task, model: model, dropped: dropped) - p.latency - p.cost
     }
 
     /// The model of highest utility for `task`.
-    public func best(task: Int, dropped: Bool, learning: LearningSettings) -> Int {
+    package func best(task: Int, dropped: Bool, learning: LearningSettings) -> Int {
         models.indices.max { utility(task: task, model: $0, dropped: dropped, learning: learning) < utility(task: task, model: $1, dropped: dropped, learning: learning) }!
     }
 }
 
 /// The simulated worlds `copilot route simulate` offers.
-public enum SimulatedWorld: String, CaseIterable, Sendable {
+package enum SimulatedWorld: String, CaseIterable, Sendable {
     /// ``LearningEnvironment/standard``.
     case standard
     /// ``LearningEnvironment/closeCall``.
     case closeCall = "close-call"
 
     /// The environment.
-    public var environment: LearningEnvironment {
+    package var environment: LearningEnvironment {
         switch self {
         case .standard: .standard
         case .closeCall: .closeCall
@@ -120,41 +120,41 @@ public enum SimulatedWorld: String, CaseIterable, Sendable {
 }
 
 /// What one policy did in one simulated run.
-public struct SimulationRun: Sendable, Equatable {
+package struct SimulationRun: Sendable, Equatable {
     /// Picks by `[task][event]` (model index).
-    public var picks: [[Int]]
+    package var picks: [[Int]]
     /// Expected utility lost against the best model, summed over every task's events before
     /// the drop.
-    public var regretBefore: Double
+    package var regretBefore: Double
     /// The same after the drop.
-    public var regretAfter: Double
+    package var regretAfter: Double
     /// Share of picks of the best model in events `[warmup, drop)`, averaged over tasks.
-    public var bestShare: Double
+    package var bestShare: Double
     /// Share of picks of the best model in the last third of the events after the drop.
-    public var bestShareAfterDrop: Double
+    package var bestShareAfterDrop: Double
     /// For each task whose best model was the one that dropped and that gave it the majority
     /// of its last 20 picks before the drop: events after the drop until it has less than
     /// half of the last 20 picks (nil: never).
-    public var moveEvents: [Int?]
+    package var moveEvents: [Int?]
 }
 
 /// Runs policies through a ``LearningEnvironment``: each event, every task in turn asks the
 /// router (with the policy as its selector), the pick is scored by a Bernoulli draw of its
 /// quality (a thumbs up or down) and the score goes back as feedback.
-public struct LearningSimulation: Sendable {
+package struct LearningSimulation: Sendable {
     /// The world.
-    public var environment: LearningEnvironment
+    package var environment: LearningEnvironment
     /// Feedback events per task; the drop happens after half of them.
-    public var eventsPerTask: Int
+    package var eventsPerTask: Int
     /// Events per task after which the best share is counted.
-    public var warmup: Int
+    package var warmup: Int
     /// Learning keys (forgetting, penalties) for the policies and the utility.
-    public var learning: LearningSettings
+    package var learning: LearningSettings
     /// How clients score an answer.
-    public var feedback: FeedbackModel
+    package var feedback: FeedbackModel
 
     /// How the simulated clients score an answer of expected quality q.
-    public enum FeedbackModel: String, CaseIterable, Sendable {
+    package enum FeedbackModel: String, CaseIterable, Sendable {
         /// Thumbs up (1) with probability q, else down (0): the noisiest signal.
         case thumbs
         /// q plus Gaussian noise of standard deviation ``LearningSimulation/gradedSD``,
@@ -163,10 +163,10 @@ public struct LearningSimulation: Sendable {
     }
 
     /// Noise of a graded rating.
-    public static let gradedSD = 0.15
+    package static let gradedSD = 0.15
 
     /// 1200 events per task, the drop at 600, the best share counted from event 300.
-    public init(
+    package init(
         environment: LearningEnvironment = .standard, eventsPerTask: Int = 1200, warmup: Int = 300, learning: LearningSettings = .defaults,
         feedback: FeedbackModel = .thumbs
     ) {
@@ -178,10 +178,10 @@ public struct LearningSimulation: Sendable {
     }
 
     /// The route settings the policies are built over.
-    public func settings(seed: UInt64) -> RouteSettings { environment.settings(learning: learning, seed: seed) }
+    package func settings(seed: UInt64) -> RouteSettings { environment.settings(learning: learning, seed: seed) }
 
     /// One run of `selector` with `seed` (picks and feedback draws).
-    public func run<S: ModelSelecting>(_ selector: S, seed: UInt64) -> SimulationRun {
+    package func run<S: ModelSelecting>(_ selector: S, seed: UInt64) -> SimulationRun {
         let env = environment
         var router = ProviderRouter(settings: settings(seed: seed), selector: selector)
         // The latency each provider answers with, as the health EWMA sees it (no task: this
@@ -241,28 +241,28 @@ public struct LearningSimulation: Sendable {
 }
 
 /// One policy's results over several seeds, as `copilot route simulate` prints them.
-public struct PolicySummary: Sendable, Equatable, Codable {
+package struct PolicySummary: Sendable, Equatable, Codable {
     /// Policy name.
-    public var policy: String
+    package var policy: String
     /// Runs summarised.
-    public var seeds: Int
+    package var seeds: Int
     /// Mean share of best picks from the warm-up to the drop.
-    public var bestShare: Double
+    package var bestShare: Double
     /// Lowest of those shares over the seeds.
-    public var bestShareMin: Double
+    package var bestShareMin: Double
     /// Mean share of best picks in the last third after the drop.
-    public var bestShareAfterDrop: Double
+    package var bestShareAfterDrop: Double
     /// Task runs in which the dropped provider had the majority before the drop.
-    public var moveRuns: Int
+    package var moveRuns: Int
     /// Median events until the dropped provider lost its majority (nil: in under half of the
     /// runs it never did).
-    public var moveMedian: Int?
+    package var moveMedian: Int?
     /// 90th percentile of the same (nil: never, in over 10% of the runs).
-    public var moveP90: Int?
+    package var moveP90: Int?
     /// Mean regret per task before the drop (utility lost against the best, summed).
-    public var regretBefore: Double
+    package var regretBefore: Double
     /// Mean regret per task after the drop.
-    public var regretAfter: Double
+    package var regretAfter: Double
 
     enum CodingKeys: String, CodingKey {
         case policy, seeds
@@ -277,7 +277,7 @@ public struct PolicySummary: Sendable, Equatable, Codable {
     }
 
     /// Summarises `runs` of one policy in a world of `tasks` task types.
-    public init(policy: String, runs: [SimulationRun], tasks: Int) {
+    package init(policy: String, runs: [SimulationRun], tasks: Int) {
         self.policy = policy
         seeds = runs.count
         let n = Double(max(runs.count, 1))
@@ -298,7 +298,7 @@ public struct PolicySummary: Sendable, Equatable, Codable {
     }
 
     /// A Markdown table of `summaries` of runs of `simulation`.
-    public static func markdown(_ summaries: [PolicySummary], simulation: LearningSimulation) -> String {
+    package static func markdown(_ summaries: [PolicySummary], simulation: LearningSimulation) -> String {
         let half = simulation.eventsPerTask / 2
         var text = "| policy | best share, events \(min(simulation.warmup, half))-\(half) (min) | best share, last \((simulation.eventsPerTask - half) / 3) "
         text += "| events until the dropped provider lost its majority, median / p90 | regret per task before / after the drop |\n"

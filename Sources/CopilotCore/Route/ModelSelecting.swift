@@ -1,46 +1,46 @@
 /// One request as the router sees it.
-public struct RouteRequest: Sendable, Equatable {
+package struct RouteRequest: Sendable, Equatable {
     /// Model name or alias the client asked for.
-    public var model: String
+    package var model: String
     /// Task type, when the client named one that is configured.
-    public var task: TaskSettings?
+    package var task: TaskSettings?
 
     /// Memberwise.
-    public init(model: String, task: TaskSettings? = nil) {
+    package init(model: String, task: TaskSettings? = nil) {
         self.model = model
         self.task = task
     }
 }
 
 /// A provider that passed filtering, with the selector's score (higher is better).
-public struct RouteCandidate: Sendable, Equatable {
+package struct RouteCandidate: Sendable, Equatable {
     /// Index into the router's providers.
-    public var provider: Int
+    package var provider: Int
     /// Selector's score; only the order matters to the router.
-    public var score: Double
+    package var score: Double
 
     /// Memberwise.
-    public init(provider: Int, score: Double) {
+    package init(provider: Int, score: Double) {
         self.provider = provider
         self.score = score
     }
 }
 
 /// How one attempt ended, as the router tells a selector.
-public struct RouteOutcome: Sendable, Equatable {
+package struct RouteOutcome: Sendable, Equatable {
     /// Index into the router's providers.
-    public var provider: Int
+    package var provider: Int
     /// Task type name, if any.
-    public var task: String?
+    package var task: String?
     /// Whether the attempt answered.
-    public var success: Bool
+    package var success: Bool
     /// Whole-attempt latency, in milliseconds.
-    public var latencyMs: Double
+    package var latencyMs: Double
     /// Time to first byte, in milliseconds (equal to `latencyMs` for a non-streamed answer).
-    public var ttftMs: Double
+    package var ttftMs: Double
 
     /// Memberwise.
-    public init(provider: Int, task: String?, success: Bool, latencyMs: Double, ttftMs: Double) {
+    package init(provider: Int, task: String?, success: Bool, latencyMs: Double, ttftMs: Double) {
         self.provider = provider
         self.task = task
         self.success = success
@@ -50,18 +50,18 @@ public struct RouteOutcome: Sendable, Equatable {
 }
 
 /// What a selector may read when it ranks: the providers' settings and running health.
-public struct RouteView: Sendable {
+package struct RouteView: Sendable {
     /// Providers, indexed as in ``RouteCandidate/provider``.
-    public let providers: [ProviderSettings]
+    package let providers: [ProviderSettings]
     /// Their health, same indices.
-    public let health: [RouteHealth]
+    package let health: [RouteHealth]
 }
 
 /// The ranking policy of the router: it orders the candidates that passed filtering (model,
 /// tier, capability, concurrency, breaker), best first, and may learn from outcomes. The
 /// router tries them in that order. Implementations must be deterministic given the
 /// generator, so a `--seed` reproduces every choice.
-public protocol ModelSelecting: Sendable {
+package protocol ModelSelecting: Sendable {
     /// Scores `candidates` in place and puts them in the order to try (best first).
     mutating func rank(
         _ candidates: inout [RouteCandidate], for request: RouteRequest, view: RouteView, using generator: inout SplitMix64)
@@ -85,33 +85,33 @@ public protocol ModelSelecting: Sendable {
 
 extension ModelSelecting {
     /// Stateless selectors learn nothing.
-    public mutating func observe(_ outcome: RouteOutcome) {}
+    package mutating func observe(_ outcome: RouteOutcome) {}
 
     /// Stateless selectors learn nothing.
-    public mutating func learn(_ feedback: RouteFeedback) {}
+    package mutating func learn(_ feedback: RouteFeedback) {}
 
     /// Stateless selectors take no feedback.
-    public static var learns: Bool { false }
+    package static var learns: Bool { false }
 
     /// Stateless selectors have nothing to save.
-    public var learnedArms: [LearnedArm] { [] }
+    package var learnedArms: [LearnedArm] { [] }
 
     /// Stateless selectors keep nothing.
     @discardableResult
-    public mutating func restore(_ arms: [LearnedArm]) -> [LearnedArm] { arms }
+    package mutating func restore(_ arms: [LearnedArm]) -> [LearnedArm] { arms }
 }
 
 /// A client's verdict on one answer (`POST /v1/feedback`), as the router tells a selector.
-public struct RouteFeedback: Sendable, Equatable {
+package struct RouteFeedback: Sendable, Equatable {
     /// Index into the router's providers: the one that answered.
-    public var provider: Int
+    package var provider: Int
     /// Task type name, if the request named one.
-    public var task: String?
+    package var task: String?
     /// Quality in 0...1 (1 = the best answer).
-    public var score: Double
+    package var score: Double
 
     /// Memberwise.
-    public init(provider: Int, task: String?, score: Double) {
+    package init(provider: Int, task: String?, score: Double) {
         self.provider = provider
         self.task = task
         self.score = score
@@ -122,12 +122,12 @@ public struct RouteFeedback: Sendable, Equatable {
 /// latency / 1 s), divided by 10 when the EWMA is over the task's budget); the first choice is
 /// drawn in proportion to score (so equal providers share traffic by weight), the rest follow
 /// by descending score, ties in file order.
-public struct HealthWeightedSelector: ModelSelecting {
+package struct HealthWeightedSelector: ModelSelecting {
     /// Creates the policy.
-    public init() {}
+    package init() {}
 
     /// The score of one provider for a request.
-    public static func score(_ provider: ProviderSettings, health: RouteHealth, budgetMs: Double?) -> Double {
+    package static func score(_ provider: ProviderSettings, health: RouteHealth, budgetMs: Double?) -> Double {
         let s = health.successRate
         var latencyFactor = 1.0
         if let latency = health.latencyEwmaMs {
@@ -139,7 +139,7 @@ public struct HealthWeightedSelector: ModelSelecting {
 
     /// Scores every candidate, draws the first by score and orders the rest (O(n²) in the
     /// candidates, n is small).
-    public mutating func rank(
+    package mutating func rank(
         _ candidates: inout [RouteCandidate], for request: RouteRequest, view: RouteView, using generator: inout SplitMix64
     ) {
         let budget = request.task.map { Double($0.latencyBudgetMs) }

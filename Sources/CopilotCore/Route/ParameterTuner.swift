@@ -1,9 +1,9 @@
 import Foundation
 
 /// What the tuner proposes, and why.
-public struct TuningSuggestion: Sendable, Equatable, Codable {
+package struct TuningSuggestion: Sendable, Equatable, Codable {
     /// Why these parameters.
-    public enum Basis: String, Sendable, Codable {
+    package enum Basis: String, Sendable, Codable {
         /// Too few observations for a model: the next point of the space-filling design.
         case initialDesign = "initial-design"
         /// The candidate of highest expected improvement under the Gaussian process.
@@ -13,20 +13,20 @@ public struct TuningSuggestion: Sendable, Equatable, Codable {
     }
 
     /// The parameters.
-    public var parameters: GenerationParameters
+    package var parameters: GenerationParameters
     /// Why.
-    public var basis: Basis
+    package var basis: Basis
     /// Posterior mean score there (nil before a model exists).
-    public var predictedScore: Double?
+    package var predictedScore: Double?
     /// Posterior standard deviation of the score there.
-    public var predictedSD: Double?
+    package var predictedSD: Double?
     /// Expected improvement over the best posterior mean at an observed point.
-    public var expectedImprovement: Double?
+    package var expectedImprovement: Double?
     /// Observations the model was fitted to.
-    public var observations: Int
+    package var observations: Int
 
     /// Memberwise.
-    public init(
+    package init(
         parameters: GenerationParameters, basis: Basis, predictedScore: Double? = nil, predictedSD: Double? = nil,
         expectedImprovement: Double? = nil, observations: Int
     ) {
@@ -63,28 +63,28 @@ public struct TuningSuggestion: Sendable, Equatable, Codable {
 /// ``refitEvery`` new ones); otherwise the model before the last observation grows by one
 /// row (O(n²); one factorisation when there is none), and a suggestion adds the candidates'
 /// kernel rows and a triangular solve against them (O(n² c)).
-public struct ParameterTuner: Sendable {
+package struct ParameterTuner: Sendable {
     /// The box searched.
-    public let space: ParameterSpace
+    package let space: ParameterSpace
     /// Points of the space-filling design tried before the model is used.
-    public static let initialPoints = 6
+    package static let initialPoints = 6
     /// Observations kept (the oldest are dropped), which bounds a suggestion's cost.
-    public static let maxObservations = 256
+    package static let maxObservations = 256
     /// Below this many observations the hyperparameters are fitted for every model.
-    public static let refitAlwaysBelow = 40
+    package static let refitAlwaysBelow = 40
     /// From ``refitAlwaysBelow`` on, they are fitted again after this many new observations.
-    public static let refitEvery = 16
+    package static let refitEvery = 16
     /// Uniform candidates per suggestion.
-    public static let uniformCandidates = 64
+    package static let uniformCandidates = 64
     /// Candidates around each of the three best observations, and per refinement round.
-    public static let localCandidates = 12
+    package static let localCandidates = 12
     /// The margin of expected improvement, in score units (favours exploring a little).
-    public static let improvementMargin = 0.01
+    package static let improvementMargin = 0.01
 
     /// Observations, oldest first.
-    public private(set) var observations: [TuningObservation] = []
+    package private(set) var observations: [TuningObservation] = []
     /// Hyperparameters of the last fit.
-    public private(set) var hyperparameters = GaussianProcessHyperparameters.initial(dimensions: ParameterSpace.dimensions)
+    package private(set) var hyperparameters = GaussianProcessHyperparameters.initial(dimensions: ParameterSpace.dimensions)
     private var fittedAt = 0
     private var design: [Double] = []
     private var designUsed = 0
@@ -94,13 +94,13 @@ public struct ParameterTuner: Sendable {
     private var previousModel: GaussianProcess?
 
     /// A tuner with no observations over `space`.
-    public init(space: ParameterSpace = .defaults) { self.space = space }
+    package init(space: ParameterSpace = .defaults) { self.space = space }
 
     /// Records that `parameters` earned `score`. Throws ``RouteError/scoreOutOfRange(_:)``
     /// for a score that is NaN or outside 0...1, and
     /// ``RouteError/parameterOutOfRange(name:value:range:)`` for parameters outside the box;
     /// nothing is recorded then.
-    public mutating func observe(_ parameters: GenerationParameters, score: Double) throws(RouteError) {
+    package mutating func observe(_ parameters: GenerationParameters, score: Double) throws(RouteError) {
         try space.check(parameters, score: score)
         observations.append(TuningObservation(parameters: parameters, score: score))
         previousModel = cachedModel?.count == observations.count - 1 ? cachedModel : nil
@@ -112,7 +112,7 @@ public struct ParameterTuner: Sendable {
     }
 
     /// Replaces the observations (restoring saved state), checking each as ``observe(_:score:)`` does.
-    public mutating func restore(_ saved: [TuningObservation]) throws(RouteError) {
+    package mutating func restore(_ saved: [TuningObservation]) throws(RouteError) {
         for o in saved { try space.check(o.parameters, score: o.score) }
         observations = Array(saved.suffix(Self.maxObservations))
         fittedAt = 0
@@ -121,7 +121,7 @@ public struct ParameterTuner: Sendable {
     }
 
     /// The Gaussian process over the observations, fitting the hyperparameters when due.
-    public mutating func model() throws -> GaussianProcess {
+    package mutating func model() throws -> GaussianProcess {
         if let cachedModel { return cachedModel }
         let inputs = observations.flatMap { space.unit($0.parameters) }
         let outputs = observations.map(\.score)
@@ -142,7 +142,7 @@ public struct ParameterTuner: Sendable {
     }
 
     /// The next parameters to try.
-    public mutating func suggest(using generator: inout SplitMix64) throws -> TuningSuggestion {
+    package mutating func suggest(using generator: inout SplitMix64) throws -> TuningSuggestion {
         let d = ParameterSpace.dimensions
         guard observations.count >= Self.initialPoints else {
             if design.isEmpty { design = SpaceFillingDesign.latinHypercube(count: Self.initialPoints, dimensions: d, using: &generator) }
@@ -174,7 +174,7 @@ public struct ParameterTuner: Sendable {
 
     /// The observed parameters of highest posterior mean (the tuner's current answer: a
     /// lucky noisy score does not win), or nil before ``initialPoints`` observations.
-    public mutating func best() throws -> TuningSuggestion? {
+    package mutating func best() throws -> TuningSuggestion? {
         guard observations.count >= Self.initialPoints else { return nil }
         let gp = try model()
         let fitted = gp.fittedMeans
@@ -209,12 +209,12 @@ public struct ParameterTuner: Sendable {
 
 extension ParameterTuner: ParameterTuning {
     /// ``suggest(using:)``'s parameters.
-    public mutating func next(using generator: inout SplitMix64) throws -> GenerationParameters {
+    package mutating func next(using generator: inout SplitMix64) throws -> GenerationParameters {
         try suggest(using: &generator).parameters
     }
 
     /// ``best()``'s parameters.
-    public mutating func incumbent() throws -> GenerationParameters? {
+    package mutating func incumbent() throws -> GenerationParameters? {
         try best()?.parameters
     }
 }

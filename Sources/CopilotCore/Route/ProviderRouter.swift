@@ -1,5 +1,5 @@
 /// Why a provider is not a candidate for a request (shown by `copilot route pick`).
-public enum RouteExclusion: String, Sendable, Codable, Equatable {
+package enum RouteExclusion: String, Sendable, Codable, Equatable {
     /// It does not serve the model or alias.
     case model
     /// The task does not allow its tier.
@@ -14,21 +14,21 @@ public enum RouteExclusion: String, Sendable, Codable, Equatable {
 
 /// The router's answer for one request: the candidates in the order to try them, every
 /// provider that was left out and why, and when to hedge.
-public struct RouteDecision: Sendable, Equatable {
+package struct RouteDecision: Sendable, Equatable {
     /// Candidates, best first (the first is the pick).
-    public var ranked: [RouteCandidate]
+    package var ranked: [RouteCandidate]
     /// Providers left out, with the first reason found.
-    public var excluded: [(provider: Int, reason: RouteExclusion)]
+    package var excluded: [(provider: Int, reason: RouteExclusion)]
     /// Start a second attempt after this many nanoseconds without a first byte; `nil`: no hedge.
-    public var hedgeAfterNs: UInt64?
+    package var hedgeAfterNs: UInt64?
     /// Absolute deadline of the request, monotonic nanoseconds.
-    public var deadlineNs: UInt64
+    package var deadlineNs: UInt64
 
     /// The chosen provider, if any.
-    public var pick: Int? { ranked.first?.provider }
+    package var pick: Int? { ranked.first?.provider }
 
     /// Same ranking, exclusions, hedge delay and deadline.
-    public static func == (a: RouteDecision, b: RouteDecision) -> Bool {
+    package static func == (a: RouteDecision, b: RouteDecision) -> Bool {
         a.ranked == b.ranked && a.hedgeAfterNs == b.hedgeAfterNs && a.deadlineNs == b.deadlineNs
             && a.excluded.map(\.provider) == b.excluded.map(\.provider) && a.excluded.map(\.reason) == b.excluded.map(\.reason)
     }
@@ -41,28 +41,28 @@ public struct RouteDecision: Sendable, Equatable {
 ///
 /// A decision among 10 providers is a dictionary lookup, a pass over the providers serving
 /// the model and an insertion sort: about a microsecond.
-public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
+package struct ProviderRouter<Selector: ModelSelecting>: Sendable {
     /// The configuration it routes by.
-    public let settings: RouteSettings
+    package let settings: RouteSettings
     /// The ranking policy.
-    public private(set) var selector: Selector
+    package private(set) var selector: Selector
     /// Health per provider, indexed like `settings.providers`.
-    public private(set) var health: [RouteHealth]
+    package private(set) var health: [RouteHealth]
     /// Breaker per provider.
-    public private(set) var breakers: [CircuitBreaker]
+    package private(set) var breakers: [CircuitBreaker]
     /// Attempts in flight per provider.
-    public private(set) var inFlight: [Int]
+    package private(set) var inFlight: [Int]
     /// Per provider, when it may be asked again after a 429 or 503 with `Retry-After`
     /// (monotonic nanoseconds; 0: now). Until then it is ranked after every ready provider.
-    public private(set) var notBeforeNs: [UInt64]
+    package private(set) var notBeforeNs: [UInt64]
     /// Generator for weighted draws and retry jitter.
-    public var generator: SplitMix64
+    package var generator: SplitMix64
     private let providersByModel: [String: [Int]]
     private let allowed: [[Bool]]  // [task][provider]: tier and capabilities fit
     private let taskIndex: [String: Int]
 
     /// A router over `settings` with no history.
-    public init(settings: RouteSettings, selector: Selector) {
+    package init(settings: RouteSettings, selector: Selector) {
         self.settings = settings
         self.selector = selector
         let n = settings.providers.count
@@ -83,13 +83,13 @@ public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
     }
 
     /// Whether any provider serves `model` (a model name or an alias).
-    public func serves(_ model: String) -> Bool { providersByModel[model] != nil }
+    package func serves(_ model: String) -> Bool { providersByModel[model] != nil }
 
     /// The model name to send upstream when a client asks provider `provider` for `requested`:
     /// the name itself when it is one of the provider's models, else (an alias) its first model.
     @_specialize(exported: true, where Selector == ThompsonSelector)
     @_specialize(exported: true, where Selector == HealthWeightedSelector)
-    public func upstreamModel(provider: Int, requested: String) -> String {
+    package func upstreamModel(provider: Int, requested: String) -> String {
         let p = settings.providers[provider]
         return p.models.contains(requested) ? requested : p.models[0]
     }
@@ -98,7 +98,7 @@ public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
     /// An unknown `task` name is the caller's error to report; here it means no task.
     @_specialize(exported: true, where Selector == ThompsonSelector)
     @_specialize(exported: true, where Selector == HealthWeightedSelector)
-    public mutating func decide(model: String, task: String? = nil, now: UInt64) -> RouteDecision {
+    package mutating func decide(model: String, task: String? = nil, now: UInt64) -> RouteDecision {
         let taskSlot = task.flatMap { taskIndex[$0] }
         let taskSettings = taskSlot.map { settings.tasks[$0] }
         let budgetMs = taskSettings.map(\.latencyBudgetMs) ?? settings.requestTimeoutMs
@@ -146,7 +146,7 @@ public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
     /// A failover plan over a decision.
     @_specialize(exported: true, where Selector == ThompsonSelector)
     @_specialize(exported: true, where Selector == HealthWeightedSelector)
-    public func plan(for decision: RouteDecision) -> FailoverPlan {
+    package func plan(for decision: RouteDecision) -> FailoverPlan {
         FailoverPlan(
             candidates: decision.ranked.map(\.provider), deadlineNs: decision.deadlineNs, policy: settings.retry,
             notBeforeNs: decision.ranked.map { notBeforeNs[$0.provider] })
@@ -155,7 +155,7 @@ public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
     /// Whether provider `i` may be called now (concurrency and breaker), for ``FailoverPlan/next``.
     @_specialize(exported: true, where Selector == ThompsonSelector)
     @_specialize(exported: true, where Selector == HealthWeightedSelector)
-    public func isUsable(_ i: Int, now: UInt64) -> Bool {
+    package func isUsable(_ i: Int, now: UInt64) -> Bool {
         inFlight[i] < settings.providers[i].maxConcurrency && breakers[i].wouldAdmit(now: now)
     }
 
@@ -163,7 +163,7 @@ public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
     /// `false` means do not call it (breaker open, probe taken, or full); then skip to the next.
     @_specialize(exported: true, where Selector == ThompsonSelector)
     @_specialize(exported: true, where Selector == HealthWeightedSelector)
-    public mutating func acquire(_ i: Int, now: UInt64) -> Bool {
+    package mutating func acquire(_ i: Int, now: UInt64) -> Bool {
         guard inFlight[i] < settings.providers[i].maxConcurrency else { return false }
         guard breakers[i].admit(now: now) != .rejected else { return false }
         inFlight[i] += 1
@@ -175,7 +175,7 @@ public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
     /// neither way.
     @_specialize(exported: true, where Selector == ThompsonSelector)
     @_specialize(exported: true, where Selector == HealthWeightedSelector)
-    public mutating func release(_ i: Int, outcome: RouteOutcome?, now: UInt64) {
+    package mutating func release(_ i: Int, outcome: RouteOutcome?, now: UInt64) {
         inFlight[i] = max(0, inFlight[i] - 1)
         guard let outcome else {
             breakers[i].releaseProbe()
@@ -191,19 +191,19 @@ public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
     }
 
     /// Passes a client's score of an answer to the selector.
-    public mutating func learn(_ feedback: RouteFeedback) {
+    package mutating func learn(_ feedback: RouteFeedback) {
         selector.learn(feedback)
     }
 
     /// Changes the selector in place (restoring learned state, `--reset-state`).
-    public mutating func updateSelector<T>(_ body: (inout Selector) throws -> T) rethrows -> T {
+    package mutating func updateSelector<T>(_ body: (inout Selector) throws -> T) rethrows -> T {
         try body(&selector)
     }
 
     /// Retry jitter and the next step of a plan, drawing from the router's generator.
     @_specialize(exported: true, where Selector == ThompsonSelector)
     @_specialize(exported: true, where Selector == HealthWeightedSelector)
-    public mutating func next(_ plan: inout FailoverPlan, after failure: AttemptFailure, now: UInt64) -> FailoverPlan.Step {
+    package mutating func next(_ plan: inout FailoverPlan, after failure: AttemptFailure, now: UInt64) -> FailoverPlan.Step {
         if let after = failure.retryAfterMs, let provider = plan.currentProvider {
             // Remembered for later requests too, as LiteLLM's cooldowns and nginx's
             // `max_fails`/`fail_timeout` do: the provider said when to come back. Capped at the
@@ -217,7 +217,7 @@ public struct ProviderRouter<Selector: ModelSelecting>: Sendable {
 
     /// Current breaker state of provider `i` (an expired cooldown reads `half-open`, as the
     /// next request will make it).
-    public func breakerState(_ i: Int, now: UInt64) -> BreakerState {
+    package func breakerState(_ i: Int, now: UInt64) -> BreakerState {
         let b = breakers[i]
         return b.state == .open && now >= b.openUntilNs ? .halfOpen : b.state
     }

@@ -15,13 +15,13 @@ import Foundation
 ///
 /// Not thread-safe across calls of different threads at once: the gateway's saver calls it
 /// from one task at a time (a lock makes a stray concurrent call wait).
-public final class RedisRouteState: @unchecked Sendable {
+package final class RedisRouteState: @unchecked Sendable {
     // @unchecked: every field is used under `lock`.
     /// The server, password masked when printed.
-    public let url: RedisURL
+    package let url: RedisURL
     private let prefix: String
     /// This gateway's name in the streams (random per process).
-    public let instance: String
+    package let instance: String
     private let timeoutMs: Int
     private let lock = NSLock()
     private var connection: RedisConnection?
@@ -32,7 +32,7 @@ public final class RedisRouteState: @unchecked Sendable {
 
     /// A store on `url` under `namespace` (the cache's, e.g. `copilot:`). Nothing is
     /// contacted until the first call.
-    public init(url: RedisURL, namespace: String, timeoutMs: Int = 2000, instance: String = UUID().uuidString) {
+    package init(url: RedisURL, namespace: String, timeoutMs: Int = 2000, instance: String = UUID().uuidString) {
         self.url = url
         prefix = namespace + "route:"
         self.instance = instance
@@ -44,7 +44,7 @@ public final class RedisRouteState: @unchecked Sendable {
 
     /// The shared posteriors (what every gateway learned), which also become the base of the
     /// next ``exchange(arms:observations:tasks:)``.
-    public func load() throws -> [LearnedArm] {
+    package func load() throws -> [LearnedArm] {
         try locked { c in
             let totals = try Self.parseArms(c.command([Array("HGETALL".utf8), armsKey]), url: url)
             base = totals
@@ -54,7 +54,7 @@ public final class RedisRouteState: @unchecked Sendable {
 
     /// Every shared observation of each of `tasks`, oldest first; later exchanges return only
     /// the entries added after these.
-    public func loadObservations(tasks: [String]) throws -> [String: [TuningObservation]] {
+    package func loadObservations(tasks: [String]) throws -> [String: [TuningObservation]] {
         try locked { c in
             let replies = try c.pipeline(tasks.map { [Array("XRANGE".utf8), streamKey($0), Array("-".utf8), Array("+".utf8)] })
             var result: [String: [TuningObservation]] = [:]
@@ -71,7 +71,7 @@ public final class RedisRouteState: @unchecked Sendable {
     /// the totals with every gateway's learning in them, and the other gateways' observations
     /// of `tasks` added since the last exchange. On an error nothing is taken as sent: the
     /// next exchange sends the same change again.
-    public func exchange(
+    package func exchange(
         arms: [LearnedArm], observations: [String: [TuningObservation]], tasks: [String]
     ) throws -> (arms: [LearnedArm], foreign: [String: [TuningObservation]]) {
         try locked { c in
@@ -117,7 +117,7 @@ public final class RedisRouteState: @unchecked Sendable {
     }
 
     /// Deletes everything shared (`--reset-state`): the posteriors and the tasks' streams.
-    public func reset(tasks: [String]) throws {
+    package func reset(tasks: [String]) throws {
         try locked { c in
             _ = try c.pipeline([[Array("DEL".utf8), armsKey]] + tasks.map { [Array("DEL".utf8), streamKey($0)] })
             base = [:]

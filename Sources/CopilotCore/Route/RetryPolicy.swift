@@ -1,7 +1,7 @@
 import Foundation
 
 /// How one failed attempt is classified, which decides whether another is worth making.
-public enum AttemptFailure: Sendable, Equatable {
+package enum AttemptFailure: Sendable, Equatable {
     /// HTTP 429; `retryAfterMs` from the `Retry-After` header when it had one.
     case rateLimited(retryAfterMs: Int?)
     /// HTTP 5xx, or a 503 with `retryAfterMs`.
@@ -17,13 +17,13 @@ public enum AttemptFailure: Sendable, Equatable {
     case clientError(status: Int)
 
     /// Whether another attempt (elsewhere, or later) may succeed.
-    public var isRetryable: Bool {
+    package var isRetryable: Bool {
         if case .clientError = self { return false }
         return true
     }
 
     /// The provider's own wait, if it named one.
-    public var retryAfterMs: Int? {
+    package var retryAfterMs: Int? {
         switch self {
         case .rateLimited(let ms), .serverError(_, let ms): ms
         default: nil
@@ -31,7 +31,7 @@ public enum AttemptFailure: Sendable, Equatable {
     }
 
     /// Classifies an HTTP status that is not 2xx; `retryAfter` is the raw header value.
-    public static func forStatus(_ status: Int, retryAfter: String?) -> AttemptFailure {
+    package static func forStatus(_ status: Int, retryAfter: String?) -> AttemptFailure {
         let after = retryAfter.flatMap(RetryPolicy.parseRetryAfterMs)
         switch status {
         case 429: return .rateLimited(retryAfterMs: after)
@@ -44,19 +44,19 @@ public enum AttemptFailure: Sendable, Equatable {
 
 /// Retries: how many attempts a request may make in all (across providers), and the
 /// exponential backoff with full jitter used before trying a provider again.
-public struct RetryPolicy: Sendable, Equatable {
+package struct RetryPolicy: Sendable, Equatable {
     /// Attempts per request, first one included, across all providers.
-    public var maxAttempts: Int
+    package var maxAttempts: Int
     /// Backoff before the first repeat, in milliseconds.
-    public var baseDelayMs: Int
+    package var baseDelayMs: Int
     /// Backoff cap, in milliseconds (a `Retry-After` may ask for longer, within the deadline).
-    public var maxDelayMs: Int
+    package var maxDelayMs: Int
 
     /// 3 attempts, 50 ms doubling to at most 2 s.
-    public static let defaults = RetryPolicy(maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 2_000)
+    package static let defaults = RetryPolicy(maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 2_000)
 
     /// Memberwise.
-    public init(maxAttempts: Int, baseDelayMs: Int, maxDelayMs: Int) {
+    package init(maxAttempts: Int, baseDelayMs: Int, maxDelayMs: Int) {
         self.maxAttempts = maxAttempts
         self.baseDelayMs = baseDelayMs
         self.maxDelayMs = maxDelayMs
@@ -65,7 +65,7 @@ public struct RetryPolicy: Sendable, Equatable {
     /// Backoff before repeat number `retry` (1 = first repeat) in nanoseconds: uniform in
     /// [cap/2, cap] where cap = min(max, base * 2^(retry-1)) ("equal jitter": never zero, so
     /// a hot provider gets a real pause, and spread so clients do not retry in step).
-    public func backoffNs<G: RandomNumberGenerator>(retry: Int, using generator: inout G) -> UInt64 {
+    package func backoffNs<G: RandomNumberGenerator>(retry: Int, using generator: inout G) -> UInt64 {
         let exponent = min(max(retry - 1, 0), 30)
         let capMs = min(Double(maxDelayMs), Double(baseDelayMs) * Double(1 << exponent))
         let capNs = capMs * 1e6
@@ -75,7 +75,7 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// `Retry-After` in milliseconds: delay-seconds (`"2"`, `"1.5"`) only; an HTTP date or a
     /// negative or absurd value yields `nil` (the backoff applies instead).
-    public static func parseRetryAfterMs(_ value: String) -> Int? {
+    package static func parseRetryAfterMs(_ value: String) -> Int? {
         let trimmed = value.trimmingCharacters(in: .whitespaces)
         guard let seconds = Double(trimmed), seconds >= 0, seconds <= 86_400 else { return nil }
         return Int((seconds * 1000).rounded(.up))
@@ -84,24 +84,24 @@ public struct RetryPolicy: Sendable, Equatable {
 
 /// Hedging: when the first provider has not sent its first byte after its own p95 TTFT,
 /// a second provider is asked too; the first answer wins and the other is cancelled.
-public struct HedgePolicy: Sendable, Equatable {
+package struct HedgePolicy: Sendable, Equatable {
     /// TTFT samples the primary needs before its p95 is trusted (no hedge before that).
-    public var minSamples: Int
+    package var minSamples: Int
     /// Never hedge sooner than this, in milliseconds.
-    public var minDelayMs: Int
+    package var minDelayMs: Int
 
     /// 20 samples, 10 ms floor.
-    public static let defaults = HedgePolicy(minSamples: 20, minDelayMs: 10)
+    package static let defaults = HedgePolicy(minSamples: 20, minDelayMs: 10)
 
     /// Memberwise.
-    public init(minSamples: Int, minDelayMs: Int) {
+    package init(minSamples: Int, minDelayMs: Int) {
         self.minSamples = minSamples
         self.minDelayMs = minDelayMs
     }
 
     /// Delay after which to start a hedge against a primary with this health, in nanoseconds;
     /// `nil` when there is no second candidate or too little history.
-    public func hedgeDelayNs(primary health: inout RouteHealth, candidates: Int) -> UInt64? {
+    package func hedgeDelayNs(primary health: inout RouteHealth, candidates: Int) -> UInt64? {
         guard candidates >= 2, health.ttftSampleCount >= minSamples, let p95 = health.ttftPercentile(0.95) else { return nil }
         return UInt64(max(p95, Double(minDelayMs)) * 1e6)
     }

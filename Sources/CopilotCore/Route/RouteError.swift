@@ -2,7 +2,7 @@ import Foundation
 
 /// Errors of the router's commands (`copilot route pick|check|ask|serve|tune`) before any
 /// HTTP, and of the feedback the learning parts are given.
-public enum RouteError: Error, LocalizedError, Equatable {
+package enum RouteError: Error, LocalizedError, Equatable {
     /// The configuration has no `[[route.providers]]`.
     case noProviders(path: String)
     /// No provider serves the model or alias.
@@ -20,7 +20,8 @@ public enum RouteError: Error, LocalizedError, Equatable {
     /// `route tune --task`: the gateway has learned nothing for the task; says why and what to do.
     case nothingLearned(String)
 
-    public var errorDescription: String? {
+    /// The message for this error.
+    package var errorDescription: String? {
         switch self {
         case .noProviders(let path):
             "\(path): no [[route.providers]]; add one with name, base_url and models (see config/copilot.toml)"
@@ -46,7 +47,7 @@ extension RouteSettings {
     /// Checks what the typed readers cannot: at least one provider, and (when `environment` is
     /// given) every `api_key_env` set. Returns the problems that do not stop a start-up
     /// (missing keys) as warnings.
-    public func validate(path: String, environment: [String: String]? = nil) throws -> [RouteError] {
+    package func validate(path: String, environment: [String: String]? = nil) throws -> [RouteError] {
         guard !providers.isEmpty else { throw RouteError.noProviders(path: path) }
         guard let environment else { return [] }
         return providers.compactMap { p in
@@ -56,7 +57,7 @@ extension RouteSettings {
     }
 
     /// Checks a request's model and task names against the configuration.
-    public func checkRequest(model: String, task: String?) throws {
+    package func checkRequest(model: String, task: String?) throws {
         if let task, self.task(named: task) == nil {
             throw RouteError.unknownTask(task, known: tasks.map(\.name))
         }
@@ -67,21 +68,21 @@ extension RouteSettings {
 }
 
 /// What `copilot route pick` prints: the decision and every provider's standing.
-public struct RoutePickReport: Codable, Sendable, Equatable {
+package struct RoutePickReport: Codable, Sendable, Equatable {
     /// One ranked candidate.
-    public struct Candidate: Codable, Sendable, Equatable {
+    package struct Candidate: Codable, Sendable, Equatable {
         /// Provider name.
-        public var provider: String
+        package var provider: String
         /// 1 = the pick.
-        public var rank: Int
+        package var rank: Int
         /// The selector's score.
-        public var score: Double
+        package var score: Double
         /// The provider's tier.
-        public var tier: String
+        package var tier: String
         /// Model name sent upstream.
-        public var upstreamModel: String
+        package var upstreamModel: String
         /// Breaker state.
-        public var breaker: BreakerState
+        package var breaker: BreakerState
 
         enum CodingKeys: String, CodingKey {
             case provider, rank, score, tier, breaker
@@ -90,26 +91,26 @@ public struct RoutePickReport: Codable, Sendable, Equatable {
     }
 
     /// A provider left out.
-    public struct Excluded: Codable, Sendable, Equatable {
+    package struct Excluded: Codable, Sendable, Equatable {
         /// Provider name.
-        public var provider: String
+        package var provider: String
         /// Why.
-        public var reason: RouteExclusion
+        package var reason: RouteExclusion
     }
 
     /// Model asked for.
-    public var model: String
+    package var model: String
     /// Task, if any.
-    public var task: String?
+    package var task: String?
     /// Chosen provider, if any.
-    public var pick: String?
+    package var pick: String?
     /// Candidates best first.
-    public var candidates: [Candidate]
+    package var candidates: [Candidate]
     /// The rest.
-    public var excluded: [Excluded]
+    package var excluded: [Excluded]
 
     /// Builds the report of `decision` made by `router` at `now`.
-    public init<S: ModelSelecting>(decision: RouteDecision, router: ProviderRouter<S>, model: String, task: String?, now: UInt64) {
+    package init<S: ModelSelecting>(decision: RouteDecision, router: ProviderRouter<S>, model: String, task: String?, now: UInt64) {
         let providers = router.settings.providers
         self.model = model
         self.task = task
@@ -123,14 +124,14 @@ public struct RoutePickReport: Codable, Sendable, Equatable {
     }
 
     /// One JSON object.
-    public func json() -> String {
+    package func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self) + "\n"
     }
 
     /// A line for the pick, then one per provider.
-    public func plain() -> String {
+    package func plain() -> String {
         var text = "pick: \(pick ?? "(none)") for model \(model)\(task.map { " task \($0)" } ?? "")\n"
         for c in candidates {
             text += "  \(c.rank). \(c.provider)  score \(String(format: "%.4f", c.score))  tier \(c.tier)  breaker \(c.breaker.rawValue)  model \(c.upstreamModel)\n"

@@ -3,31 +3,31 @@
 ///
 /// Recording is O(1); a percentile sorts the window (at most ``sampleCapacity`` values) on
 /// first query after a record and is cached until the next one.
-public struct RouteHealth: Sendable {
+package struct RouteHealth: Sendable {
     /// Samples kept per window (latency and TTFT each).
-    public static let sampleCapacity = 128
+    package static let sampleCapacity = 128
 
     /// Weight of a new observation in the EWMAs (0...1).
-    public let alpha: Double
+    package let alpha: Double
     /// EWMA of success (1) and failure (0); starts optimistic at 1.
-    public private(set) var successRate: Double = 1
+    package private(set) var successRate: Double = 1
     /// EWMA of whole-request latency of successes, in milliseconds; `nil` before the first.
-    public private(set) var latencyEwmaMs: Double?
+    package private(set) var latencyEwmaMs: Double?
     /// EWMA of time to first token of successes, in milliseconds.
-    public private(set) var ttftEwmaMs: Double?
+    package private(set) var ttftEwmaMs: Double?
     /// Successful attempts recorded.
-    public private(set) var successes: Int = 0
+    package private(set) var successes: Int = 0
     /// Failed attempts recorded.
-    public private(set) var failures: Int = 0
+    package private(set) var failures: Int = 0
 
     private var latency = SampleWindow()
     private var ttft = SampleWindow()
 
     /// Starts with no history.
-    public init(alpha: Double = 0.1) { self.alpha = alpha }
+    package init(alpha: Double = 0.1) { self.alpha = alpha }
 
     /// A success that took `latencyMs` in all and `ttftMs` to its first byte.
-    public mutating func recordSuccess(latencyMs: Double, ttftMs: Double) {
+    package mutating func recordSuccess(latencyMs: Double, ttftMs: Double) {
         successes += 1
         successRate += alpha * (1 - successRate)
         latencyEwmaMs = latencyEwmaMs.map { $0 + alpha * (latencyMs - $0) } ?? latencyMs
@@ -37,17 +37,17 @@ public struct RouteHealth: Sendable {
     }
 
     /// A failed attempt (error status, connection error, timeout).
-    public mutating func recordFailure() {
+    package mutating func recordFailure() {
         failures += 1
         successRate += alpha * (0 - successRate)
     }
 
     /// The `q` quantile (0...1) of recent whole-request latencies, in ms; `nil` when empty.
-    public mutating func latencyPercentile(_ q: Double) -> Double? { latency.percentile(q) }
+    package mutating func latencyPercentile(_ q: Double) -> Double? { latency.percentile(q) }
     /// The `q` quantile of recent times to first token, in ms; `nil` when empty.
-    public mutating func ttftPercentile(_ q: Double) -> Double? { ttft.percentile(q) }
+    package mutating func ttftPercentile(_ q: Double) -> Double? { ttft.percentile(q) }
     /// TTFT samples in the window.
-    public var ttftSampleCount: Int { ttft.count }
+    package var ttftSampleCount: Int { ttft.count }
 }
 
 /// A ring of the last ``RouteHealth/sampleCapacity`` samples with a cached sorted copy.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// How a provider is reached.
-public enum ProviderKind: String, CaseIterable, Sendable, Codable {
+package enum ProviderKind: String, CaseIterable, Sendable, Codable {
     /// An OpenAI-compatible HTTP server at `base_url` (Ollama, llama.cpp, vLLM, hosted APIs).
     case openai
     /// Answers inside the gateway (a fixed or echoed reply, optional delay and failure rate),
@@ -10,7 +10,7 @@ public enum ProviderKind: String, CaseIterable, Sendable, Codable {
 }
 
 /// What a `mock` provider answers.
-public enum MockReplyMode: String, CaseIterable, Sendable, Codable {
+package enum MockReplyMode: String, CaseIterable, Sendable, Codable {
     /// `mock_reply`, always.
     case fixed
     /// The last user message, repeated back.
@@ -18,47 +18,47 @@ public enum MockReplyMode: String, CaseIterable, Sendable, Codable {
 }
 
 /// One `[[route.providers]]` entry.
-public struct ProviderSettings: Sendable, Equatable {
+package struct ProviderSettings: Sendable, Equatable {
     /// Unique name, shown in `x-copilot-provider`, metrics and stats.
-    public var name: String
+    package var name: String
     /// Transport.
-    public var kind: ProviderKind
+    package var kind: ProviderKind
     /// OpenAI-compatible base URL ending before `/chat/completions`, e.g. `http://127.0.0.1:11434/v1`.
-    public var baseURL: String
+    package var baseURL: String
     /// Model names the provider serves; requests name one of these (or an alias).
-    public var models: [String]
+    package var models: [String]
     /// Other names clients may ask for; they map to the provider's first model.
-    public var aliases: [String]
+    package var aliases: [String]
     /// Environment variable holding the API key (the key is never in the file).
-    public var apiKeyEnv: String?
+    package var apiKeyEnv: String?
     /// Free-form tier label tasks select on (`local`, `fast`, `premium`, ...).
-    public var tier: String
+    package var tier: String
     /// Cost per 1000 input tokens, in the user's currency.
-    public var costInputPer1k: Double
+    package var costInputPer1k: Double
     /// Cost per 1000 output tokens.
-    public var costOutputPer1k: Double
+    package var costOutputPer1k: Double
     /// Capabilities the provider offers (`code`, `vision`, `tools`, ...).
-    public var capabilities: [String]
+    package var capabilities: [String]
     /// Static share of traffic among equally healthy providers (> 0).
-    public var weight: Double
+    package var weight: Double
     /// Requests in flight at once; further requests go elsewhere.
-    public var maxConcurrency: Int
+    package var maxConcurrency: Int
     /// Whole-request timeout for one attempt, in milliseconds.
-    public var timeoutMs: Int
+    package var timeoutMs: Int
     /// Time-to-first-token timeout of one streamed attempt (status line and first chunk), in
     /// milliseconds; a non-streamed answer arrives whole, so only `timeoutMs` bounds it.
-    public var ttftTimeoutMs: Int
+    package var ttftTimeoutMs: Int
     /// `mock` only: reply mode.
-    public var mockMode: MockReplyMode
+    package var mockMode: MockReplyMode
     /// `mock` only: the fixed reply.
-    public var mockReply: String
+    package var mockReply: String
     /// `mock` only: delay before answering (and between streamed chunks), in milliseconds.
-    public var mockDelayMs: Int
+    package var mockDelayMs: Int
     /// `mock` only: probability that a request fails with HTTP 500, 0...1.
-    public var mockFailureRate: Double
+    package var mockFailureRate: Double
 
     /// A provider with every optional key at its default.
-    public init(name: String, kind: ProviderKind = .openai, baseURL: String, models: [String]) {
+    package init(name: String, kind: ProviderKind = .openai, baseURL: String, models: [String]) {
         self.name = name
         self.kind = kind
         self.baseURL = baseURL
@@ -80,7 +80,7 @@ public struct ProviderSettings: Sendable, Equatable {
     }
 
     /// Every key a `[[route.providers]]` entry may have.
-    public static let keys = [
+    package static let keys = [
         "name", "kind", "base_url", "models", "aliases", "api_key_env", "tier", "cost_input_per_1k",
         "cost_output_per_1k", "capabilities", "weight", "max_concurrency", "timeout_ms", "ttft_timeout_ms",
         "mock_mode", "mock_reply", "mock_delay_ms", "mock_failure_rate",
@@ -132,25 +132,25 @@ public struct ProviderSettings: Sendable, Equatable {
 }
 
 /// One `[[route.tasks]]` entry: which providers a type of request may use.
-public struct TaskSettings: Sendable, Equatable {
+package struct TaskSettings: Sendable, Equatable {
     /// Task name clients pass (`--task`, or the `x-copilot-task` header).
-    public var name: String
+    package var name: String
     /// Tiers the task may use; empty means any.
-    public var tiers: [String]
+    package var tiers: [String]
     /// Capabilities every candidate must have.
-    public var capabilities: [String]
+    package var capabilities: [String]
     /// Latency the task tolerates, in milliseconds: providers slower than this (by their
     /// latency EWMA) rank lower, and it bounds the whole request including failover.
-    public var latencyBudgetMs: Int
+    package var latencyBudgetMs: Int
     /// This task's forgetting factor, when it overrides `[route] forgetting`.
-    public var forgetting: Double?
+    package var forgetting: Double?
     /// Which of `temperature`, `top_p` and `max_tokens` the gateway's tuner sets for this
     /// task (``TuningMode``): by default those the client left unset, once the task has had
     /// feedback.
-    public var tune: TuningMode
+    package var tune: TuningMode
 
     /// A task with no restriction and the given budget.
-    public init(
+    package init(
         name: String, tiers: [String] = [], capabilities: [String] = [], latencyBudgetMs: Int = 30_000, forgetting: Double? = nil,
         tune: TuningMode = .unset
     ) {
@@ -163,7 +163,7 @@ public struct TaskSettings: Sendable, Equatable {
     }
 
     /// Every key a `[[route.tasks]]` entry may have.
-    public static let keys = ["name", "tiers", "capabilities", "latency_budget_ms", "forgetting", "tune"]
+    package static let keys = ["name", "tiers", "capabilities", "latency_budget_ms", "forgetting", "tune"]
 
     init(section s: ConfigurationSection) throws {
         try s.checkKeys(known: Self.keys)
@@ -181,7 +181,7 @@ public struct TaskSettings: Sendable, Equatable {
 
 /// The `[route]` section: providers, tasks and the gateway-wide policy.
 /// Which chat requests the gateway answers from, and stores in, the response cache.
-public enum RouteCacheMode: String, CaseIterable, Sendable {
+package enum RouteCacheMode: String, CaseIterable, Sendable {
     /// Requests with `temperature` 0, and those whose client sends `x-copilot-cache: force`.
     case auto
     /// Every request the client does not exclude with `x-copilot-cache: bypass`.
@@ -190,37 +190,38 @@ public enum RouteCacheMode: String, CaseIterable, Sendable {
     case off
 }
 
-public struct RouteSettings: Sendable, Equatable {
+/// The `[route]` configuration: providers, tasks, retries, cache and learning.
+package struct RouteSettings: Sendable, Equatable {
     /// Providers in file order (the order breaks ranking ties).
-    public var providers: [ProviderSettings]
+    package var providers: [ProviderSettings]
     /// Task types.
-    public var tasks: [TaskSettings]
+    package var tasks: [TaskSettings]
     /// Circuit breaker thresholds shared by every provider.
-    public var breaker: BreakerSettings
+    package var breaker: BreakerSettings
     /// Retry and failover policy.
-    public var retry: RetryPolicy
+    package var retry: RetryPolicy
     /// Hedging: `nil` when off.
-    public var hedge: HedgePolicy?
+    package var hedge: HedgePolicy?
     /// Whole-request deadline when no task budget applies, in milliseconds.
-    public var requestTimeoutMs: Int
+    package var requestTimeoutMs: Int
     /// Largest request body the gateway accepts, in bytes.
-    public var maxBodyBytes: Int
+    package var maxBodyBytes: Int
     /// Seed of the router's generator (weighted choice, retry jitter).
-    public var seed: UInt64
+    package var seed: UInt64
     /// Which requests use the response cache (`[cache]` says where it lives).
-    public var cache: RouteCacheMode = .auto
+    package var cache: RouteCacheMode = .auto
     /// How long a cached answer is served, in seconds.
-    public var cacheTTLSeconds = 3600
+    package var cacheTTLSeconds = 3600
     /// The learning policy and its state.
-    public var learning = LearningSettings.defaults
+    package var learning = LearningSettings.defaults
 
     /// No providers and every policy at its default.
-    public static let defaults = RouteSettings(
+    package static let defaults = RouteSettings(
         providers: [], tasks: [], breaker: .defaults, retry: .defaults, hedge: nil,
         requestTimeoutMs: 30_000, maxBodyBytes: 4 << 20, seed: 0)
 
     /// Every key of `[route]` itself.
-    public static let keys = [
+    package static let keys = [
         "providers", "tasks", "request_timeout_ms", "max_body_bytes", "seed", "max_attempts", "retry_base_ms",
         "retry_max_ms", "hedge", "hedge_min_samples", "hedge_min_delay_ms", "breaker_consecutive_failures",
         "breaker_error_rate", "breaker_window", "breaker_min_requests", "breaker_cooldown_ms", "breaker_max_cooldown_ms",
@@ -228,7 +229,7 @@ public struct RouteSettings: Sendable, Equatable {
     ] + LearningSettings.keys
 
     /// Memberwise.
-    public init(
+    package init(
         providers: [ProviderSettings], tasks: [TaskSettings], breaker: BreakerSettings, retry: RetryPolicy,
         hedge: HedgePolicy?, requestTimeoutMs: Int, maxBodyBytes: Int, seed: UInt64
     ) {
@@ -244,7 +245,7 @@ public struct RouteSettings: Sendable, Equatable {
 
     /// Reads `[route]`, `[[route.providers]]` and `[[route.tasks]]`; every error names the
     /// file, the key and the fix.
-    public init(configuration: Configuration) throws {
+    package init(configuration: Configuration) throws {
         let s = try configuration.section("route")
         try s.checkKeys(known: Self.keys)
         let d = Self.defaults
@@ -299,16 +300,16 @@ public struct RouteSettings: Sendable, Equatable {
     }
 
     /// The task named `name`, if configured.
-    public func task(named name: String) -> TaskSettings? { tasks.first { $0.name == name } }
+    package func task(named name: String) -> TaskSettings? { tasks.first { $0.name == name } }
 
     /// Every model name and alias clients may ask for, sorted, without repeats.
-    public var modelNames: [String] {
+    package var modelNames: [String] {
         Array(Set(providers.flatMap { $0.models + $0.aliases })).sorted()
     }
 }
 
 /// What a task's generation-parameter tuner may set (`[[route.tasks]] tune`).
-public enum TuningMode: String, Sendable, Equatable, Codable {
+package enum TuningMode: String, Sendable, Equatable, Codable {
     /// Never: requests go as the client sent them (`tune = false`).
     case off
     /// The parameters the client left unset (the default). Nothing is set until the task has

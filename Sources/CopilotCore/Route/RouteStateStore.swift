@@ -1,7 +1,7 @@
 import Foundation
 
 /// Why the learning state could not be read or written.
-public enum RouteStateError: Error, LocalizedError, Equatable, Sendable {
+package enum RouteStateError: Error, LocalizedError, Equatable, Sendable {
     /// The file exists but is not a state database, or holds values that cannot be right.
     case damaged(path: String, reason: String)
     /// The file or its directory cannot be opened or written.
@@ -9,7 +9,8 @@ public enum RouteStateError: Error, LocalizedError, Equatable, Sendable {
     /// The Redis that gateways share their learning through cannot be reached or used.
     case sharedUnavailable(url: String, reason: String)
 
-    public var errorDescription: String? {
+    /// The message for this error.
+    package var errorDescription: String? {
         switch self {
         case .damaged(let path, let reason):
             "route state \(path) is damaged (\(reason)); it was left as it is: move it away, or start over with `copilot route serve --reset-state`"
@@ -26,10 +27,10 @@ public enum RouteStateError: Error, LocalizedError, Equatable, Sendable {
 /// task's tuner observations (generation parameters and the score they earned). A save
 /// replaces every row in one transaction, so a kill leaves the previous save or the new
 /// one, never a mix; two gateways on one file wait for each other (busy timeout).
-public final class RouteStateStore: @unchecked Sendable {
+package final class RouteStateStore: @unchecked Sendable {
     // @unchecked: the connection is used under `lock` only.
     /// The file.
-    public let path: String
+    package let path: String
     private let lock = NSLock()
     private let database: SQLiteDatabase
     private static let schemaVersion = "1"
@@ -40,7 +41,7 @@ public final class RouteStateStore: @unchecked Sendable {
 
     /// Opens (or creates) the state file at `path`. A file that is not a state database is
     /// reported, never overwritten.
-    public init(path: String) throws {
+    package init(path: String) throws {
         self.path = path
         do {
             database = try SQLiteDatabase(path: path)  // creates the file (0600) and its directory (0700)
@@ -84,7 +85,7 @@ public final class RouteStateStore: @unchecked Sendable {
 
     /// The store at `path`, emptied; a damaged file there is first moved aside to
     /// `path.damaged-<unix time>` (kept, never deleted). What `--reset-state` does.
-    public static func reset(path: String) throws -> RouteStateStore {
+    package static func reset(path: String) throws -> RouteStateStore {
         do {
             let store = try RouteStateStore(path: path)
             try store.reset()
@@ -102,7 +103,7 @@ public final class RouteStateStore: @unchecked Sendable {
 
     /// Every saved posterior. Values that cannot be evidence (negative, not finite) mean a
     /// damaged file.
-    public func load() throws -> [LearnedArm] {
+    package func load() throws -> [LearnedArm] {
         try locked {
             let rows = try database.prepare("SELECT task, provider, successes, failures, recent, recent_evidence FROM arms ORDER BY task, provider")
             var arms: [LearnedArm] = []
@@ -121,7 +122,7 @@ public final class RouteStateStore: @unchecked Sendable {
 
     /// Every task's saved tuner observations, oldest first. A score outside 0...1 or a
     /// parameter that is not finite means a damaged file.
-    public func loadObservations() throws -> [String: [TuningObservation]] {
+    package func loadObservations() throws -> [String: [TuningObservation]] {
         try locked {
             let rows = try database.prepare("SELECT task, temperature, top_p, max_tokens, score FROM observations ORDER BY task, seq")
             var result: [String: [TuningObservation]] = [:]
@@ -141,7 +142,7 @@ public final class RouteStateStore: @unchecked Sendable {
 
     /// Replaces the saved posteriors with `arms` and the tuner observations with
     /// `observations` (by task, oldest first), atomically.
-    public func save(_ arms: [LearnedArm], observations: [String: [TuningObservation]] = [:]) throws {
+    package func save(_ arms: [LearnedArm], observations: [String: [TuningObservation]] = [:]) throws {
         try locked {
             try database.transaction {
                 try database.execute("DELETE FROM observations")
@@ -177,7 +178,7 @@ public final class RouteStateStore: @unchecked Sendable {
     }
 
     /// Forgets everything saved (`--reset-state`).
-    public func reset() throws { try save([]) }
+    package func reset() throws { try save([]) }
 
     private func locked<T>(_ body: () throws -> T) throws -> T {
         lock.lock()

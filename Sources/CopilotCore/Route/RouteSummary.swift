@@ -2,9 +2,9 @@ import Foundation
 
 /// What `copilot route check` prints about a valid configuration (never an API key: only the
 /// names of the variables that hold them).
-public enum RouteSummary {
+package enum RouteSummary {
     /// One line for the file, one per provider and task.
-    public static func plain(_ s: RouteSettings, path: String) -> String {
+    package static func plain(_ s: RouteSettings, path: String) -> String {
         var text = "\(path): valid; \(s.providers.count) provider\(s.providers.count == 1 ? "" : "s"), \(s.tasks.count) task\(s.tasks.count == 1 ? "" : "s")\n"
         for p in s.providers {
             let target = p.kind == .mock ? "mock" : p.baseURL
@@ -23,7 +23,7 @@ public enum RouteSummary {
     }
 
     /// The same as one JSON object.
-    public static func json(_ s: RouteSettings, path: String) -> String {
+    package static func json(_ s: RouteSettings, path: String) -> String {
         let providers = s.providers.map { p -> [String: Any] in
             var o: [String: Any] = [
                 "name": p.name, "kind": p.kind.rawValue, "models": p.models, "aliases": p.aliases, "tier": p.tier,

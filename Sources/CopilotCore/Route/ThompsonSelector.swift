@@ -1,19 +1,19 @@
 /// The evidence about one provider for one task: a Beta posterior on its quality with a
 /// Beta(1, 1) prior, plus a fast average of its recent scores for change detection.
 /// `successes` and `failures` are discounted sums, so they need not be whole numbers.
-public struct QualityPosterior: Sendable, Equatable, Codable {
+package struct QualityPosterior: Sendable, Equatable, Codable {
     /// Discounted evidence for good answers (a score s adds s).
-    public var successes: Double
+    package var successes: Double
     /// Discounted evidence for bad answers (a score s adds 1 - s).
-    public var failures: Double
+    package var failures: Double
 
     /// Exponentially weighted average of the recent scores (rate ``ThompsonSelector/recentRate``).
-    public var recent: Double
+    package var recent: Double
     /// Evidence added since the last detected change (or the start).
-    public var recentEvidence: Double
+    package var recentEvidence: Double
 
     /// Memberwise; no evidence by default.
-    public init(successes: Double = 0, failures: Double = 0, recent: Double = 0, recentEvidence: Double = 0) {
+    package init(successes: Double = 0, failures: Double = 0, recent: Double = 0, recentEvidence: Double = 0) {
         self.successes = successes
         self.failures = failures
         self.recent = recent
@@ -21,13 +21,13 @@ public struct QualityPosterior: Sendable, Equatable, Codable {
     }
 
     /// Beta's first parameter (prior 1 plus the evidence).
-    public var alpha: Double { 1 + successes }
+    package var alpha: Double { 1 + successes }
     /// Beta's second parameter.
-    public var beta: Double { 1 + failures }
+    package var beta: Double { 1 + failures }
     /// Posterior mean quality.
-    public var mean: Double { alpha / (alpha + beta) }
+    package var mean: Double { alpha / (alpha + beta) }
     /// Evidence in all (discounted).
-    public var evidence: Double { successes + failures }
+    package var evidence: Double { successes + failures }
 }
 
 /// Thompson sampling over providers, per task type: each (task, provider) pair has a
@@ -51,34 +51,34 @@ public struct QualityPosterior: Sendable, Equatable, Codable {
 ///   even with a long memory.
 ///
 /// A pick costs two Gamma draws per candidate (about 0.1 µs each) plus an insertion sort.
-public struct ThompsonSelector: ModelSelecting {
+package struct ThompsonSelector: ModelSelecting {
     /// The learning keys it was built with.
-    public let learning: LearningSettings
+    package let learning: LearningSettings
     /// Task names by slot; the last slot collects requests without a task (named "").
-    public let taskNames: [String]
+    package let taskNames: [String]
     /// Provider names, indexed like the router's providers.
-    public let providerNames: [String]
+    package let providerNames: [String]
     /// Posteriors by `[task slot][provider]`.
-    public private(set) var posteriors: [[QualityPosterior]]
+    package private(set) var posteriors: [[QualityPosterior]]
     /// Events (outcomes and feedback) learned from, per task slot.
-    public private(set) var events: [Int]
+    package private(set) var events: [Int]
     /// Changes detected (arms whose old evidence was dropped), in all.
-    public private(set) var changesDetected = 0
+    package private(set) var changesDetected = 0
     private let slots: [String: Int]
     private let forgetting: [Double]
     private let budgetsMs: [Double]
     private let costs: [Double]
 
     /// How much slower than γ an idle arm's evidence fades, per event of its task.
-    public static let idleForgettingDivisor = 20.0
+    package static let idleForgettingDivisor = 20.0
     /// Rate of the recent-score EWMA of the change detector (about the last 20 events).
-    public static let recentRate = 0.05
+    package static let recentRate = 0.05
     /// How far, in standard deviations of the EWMA's noise, the recent average must leave the
     /// posterior mean to count as a change.
-    public static let changeThresholdSD = 3.0
+    package static let changeThresholdSD = 3.0
 
     /// A selector with no evidence for `settings`' providers and tasks.
-    public init(settings: RouteSettings) {
+    package init(settings: RouteSettings) {
         learning = settings.learning
         taskNames = settings.tasks.map(\.name) + [""]
         providerNames = settings.providers.map(\.name)
@@ -91,19 +91,19 @@ public struct ThompsonSelector: ModelSelecting {
     }
 
     /// The slot of a task name (`nil` or unknown: the no-task slot).
-    public func slot(of task: String?) -> Int {
+    package func slot(of task: String?) -> Int {
         task.flatMap { slots[$0] } ?? taskNames.count - 1
     }
 
     /// What the pick subtracts from a provider's sampled quality for a task: the latency
     /// penalty (latency EWMA over the budget, as a fraction of the budget) plus the cost term.
-    public func penalty(provider: Int, health: RouteHealth, slot: Int) -> (latency: Double, cost: Double) {
+    package func penalty(provider: Int, health: RouteHealth, slot: Int) -> (latency: Double, cost: Double) {
         Self.penalty(latencyEwmaMs: health.latencyEwmaMs, budgetMs: budgetsMs[slot], cost: costs[provider], learning: learning)
     }
 
     /// The penalty terms for a provider with latency EWMA `latencyEwmaMs` (nil: no history,
     /// no penalty), a task budget and a summed cost per 1k tokens.
-    public static func penalty(latencyEwmaMs: Double?, budgetMs: Double, cost: Double, learning: LearningSettings) -> (latency: Double, cost: Double) {
+    package static func penalty(latencyEwmaMs: Double?, budgetMs: Double, cost: Double, learning: LearningSettings) -> (latency: Double, cost: Double) {
         var latency = 0.0
         if let ms = latencyEwmaMs, ms > budgetMs { latency = learning.latencyPenalty * (ms / budgetMs - 1) }
         return (latency, learning.costWeight * cost)
@@ -111,7 +111,7 @@ public struct ThompsonSelector: ModelSelecting {
 
     /// Draws a quality per candidate, subtracts the penalties and sorts best first (ties by
     /// provider index). O(n²) in the candidates for the sort, n is small.
-    public mutating func rank(
+    package mutating func rank(
         _ candidates: inout [RouteCandidate], for request: RouteRequest, view: RouteView, using generator: inout SplitMix64
     ) {
         let s = slot(of: request.task?.name)
@@ -125,13 +125,13 @@ public struct ThompsonSelector: ModelSelecting {
     }
 
     /// An attempt's success or failure, weighted by `outcome_weight`.
-    public mutating func observe(_ outcome: RouteOutcome) {
+    package mutating func observe(_ outcome: RouteOutcome) {
         guard learning.outcomeWeight > 0 else { return }
         update(slot: slot(of: outcome.task), provider: outcome.provider, score: outcome.success ? 1 : 0, weight: learning.outcomeWeight)
     }
 
     /// A client's score (clamped to 0...1) with weight 1.
-    public mutating func learn(_ feedback: RouteFeedback) {
+    package mutating func learn(_ feedback: RouteFeedback) {
         update(slot: slot(of: feedback.task), provider: feedback.provider, score: min(max(feedback.score, 0), 1), weight: 1)
     }
 
@@ -169,10 +169,10 @@ public struct ThompsonSelector: ModelSelecting {
     }
 
     /// It learns from feedback.
-    public static var learns: Bool { true }
+    package static var learns: Bool { true }
 
     /// Every posterior with evidence, by task and provider name (what the state store keeps).
-    public var learnedArms: [LearnedArm] {
+    package var learnedArms: [LearnedArm] {
         var arms: [LearnedArm] = []
         for (s, task) in taskNames.enumerated() {
             for (p, provider) in providerNames.enumerated() where posteriors[s][p].evidence > 0 {
@@ -185,7 +185,7 @@ public struct ThompsonSelector: ModelSelecting {
     /// Restores posteriors saved by name; arms of tasks or providers no longer configured are
     /// skipped (and returned), so a changed configuration keeps what still applies.
     @discardableResult
-    public mutating func restore(_ arms: [LearnedArm]) -> [LearnedArm] {
+    package mutating func restore(_ arms: [LearnedArm]) -> [LearnedArm] {
         var skipped: [LearnedArm] = []
         for arm in arms {
             guard let s = slots[arm.task], let p = providerNames.firstIndex(of: arm.provider) else {
@@ -198,7 +198,7 @@ public struct ThompsonSelector: ModelSelecting {
     }
 
     /// Forgets everything learned.
-    public mutating func reset() {
+    package mutating func reset() {
         for s in posteriors.indices {
             for p in posteriors[s].indices { posteriors[s][p] = QualityPosterior() }
         }
@@ -207,35 +207,37 @@ public struct ThompsonSelector: ModelSelecting {
 }
 
 /// One posterior by name, as persisted and as `route stats` shows it.
-public struct LearnedArm: Sendable, Equatable, Codable {
+package struct LearnedArm: Sendable, Equatable, Codable {
     /// Task name ("" for requests without a task).
-    public var task: String
+    package var task: String
     /// Provider name.
-    public var provider: String
+    package var provider: String
     /// The posterior.
-    public var posterior: QualityPosterior
+    package var posterior: QualityPosterior
 
     /// Memberwise.
-    public init(task: String, provider: String, posterior: QualityPosterior) {
+    package init(task: String, provider: String, posterior: QualityPosterior) {
         self.task = task
         self.provider = provider
         self.posterior = posterior
     }
 
     /// What names an arm wherever it is kept or exchanged: its task and provider.
-    public struct Name: Hashable, Sendable {
-        public var task: String
-        public var provider: String
+    package struct Name: Hashable, Sendable {
+        /// The task name.
+        package var task: String
+        /// The provider name.
+        package var provider: String
 
         /// Memberwise.
-        public init(task: String, provider: String) {
+        package init(task: String, provider: String) {
             self.task = task
             self.provider = provider
         }
     }
 
     /// This arm's task and provider.
-    public var name: Name { Name(task: task, provider: provider) }
+    package var name: Name { Name(task: task, provider: provider) }
 }
 
 /// Sorts candidates by descending score, ties by provider index (insertion sort: n is small

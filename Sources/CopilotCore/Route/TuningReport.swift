@@ -2,20 +2,20 @@ import Foundation
 
 /// What `copilot route tune --observations` prints: the next parameters to try and the
 /// best observed so far.
-public struct TuningReport: Sendable, Equatable, Codable {
+package struct TuningReport: Sendable, Equatable, Codable {
     /// The next parameters to try.
-    public var suggestion: TuningSuggestion
+    package var suggestion: TuningSuggestion
     /// The observed parameters of highest posterior mean (nil before the initial design is done).
-    public var best: TuningSuggestion?
+    package var best: TuningSuggestion?
 
     /// Memberwise.
-    public init(suggestion: TuningSuggestion, best: TuningSuggestion?) {
+    package init(suggestion: TuningSuggestion, best: TuningSuggestion?) {
         self.suggestion = suggestion
         self.best = best
     }
 
     /// Two lines: the suggestion (with the model's prediction when there is one) and the best.
-    public func plain() -> String {
+    package func plain() -> String {
         func describe(_ s: TuningSuggestion) -> String {
             let p = s.parameters
             var text = String(format: "temperature %.3f, top_p %.3f, max_tokens %d (%@", p.temperature, p.topP, p.maxTokens, s.basis.rawValue)

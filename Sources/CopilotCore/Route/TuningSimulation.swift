@@ -3,26 +3,26 @@ import Foundation
 /// A noisy synthetic objective over temperature, top_p and max_tokens with a known optimum
 /// inside the box, and runs of a tuning policy against it: how many evaluations until the
 /// policy's incumbent is within 5% of the optimum value. Pure and seeded.
-public struct TuningSimulation: Sendable {
+package struct TuningSimulation: Sendable {
     /// The box searched.
-    public var space: ParameterSpace
+    package var space: ParameterSpace
     /// Where the objective peaks.
-    public var optimum: GenerationParameters
+    package var optimum: GenerationParameters
     /// The objective's value at ``optimum``.
-    public var peak: Double
+    package var peak: Double
     /// Its value far from the optimum.
-    public var floor: Double
+    package var floor: Double
     /// Standard deviations of the bump: temperature, top_p, and natural log of max_tokens.
-    public var widths: (temperature: Double, topP: Double, logMaxTokens: Double)
+    package var widths: (temperature: Double, topP: Double, logMaxTokens: Double)
     /// Standard deviation of the Gaussian noise added to every score.
-    public var noise: Double
+    package var noise: Double
     /// "Within 5%": the incumbent's noise-free value is at least this fraction of ``peak``.
-    public var target: Double
+    package var target: Double
 
     /// A bump of 0.9 at temperature 0.7, top_p 0.8 and 600 tokens (standard deviations 0.6,
     /// 0.3 and a factor e^1.6 in tokens: about 0.3 of each axis of the unit cube) over a
     /// floor of 0.1, noise 0.03, target 95% of the peak.
-    public init(
+    package init(
         space: ParameterSpace = .defaults, optimum: GenerationParameters = GenerationParameters(temperature: 0.7, topP: 0.8, maxTokens: 600),
         peak: Double = 0.9, floor: Double = 0.1, widths: (temperature: Double, topP: Double, logMaxTokens: Double) = (0.6, 0.3, 1.6),
         noise: Double = 0.03, target: Double = 0.95
@@ -38,7 +38,7 @@ public struct TuningSimulation: Sendable {
 
     /// The objective without noise: floor + (peak − floor) exp(−r²/2), r the width-scaled
     /// distance from the optimum.
-    public func value(_ p: GenerationParameters) -> Double {
+    package func value(_ p: GenerationParameters) -> Double {
         let t = (p.temperature - optimum.temperature) / widths.temperature
         let q = (p.topP - optimum.topP) / widths.topP
         let m = (log(Double(max(p.maxTokens, 1))) - log(Double(optimum.maxTokens))) / widths.logMaxTokens
@@ -46,13 +46,13 @@ public struct TuningSimulation: Sendable {
     }
 
     /// A noisy score of `p`, clamped to 0...1 as a client's would be.
-    public func score(_ p: GenerationParameters, using generator: inout SplitMix64) -> Double {
+    package func score(_ p: GenerationParameters, using generator: inout SplitMix64) -> Double {
         min(max(value(p) + noise * generator.nextGaussian(), 0), 1)
     }
 
     /// Runs `tuner` for `budget` evaluations (or until the target, with `stopAtTarget`):
     /// suggestions drawn with seed `seed`, noise with a generator derived from it.
-    public func run<T: ParameterTuning>(_ tuner: T, seed: UInt64, budget: Int, stopAtTarget: Bool = false) throws -> TuningRun {
+    package func run<T: ParameterTuning>(_ tuner: T, seed: UInt64, budget: Int, stopAtTarget: Bool = false) throws -> TuningRun {
         var tuner = tuner
         var g = SplitMix64(seed: seed)
         var noiseDraws = SplitMix64(seed: seed ^ 0x5DEE_CE66_D1CE_4E5B)
@@ -75,16 +75,16 @@ public struct TuningSimulation: Sendable {
 }
 
 /// One run of a tuning policy in a ``TuningSimulation``.
-public struct TuningRun: Sendable, Equatable, Codable {
+package struct TuningRun: Sendable, Equatable, Codable {
     /// Evaluations until the incumbent was within the target of the optimum (nil: never).
-    public var evaluationsToTarget: Int?
+    package var evaluationsToTarget: Int?
     /// Evaluations made.
-    public var evaluations: Int
+    package var evaluations: Int
     /// The noise-free value of the incumbent at the end.
-    public var bestValue: Double
+    package var bestValue: Double
 
     /// Memberwise.
-    public init(evaluationsToTarget: Int?, evaluations: Int, bestValue: Double) {
+    package init(evaluationsToTarget: Int?, evaluations: Int, bestValue: Double) {
         self.evaluationsToTarget = evaluationsToTarget
         self.evaluations = evaluations
         self.bestValue = bestValue
@@ -98,22 +98,22 @@ public struct TuningRun: Sendable, Equatable, Codable {
 }
 
 /// One tuning policy's runs over several seeds.
-public struct TuningSummary: Sendable, Equatable, Codable {
+package struct TuningSummary: Sendable, Equatable, Codable {
     /// Policy name.
-    public var policy: String
+    package var policy: String
     /// Evaluations to the target per seed (nil: not within the budget).
-    public var evaluationsToTarget: [Int?]
+    package var evaluationsToTarget: [Int?]
     /// Median of ``evaluationsToTarget`` (nearest rank; nil: half the runs or more never got there).
-    public var median: Int?
+    package var median: Int?
     /// 90th percentile, likewise.
-    public var p90: Int?
+    package var p90: Int?
     /// Share of the runs that got within the target.
-    public var reachedShare: Double
+    package var reachedShare: Double
     /// Median noise-free value of the final incumbents.
-    public var medianBestValue: Double
+    package var medianBestValue: Double
 
     /// Summarises one policy's runs.
-    public init(policy: String, runs: [TuningRun]) {
+    package init(policy: String, runs: [TuningRun]) {
         self.policy = policy
         evaluationsToTarget = runs.map(\.evaluationsToTarget)
         let sorted = evaluationsToTarget.map { $0 ?? Int.max }.sorted()
@@ -137,7 +137,7 @@ public struct TuningSummary: Sendable, Equatable, Codable {
     }
 
     /// A Markdown table of `summaries` (evaluations beyond `budget` shown as "> budget").
-    public static func markdown(_ summaries: [TuningSummary], simulation: TuningSimulation, budget: Int) -> String {
+    package static func markdown(_ summaries: [TuningSummary], simulation: TuningSimulation, budget: Int) -> String {
         func count(_ v: Int?) -> String { v.map(String.init) ?? "> \(budget)" }
         let percent = Int(((1 - simulation.target) * 100).rounded())
         var text = "| policy | evaluations to within \(percent)%, median | p90 | seeds there | best value (median; optimum \(simulation.peak)) |\n"

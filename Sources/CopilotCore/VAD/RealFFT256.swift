@@ -5,11 +5,11 @@ import Foundation
 /// the real transform. Twiddles and bit-reversal are precomputed; `power` allocates nothing.
 ///
 /// About 450 butterflies plus 129 split steps per call.
-public final class RealFFT256 {
+package final class RealFFT256 {
     /// Input length.
-    public static let size = 256
+    package static let size = 256
     /// Output bins (0 ... size / 2).
-    public static let bins = 129
+    package static let bins = 129
 
     private let half = 128
     private let re: UnsafeMutablePointer<Float>
@@ -23,7 +23,7 @@ public final class RealFFT256 {
     private let splitIm: UnsafeMutablePointer<Float>
 
     /// Precomputes the tables.
-    public init() {
+    package init() {
         re = .allocate(capacity: half)
         im = .allocate(capacity: half)
         bitReverse = .allocate(capacity: half)
@@ -69,7 +69,7 @@ public final class RealFFT256 {
     }
 
     /// Writes |X[k]|^2, k = 0 ... 128, of the 256 samples at `input` into `power`.
-    public func power(_ input: UnsafePointer<Float>, into power: UnsafeMutablePointer<Float>) {
+    package func power(_ input: UnsafePointer<Float>, into power: UnsafeMutablePointer<Float>) {
         let re = self.re, im = self.im
         for i in 0..<half {
             let j = Int(bitReverse[i])

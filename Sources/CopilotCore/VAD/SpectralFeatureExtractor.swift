@@ -28,7 +28,7 @@ import Foundation
 /// background within 2 s and a falling one at once.
 ///
 /// O(1) per hop (one 256-point real FFT and a few hundred operations), no allocation.
-public final class SpectralFeatureExtractor {
+package final class SpectralFeatureExtractor {
     typealias P = SpectralVADParameters
     private static let tracks = P.bandCount + 1
 
@@ -55,7 +55,7 @@ public final class SpectralFeatureExtractor {
         (0, 0, 0, 0, 0, 0, 0, 0)
 
     /// A fresh extractor (silence before the first hop).
-    public init() {
+    package init() {
         let w = P.windowSamples
         history = .allocate(capacity: w)
         windowed = .allocate(capacity: w)
@@ -88,7 +88,7 @@ public final class SpectralFeatureExtractor {
     }
 
     /// Forgets the history, floors and smoothing.
-    public func reset() {
+    package func reset() {
         history.update(repeating: 0, count: P.windowSamples)
         for t in 0..<Self.tracks {
             currentMin[t] = .infinity
@@ -103,7 +103,7 @@ public final class SpectralFeatureExtractor {
 
     /// Consumes the 160 samples at `hop` and writes the features into `features`
     /// (`SpectralVADParameters.featureCount` values).
-    public func process(hop: UnsafePointer<Float>, features f: UnsafeMutablePointer<Float>) {
+    package func process(hop: UnsafePointer<Float>, features f: UnsafeMutablePointer<Float>) {
         let w = P.windowSamples, h = P.hopSamples, keep = w - h
         history.update(from: history + h, count: keep)
         // Clamp (NaN -> +1) eight samples at a time; mark non-negative samples for the
@@ -227,17 +227,17 @@ public final class SpectralFeatureExtractor {
 
 /// Feature rows of a whole stream, hop by hop, for offline training (`copilot vad
 /// --dump-features`, read by `benchmarks/vad_train.py`).
-public final class SpectralFeatureStream {
+package final class SpectralFeatureStream {
     private let extractor = SpectralFeatureExtractor()
     private var pending = [Float](repeating: 0, count: SpectralVADParameters.hopSamples)
     private var pendingCount = 0
     private var row = [Float](repeating: 0, count: SpectralVADParameters.featureCount)
 
     /// A stream starting in silence.
-    public init() {}
+    package init() {}
 
     /// Consumes samples; calls `emit` with each completed hop's features.
-    public func feed(_ samples: UnsafeBufferPointer<Float>, emit: (UnsafeBufferPointer<Float>) throws -> Void) rethrows {
+    package func feed(_ samples: UnsafeBufferPointer<Float>, emit: (UnsafeBufferPointer<Float>) throws -> Void) rethrows {
         let hop = SpectralVADParameters.hopSamples
         for x in samples {
             pending[pendingCount] = x

@@ -4,15 +4,15 @@
 /// The default detector's trained network: 33 features -> 16 tanh units -> logistic output,
 /// with the feature standardization folded into the hidden layer, and the decision table per
 /// aggressiveness tuned on the training corpus.
-public enum SpectralVADModel {
+package enum SpectralVADModel {
     /// Inputs (features per hop).
-    public static let inputCount = 33
+    package static let inputCount = 33
     /// Hidden units.
-    public static let hiddenCount = 16
+    package static let hiddenCount = 16
     /// (threshold on the frame's mean probability, hangover ms) for aggressiveness 0 ... 3.
-    public static let decisionTable: [(threshold: Double, hangoverMs: Int)] = [(0.35, 120), (0.50, 0), (0.60, 0), (0.70, 0)]
+    package static let decisionTable: [(threshold: Double, hangoverMs: Int)] = [(0.35, 120), (0.50, 0), (0.60, 0), (0.70, 0)]
     /// Hidden-layer weights, row-major [hidden][input].
-    public static let hiddenWeights: [Float] = [
+    package static let hiddenWeights: [Float] = [
         0.05105245, 0.1181, 0.02997054, -0.09218318, -0.2800955, -0.2286763, 0.2223714, 1.280365,
         -0.04568572, 0.02685506, -0.09747858, -0.427684, -0.1368174, 0.06112386, -0.3510911, 0.02159211,
         -0.171564, 0.1046017, 0.1937553, 0.2607027, 0.06368227, -0.01715191, 0.004959224, -0.02678134,
@@ -81,15 +81,15 @@ public enum SpectralVADModel {
         0.03086849, 0.02703697, -0.005751107, 0.0423512, -0.06376994, 0.02498776, 0.04962106, 0.04425106,
     ]
     /// Hidden-layer biases.
-    public static let hiddenBias: [Float] = [
+    package static let hiddenBias: [Float] = [
         -2.284223, 0.330356, -3.141364, 3.150047, 0.9754574, -0.5994118, 2.396501, 5.213329,
         3.744888, -1.522432, 0.7086159, -3.072674, -0.3686788, 1.520539, 0.8210867, 1.029027,
     ]
     /// Output weights.
-    public static let outputWeights: [Float] = [
+    package static let outputWeights: [Float] = [
         3.376252, 2.104313, -5.543, -2.129545, -3.738462, 1.870988, -4.588287, -2.806976,
         2.351883, 2.783311, -3.661533, 2.779069, 3.090751, 2.680757, -1.902501, 2.675006,
     ]
     /// Output bias.
-    public static let outputBias: Float = -0.3636302
+    package static let outputBias: Float = -0.3636302
 }

@@ -8,34 +8,34 @@
 /// minimum statistics, and `featureCount` features (see `SpectralFeatureExtractor`).
 public enum SpectralVADParameters {
     /// Sample rate the detector works at.
-    public static let sampleRate = 16_000
+    package static let sampleRate = 16_000
     /// Analysis hop: 10 ms. Frames of 10, 20 and 30 ms are 1, 2 or 3 hops.
-    public static let hopSamples = 160
+    package static let hopSamples = 160
     /// Analysis window.
-    public static let windowSamples = 256
+    package static let windowSamples = 256
     /// Band edges in FFT bins (62.5 Hz each): band b covers bins [edges[b], edges[b + 1]).
-    public static let bandEdges: [Int] = [1, 3, 5, 7, 9, 12, 15, 19, 24, 30, 37, 46, 57, 70, 86, 105, 129]
+    package static let bandEdges: [Int] = [1, 3, 5, 7, 9, 12, 15, 19, 24, 30, 37, 46, 57, 70, 86, 105, 129]
     /// Bands.
-    public static let bandCount = 16
+    package static let bandCount = 16
     /// Floor added to powers before the logarithm.
-    public static let powerFloor: Float = 1e-10
+    package static let powerFloor: Float = 1e-10
     /// Weight of the new value in the smoothing of band log-energies before minimum tracking.
-    public static let floorSmoothing: Float = 0.3
+    package static let floorSmoothing: Float = 0.3
     /// Minimum statistics: hops per sub-window.
-    public static let minimumSubwindowHops = 20
+    package static let minimumSubwindowHops = 20
     /// Minimum statistics: remembered sub-windows (the floor is the minimum over the current
     /// and these, about 1.6 s).
-    public static let minimumSubwindows = 8
+    package static let minimumSubwindows = 8
     /// Sub-band SNRs (natural-log units) are clamped to this range.
-    public static let snrRange: ClosedRange<Float> = -2...12
+    package static let snrRange: ClosedRange<Float> = -2...12
     /// Absolute level (log mean power) is clamped to this range.
-    public static let levelRange: ClosedRange<Float> = -23...0
+    package static let levelRange: ClosedRange<Float> = -23...0
     /// Features per hop.
-    public static let featureCount = 33
+    package static let featureCount = 33
     /// (threshold on the frame's mean speech probability, hangover in ms) per aggressiveness
     /// 0 ... 3, tuned with the model by `benchmarks/vad_train.py`: stricter levels need more
     /// evidence and hold speech for less time.
-    public static var aggressivenessTable: [(threshold: Double, hangoverMs: Int)] { SpectralVADModel.decisionTable }
+    package static var aggressivenessTable: [(threshold: Double, hangoverMs: Int)] { SpectralVADModel.decisionTable }
     /// Default aggressiveness.
     public static let defaultAggressiveness = 1
 }

@@ -45,10 +45,10 @@ public struct VADSettings: Equatable, Sendable {
     public init() {}
 
     /// Config keys of `[vad]`.
-    public static let configKeys = ["detector", "frame_ms", "aggressiveness", "threshold", "min_speech_ms", "min_silence_ms", "pad_ms"]
+    package static let configKeys = ["detector", "frame_ms", "aggressiveness", "threshold", "min_speech_ms", "min_silence_ms", "pad_ms"]
 
     /// Settings from the `[vad]` section (absent keys keep the built-in defaults).
-    public init(section: ConfigurationSection) throws {
+    package init(section: ConfigurationSection) throws {
         try section.checkKeys(known: Self.configKeys)
         detector = try section.choice("detector", default: VADDetectorKind.default)
         let ms = try section.int("frame_ms", default: 0, in: 10...30)

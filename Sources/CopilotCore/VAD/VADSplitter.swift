@@ -1,12 +1,12 @@
 import Foundation
 
 /// `--split DIR`: each segment as a 16-bit WAV named by index and start time.
-public enum VADSplitter {
+package enum VADSplitter {
     /// Makes `path` ready for a run's segments: created (with its parents) when missing; when
     /// it holds segment files of an earlier run (`NNNN_START.wav`, the names this writes),
     /// they are removed with `overwrite`, else ``VADError/splitDirectoryHoldsSegments(path:count:first:)``
     /// says so, so the new segments never mix with old ones. Other files are never touched.
-    public static func prepareDirectory(_ path: String, overwrite: Bool) throws {
+    package static func prepareDirectory(_ path: String, overwrite: Bool) throws {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw VADError.splitDirectoryUnusable(path: path, reason: "it is a file") }
@@ -41,7 +41,7 @@ public enum VADSplitter {
     }
 
     /// Writes `samples` as `directory/segment.splitFileName` (atomically, via AudioFileWriter).
-    public static func write(_ segment: SpeechSegment, _ samples: UnsafeBufferPointer<Float>, directory: String) throws {
+    package static func write(_ segment: SpeechSegment, _ samples: UnsafeBufferPointer<Float>, directory: String) throws {
         let path = (directory as NSString).appendingPathComponent(segment.splitFileName)
         let writer = try AudioFileWriter(path: path, format: .wav, sampleRate: segment.sampleRate, channels: 1)
         try writer.write(samples)
@@ -52,7 +52,7 @@ public enum VADSplitter {
 extension AudioStream {
     /// Reads the stream to its end in chunks of up to `chunkSamples`, handing each to `body`
     /// as soon as it arrives (a live input hands out what it has).
-    public func forEachChunk(chunkSamples: Int = 4_096, _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws {
+    package func forEachChunk(chunkSamples: Int = 4_096, _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws {
         var buffer = [Float](repeating: 0, count: max(1, chunkSamples))
         while true {
             let n = try buffer.withUnsafeMutableBufferPointer { try read(into: $0) }

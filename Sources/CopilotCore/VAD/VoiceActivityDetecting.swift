@@ -72,11 +72,11 @@ public enum VADError: Error, LocalizedError, Equatable {
 
 /// Shared numeric helpers of the detectors (also used by the CopilotReference twins, so both
 /// compute the same function).
-public enum VADMath {
+package enum VADMath {
     /// The sample as the detectors see it: NaN becomes +1 (clipping), values are clamped to
     /// [-1, 1] (so ±infinity become ±1).
     @inline(__always)
-    public static func sanitize(_ x: Float) -> Float {
+    package static func sanitize(_ x: Float) -> Float {
         x.isNaN ? 1 : min(max(x, -1), 1)
     }
 
@@ -84,7 +84,7 @@ public enum VADMath {
     /// the bits, mantissa by a 5th-order polynomial of log2 on [1, 2). Inputs must be > 0
     /// and finite (callers add a floor). 
     @inline(__always)
-    public static func fastLog(_ x: Float) -> Float {
+    package static func fastLog(_ x: Float) -> Float {
         let bits = x.bitPattern
         let exponent = Float(Int32(bitPattern: (bits >> 23) & 0xFF) - 127)
         let m = Float(bitPattern: (bits & 0x007F_FFFF) | 0x3F80_0000) - 1  // in [0, 1)
@@ -95,7 +95,7 @@ public enum VADMath {
 
     /// tanh by a clamped rational approximation (error below 1e-4 on the real line).
     @inline(__always)
-    public static func fastTanh(_ x: Float) -> Float {
+    package static func fastTanh(_ x: Float) -> Float {
         let c = min(max(x, -4.97), 4.97)
         let c2 = c * c
         let num = c * (135_135 + c2 * (17_325 + c2 * (378 + c2)))
@@ -105,7 +105,7 @@ public enum VADMath {
 
     /// `fastTanh` on every lane (the same operations, so the same results as the scalar one).
     @inline(__always)
-    public static func fastTanh(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    package static func fastTanh(_ x: SIMD16<Float>) -> SIMD16<Float> {
         let c = clamp(x, 4.97)
         let c2 = c * c
         let num = c * (135_135 + c2 * (17_325 + c2 * (378 + c2)))
@@ -116,13 +116,13 @@ public enum VADMath {
     /// Lanes clamped to [-limit, limit] by compare-and-select (the standard library's
     /// `clamped` is not vectorized here), NaN lanes kept.
     @inline(__always)
-    public static func clamp(_ x: SIMD16<Float>, _ limit: Float) -> SIMD16<Float> {
+    package static func clamp(_ x: SIMD16<Float>, _ limit: Float) -> SIMD16<Float> {
         x.replacing(with: -limit, where: x .< -limit).replacing(with: limit, where: x .> limit)
     }
 
     /// `sanitize` on eight lanes: NaN to +1, clamped to [-1, 1].
     @inline(__always)
-    public static func sanitize(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    package static func sanitize(_ x: SIMD8<Float>) -> SIMD8<Float> {
         x.replacing(with: -1, where: x .< -1).replacing(with: 1, where: x .> 1).replacing(with: 1, where: x .!= x)
     }
 }

@@ -9,13 +9,13 @@ import Foundation
 /// every size against the file; tensor data stays in the mapping until ``floats(_:shape:)``
 /// converts it to float32 (float16, bfloat16, float32, or int8/int16 with a `_scale` tensor).
 /// All integers are little-endian and nothing is aligned.
-public final class ModelFile {
+package final class ModelFile {
     /// Element type of a stored variable (CTranslate2's codes 0...5).
-    public enum DataType: UInt8, Sendable, CustomStringConvertible {
+    package enum DataType: UInt8, Sendable, CustomStringConvertible {
         case float32 = 0, int8, int16, int32, float16, bfloat16
 
         /// Bytes per element.
-        public var size: Int {
+        package var size: Int {
             switch self {
             case .int8: 1
             case .int16, .float16, .bfloat16: 2
@@ -23,7 +23,8 @@ public final class ModelFile {
             }
         }
 
-        public var description: String {
+        /// The type's name (`float32`, `int8`, ...).
+        package var description: String {
             switch self {
             case .float32: "float32"
             case .int8: "int8"
@@ -36,40 +37,40 @@ public final class ModelFile {
     }
 
     /// One stored variable: where its bytes are in the file and what they mean.
-    public struct Variable: Sendable, Equatable {
+    package struct Variable: Sendable, Equatable {
         /// Full name, e.g. `encoder/layer_0/ffn/linear_0/weight`.
-        public var name: String
+        package var name: String
         /// Dimensions, outermost first; empty for a scalar.
-        public var shape: [Int]
+        package var shape: [Int]
         /// Element type.
-        public var dataType: DataType
+        package var dataType: DataType
         /// Byte offset of the data in the file.
-        public var offset: Int
+        package var offset: Int
         /// Number of data bytes (product of `shape` times the element size).
-        public var byteCount: Int
+        package var byteCount: Int
 
         /// Number of elements.
-        public var count: Int { shape.reduce(1, *) }
+        package var count: Int { shape.reduce(1, *) }
     }
 
     /// The file's path, named in every error.
-    public let path: String
+    package let path: String
     /// CTranslate2 binary version (6).
-    public let binaryVersion: Int
+    package let binaryVersion: Int
     /// Model specification name, `WhisperSpec` for Whisper.
-    public let specName: String
+    package let specName: String
     /// Specification revision.
-    public let specRevision: Int
+    package let specRevision: Int
     /// Variables by name.
-    public let variables: [String: Variable]
+    package let variables: [String: Variable]
     /// Alias name -> target variable name (e.g. the tied output projection).
-    public let aliases: [String: String]
+    package let aliases: [String: String]
 
     private let base: UnsafeMutableRawPointer?
     private let length: Int
 
     /// Maps and parses `path`; throws ``WhisperModelError`` naming the file and the problem.
-    public init(path: String) throws {
+    package init(path: String) throws {
         self.path = path
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else {
@@ -159,18 +160,18 @@ public final class ModelFile {
     }
 
     /// The variable called `name`, following an alias; nil when absent.
-    public func variable(_ name: String) -> Variable? {
+    package func variable(_ name: String) -> Variable? {
         variables[name] ?? aliases[name].flatMap { variables[$0] }
     }
 
     /// The variable called `name`, or ``WhisperModelError/missingTensor(path:tensor:)``.
-    public func require(_ name: String) throws -> Variable {
+    package func require(_ name: String) throws -> Variable {
         guard let v = variable(name) else { throw WhisperModelError.missingTensor(path: path, tensor: name) }
         return v
     }
 
     /// An integer scalar (rank 0, int8/int16/int32), or `defaultValue` when absent.
-    public func integer(_ name: String, default defaultValue: Int) throws -> Int {
+    package func integer(_ name: String, default defaultValue: Int) throws -> Int {
         guard let v = variable(name) else { return defaultValue }
         guard v.shape.isEmpty || v.count == 1, let base else {
             throw WhisperModelError.shapeMismatch(path: path, tensor: name, expected: [], actual: v.shape)
@@ -189,7 +190,7 @@ public final class ModelFile {
     /// float16 and bfloat16 are widened exactly; int8 and int16 weights are divided by their
     /// per-row (or scalar) `<name>_scale` float32 tensor, as CTranslate2 quantizes them. The
     /// mapped pages are released afterwards, so loading keeps about one copy in memory. O(n).
-    public func floats(_ name: String, shape: [Int]) throws -> [Float] {
+    package func floats(_ name: String, shape: [Int]) throws -> [Float] {
         let v = try require(name)
         guard v.shape == shape else {
             throw WhisperModelError.shapeMismatch(path: path, tensor: name, expected: shape, actual: v.shape)
@@ -228,7 +229,7 @@ public final class ModelFile {
     }
 
     /// The float16 tensor `name` as its raw bit patterns (host order), checked to have `shape`.
-    public func halves(_ name: String, shape: [Int]) throws -> [UInt16] {
+    package func halves(_ name: String, shape: [Int]) throws -> [UInt16] {
         let v = try require(name)
         guard v.shape == shape else {
             throw WhisperModelError.shapeMismatch(path: path, tensor: name, expected: shape, actual: v.shape)

@@ -91,24 +91,26 @@ public enum WindowEncoding: String, CaseIterable, Sendable {
 /// segments split on timestamp pairs, `seek` moved to the last complete pair.
 public final class Transcriber {
     /// Mel frames per second (10 ms hop).
-    public static let framesPerSecond = 100
+    package static let framesPerSecond = 100
     /// Mel frames per timestamp step (conv2 halves the frame rate).
     static let inputStride = 2
 
-    public let encoder: any WhisperEncoding
-    public let windowDecoder: WhisperWindowDecoder
+    /// The audio encoder.
+    package let encoder: any WhisperEncoding
+    /// The per-window decoder (search, suppression, fallback).
+    package let windowDecoder: WhisperWindowDecoder
     public let mel: any MelExtracting
     public let options: TranscriptionOptions
     /// Token ids to text (ids >= 50256 dropped).
     let detokenize: ([Int]) -> String
     /// Times words when ``TranscriptionOptions/wordTimestamps`` is on and the model has
     /// alignment heads; nil otherwise.
-    public let wordAligner: WordAligner?
+    package let wordAligner: WordAligner?
     private var crossDecoder: any WhisperDecoding { windowDecoder.decoder }
 
     /// A transcriber from its stages; `detokenize` turns token ids into text (ids >= 50256
     /// dropped); `alignmentHeads` (the model's) are needed for word timestamps.
-    public init(
+    package init(
         encoder: any WhisperEncoding, windowDecoder: WhisperWindowDecoder, mel: any MelExtracting,
         options: TranscriptionOptions, alignmentHeads: [WhisperAlignmentHead]? = nil, detokenize: @escaping ([Int]) -> String
     ) {
@@ -329,7 +331,7 @@ public final class Transcriber {
 
     /// The least share of a segment's time a detector must hear as speech for the segment to
     /// be kept, when the detector's evidence is given: a real sentence lies mostly on speech.
-    public static let minimumSpeechFraction = 0.2
+    package static let minimumSpeechFraction = 0.2
 
     /// Whether `piece` of the window `result` is a decoding loop: the fallback ladder found no
     /// text for the window that compresses less than the threshold, and this segment's own

@@ -2,18 +2,18 @@ import Foundation
 
 /// Self-attention keys and values of the tokens decoded so far in one sequence (one beam):
 /// per layer, `textContext x width` values row-major, of which the first `count` rows are set.
-public final class WhisperKVCache {
+package final class WhisperKVCache {
     /// Keys per layer.
-    public var keys: [[Float]]
+    package var keys: [[Float]]
     /// Values per layer.
-    public var values: [[Float]]
+    package var values: [[Float]]
     /// Tokens cached.
-    public var count = 0
+    package var count = 0
     /// Values per row (the model's width).
-    public let width: Int
+    package let width: Int
 
     /// An empty cache for `dimensions`.
-    public init(dimensions: WhisperDimensions) {
+    package init(dimensions: WhisperDimensions) {
         width = dimensions.width
         let size = dimensions.textContext * dimensions.width
         keys = Array(repeating: [Float](repeating: 0, count: size), count: dimensions.decoderLayerCount)
@@ -21,7 +21,7 @@ public final class WhisperKVCache {
     }
 
     /// A copy of `other` (its storage is shared until either is written).
-    public init(copying other: WhisperKVCache) {
+    package init(copying other: WhisperKVCache) {
         width = other.width
         keys = other.keys
         values = other.values
@@ -29,10 +29,10 @@ public final class WhisperKVCache {
     }
 
     /// Forgets every token (keeps the storage).
-    public func clear() { count = 0 }
+    package func clear() { count = 0 }
 
     /// Makes this cache a copy of `other` (beam search reorders beams this way).
-    public func copy(from other: WhisperKVCache) {
+    package func copy(from other: WhisperKVCache) {
         keys = other.keys
         values = other.values
         count = other.count
@@ -41,7 +41,7 @@ public final class WhisperKVCache {
     /// Makes this cache hold `other`'s tokens by copying only the rows set in `other` into
     /// this cache's own storage (same dimensions): a beam's step copies the tokens so far,
     /// not the whole context.
-    public func copyRows(from other: WhisperKVCache) {
+    package func copyRows(from other: WhisperKVCache) {
         precondition(other !== self && width == other.width && keys.count == other.keys.count && keys.first?.count == other.keys.first?.count, "caches of other dimensions")
         let filled = other.count * width
         for layer in keys.indices {
@@ -58,21 +58,21 @@ public final class WhisperKVCache {
 
 /// Cross-attention keys and values of one window's encoder output, per decoder layer
 /// (`positions x width` each, 1500 positions for a padded 30 s window), computed once per window.
-public struct WhisperCrossCache: Sendable {
+package struct WhisperCrossCache: Sendable {
     /// Keys per layer.
-    public var keys: [[Float]]
+    package var keys: [[Float]]
     /// Values per layer.
-    public var values: [[Float]]
+    package var values: [[Float]]
 
     /// Creates a cache from per-layer keys and values.
-    public init(keys: [[Float]], values: [[Float]]) {
+    package init(keys: [[Float]], values: [[Float]]) {
         self.keys = keys
         self.values = values
     }
 }
 
 /// The text decoder: one call appends tokens to a sequence and returns the next-token logits.
-public protocol WhisperDecoding: AnyObject {
+package protocol WhisperDecoding: AnyObject {
     /// The model's dimensions.
     var dimensions: WhisperDimensions { get }
     /// Cross-attention keys and values for a window's encoder output (`positions x width`, any
@@ -96,26 +96,26 @@ public protocol WhisperDecoding: AnyObject {
 
 extension WhisperDecoding {
     /// One ``decode(tokens:cache:cross:logits:)`` per sequence.
-    public func decode(batch tokens: [Int], caches: [WhisperKVCache], cross: WhisperCrossCache, logits: inout [[Float]]) {
+    package func decode(batch tokens: [Int], caches: [WhisperKVCache], cross: WhisperCrossCache, logits: inout [[Float]]) {
         precondition(tokens.count == caches.count && tokens.count == logits.count, "one token, cache and logits per sequence")
         for i in tokens.indices { decode(tokens: [tokens[i]][...], cache: caches[i], cross: cross, logits: &logits[i]) }
     }
 }
 
 /// What ``WhisperDecoding/forcedPass(tokens:cache:cross:heads:textVocabularyEnd:)`` returns.
-public struct WhisperForcedPass: Sendable, Equatable {
+package struct WhisperForcedPass: Sendable, Equatable {
     /// Per head asked for, in that order: `tokens.count x frames` cross-attention scores (query
     /// . key / sqrt(head width), before the softmax), row-major.
-    public var scores: [[Float]]
+    package var scores: [[Float]]
     /// Encoder positions per row of `scores`.
-    public var frames: Int
+    package var frames: Int
     /// Entry i: the probability of `tokens[i + 1]` after `tokens[...i]`, under the softmax over
     /// the ids below `textVocabularyEnd` only (CTranslate2's `align`); 0 for the last position
     /// and when the next token is not below `textVocabularyEnd`.
-    public var nextTokenProbabilities: [Float]
+    package var nextTokenProbabilities: [Float]
 
     /// Creates a result.
-    public init(scores: [[Float]], frames: Int, nextTokenProbabilities: [Float]) {
+    package init(scores: [[Float]], frames: Int, nextTokenProbabilities: [Float]) {
         self.scores = scores
         self.frames = frames
         self.nextTokenProbabilities = nextTokenProbabilities
@@ -124,11 +124,13 @@ public struct WhisperForcedPass: Sendable, Equatable {
 
 /// The optimized decoder: projections through OpenBLAS, attention over the caches with SIMD
 /// dot products, logits against the tied embedding as one sgemv. Scratch is allocated once.
-public final class WhisperDecoder: WhisperDecoding {
-    public let weights: WhisperWeights
-    public var dimensions: WhisperDimensions { weights.dimensions }
+package final class WhisperDecoder: WhisperDecoding {
+    /// The model weights.
+    package let weights: WhisperWeights
+    /// The model dimensions.
+    package var dimensions: WhisperDimensions { weights.dimensions }
     /// Worker threads for row-wise work.
-    public let threads: Int
+    package let threads: Int
 
     private let x, h, qkv, hidden, scores, last: UnsafeMutablePointer<Float>
     /// Floats in `scores`.
@@ -145,7 +147,7 @@ public final class WhisperDecoder: WhisperDecoding {
     static let maximumRows = 128
 
     /// Prepares scratch buffers for `weights`' dimensions.
-    public init(weights: WhisperWeights, threads: Int = 1) {
+    package init(weights: WhisperWeights, threads: Int = 1) {
         self.weights = weights
         self.threads = max(1, threads)
         let dm = weights.dimensions
@@ -164,7 +166,8 @@ public final class WhisperDecoder: WhisperDecoding {
         batchLogits?.deallocate()
     }
 
-    public func crossCache(encoderOutput: [Float]) -> WhisperCrossCache {
+    /// The cross-attention keys and values of one window's encoder output.
+    package func crossCache(encoderOutput: [Float]) -> WhisperCrossCache {
         let dm = dimensions
         let d = dm.width, t = encoderOutput.count / d
         var keys: [[Float]] = [], values: [[Float]] = []
@@ -195,7 +198,8 @@ public final class WhisperDecoder: WhisperDecoding {
         return WhisperCrossCache(keys: keys, values: values)
     }
 
-    public func decode(tokens: ArraySlice<Int>, cache: WhisperKVCache, cross: WhisperCrossCache, logits: inout [Float]) {
+    /// Runs `tokens` through the decoder, appending to `cache`; writes the next-token logits.
+    package func decode(tokens: ArraySlice<Int>, cache: WhisperKVCache, cross: WhisperCrossCache, logits: inout [Float]) {
         let dm = dimensions
         if tokens.count > Self.maximumRows {
             decode(tokens: tokens.prefix(Self.maximumRows), cache: cache, cross: cross, logits: &logits)
@@ -215,7 +219,7 @@ public final class WhisperDecoder: WhisperDecoding {
     /// cross-attention keys and values are read once for all of them, and the embedding is
     /// read once for all their logits: a step of five samples costs little more than one
     /// (decoding is bound by reading the weights).
-    public func decode(batch tokens: [Int], caches: [WhisperKVCache], cross: WhisperCrossCache, logits: inout [[Float]]) {
+    package func decode(batch tokens: [Int], caches: [WhisperKVCache], cross: WhisperCrossCache, logits: inout [[Float]]) {
         let dm = dimensions
         let n = tokens.count
         precondition(caches.count == n && logits.count == n, "one token, cache and logits per sequence")
@@ -245,7 +249,8 @@ public final class WhisperDecoder: WhisperDecoding {
         }
     }
 
-    public func forcedPass(tokens: [Int], cross: WhisperCrossCache, heads: [WhisperAlignmentHead], textVocabularyEnd: Int) -> WhisperForcedPass {
+    /// One pass over `tokens` returning the alignment heads' cross-attention.
+    package func forcedPass(tokens: [Int], cross: WhisperCrossCache, heads: [WhisperAlignmentHead], textVocabularyEnd: Int) -> WhisperForcedPass {
         let dm = dimensions
         let d = dm.width, n = tokens.count, frames = (cross.keys.first?.count ?? 0) / d
         precondition(n > 0 && n <= dm.textContext, "decoder context overflow")

@@ -4,18 +4,18 @@
 /// are widened when a token is embedded, and the logits kernel widens them in registers,
 /// exactly, while it multiplies (F16C instructions where the CPU has them, else eight values at
 /// a time with integer operations). Other models keep float32.
-public struct WhisperEmbedding: Sendable {
+package struct WhisperEmbedding: Sendable {
     /// Rows (tokens).
-    public let vocabularySize: Int
+    package let vocabularySize: Int
     /// Columns (model width).
-    public let width: Int
+    package let width: Int
     /// IEEE half-precision bit patterns, row-major, when stored as float16.
     let halves: [UInt16]?
     /// Values, row-major, when stored as float32.
     let floats: [Float]?
 
     /// An embedding held as float32 values (`vocabularySize * width`).
-    public init(floats: [Float], vocabularySize: Int, width: Int) {
+    package init(floats: [Float], vocabularySize: Int, width: Int) {
         self.vocabularySize = vocabularySize
         self.width = width
         self.floats = floats
@@ -23,7 +23,7 @@ public struct WhisperEmbedding: Sendable {
     }
 
     /// An embedding held as float16 bit patterns (`vocabularySize * width`).
-    public init(halves: [UInt16], vocabularySize: Int, width: Int) {
+    package init(halves: [UInt16], vocabularySize: Int, width: Int) {
         self.vocabularySize = vocabularySize
         self.width = width
         self.floats = nil
@@ -31,16 +31,16 @@ public struct WhisperEmbedding: Sendable {
     }
 
     /// Whether the values are kept as float16.
-    public var isHalfPrecision: Bool { halves != nil }
+    package var isHalfPrecision: Bool { halves != nil }
 
     /// The value at (`row`, `column`) as float32 (exact).
-    public subscript(row: Int, column: Int) -> Float {
+    package subscript(row: Int, column: Int) -> Float {
         if let halves { return HalfFloat.table[Int(halves[row * width + column])] }
         return floats![row * width + column]
     }
 
     /// Copies row `row` as float32 into `destination` (`width` values).
-    public func copyRow(_ row: Int, into destination: UnsafeMutablePointer<Float>) {
+    package func copyRow(_ row: Int, into destination: UnsafeMutablePointer<Float>) {
         if let halves {
             halves.withUnsafeBufferPointer { h in
                 HalfFloat.widen(UnsafeRawPointer(h.baseAddress! + row * width), into: destination, count: width)
@@ -52,7 +52,7 @@ public struct WhisperEmbedding: Sendable {
 
     /// `out[v] = row(v) . x` for every token v: the logits of hidden state `x` (`width` values).
     /// Rows are split over `threads`. O(vocabulary x width), bound by memory bandwidth.
-    public func logits(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, threads: Int) {
+    package func logits(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, threads: Int) {
         let width = self.width
         if let floats {
             floats.withUnsafeBufferPointer { f in
@@ -66,7 +66,7 @@ public struct WhisperEmbedding: Sendable {
     /// ``logits(_:into:threads:)`` of `count` hidden states (`rows`: `count x width`,
     /// row-major) into `outs` (one per state): a float16 embedding is read from memory once for
     /// all of them, with the same values as one call per state.
-    public func logits(rows: UnsafePointer<Float>, count: Int, into outs: [UnsafeMutablePointer<Float>], threads: Int) {
+    package func logits(rows: UnsafePointer<Float>, count: Int, into outs: [UnsafeMutablePointer<Float>], threads: Int) {
         precondition(outs.count == count, "one output per hidden state")
         let width = self.width
         guard let halves, HalfKernels.isAvailable, count > 1 else {

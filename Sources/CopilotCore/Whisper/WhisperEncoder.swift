@@ -1,5 +1,5 @@
 /// Turns one window of log-mel features into the encoder output the decoder attends to.
-public protocol WhisperEncoding: AnyObject {
+package protocol WhisperEncoding: AnyObject {
     /// The model's dimensions.
     var dimensions: WhisperDimensions { get }
     /// Encodes `mel`, `melCount x frameCount` values row-major (one row per mel bin, as
@@ -13,7 +13,7 @@ public protocol WhisperEncoding: AnyObject {
 
 extension WhisperEncoding {
     /// Encodes one full 30 s window (`melFrames` frames) into `audioContext x width` values.
-    public func encode(mel: [Float]) -> [Float] {
+    package func encode(mel: [Float]) -> [Float] {
         encode(mel: mel, frameCount: dimensions.melFrames)
     }
 }
@@ -21,11 +21,13 @@ extension WhisperEncoding {
 /// The optimized encoder: im2col convolutions and every matrix product through OpenBLAS
 /// (sgemm), row-wise work split over `threads`. Buffers are allocated once and reused for
 /// every window, so encoding allocates only its result.
-public final class WhisperEncoder: WhisperEncoding {
-    public let weights: WhisperWeights
-    public var dimensions: WhisperDimensions { weights.dimensions }
+package final class WhisperEncoder: WhisperEncoding {
+    /// The model weights.
+    package let weights: WhisperWeights
+    /// The model dimensions.
+    package var dimensions: WhisperDimensions { weights.dimensions }
     /// Worker threads for row-wise work (OpenBLAS's own count is set by the caller).
-    public let threads: Int
+    package let threads: Int
 
     // x (residual stream) and h (normalised input / attention output), [T, d] each, are one
     // block so that conv1's [2T, d] output can live there before conv2 writes x.
@@ -39,7 +41,7 @@ public final class WhisperEncoder: WhisperEncoding {
     static let scoreRows = 256
 
     /// Prepares buffers for `weights`' dimensions.
-    public init(weights: WhisperWeights, threads: Int = 1) {
+    package init(weights: WhisperWeights, threads: Int = 1) {
         self.weights = weights
         self.threads = max(1, threads)
         let dm = weights.dimensions
@@ -56,7 +58,8 @@ public final class WhisperEncoder: WhisperEncoding {
         scores.deallocate()
     }
 
-    public func encode(mel: [Float], frameCount frames: Int) -> [Float] {
+    /// Encodes `mel` (`melCount x frames`) into the encoder output.
+    package func encode(mel: [Float], frameCount frames: Int) -> [Float] {
         let dm = dimensions
         let mels = dm.melCount, d = dm.width, t = frames / 2
         precondition(frames > 0 && frames % 2 == 0 && frames <= dm.melFrames, "encoder input must be an even frame count up to \(dm.melFrames)")

@@ -6,23 +6,23 @@ public final class WhisperModel: Sendable {
     /// The directory, as given.
     public let directory: String
     /// Every weight as float32.
-    public let weights: WhisperWeights
+    package let weights: WhisperWeights
     /// Token ids suppressed at every step (`suppress_ids`).
-    public var suppressIds: [Int] { configuration.suppressIds }
+    package var suppressIds: [Int] { configuration.suppressIds }
     /// Token ids suppressed at the first step (`suppress_ids_begin`).
-    public var suppressIdsAtBegin: [Int] { configuration.suppressIdsAtBegin }
+    package var suppressIdsAtBegin: [Int] { configuration.suppressIdsAtBegin }
     /// `config.json`'s alignment heads; nil when it has none (word timestamps need them).
-    public var alignmentHeads: [WhisperAlignmentHead]? { configuration.alignmentHeads }
+    package var alignmentHeads: [WhisperAlignmentHead]? { configuration.alignmentHeads }
     /// What `config.json` (and `preprocessor_config.json`) say, checked against the weights.
-    public let configuration: WhisperModelConfiguration
+    package let configuration: WhisperModelConfiguration
     /// Path of the vocabulary file.
-    public let vocabularyPath: String
+    package let vocabularyPath: String
     /// The vocabulary, for turning token ids back into text.
-    public let tokenizer: WhisperTokenizer
+    package let tokenizer: WhisperTokenizer
 
     /// Throws ``WhisperModelError/noAlignmentHeads(path:)`` unless `config.json` lists
     /// alignment heads (word timestamps need them).
-    public func checkAlignmentHeads() throws {
+    package func checkAlignmentHeads() throws {
         guard alignmentHeads?.isEmpty == false else { throw WhisperModelError.noAlignmentHeads(path: configuration.path) }
     }
 
@@ -70,7 +70,7 @@ public final class WhisperModel: Sendable {
 
     /// Checks a requested language against the model: English-only models accept `en` (or
     /// `english`) only.
-    public func checkLanguage(_ language: String?) throws {
+    package func checkLanguage(_ language: String?) throws {
         guard let language else { return }
         let code = language.lowercased()
         if isEnglishOnly && code != "en" && code != "english" {
@@ -83,7 +83,7 @@ public final class WhisperModel: Sendable {
     /// was built in (found by walking up from the executable), `share/copilot/models/tiny.en`
     /// beside the executable's `bin` (where `make install PREFIX=...` puts it), then
     /// `/usr/local/share/copilot/models/tiny.en`.
-    public static func defaultLocations(environment: [String: String], executablePath: String) -> [String] {
+    package static func defaultLocations(environment: [String: String], executablePath: String) -> [String] {
         var locations: [String] = []
         if let env = environment["COPILOT_MODEL_DIR"], !env.isEmpty { locations.append(env) }
         let binDirectory = URL(fileURLWithPath: executablePath).resolvingSymlinksInPath().deletingLastPathComponent()

@@ -2,14 +2,14 @@ import Foundation
 
 /// One cross-attention head whose attention follows the audio in time (word timestamps
 /// align tokens to audio through these heads).
-public struct WhisperAlignmentHead: Sendable, Equatable {
+package struct WhisperAlignmentHead: Sendable, Equatable {
     /// Decoder layer, from 0.
-    public var layer: Int
+    package var layer: Int
     /// Head within the layer's cross-attention, from 0.
-    public var head: Int
+    package var head: Int
 
     /// Creates a head reference.
-    public init(layer: Int, head: Int) {
+    package init(layer: Int, head: Int) {
         self.layer = layer
         self.head = head
     }
@@ -22,34 +22,34 @@ public struct WhisperAlignmentHead: Sendable, Equatable {
 /// ``check(against:weightsPath:)`` compares every size these files state with the sizes
 /// `model.bin`'s tensors imply, so a directory assembled from two models fails at load with
 /// the file and the key that disagree instead of misbehaving later.
-public struct WhisperModelConfiguration: Sendable, Equatable {
+package struct WhisperModelConfiguration: Sendable, Equatable {
     /// Path of `config.json`, named in errors.
-    public let path: String
+    package let path: String
     /// Token ids suppressed at every step (`suppress_ids`).
-    public var suppressIds: [Int]
+    package var suppressIds: [Int]
     /// Token ids suppressed at the first step (`suppress_ids_begin`).
-    public var suppressIdsAtBegin: [Int]
+    package var suppressIdsAtBegin: [Int]
     /// Language token ids (`lang_ids`); empty when absent.
-    public var languageIds: [Int]
+    package var languageIds: [Int]
     /// The alignment heads (`alignment_heads`); nil when config.json has none, so a feature
     /// that needs them (word timestamps) can refuse such a model.
-    public var alignmentHeads: [WhisperAlignmentHead]?
+    package var alignmentHeads: [WhisperAlignmentHead]?
     /// Sizes stated by Hugging Face keys (`num_mel_bins`, `decoder_layers`, ...) or by
     /// `preprocessor_config.json`'s `feature_size`, each with the file and key that stated it.
-    public var statedSizes: [StatedSize]
+    package var statedSizes: [StatedSize]
 
     /// One size a configuration file states about the model.
-    public struct StatedSize: Sendable, Equatable {
+    package struct StatedSize: Sendable, Equatable {
         /// The file that states it.
-        public var path: String
+        package var path: String
         /// Its key in that file.
-        public var key: String
+        package var key: String
         /// The value given.
-        public var value: Int
+        package var value: Int
         /// The matching dimension of the weights.
-        public var dimension: KeyPath<WhisperDimensions, Int> & Sendable
+        package var dimension: KeyPath<WhisperDimensions, Int> & Sendable
         /// What the dimension is, for messages ("decoder layers").
-        public var what: String
+        package var what: String
     }
 
     /// Hugging Face `config.json` keys that state a dimension, with what they mean.
@@ -68,7 +68,7 @@ public struct WhisperModelConfiguration: Sendable, Equatable {
     ]
 
     /// Reads `config.json` (required) and `preprocessor_config.json` (optional) in `directory`.
-    public init(directory: URL) throws {
+    package init(directory: URL) throws {
         let fm = FileManager.default
         path = directory.appendingPathComponent("config.json").path
         guard let data = fm.contents(atPath: path) else {
@@ -115,7 +115,7 @@ public struct WhisperModelConfiguration: Sendable, Equatable {
 
     /// Throws the first disagreement between these files and the weights' `dimensions`: a
     /// stated size, a token id outside the vocabulary, an alignment head outside the decoder.
-    public func check(against dimensions: WhisperDimensions, weightsPath: String) throws {
+    package func check(against dimensions: WhisperDimensions, weightsPath: String) throws {
         for size in statedSizes where dimensions[keyPath: size.dimension] != size.value {
             throw WhisperModelError.configMismatch(
                 path: size.path, key: size.key, value: size.value, weightsPath: weightsPath,
@@ -138,7 +138,7 @@ public struct WhisperModelConfiguration: Sendable, Equatable {
 
     /// Checks the optional `tokenizer.json` beside the vocabulary: every token it lists must
     /// have an id inside the model's vocabulary and the same string in `tokenizer`.
-    public static func checkTokenizerFile(_ path: String, against tokenizer: WhisperTokenizer, vocabularyPath: String) throws {
+    package static func checkTokenizerFile(_ path: String, against tokenizer: WhisperTokenizer, vocabularyPath: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else { return }
         let json = try object(data, path: path)
         var entries: [(String, Int)] = []

@@ -23,40 +23,40 @@ public enum WhisperVocabularyError: Error, LocalizedError, Equatable {
 }
 
 /// The ids of Whisper's special tokens.
-public struct WhisperSpecialTokens: Sendable, Equatable {
+package struct WhisperSpecialTokens: Sendable, Equatable {
     /// `<|endoftext|>`; every id from here up is a special token (never text).
-    public var endOfText: Int
+    package var endOfText: Int
     /// `<|startoftranscript|>`.
-    public var startOfTranscript: Int
+    package var startOfTranscript: Int
     /// `<|translate|>`.
-    public var translate: Int
+    package var translate: Int
     /// `<|transcribe|>`.
-    public var transcribe: Int
+    package var transcribe: Int
     /// `<|startoflm|>`.
-    public var startOfLM: Int
+    package var startOfLM: Int
     /// `<|startofprev|>`: introduces the previous window's text in the prompt.
-    public var startOfPrevious: Int
+    package var startOfPrevious: Int
     /// `<|nospeech|>` (spelled `<|nocaptions|>` in some vocabularies).
-    public var noSpeech: Int
+    package var noSpeech: Int
     /// `<|notimestamps|>`.
-    public var noTimestamps: Int
+    package var noTimestamps: Int
     /// `<|0.00|>`: timestamp ids run from here in 0.02 s steps.
-    public var timestampBegin: Int
+    package var timestampBegin: Int
 
     /// The English-only models' ids (tiny.en, base.en, ...).
-    public static let englishOnly = WhisperSpecialTokens(
+    package static let englishOnly = WhisperSpecialTokens(
         endOfText: 50256, startOfTranscript: 50257, translate: 50357, transcribe: 50358,
         startOfLM: 50359, startOfPrevious: 50360, noSpeech: 50361, noTimestamps: 50362,
         timestampBegin: 50363)
 
     /// Seconds between consecutive timestamp tokens.
-    public static let timestampStepSeconds = 0.02
+    package static let timestampStepSeconds = 0.02
 
     /// Whether `id` is a timestamp token.
-    public func isTimestamp(_ id: Int) -> Bool { id >= timestampBegin }
+    package func isTimestamp(_ id: Int) -> Bool { id >= timestampBegin }
 
     /// The time a timestamp token stands for, in seconds; nil for other ids.
-    public func seconds(ofTimestamp id: Int) -> Double? {
+    package func seconds(ofTimestamp id: Int) -> Double? {
         isTimestamp(id) ? Double(id - timestampBegin) * Self.timestampStepSeconds : nil
     }
 }
@@ -68,17 +68,17 @@ public struct WhisperSpecialTokens: Sendable, Equatable {
 /// of the joined token strings back to its byte through GPT-2's byte-to-unicode table, and
 /// decodes the whole byte run as UTF-8 (a character may span tokens; invalid bytes become
 /// U+FFFD). Encoding text is not needed: prompts reuse already decoded ids.
-public struct WhisperTokenizer: Sendable {
+package struct WhisperTokenizer: Sendable {
     /// Token strings as stored in the vocabulary (GPT-2's printable byte encoding).
-    public let tokens: [String]
+    package let tokens: [String]
     /// The special token ids, found by name in the vocabulary.
-    public let special: WhisperSpecialTokens
+    package let special: WhisperSpecialTokens
     /// The bytes of each token, back to back; token `id` is `bytes[byteOffsets[id] ..< byteOffsets[id + 1]]`.
     private let bytes: [UInt8]
     private let byteOffsets: [Int]
 
     /// Loads `path`: `.json` files as a JSON array, anything else as one token per line.
-    public init(contentsOf path: String) throws {
+    package init(contentsOf path: String) throws {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -105,7 +105,7 @@ public struct WhisperTokenizer: Sendable {
     }
 
     /// Builds a tokenizer from token strings (index = id); `source` names them in errors.
-    public init(tokens: [String], source: String = "vocabulary") throws {
+    package init(tokens: [String], source: String = "vocabulary") throws {
         guard !tokens.isEmpty else {
             throw WhisperVocabularyError.malformed(path: source, reason: "no tokens")
         }
@@ -147,17 +147,17 @@ public struct WhisperTokenizer: Sendable {
     }
 
     /// Number of tokens.
-    public var count: Int { tokens.count }
+    package var count: Int { tokens.count }
 
     /// The id of a token string as stored (e.g. `"ĠHello"` for " Hello"), if present.
     /// - Complexity: O(n); meant for tests and tools, not decoding loops.
-    public func id(of token: String) -> Int? {
+    package func id(of token: String) -> Int? {
         tokens.firstIndex(of: token)
     }
 
     /// The UTF-8 bytes of the text tokens among `ids`, in order. Special ids (>= endOfText)
     /// and ids outside the vocabulary are dropped.
-    public func bytes<S: Sequence<Int>>(of ids: S) -> [UInt8] {
+    package func bytes<S: Sequence<Int>>(of ids: S) -> [UInt8] {
         var out: [UInt8] = []
         for id in ids where id >= 0 && id < special.endOfText && id < tokens.count {
             out.append(contentsOf: bytes[byteOffsets[id]..<byteOffsets[id + 1]])
@@ -167,7 +167,7 @@ public struct WhisperTokenizer: Sendable {
 
     /// The text of `ids`: text tokens joined as bytes and decoded as UTF-8, invalid sequences
     /// replaced by U+FFFD.
-    public func decode<S: Sequence<Int>>(_ ids: S) -> String {
+    package func decode<S: Sequence<Int>>(_ ids: S) -> String {
         String(decoding: bytes(of: ids), as: UTF8.self)
     }
 }

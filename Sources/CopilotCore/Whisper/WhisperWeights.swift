@@ -2,28 +2,28 @@ import Foundation
 
 /// Sizes of a Whisper model, read from its tensors (tiny.en: 80 mels, width 384, 6 heads,
 /// 4 + 4 layers, FFN 1536, vocabulary 51864, 1500 audio and 448 text positions).
-public struct WhisperDimensions: Sendable, Equatable {
+package struct WhisperDimensions: Sendable, Equatable {
     /// Mel bins per frame (80).
-    public var melCount: Int
+    package var melCount: Int
     /// Encoder output positions per 30 s window (1500, half the 3000 mel frames).
-    public var audioContext: Int
+    package var audioContext: Int
     /// Model width d.
-    public var width: Int
+    package var width: Int
     /// Attention heads (each of width d / heads).
-    public var headCount: Int
+    package var headCount: Int
     /// Encoder layers.
-    public var encoderLayerCount: Int
+    package var encoderLayerCount: Int
     /// Decoder layers.
-    public var decoderLayerCount: Int
+    package var decoderLayerCount: Int
     /// Hidden width of the feed-forward blocks.
-    public var ffnWidth: Int
+    package var ffnWidth: Int
     /// Vocabulary size (rows of the token embedding).
-    public var vocabularySize: Int
+    package var vocabularySize: Int
     /// Maximum decoder positions (448).
-    public var textContext: Int
+    package var textContext: Int
 
     /// Creates dimensions (used by tests to build small random models).
-    public init(
+    package init(
         melCount: Int, audioContext: Int, width: Int, headCount: Int, encoderLayerCount: Int,
         decoderLayerCount: Int, ffnWidth: Int, vocabularySize: Int, textContext: Int
     ) {
@@ -39,24 +39,24 @@ public struct WhisperDimensions: Sendable, Equatable {
     }
 
     /// Mel frames per window (twice the audio context: conv2 has stride 2).
-    public var melFrames: Int { 2 * audioContext }
+    package var melFrames: Int { 2 * audioContext }
     /// Width of one attention head.
-    public var headWidth: Int { width / headCount }
+    package var headWidth: Int { width / headCount }
 }
 
 /// A linear layer y = x W^T + b with W stored [outCount, inCount] row-major.
-public struct WhisperLinear: Sendable {
+package struct WhisperLinear: Sendable {
     /// Weights, `outCount * inCount` values.
-    public var weight: [Float]
+    package var weight: [Float]
     /// Bias, `outCount` values (zeros where the model has none).
-    public var bias: [Float]
+    package var bias: [Float]
     /// Output features.
-    public var outCount: Int
+    package var outCount: Int
     /// Input features.
-    public var inCount: Int
+    package var inCount: Int
 
     /// Creates a layer; `bias` nil means zeros.
-    public init(weight: [Float], bias: [Float]?, outCount: Int, inCount: Int) {
+    package init(weight: [Float], bias: [Float]?, outCount: Int, inCount: Int) {
         self.weight = weight
         self.bias = bias ?? [Float](repeating: 0, count: outCount)
         self.outCount = outCount
@@ -65,31 +65,36 @@ public struct WhisperLinear: Sendable {
 }
 
 /// Layer normalisation parameters (eps 1e-5).
-public struct WhisperLayerNorm: Sendable {
+package struct WhisperLayerNorm: Sendable {
     /// Scale.
-    public var gamma: [Float]
+    package var gamma: [Float]
     /// Shift.
-    public var beta: [Float]
+    package var beta: [Float]
 
     /// Creates the pair.
-    public init(gamma: [Float], beta: [Float]) {
+    package init(gamma: [Float], beta: [Float]) {
         self.gamma = gamma
         self.beta = beta
     }
 }
 
 /// One pre-norm encoder block: self-attention with fused q;k;v, then the feed-forward block.
-public struct WhisperEncoderLayer: Sendable {
-    public var attentionNorm: WhisperLayerNorm
+package struct WhisperEncoderLayer: Sendable {
+    /// Layer norm before the self-attention.
+    package var attentionNorm: WhisperLayerNorm
     /// Fused query, key, value projection [3d, d].
-    public var qkv: WhisperLinear
-    public var attentionOut: WhisperLinear
-    public var ffnNorm: WhisperLayerNorm
-    public var ffnIn: WhisperLinear
-    public var ffnOut: WhisperLinear
+    package var qkv: WhisperLinear
+    /// Self-attention output projection [d, d].
+    package var attentionOut: WhisperLinear
+    /// Layer norm before the feed-forward block.
+    package var ffnNorm: WhisperLayerNorm
+    /// Feed-forward input projection [4d, d].
+    package var ffnIn: WhisperLinear
+    /// Feed-forward output projection [d, 4d].
+    package var ffnOut: WhisperLinear
 
     /// Creates a block.
-    public init(
+    package init(
         attentionNorm: WhisperLayerNorm, qkv: WhisperLinear, attentionOut: WhisperLinear, ffnNorm: WhisperLayerNorm,
         ffnIn: WhisperLinear, ffnOut: WhisperLinear
     ) {
@@ -104,23 +109,30 @@ public struct WhisperEncoderLayer: Sendable {
 
 /// One pre-norm decoder block: causal self-attention, cross-attention on the encoder output,
 /// feed-forward.
-public struct WhisperDecoderLayer: Sendable {
-    public var selfNorm: WhisperLayerNorm
+package struct WhisperDecoderLayer: Sendable {
+    /// Layer norm before the self-attention.
+    package var selfNorm: WhisperLayerNorm
     /// Fused query, key, value projection [3d, d].
-    public var selfQKV: WhisperLinear
-    public var selfOut: WhisperLinear
-    public var crossNorm: WhisperLayerNorm
+    package var selfQKV: WhisperLinear
+    /// Self-attention output projection [d, d].
+    package var selfOut: WhisperLinear
+    /// Layer norm before the cross-attention.
+    package var crossNorm: WhisperLayerNorm
     /// Query projection of the cross-attention [d, d].
-    public var crossQuery: WhisperLinear
+    package var crossQuery: WhisperLinear
     /// Fused key, value projection of the encoder output [2d, d].
-    public var crossKV: WhisperLinear
-    public var crossOut: WhisperLinear
-    public var ffnNorm: WhisperLayerNorm
-    public var ffnIn: WhisperLinear
-    public var ffnOut: WhisperLinear
+    package var crossKV: WhisperLinear
+    /// Cross-attention output projection [d, d].
+    package var crossOut: WhisperLinear
+    /// Layer norm before the feed-forward block.
+    package var ffnNorm: WhisperLayerNorm
+    /// Feed-forward input projection [4d, d].
+    package var ffnIn: WhisperLinear
+    /// Feed-forward output projection [d, 4d].
+    package var ffnOut: WhisperLinear
 
     /// Creates a block.
-    public init(
+    package init(
         selfNorm: WhisperLayerNorm, selfQKV: WhisperLinear, selfOut: WhisperLinear, crossNorm: WhisperLayerNorm,
         crossQuery: WhisperLinear, crossKV: WhisperLinear, crossOut: WhisperLinear, ffnNorm: WhisperLayerNorm,
         ffnIn: WhisperLinear, ffnOut: WhisperLinear
@@ -140,27 +152,34 @@ public struct WhisperDecoderLayer: Sendable {
 
 /// Every weight of a Whisper model as float32, shared read-only by the encoder and decoder
 /// (both the optimized ones and the CopilotReference twins).
-public final class WhisperWeights: Sendable {
-    public let dimensions: WhisperDimensions
+package final class WhisperWeights: Sendable {
+    /// The model dimensions.
+    package let dimensions: WhisperDimensions
     /// conv1 [d, mels, 3] (stride 1, pad 1) and its bias.
-    public let conv1Weight: [Float]
-    public let conv1Bias: [Float]
+    package let conv1Weight: [Float]
+    /// conv1 bias [d].
+    package let conv1Bias: [Float]
     /// conv2 [d, d, 3] (stride 2, pad 1) and its bias.
-    public let conv2Weight: [Float]
-    public let conv2Bias: [Float]
+    package let conv2Weight: [Float]
+    /// conv2 bias [d].
+    package let conv2Bias: [Float]
     /// Sinusoidal encoder positions [audioContext, d].
-    public let encoderPositions: [Float]
-    public let encoderLayers: [WhisperEncoderLayer]
-    public let encoderNorm: WhisperLayerNorm
+    package let encoderPositions: [Float]
+    /// Encoder blocks in order.
+    package let encoderLayers: [WhisperEncoderLayer]
+    /// Final encoder layer norm.
+    package let encoderNorm: WhisperLayerNorm
     /// Token embeddings [vocabulary, d], also the output projection (tied).
-    public let tokenEmbedding: WhisperEmbedding
+    package let tokenEmbedding: WhisperEmbedding
     /// Learned decoder positions [textContext, d].
-    public let decoderPositions: [Float]
-    public let decoderLayers: [WhisperDecoderLayer]
-    public let decoderNorm: WhisperLayerNorm
+    package let decoderPositions: [Float]
+    /// Decoder blocks in order.
+    package let decoderLayers: [WhisperDecoderLayer]
+    /// Final decoder layer norm.
+    package let decoderNorm: WhisperLayerNorm
 
     /// Assembles weights (no checks: ``load(from:)`` validates a file; tests build random ones).
-    public init(
+    package init(
         dimensions: WhisperDimensions, conv1Weight: [Float], conv1Bias: [Float], conv2Weight: [Float],
         conv2Bias: [Float], encoderPositions: [Float], encoderLayers: [WhisperEncoderLayer],
         encoderNorm: WhisperLayerNorm, tokenEmbedding: WhisperEmbedding, decoderPositions: [Float],
@@ -188,7 +207,7 @@ public final class WhisperWeights: Sendable {
     /// the `num_heads` scalars. Throws when they are not a Whisper copilot can run: other than
     /// 80 mel bands (the features copilot computes), 1500 audio positions (30 s windows) or
     /// 448 text positions, or architectural switches other than Whisper's.
-    public static func dimensions(of file: ModelFile) throws -> WhisperDimensions {
+    package static func dimensions(of file: ModelFile) throws -> WhisperDimensions {
         let path = file.path
         guard file.specName == "WhisperSpec" else {
             throw WhisperModelError.foreignModel(path: path, spec: file.specName)
@@ -255,7 +274,7 @@ public final class WhisperWeights: Sendable {
 
     /// Reads and validates every tensor of a CTranslate2 `WhisperSpec` file: the sizes as
     /// ``dimensions(of:)`` finds them, then every tensor must have exactly the implied shape.
-    public static func load(from file: ModelFile) throws -> WhisperWeights {
+    package static func load(from file: ModelFile) throws -> WhisperWeights {
         let path = file.path
         let dims = try dimensions(of: file)
         let d = dims.width, mels = dims.melCount

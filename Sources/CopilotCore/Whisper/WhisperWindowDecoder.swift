@@ -32,40 +32,43 @@ public struct WhisperDecodingOptions: Sendable, Equatable {
 }
 
 /// The outcome of decoding one window at one temperature.
-public struct WhisperWindowResult: Sendable, Equatable {
+package struct WhisperWindowResult: Sendable, Equatable {
     /// Sampled tokens, text and timestamps, without the final `<|endoftext|>`.
-    public var tokens: [Int]
+    package var tokens: [Int]
     /// Sum of the log-probabilities of the sampled tokens including `<|endoftext|>`.
-    public var sumLogProb: Double
+    package var sumLogProb: Double
     /// `sumLogProb / (tokens.count + 1)`, as faster-whisper reports it.
-    public var avgLogProb: Double { sumLogProb / Double(tokens.count + 1) }
+    package var avgLogProb: Double { sumLogProb / Double(tokens.count + 1) }
     /// Probability of `<|nospeech|>` at the first step (before any suppression).
-    public var noSpeechProb: Double
+    package var noSpeechProb: Double
     /// Temperature used.
-    public var temperature: Double
+    package var temperature: Double
     /// Length of the UTF-8 text divided by its zlib-compressed length.
-    public var compressionRatio: Double
+    package var compressionRatio: Double
     /// The search stopped at a loop (its text began to repeat) and `tokens` keep the text
     /// up to the first repeat; the hypothesis then covers the whole window.
-    public var stoppedAtRepetition = false
+    package var stoppedAtRepetition = false
 }
 
 /// Decodes 30 s windows: greedy (or sampled) search with Whisper's suppression and timestamp
 /// rules, the no-speech probability, and the temperature fallback.
-public final class WhisperWindowDecoder {
-    public let decoder: any WhisperDecoding
-    public let specials: WhisperSpecialTokens
+package final class WhisperWindowDecoder {
+    /// The token decoder.
+    package let decoder: any WhisperDecoding
+    /// The model's special token ids.
+    package let specials: WhisperSpecialTokens
     /// Suppressed at every step (config.json `suppress_ids`).
-    public let suppressIds: [Int]
+    package let suppressIds: [Int]
     /// Suppressed at the first sampled step (config.json `suppress_ids_begin`).
-    public let suppressIdsAtBegin: [Int]
-    public let options: WhisperDecodingOptions
+    package let suppressIdsAtBegin: [Int]
+    /// Search and fallback settings.
+    package let options: WhisperDecodingOptions
     private let cache: WhisperKVCache
     private var logits: [Float] = []
     private var random: SplitMix64
 
     /// A window decoder over `decoder`.
-    public init(
+    package init(
         decoder: any WhisperDecoding, specials: WhisperSpecialTokens = .englishOnly,
         suppressIds: [Int], suppressIdsAtBegin: [Int], options: WhisperDecodingOptions
     ) {
@@ -81,7 +84,7 @@ public final class WhisperWindowDecoder {
 
     /// The prompt: `<|startofprev|>` and the last 223 previous tokens when there are any, then
     /// `<|startoftranscript|>`.
-    public func prompt(previousTokens: ArraySlice<Int>) -> [Int] {
+    package func prompt(previousTokens: ArraySlice<Int>) -> [Int] {
         var prompt: [Int] = []
         if !previousTokens.isEmpty {
             prompt.append(specials.startOfPrevious)
@@ -105,7 +108,7 @@ public final class WhisperWindowDecoder {
     /// threshold is kept when `acceptsRepetition` says its repeats were spoken: a sentence said
     /// three times in one window used to cost the whole ladder (25 more searches, 27 s instead
     /// of 4 s for an 11 s clip) and still ended with the same text.
-    public func decodeWithFallback(
+    package func decodeWithFallback(
         cross: WhisperCrossCache, prompt: [Int], fallback: Bool = true, maximumTokens: Int? = nil, bestOf: Int? = nil,
         stopsAtRepetition: Bool = false, shouldStop: () -> Bool = { false }, text: ([Int]) -> String,
         acceptsRepetition: (WhisperWindowResult) -> Bool = { _ in false }
@@ -143,7 +146,7 @@ public final class WhisperWindowDecoder {
 
     /// The gzip-style compression ratio faster-whisper computes: UTF-8 bytes of the stripped
     /// text over their zlib-compressed size.
-    public static func compressionRatio(_ text: String) throws -> Double {
+    package static func compressionRatio(_ text: String) throws -> Double {
         let bytes = Array(text.trimmingWhitespace().utf8)
         guard !bytes.isEmpty else { return 0 }
         return Double(bytes.count) / Double(try Zlib.compressedSize(of: bytes))
@@ -158,7 +161,7 @@ public final class WhisperWindowDecoder {
     /// marking the result `stoppedAtRepetition`. A short live partial loops this way ("Who?
     /// Who? Who? ...") until the token budget runs out, which made it the slowest job of the
     /// pipeline and left nothing to show (benchmarks/RESULTS.md, live section).
-    public func decode(
+    package func decode(
         cross: WhisperCrossCache, prompt: [Int], temperature: Double, maximumTokens: Int? = nil,
         stopsAtRepetition: Bool = false, shouldStop: () -> Bool = { false }
     ) -> WhisperWindowResult {

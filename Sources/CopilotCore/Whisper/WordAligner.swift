@@ -9,18 +9,18 @@ import Foundation
 /// cut into words with punctuation merged, then faster-whisper's clamps on long words at
 /// sentence ends and segment boundaries. Costs one decoder pass over the window's tokens plus
 /// one logits row per token (for the probabilities).
-public struct WordAligner {
+package struct WordAligner {
     /// The decoder run for the forced pass (the transcriber's own).
-    public let decoder: any WhisperDecoding
+    package let decoder: any WhisperDecoding
     /// The model's alignment heads (config.json `alignment_heads`).
-    public let heads: [WhisperAlignmentHead]
+    package let heads: [WhisperAlignmentHead]
     /// Special token ids.
-    public let specials: WhisperSpecialTokens
+    package let specials: WhisperSpecialTokens
     /// Token ids to text (ids >= <|endoftext|> dropped).
     let text: ([Int]) -> String
 
     /// An aligner over `decoder` with the model's `heads`; `text` decodes token ids.
-    public init(decoder: any WhisperDecoding, heads: [WhisperAlignmentHead], specials: WhisperSpecialTokens, text: @escaping ([Int]) -> String) {
+    package init(decoder: any WhisperDecoding, heads: [WhisperAlignmentHead], specials: WhisperSpecialTokens, text: @escaping ([Int]) -> String) {
         self.decoder = decoder
         self.heads = heads
         self.specials = specials
@@ -31,7 +31,7 @@ public struct WordAligner {
     /// cross-attention cache is `cross` and whose audio fills `contentFrames` mel frames, before
     /// punctuation merging and clamps (faster-whisper's `find_alignment`). Tokens beyond what
     /// the text context holds (448 with the three special ones) share the last aligned time.
-    public func align(textTokens: [Int], cross: WhisperCrossCache, contentFrames: Int) -> [WhisperWord] {
+    package func align(textTokens: [Int], cross: WhisperCrossCache, contentFrames: Int) -> [WhisperWord] {
         let split = WordAlignment.words(textTokens, text: text)
         guard !split.isEmpty else { return [] }
         let aligned = Array(textTokens.prefix(max(0, decoder.dimensions.textContext - 3)))

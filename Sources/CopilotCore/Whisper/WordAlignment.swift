@@ -29,15 +29,15 @@ public struct WhisperWord: Sendable, Equatable {
 /// CTranslate2's `align` do them: the attention matrix of the alignment heads, dynamic time
 /// warping, word splitting and punctuation merging. Plain loops: the matrix is at most 448
 /// tokens by 1500 frames, and one pass per window is small beside the decoder's.
-public enum WordAlignment {
+package enum WordAlignment {
     /// Seconds per encoder position (two 10 ms mel frames).
-    public static let secondsPerPosition = 0.02
+    package static let secondsPerPosition = 0.02
     /// Width of the median filter over frames (faster-whisper's default).
-    public static let medianFilterWidth = 7
+    package static let medianFilterWidth = 7
     /// Punctuation merged into the word after it (faster-whisper's `prepend_punctuations`).
-    public static let prependedPunctuation = "\"'“¿([{-"
+    package static let prependedPunctuation = "\"'“¿([{-"
     /// Punctuation merged into the word before it (faster-whisper's `append_punctuations`).
-    public static let appendedPunctuation = "\"'.。,，!！?？:：”)]}、"
+    package static let appendedPunctuation = "\"'.。,，!！?？:：”)]}、"
     /// Marks after which a long word is cut short (sentence ends).
     static let sentenceEndMarks = ".。!！?？"
     /// Python's `string.punctuation`: a piece made only of one of its runs starts a word.
@@ -47,7 +47,7 @@ public enum WordAlignment {
     /// one row down, one column right or both, from (0, 0) to the last cell, as (row, column)
     /// pairs in order. Ties go to the diagonal only when it is strictly cheapest, then up,
     /// else left (CTranslate2's and openai-whisper's `dtw`). O(rows x columns) time and space.
-    public static func dtwPath(cost: [Float], rows: Int, columns: Int) -> [(row: Int, column: Int)] {
+    package static func dtwPath(cost: [Float], rows: Int, columns: Int) -> [(row: Int, column: Int)] {
         precondition(cost.count == rows * columns, "cost must hold rows x columns values")
         guard rows > 0, columns > 0 else { return [] }
         let width = columns + 1
@@ -84,7 +84,7 @@ public enum WordAlignment {
     /// `values` through a median filter of odd `width`, the edges mirrored without repeating
     /// the edge value (numpy's and torch's "reflect"); returned unchanged when shorter than
     /// half the width plus one.
-    public static func medianFilter(_ values: [Float], width: Int) -> [Float] {
+    package static func medianFilter(_ values: [Float], width: Int) -> [Float] {
         let half = width / 2, n = values.count
         guard n > half, width > 1 else { return values }
         var out = values
@@ -105,7 +105,7 @@ public enum WordAlignment {
     /// alignment head (`rows x frames` each): the first `usedFrames` columns softmaxed per row,
     /// each column standardised over the rows (mean 0, population deviation 1), each row median
     /// filtered over frames, then the mean over heads.
-    public static func matrix(scores: [[Float]], rows: Int, frames: Int, usedFrames: Int, filterWidth: Int = medianFilterWidth) -> [Float] {
+    package static func matrix(scores: [[Float]], rows: Int, frames: Int, usedFrames: Int, filterWidth: Int = medianFilterWidth) -> [Float] {
         precondition(usedFrames <= frames, "cannot use more frames than the scores have")
         var sum = [Float](repeating: 0, count: rows * usedFrames)
         guard !scores.isEmpty, usedFrames > 0 else { return sum }
@@ -147,7 +147,7 @@ public enum WordAlignment {
     /// characters (`text` decodes ids, U+FFFD standing for an incomplete character), then runs
     /// joined into a word unless they start with a space or are punctuation (faster-whisper's
     /// `split_tokens_on_spaces`).
-    public static func words(_ tokens: [Int], text: ([Int]) -> String) -> [(word: String, tokens: [Int])] {
+    package static func words(_ tokens: [Int], text: ([Int]) -> String) -> [(word: String, tokens: [Int])] {
         var pieces: [(word: String, tokens: [Int])] = []
         var current: [Int] = []
         let full = Array(text(tokens).unicodeScalars)
@@ -194,7 +194,7 @@ public enum WordAlignment {
     /// that is `appended` punctuation into the word before it (unless that one ends with a
     /// space). A merged word keeps its place with empty text and no tokens; times and
     /// probabilities stay where they were.
-    public static func mergePunctuations(
+    package static func mergePunctuations(
         _ words: inout [WhisperWord], prepended: String = prependedPunctuation, appended: String = appendedPunctuation
     ) {
         guard words.count > 1 else { return }
@@ -228,7 +228,7 @@ public enum WordAlignment {
     /// The median word duration (non-zero durations only, at most 0.7 s) and twice it; words
     /// longer than that at a sentence end (the mark itself, or the word after one) are cut to
     /// it (faster-whisper's clamp: attention lingers on a sentence's last mark over a pause).
-    public static func clampAtSentenceEnds(_ words: inout [WhisperWord]) -> (median: Double, maximum: Double) {
+    package static func clampAtSentenceEnds(_ words: inout [WhisperWord]) -> (median: Double, maximum: Double) {
         let durations = words.map { $0.end - $0.start }.filter { $0 != 0 }.sorted()
         var median = 0.0
         if !durations.isEmpty {

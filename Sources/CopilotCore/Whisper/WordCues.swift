@@ -26,7 +26,7 @@ public final class WordCueCutter {
     /// Lines per cue at most; nil keeps one cue per segment.
     public let maxLineCount: Int?
     /// Seconds of silence before a word that start a new cue (when cues span segments).
-    public static let longPauseSeconds = 3.0
+    package static let longPauseSeconds = 3.0
 
     private var preservesSegments: Bool { maxLineCount == nil }
     private var pending: [WhisperWord] = []

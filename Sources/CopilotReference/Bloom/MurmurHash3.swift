@@ -2,9 +2,9 @@
 /// `mmh3.hash128(key, seed, x64arch=False)` computes it: the four 32-bit state words h1...h4
 /// form the 128-bit result h1 | h2 << 32 | h3 << 64 | h4 << 96, returned as `low` (h1, h2)
 /// and `high` (h3, h4).
-public enum MurmurHash3 {
+package enum MurmurHash3 {
     /// The 128-bit hash of `bytes` with `seed`.
-    public static func x86_128(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> (low: UInt64, high: UInt64) {
+    package static func x86_128(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> (low: UInt64, high: UInt64) {
         let c1: UInt32 = 0x239b_961b, c2: UInt32 = 0xab0e_9789, c3: UInt32 = 0x38b3_4ae5, c4: UInt32 = 0xa1e3_8b93
         var h1 = seed, h2 = seed, h3 = seed, h4 = seed
         let length = bytes.count
@@ -47,7 +47,7 @@ public enum MurmurHash3 {
     }
 
     /// The hash of a string's UTF-8 bytes (what `mmh3.hash128(str)` hashes).
-    public static func x86_128(_ string: String, seed: UInt32 = 0) -> (low: UInt64, high: UInt64) {
+    package static func x86_128(_ string: String, seed: UInt32 = 0) -> (low: UInt64, high: UInt64) {
         var string = string
         return string.withUTF8 { x86_128(UnsafeRawBufferPointer($0), seed: seed) }
     }

@@ -7,25 +7,25 @@ import Foundation
 /// The same comparison serves twice: as the quick self-check before the optimized path is
 /// trusted (a fraction of a second of input), and as `copilot bench --verify` (bench-sized
 /// input, both timings printed).
-public struct ImplementationCheck: Sendable {
+package struct ImplementationCheck: Sendable {
     /// The component, as `--stats` and `bench --verify` name it ("vad", "mel", ...).
-    public let component: String
+    package let component: String
     /// What both sides were given, e.g. "1.0 s synthetic speech".
-    public let input: String
+    package let input: String
     /// The largest difference found; what it measures is in ``measure``.
-    public let largestDifference: Double
+    package let largestDifference: Double
     /// What ``largestDifference`` measures ("difference of speech probability", "relative
     /// error of the logits").
-    public let measure: String
+    package let measure: String
     /// Above this, the two disagree.
-    public let tolerance: Double
+    package let tolerance: Double
     /// Wall time of the optimized side, in seconds.
-    public let optimizedSeconds: Double
+    package let optimizedSeconds: Double
     /// Wall time of the reference side, in seconds.
-    public let referenceSeconds: Double
+    package let referenceSeconds: Double
 
     /// A comparison's result; `largestDifference` is measured as `measure` says.
-    public init(
+    package init(
         component: String, input: String, largestDifference: Double, measure: String, tolerance: Double,
         optimizedSeconds: Double, referenceSeconds: Double
     ) {
@@ -39,15 +39,15 @@ public struct ImplementationCheck: Sendable {
     }
 
     /// Whether the two agree within ``tolerance`` (a NaN difference never agrees).
-    public var agrees: Bool { largestDifference <= tolerance }
+    package var agrees: Bool { largestDifference <= tolerance }
 }
 
 /// The comparisons, one per component with a twin.
-public enum ImplementationChecks {
+package enum ImplementationChecks {
     /// A deterministic test signal at 16 kHz: 50 ms of faint noise, then voiced "syllables"
     /// (a 140 Hz harmonic series under a 4 Hz envelope, with noise) for the rest, so a VAD
     /// sees both classes and the mel spectrum has structure in every band.
-    public static func signal(seconds: Double, seed: UInt64 = 7) -> [Float] {
+    package static func signal(seconds: Double, seed: UInt64 = 7) -> [Float] {
         let rate = 16_000
         let count = max(0, Int(seconds * Double(rate)))
         var generator = SplitMix64(seed: seed)
@@ -72,7 +72,7 @@ public enum ImplementationChecks {
 
     /// The VAD `settings` would build, against its reference twin, frame by frame on
     /// `seconds` of ``signal(seconds:seed:)``: the largest difference of speech probability.
-    public static func vad(settings: VADSettings, format: VADOutputFormat = .segments, seconds: Double) throws -> ImplementationCheck {
+    package static func vad(settings: VADSettings, format: VADOutputFormat = .segments, seconds: Double) throws -> ImplementationCheck {
         let optimized = try settings.makeDetector(for: format)
         let reference = try ImplementationSelection.referenceDetector(settings: settings, format: format)
         let samples = signal(seconds: seconds)
@@ -96,7 +96,7 @@ public enum ImplementationChecks {
 
     /// `LogMelSpectrogram` on `threads` threads against the reference's plain transform, on
     /// `seconds` of ``signal(seconds:seed:)``: the largest difference of a log-mel value.
-    public static func mel(threads: Int, seconds: Double) -> ImplementationCheck {
+    package static func mel(threads: Int, seconds: Double) -> ImplementationCheck {
         let samples = signal(seconds: seconds)
         var fast: MelSpectrogram?, slow: MelSpectrogram?
         let optimizedSeconds = timed { fast = LogMelSpectrogram(threadCount: threads).logMelSpectrogram(samples) }
@@ -111,7 +111,7 @@ public enum ImplementationChecks {
     /// The Whisper encoder of `weights` on `threads` threads against the reference's loops, on
     /// the log-mel features of `seconds` of ``signal(seconds:seed:)`` (an even frame count,
     /// encoded at its length): the relative error of the encoder output.
-    public static func whisperEncoder(weights: WhisperWeights, threads: Int, seconds: Double) -> ImplementationCheck {
+    package static func whisperEncoder(weights: WhisperWeights, threads: Int, seconds: Double) -> ImplementationCheck {
         let (mel, frames) = encoderInput(weights: weights, seconds: seconds)
         var fast: [Float] = [], slow: [Float] = []
         let optimizedSeconds = timed { fast = WhisperEncoder(weights: weights, threads: threads).encode(mel: mel, frameCount: frames) }
@@ -126,7 +126,7 @@ public enum ImplementationChecks {
     /// the logits after a prompt of `promptTokens` tokens over the reference encoder's output
     /// for `seconds` of the test signal, then one more step; the larger relative error of the
     /// two.
-    public static func whisperDecoder(weights: WhisperWeights, threads: Int, seconds: Double, promptTokens: Int = 4) -> ImplementationCheck {
+    package static func whisperDecoder(weights: WhisperWeights, threads: Int, seconds: Double, promptTokens: Int = 4) -> ImplementationCheck {
         let (mel, frames) = encoderInput(weights: weights, seconds: seconds)
         let encoded = ReferenceWhisperEncoder(weights: weights).encode(mel: mel, frameCount: frames)
         let dims = weights.dimensions
@@ -154,7 +154,7 @@ public enum ImplementationChecks {
 
     /// The optimized consensus aggregator against the reference on `answers`: 0 when the two
     /// reports are equal, 1 when they differ (a report is exact; there is no rounding to allow).
-    public static func consensus(_ answers: [ExpertAnswer], options: ConsensusOptions = .defaults) throws -> ImplementationCheck {
+    package static func consensus(_ answers: [ExpertAnswer], options: ConsensusOptions = .defaults) throws -> ImplementationCheck {
         var fast: ConsensusReport?, slow: ConsensusReport?
         var failure: Error?
         let optimizedSeconds = timed {
@@ -173,7 +173,7 @@ public enum ImplementationChecks {
     /// The split-block filter against the reference's classic filter, both sized for `keys`
     /// keys at 1%: each adds "item-0" ... and looks every key up again. A Bloom filter never
     /// loses a key, so the measure is the added keys either filter did not find.
-    public static func bloom(keys: Int) throws -> ImplementationCheck {
+    package static func bloom(keys: Int) throws -> ImplementationCheck {
         let items = (0..<keys).map { "item-\($0)" }
         let fast = try SplitBlockBloomFilter(capacity: keys, falsePositiveRate: 0.01)
         let slow = try ClassicBloomFilter(capacity: keys, falsePositiveRate: 0.01)
@@ -195,7 +195,7 @@ public enum ImplementationChecks {
     /// `bytes` of a pattern written and read in uneven chunks on one thread, then drained.
     /// The measure counts the bytes delivered differently, plus any difference in the number
     /// delivered, overruns or underruns.
-    public static func buffer(bytes: Int) throws -> ImplementationCheck {
+    package static func buffer(bytes: Int) throws -> ImplementationCheck {
         let input = (0..<bytes).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
         func run(_ queue: some SampleQueue<UInt8>) -> (delivered: [UInt8], statistics: RingStatistics) {
             var delivered: [UInt8] = []

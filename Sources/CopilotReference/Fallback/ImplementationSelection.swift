@@ -3,27 +3,27 @@ import Foundation
 
 /// Which implementation of one component ran, and why: what `--stats` prints and where the
 /// fallback notice comes from.
-public struct ImplementationReport: Sendable {
+package struct ImplementationReport: Sendable {
     /// The component ("vad", "mel", "transcribe").
-    public let component: String
+    package let component: String
     /// What `--impl` or `[general] impl` asked for.
-    public let requested: Implementation
+    package let requested: Implementation
     /// What runs.
-    public let ran: Implementation
+    package let ran: Implementation
     /// The self-check that decided, when the optimized path was asked for.
-    public let checks: [ImplementationCheck]
+    package let checks: [ImplementationCheck]
     /// Why the optimized path was not trusted (a check that disagreed or failed), if so.
-    public let fallbackReason: String?
+    package let fallbackReason: String?
     /// What the optimized code runs on this CPU, where that varies.
-    public var kernels: String?
+    package var kernels: String?
 
     /// One line for stderr when the optimized path fell back, `nil` otherwise.
-    public var notice: String? {
+    package var notice: String? {
         fallbackReason.map { "copilot: \(component): \($0); running the reference implementation instead (slower; pass --impl reference to skip the check)" }
     }
 
     /// The `--stats` lines: what ran, and each self-check's difference and time.
-    public var statistics: String {
+    package var statistics: String {
         var lines = ["implementation: \(component) \(ran.rawValue)" + (requested != ran ? " (asked for \(requested.rawValue))" : "")]
         if let kernels { lines.append("optimized kernels: \(kernels)") }
         for check in checks {
@@ -39,11 +39,11 @@ public struct ImplementationReport: Sendable {
 /// Builds a component from its optimized code or from CopilotReference: `reference` when
 /// asked; `optimized` only after its self-check (both sides on a fraction of a second of
 /// synthetic input) agrees, otherwise the reference with a notice.
-public enum ImplementationSelection {
+package enum ImplementationSelection {
     /// Decides between the two: the reference when asked for; otherwise runs `checks` and
     /// keeps the optimized path only if every one agrees (a check that throws counts as
     /// disagreeing).
-    public static func choose(
+    package static func choose(
         component: String, requested: Implementation, checks: () throws -> [ImplementationCheck]
     ) -> ImplementationReport {
         guard requested == .optimized else {
@@ -71,7 +71,7 @@ public enum ImplementationSelection {
     static let selfCheckSeconds = 0.15
 
     /// The detector `settings` describe, as CopilotReference writes it.
-    public static func referenceDetector(settings: VADSettings, format: VADOutputFormat) throws -> any VoiceActivityDetecting {
+    package static func referenceDetector(settings: VADSettings, format: VADOutputFormat) throws -> any VoiceActivityDetecting {
         try settings.validate()
         let frameSamples = settings.frameSamples(for: format)
         switch settings.detector {
@@ -84,7 +84,7 @@ public enum ImplementationSelection {
     }
 
     /// The voice detector for `copilot vad`, `transcribe --vad` and `--live`.
-    public static func voiceDetector(
+    package static func voiceDetector(
         settings: VADSettings, format: VADOutputFormat, requested: Implementation
     ) throws -> (detector: any VoiceActivityDetecting, report: ImplementationReport) {
         let report = choose(component: "vad", requested: requested) {
@@ -97,7 +97,7 @@ public enum ImplementationSelection {
     }
 
     /// The log-mel extractor for `copilot mel`.
-    public static func melExtractor(threads: Int, requested: Implementation) -> (extractor: any MelExtracting, report: ImplementationReport) {
+    package static func melExtractor(threads: Int, requested: Implementation) -> (extractor: any MelExtracting, report: ImplementationReport) {
         let report = choose(component: "mel", requested: requested) {
             [ImplementationChecks.mel(threads: threads, seconds: selfCheckSeconds)]
         }
@@ -109,7 +109,7 @@ public enum ImplementationSelection {
     /// The aggregator for `copilot consensus`: the optimized one after it gives the same
     /// report as the reference on a small generated set (5 answers of 60 words), or the
     /// reference (the prototype's word overlap and factual vote: no claim check, no question).
-    public static func consensusAggregator(
+    package static func consensusAggregator(
         options: ConsensusOptions, requested: Implementation
     ) -> (aggregator: any ConsensusAggregating, report: ImplementationReport) {
         let report = choose(component: "consensus", requested: requested) {
@@ -126,7 +126,7 @@ public enum ImplementationSelection {
 
     /// The in-memory filter of `copilot bloom dedup`: the split-block filter after its
     /// self-check (1000 keys found again), or the reference's classic filter.
-    public static func membershipFilter(
+    package static func membershipFilter(
         capacity: Int, falsePositiveRate: Double, requested: Implementation
     ) throws -> (filter: any MembershipFiltering, report: ImplementationReport) {
         let report = choose(component: "bloom", requested: requested) { [try ImplementationChecks.bloom(keys: 1000)] }
@@ -139,7 +139,7 @@ public enum ImplementationSelection {
     /// A `copilot bloom` command on the filter file `path`: files hold the split-block filter,
     /// so the reference is refused (``BloomError/referenceHasNoFile(path:command:)``) and the
     /// optimized filter runs without a self-check (there is nothing to fall back to).
-    public static func bloomFile(path: String, command: String, requested: Implementation) throws -> ImplementationReport {
+    package static func bloomFile(path: String, command: String, requested: Implementation) throws -> ImplementationReport {
         guard requested == .optimized else { throw BloomError.referenceHasNoFile(path: path, command: command) }
         return ImplementationReport(component: "bloom", requested: requested, ran: .optimized, checks: [], fallbackReason: nil)
     }
@@ -147,7 +147,7 @@ public enum ImplementationSelection {
     /// The stage of `copilot buffer`: the lock-free ring (``BufferStage``) after its
     /// self-check against `LockedQueue`, or ``ReferenceBufferStage`` (the prototype's lock and
     /// byte array, a deque of blocks for `--tail`).
-    public static func bufferStage(
+    package static func bufferStage(
         settings: BufferSettings, input: any ByteSource, output: Int32, requested: Implementation
     ) throws -> (stage: any StreamBuffering, report: ImplementationReport) {
         let report = choose(component: "buffer", requested: requested) { [try ImplementationChecks.buffer(bytes: 65_536)] }
@@ -161,7 +161,7 @@ public enum ImplementationSelection {
     /// encoder and decoder agree with the reference on a short input (a ``SelfCheckModel``
     /// shaped like `model`), or the reference's mel, encoder and decoder (plain loops, one
     /// thread) behind the same window decoder.
-    public static func transcriber(
+    package static func transcriber(
         model: WhisperModel, options: TranscriptionOptions, threads: Int, requested: Implementation
     ) -> (transcriber: Transcriber, report: ImplementationReport) {
         let report = choose(component: "transcribe", requested: requested) {

@@ -3,11 +3,11 @@ import Foundation
 
 /// `copilot bench --verify`: every component's optimized code and its reference on the same
 /// bench-sized input, the largest difference of each, as a table.
-public enum ImplementationVerification {
+package enum ImplementationVerification {
     /// Runs the comparisons. `model` (the real Whisper weights, when installed) is compared on
     /// `whisperSeconds` of encoder input; without it, a ``SelfCheckModel`` shaped like tiny.en
     /// stands in. `progress` is told each component before it runs.
-    public static func run(
+    package static func run(
         quick: Bool, threads: Int, model: WhisperWeights?, seed: UInt64, progress: (String) -> Void = { _ in }
     ) throws -> [ImplementationCheck] {
         let audioSeconds = quick ? 5.0 : 60.0
@@ -38,7 +38,7 @@ public enum ImplementationVerification {
         ffnWidth: 1536, vocabularySize: 51864, textContext: 448)
 
     /// The Markdown table: one row per comparison, threads on both sides.
-    public static func markdown(_ checks: [ImplementationCheck], threads: Int) -> String {
+    package static func markdown(_ checks: [ImplementationCheck], threads: Int) -> String {
         var text = "| component | input | largest difference | tolerance | agrees | optimized (\(threads) threads) | reference (1 thread) |\n"
         text += "|---|---|---:|---:|---|---:|---:|\n"
         for check in checks {
@@ -51,7 +51,7 @@ public enum ImplementationVerification {
     }
 
     /// The same as a JSON array of objects.
-    public static func json(_ checks: [ImplementationCheck], threads: Int) -> String {
+    package static func json(_ checks: [ImplementationCheck], threads: Int) -> String {
         let rows = checks.map { check -> [String: Any] in
             [
                 "component": check.component, "input": check.input, "measure": check.measure,

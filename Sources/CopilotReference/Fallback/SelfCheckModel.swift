@@ -4,9 +4,9 @@ import CopilotCore
 /// bands and embedding precision (so the optimized side runs the same kernels at the same
 /// row widths), but one encoder and one decoder layer, 4 audio positions and 256 tokens, so
 /// the reference's plain loops check it in milliseconds instead of seconds.
-public enum SelfCheckModel {
+package enum SelfCheckModel {
     /// Weights shaped like `model`'s, filled from a fixed seed.
-    public static func weights(like model: WhisperDimensions, halfPrecisionEmbedding: Bool, seed: UInt64 = 7) -> WhisperWeights {
+    package static func weights(like model: WhisperDimensions, halfPrecisionEmbedding: Bool, seed: UInt64 = 7) -> WhisperWeights {
         var generator = SplitMix64(seed: seed)
         func random(_ n: Int, scale: Float) -> [Float] {
             (0..<n).map { _ in Float(generator.nextUnit() * 2 - 1) * scale }

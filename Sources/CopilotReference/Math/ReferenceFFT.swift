@@ -8,17 +8,17 @@ import Foundation
 ///
 /// - Complexity: O(n · (sum of n's prime factors)): 400 points (2⁴·5²) cost 400 · 18 complex
 ///   multiply-adds instead of the 400 · 400 of the direct sum.
-public struct ReferenceFFT: Sendable {
+package struct ReferenceFFT: Sendable {
     /// A complex number as a pair.
-    public typealias Complex = (re: Double, im: Double)
+    package typealias Complex = (re: Double, im: Double)
 
     /// The transform length.
-    public let size: Int
+    package let size: Int
     private let cosTable: [Double]
     private let sinTable: [Double]
 
     /// A transform of `size` points (at least 1).
-    public init(size: Int) {
+    package init(size: Int) {
         precondition(size >= 1, "an FFT needs at least one point")
         self.size = size
         cosTable = (0..<size).map { cos(2 * Double.pi * Double($0) / Double(size)) }
@@ -26,13 +26,13 @@ public struct ReferenceFFT: Sendable {
     }
 
     /// X[k] = Σ x[t] e^(-2πi kt/n) for k in 0..<n, n = ``size`` = `x.count`.
-    public func transform(_ x: [Complex]) -> [Complex] {
+    package func transform(_ x: [Complex]) -> [Complex] {
         precondition(x.count == size, "input of \(x.count) points for an FFT of \(size)")
         return transform(x, step: 1)
     }
 
     /// |X[k]|² for k in 0...n/2 of the real signal `x` (`numpy.abs(numpy.fft.rfft(x)) ** 2`).
-    public func powerSpectrum(_ x: [Double]) -> [Double] {
+    package func powerSpectrum(_ x: [Double]) -> [Double] {
         let spectrum = transform(x.map { ($0, 0) })
         return (0...(size / 2)).map { spectrum[$0].re * spectrum[$0].re + spectrum[$0].im * spectrum[$0].im }
     }

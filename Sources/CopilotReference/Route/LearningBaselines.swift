@@ -3,12 +3,12 @@ import CopilotCore
 /// The prototype's policy as a selector: the first choice drawn in proportion to each
 /// candidate's configured weight, the rest in file order; it learns nothing. The "static
 /// weights" column of the route-learning simulation.
-public struct StaticWeightSelector: ModelSelecting {
+package struct StaticWeightSelector: ModelSelecting {
     /// Creates the policy.
-    public init() {}
+    package init() {}
 
     /// Scores are the weights; one weighted draw picks the first.
-    public mutating func rank(
+    package mutating func rank(
         _ candidates: inout [RouteCandidate], for request: RouteRequest, view: RouteView, using generator: inout SplitMix64
     ) {
         var total = 0.0
@@ -32,9 +32,9 @@ public struct StaticWeightSelector: ModelSelecting {
 /// a uniformly random candidate goes first, otherwise the one with the best mean quality
 /// less the same latency and cost penalties as ``ThompsonSelector``; untried providers count
 /// as perfect, so each is tried once. The textbook bandit the simulation compares with.
-public struct EpsilonGreedySelector: ModelSelecting {
+package struct EpsilonGreedySelector: ModelSelecting {
     /// Exploration probability.
-    public let epsilon: Double
+    package let epsilon: Double
     private let learning: LearningSettings
     private let slots: [String: Int]
     private let budgetsMs: [Double]
@@ -43,7 +43,7 @@ public struct EpsilonGreedySelector: ModelSelecting {
     private var counts: [[Double]]
 
     /// A selector for `settings`' providers and tasks with no evidence.
-    public init(settings: RouteSettings, epsilon: Double = 0.1) {
+    package init(settings: RouteSettings, epsilon: Double = 0.1) {
         self.epsilon = epsilon
         learning = settings.learning
         let names = settings.tasks.map(\.name) + [""]
@@ -57,7 +57,7 @@ public struct EpsilonGreedySelector: ModelSelecting {
     private func slot(_ task: String?) -> Int { task.flatMap { slots[$0] } ?? budgetsMs.count - 1 }
 
     /// Greedy by mean less penalties, or a random first with probability `epsilon`.
-    public mutating func rank(
+    package mutating func rank(
         _ candidates: inout [RouteCandidate], for request: RouteRequest, view: RouteView, using generator: inout SplitMix64
     ) {
         let s = slot(request.task?.name)
@@ -76,13 +76,13 @@ public struct EpsilonGreedySelector: ModelSelecting {
     }
 
     /// Success 1, failure 0, weighted by `outcome_weight`.
-    public mutating func observe(_ outcome: RouteOutcome) {
+    package mutating func observe(_ outcome: RouteOutcome) {
         guard learning.outcomeWeight > 0 else { return }
         add(slot(outcome.task), outcome.provider, outcome.success ? 1 : 0, weight: learning.outcomeWeight)
     }
 
     /// A feedback score with weight 1.
-    public mutating func learn(_ feedback: RouteFeedback) {
+    package mutating func learn(_ feedback: RouteFeedback) {
         add(slot(feedback.task), feedback.provider, min(max(feedback.score, 0), 1), weight: 1)
     }
 

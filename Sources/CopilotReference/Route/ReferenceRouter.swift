@@ -5,19 +5,19 @@ import CopilotCore
 /// serve the model, and draws one in proportion to its configured weight. The baseline of
 /// the `route/` bench cases and what ``ProviderRouter`` with ``HealthWeightedSelector`` reduces to
 /// when every provider is healthy and has no history.
-public struct ReferenceRouter: Sendable {
+package struct ReferenceRouter: Sendable {
     /// Providers in file order.
-    public let providers: [ProviderSettings]
+    package let providers: [ProviderSettings]
     private var generator: SplitMix64
 
     /// A router over `providers` drawing from `seed`.
-    public init(providers: [ProviderSettings], seed: UInt64) {
+    package init(providers: [ProviderSettings], seed: UInt64) {
         self.providers = providers
         generator = SplitMix64(seed: seed)
     }
 
     /// The provider index to call for `model`, or `nil` when none serves it.
-    public mutating func pick(model: String) -> Int? {
+    package mutating func pick(model: String) -> Int? {
         var matching: [Int] = []
         var total = 0.0
         for (i, provider) in providers.enumerated() {

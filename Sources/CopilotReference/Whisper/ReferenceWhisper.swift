@@ -4,16 +4,19 @@ import Foundation
 /// The plain float32 Whisper encoder: direct convolutions and attention written as loops over
 /// the formulas, no BLAS, no threads. The oracle the optimized ``WhisperEncoder`` is checked
 /// against, and the baseline of its benchmark.
-public final class ReferenceWhisperEncoder: WhisperEncoding {
-    public let weights: WhisperWeights
-    public var dimensions: WhisperDimensions { weights.dimensions }
+package final class ReferenceWhisperEncoder: WhisperEncoding {
+    /// The model weights.
+    package let weights: WhisperWeights
+    /// The model dimensions.
+    package var dimensions: WhisperDimensions { weights.dimensions }
 
     /// An encoder over `weights`.
-    public init(weights: WhisperWeights) {
+    package init(weights: WhisperWeights) {
         self.weights = weights
     }
 
-    public func encode(mel: [Float], frameCount frames: Int) -> [Float] {
+    /// Encodes `mel` (`melCount x frames`) into the encoder output.
+    package func encode(mel: [Float], frameCount frames: Int) -> [Float] {
         let dm = dimensions
         let d = dm.width, mels = dm.melCount, t = frames / 2
         // conv1: out[f][c] = b[c] + sum_{i,k} W[c][i][k] * mel[i][f + k - 1]
@@ -65,16 +68,19 @@ public final class ReferenceWhisperEncoder: WhisperEncoding {
 }
 
 /// The plain float32 decoder: the same step as ``WhisperDecoder`` written as loops.
-public final class ReferenceWhisperDecoder: WhisperDecoding {
-    public let weights: WhisperWeights
-    public var dimensions: WhisperDimensions { weights.dimensions }
+package final class ReferenceWhisperDecoder: WhisperDecoding {
+    /// The model weights.
+    package let weights: WhisperWeights
+    /// The model dimensions.
+    package var dimensions: WhisperDimensions { weights.dimensions }
 
     /// A decoder over `weights`.
-    public init(weights: WhisperWeights) {
+    package init(weights: WhisperWeights) {
         self.weights = weights
     }
 
-    public func crossCache(encoderOutput: [Float]) -> WhisperCrossCache {
+    /// The cross-attention keys and values of one window's encoder output.
+    package func crossCache(encoderOutput: [Float]) -> WhisperCrossCache {
         let dm = dimensions
         let d = dm.width, t = encoderOutput.count / d
         var keys: [[Float]] = [], values: [[Float]] = []
@@ -93,7 +99,8 @@ public final class ReferenceWhisperDecoder: WhisperDecoding {
         return WhisperCrossCache(keys: keys, values: values)
     }
 
-    public func decode(tokens: ArraySlice<Int>, cache: WhisperKVCache, cross: WhisperCrossCache, logits: inout [Float]) {
+    /// Runs `tokens` through the decoder, appending to `cache`; writes the next-token logits.
+    package func decode(tokens: ArraySlice<Int>, cache: WhisperKVCache, cross: WhisperCrossCache, logits: inout [Float]) {
         let d = dimensions.width, n = tokens.count
         let x = forward(tokens: tokens, cache: cache, cross: cross, onScores: nil)
         let last = referenceLayerNorm(Array(x[((n - 1) * d)...]), rows: 1, weights.decoderNorm)
@@ -101,7 +108,7 @@ public final class ReferenceWhisperDecoder: WhisperDecoding {
     }
 
     /// The forced pass in plain loops: every position's logits, softmax over the text ids.
-    public func forcedPass(tokens: [Int], cross: WhisperCrossCache, heads: [WhisperAlignmentHead], textVocabularyEnd: Int) -> WhisperForcedPass {
+    package func forcedPass(tokens: [Int], cross: WhisperCrossCache, heads: [WhisperAlignmentHead], textVocabularyEnd: Int) -> WhisperForcedPass {
         let d = dimensions.width, n = tokens.count, frames = (cross.keys.first?.count ?? 0) / d
         var scores = [[Float]](repeating: [Float](repeating: 0, count: n * frames), count: heads.count)
         let x = forward(tokens: tokens[...], cache: WhisperKVCache(dimensions: dimensions), cross: cross) { layer, row, head, values in
