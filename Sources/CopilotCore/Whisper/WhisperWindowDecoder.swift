@@ -285,8 +285,12 @@ package final class WhisperWindowDecoder {
     /// Beam search at temperature 0 from the prompt already in `cache` / `logits`: each step
     /// extends every beam by its best `beamSize + 1` tokens under the same rules as greedy
     /// search, keeps the `beamSize` best unfinished continuations by total log-probability and
-    /// collects those ending in `<|endoftext|>` until `beamSize` are finished; the result is
-    /// the finished one with the best average log-probability. Returns (tokens, sum).
+    /// collects those ending in `<|endoftext|>` until `beamSize` are finished, as CTranslate2
+    /// (faster-whisper) does: an end of text finishes a hypothesis only when it ranks among the
+    /// step's best `beamSize` candidates, and the result is the finished one with the best
+    /// log-probability per token, the end of text not counted (an end of text ranked lower let
+    /// two short hypotheses fill the set, and a window of two sentences kept only the second).
+    /// Returns (tokens, sum).
     private func beamSearch(cross: WhisperCrossCache, maxNewTokens: Int) -> ([Int], Double) {
         let beamSize = options.beamSize, eot = specials.endOfText
         // Caches of beams no longer alive, reused: a new beam copies its parent's rows into one.
@@ -313,10 +317,10 @@ package final class WhisperWindowDecoder {
             }
             candidates.sort { $0.score > $1.score || ($0.score == $1.score && $0.token < $1.token) }
             var next: [Beam] = []
-            for candidate in candidates {
+            for (rank, candidate) in candidates.enumerated() {
                 let parent = beams[candidate.beam]
                 if candidate.token == eot {
-                    if finished.count < beamSize { finished.append((parent.tokens, candidate.score)) }
+                    if rank < beamSize && finished.count < beamSize { finished.append((parent.tokens, candidate.score)) }
                 } else {
                     next.append(Beam(
                         tokens: parent.tokens + [candidate.token], sumLogProb: candidate.score,
@@ -340,7 +344,7 @@ package final class WhisperWindowDecoder {
             spare += beams.map(\.cache)
             beams = next
         }
-        guard let best = finished.max(by: { $0.sum / Double($0.tokens.count + 1) < $1.sum / Double($1.tokens.count + 1) })
+        guard let best = finished.max(by: { $0.sum / Double(max($0.tokens.count, 1)) < $1.sum / Double(max($1.tokens.count, 1)) })
         else { return ([], 0) }
         return best
     }

@@ -261,3 +261,33 @@ extension WindowDecoderTests {
         #expect(scripted.fed.count < 10, "decoder steps run: \(scripted.fed.count)")
     }
 }
+
+extension WindowDecoderTests {
+    /// Beam search ends hypotheses as CTranslate2 (faster-whisper) does: an end of text counts
+    /// only when it ranks among the step's best `beamSize` candidates, and hypotheses are
+    /// ranked by log-probability over their tokens (the end of text not counted). Before, an
+    /// end of text ranked third filled the finished set with two short hypotheses, and
+    /// `--no-vad --beam-size 5` printed "Thank you all for coming." for two sentences where
+    /// faster-whisper printed both.
+    @Test func aLowRankedEndOfTextDoesNotFinishTheSearch() {
+        let a = 1000, b = 2000, a2 = 3000, b2 = 4000, c = 5000, d = 6000, end = t0 + 50
+        // Step 2 ranks: [t0 a]+EOT, [t0 a a2], [t0 b]+EOT (third: ignored), [t0 b b2].
+        let table: ([Int]) -> [(Int, Float)] = { sampled in
+            switch sampled.last {
+            case nil: return [(t0, 30)]
+            case t0: return [(a, 20), (b, 19)]
+            case a: return [(eot, 20), (a2, 19.5)]
+            case b: return [(eot, 20), (b2, 19.5)]
+            case a2: return [(c, 30)]
+            case b2: return [(d, 30)]
+            case c, d: return [(end, 30)]
+            default: return [(eot, 30)]
+            }
+        }
+        var options = WhisperDecodingOptions()
+        options.beamSize = 2
+        let beam = WhisperWindowDecoder(decoder: TableDecoder(table: table), suppressIds: [], suppressIdsAtBegin: [220, 50256], options: options)
+        let result = beam.decode(cross: WhisperCrossCache(keys: [], values: []), prompt: [sot], temperature: 0)
+        #expect(result.tokens == [t0, a, a2, c, end], "\(result.tokens)")
+    }
+}
