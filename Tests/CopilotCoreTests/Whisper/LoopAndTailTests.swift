@@ -2,11 +2,14 @@ import CopilotCore
 import Foundation
 import Testing
 
-/// An encoder of Whisper's 30 s window whose output the scripted decoder ignores.
+/// An encoder of Whisper's 30 s window whose output the scripted decoder ignores: the
+/// scripted decoder's dimensions with the model's 1500 audio positions.
 final class SilentEncoder: WhisperEncoding {
-    let dimensions = WhisperDimensions(
-        melCount: 80, audioContext: 1500, width: 8, headCount: 1, encoderLayerCount: 1, decoderLayerCount: 1,
-        ffnWidth: 8, vocabularySize: 51864, textContext: 448)
+    let dimensions = {
+        var dimensions = ScriptedDecoder(script: { _ in (0, nil) }).dimensions
+        dimensions.audioContext = 1500
+        return dimensions
+    }()
 
     func encode(mel: [Float], frameCount: Int) -> [Float] { [Float](repeating: 0, count: frameCount / 2 * dimensions.width) }
 }
