@@ -5,7 +5,8 @@ import Foundation
 /// `whisper/...` cases: the encoder and decoder against CopilotReference on a small random model
 /// of Whisper's architecture, and outside `--quick` the real tiny.en: a 30 s encoder window (2
 /// threads against 1), decoder tokens per second (against CopilotReference) and a whole
-/// transcription of 11 s of speech (real-time factor). Cases that need the model are left out
+/// transcription of 11 s of speech (real-time factor), and the default against `--no-vad` on
+/// the clips that lost or invented speech (``clipCases(_:)``). Cases that need the model are left out
 /// when it is not installed (`make model`).
 enum WhisperBench {
     static let suite = BenchSuite(name: "whisper") { ctx in
@@ -14,7 +15,7 @@ enum WhisperBench {
         if ctx.quick {
             cases.append(smallDecoder(ctx))
         } else if let directory = try? WhisperModel.locate(explicit: nil, configured: nil) {
-            cases += [realEncoder(directory), decoderSteps(directory, tokens: 24), endToEnd(directory)]
+            cases += [realEncoder(directory), decoderSteps(directory, tokens: 24), endToEnd(directory)] + clipCases(directory)
         }
         return cases
     }

@@ -5,11 +5,37 @@ package struct BenchOperations: Sendable {
     package var reference: @Sendable () -> Void
     /// One run of the optimized implementation.
     package var optimized: @Sendable () -> Void
+    /// Seconds of audio one operation processes, when only the prepared input knows it
+    /// (synthesised speech); overrides the case's ``BenchCase/audioSecondsPerOp``.
+    package var audioSeconds: Double?
+    /// What each side's last run produced, asked once after the timed runs (transcription
+    /// cases: word error rate and audio held); an error fails the case.
+    package var outcome: (@Sendable () throws -> (reference: BenchOutcome, optimized: BenchOutcome))?
 
     /// Creates the pair.
-    package init(reference: @escaping @Sendable () -> Void, optimized: @escaping @Sendable () -> Void) {
+    package init(
+        reference: @escaping @Sendable () -> Void, optimized: @escaping @Sendable () -> Void, audioSeconds: Double? = nil,
+        outcome: (@Sendable () throws -> (reference: BenchOutcome, optimized: BenchOutcome))? = nil
+    ) {
         self.reference = reference
         self.optimized = optimized
+        self.audioSeconds = audioSeconds
+        self.outcome = outcome
+    }
+}
+
+/// What one side of a case produced besides its time: a transcript's word error rate against
+/// the known text, and the most input it held at once.
+package struct BenchOutcome: Sendable, Equatable {
+    /// Word error rate of the output against the known text.
+    package var wordErrorRate: Double?
+    /// The most seconds of input audio held in memory at once.
+    package var heldSeconds: Double?
+
+    /// Creates an outcome.
+    package init(wordErrorRate: Double? = nil, heldSeconds: Double? = nil) {
+        self.wordErrorRate = wordErrorRate
+        self.heldSeconds = heldSeconds
     }
 }
 
@@ -34,13 +60,16 @@ package struct BenchCase: Sendable {
     package var baselineThreads: Int
     /// Threads the optimized side runs on.
     package var optimizedThreads: Int
+    /// Timed runs per side when fewer than the runner's (a case of minutes per run), with no
+    /// warm-up run; `nil` for the runner's counts and a warm-up.
+    package var runs: Int?
     /// Builds the input and returns the timed operations.
     package var prepare: @Sendable () throws -> BenchOperations
 
     /// Creates a case.
     package init(
         name: String, unit: String, unitsPerOp: Double, audioSecondsPerOp: Double? = nil,
-        baselineLabel: String = "reference", baselineThreads: Int = 1, optimizedThreads: Int = 1,
+        baselineLabel: String = "reference", baselineThreads: Int = 1, optimizedThreads: Int = 1, runs: Int? = nil,
         prepare: @escaping @Sendable () throws -> BenchOperations
     ) {
         self.name = name
@@ -50,6 +79,7 @@ package struct BenchCase: Sendable {
         self.baselineLabel = baselineLabel
         self.baselineThreads = baselineThreads
         self.optimizedThreads = optimizedThreads
+        self.runs = runs
         self.prepare = prepare
     }
 }

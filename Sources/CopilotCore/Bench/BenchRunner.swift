@@ -31,6 +31,14 @@ package struct BenchResult: Sendable, Codable, Equatable {
     package var referenceTimesRealtime: Double?
     /// Timed runs of each implementation behind the medians.
     package var runs: Int
+    /// Word error rate of the reference side's output, for transcription cases.
+    package var referenceWordErrorRate: Double?
+    /// Word error rate of the optimized side's output.
+    package var optimizedWordErrorRate: Double?
+    /// The most seconds of input the reference side held at once.
+    package var referenceHeldSeconds: Double?
+    /// The most seconds of input the optimized side held at once.
+    package var optimizedHeldSeconds: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, unit, baseline, speedup, runs
@@ -42,6 +50,10 @@ package struct BenchResult: Sendable, Codable, Equatable {
         case optimizedThroughput = "optimized_per_second"
         case optimizedTimesRealtime = "optimized_times_realtime"
         case referenceTimesRealtime = "reference_times_realtime"
+        case referenceWordErrorRate = "reference_wer"
+        case optimizedWordErrorRate = "optimized_wer"
+        case referenceHeldSeconds = "reference_held_seconds"
+        case optimizedHeldSeconds = "optimized_held_seconds"
     }
 }
 
@@ -69,11 +81,15 @@ package struct BenchRunner: Sendable {
         self.budgetSeconds = budgetSeconds
     }
 
-    /// Prepares and measures one case.
+    /// Prepares and measures one case (with its own run count, if it has one: no warm-up).
     package func run(_ benchCase: BenchCase) throws -> BenchResult {
         let ops = try benchCase.prepare()
-        ops.reference()
-        ops.optimized()
+        if benchCase.runs == nil {
+            ops.reference()
+            ops.optimized()
+        }
+        let minRuns = benchCase.runs.map { min($0, self.minRuns) } ?? self.minRuns
+        let maxRuns = benchCase.runs.map { min($0, self.maxRuns) } ?? self.maxRuns
         var referenceNs: [Double] = []
         var optimizedNs: [Double] = []
         let start = monotonicNanoseconds()
@@ -83,6 +99,8 @@ package struct BenchRunner: Sendable {
             let spentSeconds = Double(monotonicNanoseconds() - start) / 1e9
             if referenceNs.count >= minRuns && spentSeconds >= budgetSeconds { break }
         }
+        let outcome = try ops.outcome?()
+        let audioSeconds = ops.audioSeconds ?? benchCase.audioSecondsPerOp
         let ref = Self.median(referenceNs)
         let opt = Self.median(optimizedNs)
         let refTput = benchCase.unitsPerOp / (ref / 1e9)
@@ -92,9 +110,11 @@ package struct BenchRunner: Sendable {
             baselineThreads: benchCase.baselineThreads, optimizedThreads: benchCase.optimizedThreads,
             referenceNsPerOp: ref, optimizedNsPerOp: opt, speedup: ref / opt,
             referenceThroughput: refTput, optimizedThroughput: optTput,
-            optimizedTimesRealtime: benchCase.audioSecondsPerOp.map { $0 / (opt / 1e9) },
-            referenceTimesRealtime: benchCase.audioSecondsPerOp.map { $0 / (ref / 1e9) },
-            runs: referenceNs.count)
+            optimizedTimesRealtime: audioSeconds.map { $0 / (opt / 1e9) },
+            referenceTimesRealtime: audioSeconds.map { $0 / (ref / 1e9) },
+            runs: referenceNs.count,
+            referenceWordErrorRate: outcome?.reference.wordErrorRate, optimizedWordErrorRate: outcome?.optimized.wordErrorRate,
+            referenceHeldSeconds: outcome?.reference.heldSeconds, optimizedHeldSeconds: outcome?.optimized.heldSeconds)
     }
 
     static func time(_ body: () -> Void) -> Double {
@@ -128,14 +148,23 @@ package enum BenchReport {
         for r in results {
             var opt = formatRate(r.optimizedThroughput, unit: r.unit)
             var ref = formatRate(r.referenceThroughput, unit: r.unit)
-            if let x = r.optimizedTimesRealtime { opt += String(format: " (%.0fx RT)", x) }
-            if let x = r.referenceTimesRealtime { ref += String(format: " (%.0fx RT)", x) }
+            opt += notes(timesRealtime: r.optimizedTimesRealtime, wordErrorRate: r.optimizedWordErrorRate, heldSeconds: r.optimizedHeldSeconds)
+            ref += notes(timesRealtime: r.referenceTimesRealtime, wordErrorRate: r.referenceWordErrorRate, heldSeconds: r.referenceHeldSeconds)
             lines.append(
                 "| \(r.name) | \(r.baseline) | \(r.baselineThreads) / \(r.optimizedThreads) | \(formatDuration(r.referenceNsPerOp)) | "
                     + "\(formatDuration(r.optimizedNsPerOp)) | \(String(format: "%.2fx", r.speedup)) | "
                     + "\(opt) | \(ref) |")
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// ` (12x RT, WER 0.045, held 31 s)`: what a throughput cell adds, empty when nothing.
+    static func notes(timesRealtime: Double?, wordErrorRate: Double?, heldSeconds: Double?) -> String {
+        var parts: [String] = []
+        if let x = timesRealtime { parts.append(String(format: "%.0fx RT", x)) }
+        if let w = wordErrorRate { parts.append(String(format: "WER %.3f", w)) }
+        if let h = heldSeconds { parts.append(String(format: "held %.0f s", h)) }
+        return parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")"
     }
 
     /// JSON array of results, keys in snake_case, sorted for stable output.

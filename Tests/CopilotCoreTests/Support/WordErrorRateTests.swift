@@ -1,3 +1,4 @@
+import CopilotCore
 import Testing
 
 @Suite struct WordErrorRateTests {

@@ -1,24 +1,24 @@
-/// Word error rate for transcription tests: (substitutions + deletions + insertions) divided
+/// Word error rate for transcription tests and `copilot bench`: (substitutions + deletions + insertions) divided
 /// by the number of reference words, after normalising both texts the same way
 /// `benchmarks/transcribe_peers.py` does (lowercase; every character that is not a letter, a
 /// digit or an apostrophe becomes a space; apostrophes at word edges dropped).
-enum WordErrorRate {
+package enum WordErrorRate {
     /// The normalised words of `text`.
-    static func words(_ text: String) -> [String] {
+    package static func words(_ text: String) -> [String] {
         let cleaned = String(text.lowercased().map { $0.isLetter || $0.isNumber || $0 == "'" ? $0 : " " })
         return cleaned.split(separator: " ").map { $0.trimmingCharacters(in: "'") }.filter { !$0.isEmpty }
     }
 
     /// WER of `hypothesis` against `reference`. With an empty reference the rate is undefined;
     /// it is then the number of hypothesis words (0 when both are empty).
-    static func rate(reference: String, hypothesis: String) -> Double {
+    package static func rate(reference: String, hypothesis: String) -> Double {
         let ref = words(reference), hyp = words(hypothesis)
         let edits = editDistance(ref, hyp)
         return ref.isEmpty ? Double(edits) : Double(edits) / Double(ref.count)
     }
 
     /// Levenshtein distance between word sequences (unit costs), O(n * m) time, O(m) memory.
-    static func editDistance(_ a: [String], _ b: [String]) -> Int {
+    package static func editDistance(_ a: [String], _ b: [String]) -> Int {
         guard !a.isEmpty else { return b.count }
         guard !b.isEmpty else { return a.count }
         var previous = Array(0...b.count)
