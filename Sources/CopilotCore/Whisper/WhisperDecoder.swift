@@ -1,7 +1,11 @@
 import Foundation
 
 /// Self-attention keys and values of the tokens decoded so far in one sequence (one beam):
-/// per layer, `textContext x width` values row-major, of which the first `count` rows are set.
+/// per layer, `capacity x width` values row-major, of which the first `count` rows are set.
+/// The storage grows with the sequence (``reserve(rows:)``, 64 rows at a time, up to the model's
+/// `textContext`) instead of holding the whole context from the start, as CTranslate2's cache
+/// grows step by step: a window's text is mostly well under its 448 tokens, and beam search
+/// and the fallback samples keep a cache per hypothesis (tiny.en: 5.5 MB each at full size).
 package final class WhisperKVCache {
     /// Keys per layer.
     package var keys: [[Float]]
@@ -11,18 +15,29 @@ package final class WhisperKVCache {
     package var count = 0
     /// Values per row (the model's width).
     package let width: Int
+    /// Rows the storage holds.
+    package private(set) var capacity: Int
+    /// The most rows it can grow to (the model's text context).
+    package let maximumRows: Int
+    /// Rows a new cache holds before it first grows: a prompt and a short segment.
+    package static let initialRows = 64
+    /// Rows added at a time when it grows.
+    package static let growthRows = 64
 
     /// An empty cache for `dimensions`.
     package init(dimensions: WhisperDimensions) {
         width = dimensions.width
-        let size = dimensions.textContext * dimensions.width
-        keys = Array(repeating: [Float](repeating: 0, count: size), count: dimensions.decoderLayerCount)
+        maximumRows = dimensions.textContext
+        capacity = min(Self.initialRows, dimensions.textContext)
+        keys = Array(repeating: [Float](repeating: 0, count: capacity * width), count: dimensions.decoderLayerCount)
         values = keys
     }
 
     /// A copy of `other` (its storage is shared until either is written).
     package init(copying other: WhisperKVCache) {
         width = other.width
+        maximumRows = other.maximumRows
+        capacity = other.capacity
         keys = other.keys
         values = other.values
         count = other.count
@@ -31,18 +46,29 @@ package final class WhisperKVCache {
     /// Forgets every token (keeps the storage).
     package func clear() { count = 0 }
 
-    /// Makes this cache a copy of `other` (beam search reorders beams this way).
-    package func copy(from other: WhisperKVCache) {
-        keys = other.keys
-        values = other.values
-        count = other.count
+    /// Grows the storage to hold at least `rows` rows, rounded up to a multiple of
+    /// ``growthRows`` (at most ``maximumRows``); the rows set are kept. Growing by a fixed
+    /// step rather than doubling: a window prompted with the text before it (up to 224 tokens)
+    /// needs 250-350 rows, which doubling would round up to the whole context; the copies cost
+    /// a few hundred kilobytes each, next to the decoder steps that fill the rows.
+    package func reserve(rows: Int) {
+        guard rows > capacity else { return }
+        precondition(rows <= maximumRows, "decoder context overflow")
+        let grown = min(maximumRows, (rows + Self.growthRows - 1) / Self.growthRows * Self.growthRows)
+        let added = (grown - capacity) * width
+        for layer in keys.indices {
+            keys[layer].append(contentsOf: repeatElement(0, count: added))
+            values[layer].append(contentsOf: repeatElement(0, count: added))
+        }
+        capacity = grown
     }
 
     /// Makes this cache hold `other`'s tokens by copying only the rows set in `other` into
-    /// this cache's own storage (same dimensions): a beam's step copies the tokens so far,
-    /// not the whole context.
+    /// this cache's own storage (same dimensions; grown if it is smaller): a beam's step
+    /// copies the tokens so far, not the whole context.
     package func copyRows(from other: WhisperKVCache) {
-        precondition(other !== self && width == other.width && keys.count == other.keys.count && keys.first?.count == other.keys.first?.count, "caches of other dimensions")
+        precondition(other !== self && width == other.width && keys.count == other.keys.count && maximumRows == other.maximumRows, "caches of other dimensions")
+        reserve(rows: other.count)
         let filled = other.count * width
         for layer in keys.indices {
             keys[layer].withUnsafeMutableBufferPointer { destination in
@@ -299,6 +325,7 @@ package final class WhisperDecoder: WhisperDecoding {
         let d = dm.width, n = tokens.count
         precondition(n > 0 && n <= Self.maximumRows && caches.count == n && positions.count == n, "decoder rows")
         precondition(positions.allSatisfy { $0 < dm.textContext }, "decoder context overflow")
+        for (cache, position) in zip(caches, positions) { cache.reserve(rows: position + 1) }
         weights.decoderPositions.withUnsafeBufferPointer { pos in
             for (i, token) in tokens.enumerated() {
                 let row = x + i * d

@@ -293,7 +293,8 @@ package final class WhisperWindowDecoder {
     /// Returns (tokens, sum).
     private func beamSearch(cross: WhisperCrossCache, maxNewTokens: Int) -> ([Int], Double) {
         let beamSize = options.beamSize, eot = specials.endOfText
-        // Caches of beams no longer alive, reused: a new beam copies its parent's rows into one.
+        // Caches of beams with no continuation, reused: a new beam copies its parent's rows into
+        // one unless it is the parent's last continuation, which takes the parent's cache.
         var spare: [WhisperKVCache] = []
         func copy(of parent: WhisperKVCache) -> WhisperKVCache {
             let cache = spare.popLast() ?? WhisperKVCache(dimensions: decoder.dimensions)
@@ -316,18 +317,28 @@ package final class WhisperWindowDecoder {
                 }
             }
             candidates.sort { $0.score > $1.score || ($0.score == $1.score && $0.token < $1.token) }
-            var next: [Beam] = []
+            var chosen: [(score: Double, beam: Int, token: Int)] = []
             for (rank, candidate) in candidates.enumerated() {
-                let parent = beams[candidate.beam]
                 if candidate.token == eot {
-                    if rank < beamSize && finished.count < beamSize { finished.append((parent.tokens, candidate.score)) }
+                    if rank < beamSize && finished.count < beamSize { finished.append((beams[candidate.beam].tokens, candidate.score)) }
                 } else {
-                    next.append(Beam(
-                        tokens: parent.tokens + [candidate.token], sumLogProb: candidate.score,
-                        cache: copy(of: parent.cache), logits: []))
-                    if next.count == beamSize { break }
+                    chosen.append(candidate)
+                    if chosen.count == beamSize { break }
                 }
             }
+            // A parent's last continuation takes over its cache; the others get copies of its
+            // rows, made before that (nothing is written until the decoder step below).
+            var children = [Int](repeating: 0, count: beams.count)
+            for candidate in chosen { children[candidate.beam] += 1 }
+            var next: [Beam] = []
+            for candidate in chosen {
+                let parent = beams[candidate.beam]
+                children[candidate.beam] -= 1
+                next.append(Beam(
+                    tokens: parent.tokens + [candidate.token], sumLogProb: candidate.score,
+                    cache: children[candidate.beam] == 0 ? parent.cache : copy(of: parent.cache), logits: []))
+            }
+            let continued = Set(chosen.map(\.beam))
             if next.first.map({ $0.tokens.count >= maxNewTokens }) ?? true {
                 finished += next.map { ($0.tokens, $0.sumLogProb) }
                 break
@@ -341,7 +352,7 @@ package final class WhisperWindowDecoder {
                     decoder.decode(tokens: [next[i].tokens.last!][...], cache: next[i].cache, cross: cross, logits: &next[i].logits)
                 }
             }
-            spare += beams.map(\.cache)
+            spare += beams.indices.filter { !continued.contains($0) }.map { beams[$0].cache }
             beams = next
         }
         guard let best = finished.max(by: { $0.sum / Double(max($0.tokens.count, 1)) < $1.sum / Double(max($1.tokens.count, 1)) })

@@ -146,6 +146,7 @@ package final class ReferenceWhisperDecoder: WhisperDecoding {
     ) -> [Float] {
         let dm = dimensions
         let d = dm.width, n = tokens.count, start = cache.count
+        cache.reserve(rows: start + n)
         var x = [Float](repeating: 0, count: n * d)
         for (i, token) in tokens.enumerated() {
             for c in 0..<d {
