@@ -1,25 +1,33 @@
 import Foundation
 
-/// Self-attention keys and values of the tokens decoded so far in one sequence (one beam):
-/// per layer, `capacity x width` values row-major, of which the first `count` rows are set.
-/// The storage grows with the sequence (``reserve(rows:)``, 64 rows at a time, up to the model's
+/// Self-attention keys and values of the tokens decoded so far in one sequence (one beam).
+///
+/// The first ``prefixCount`` positions may be another cache's rows, shared and only read (the
+/// window's prompt, decoded once: every beam and every fallback sample starts from it, and a
+/// beam's continuation shares its parent's), and the rest are this cache's own rows: per layer,
+/// `capacity x width` values row-major, row `r` holding position `prefixCount + r`. The own
+/// storage grows with the sequence (``reserve(rows:)``, 64 rows at a time, up to the model's
 /// `textContext`) instead of holding the whole context from the start, as CTranslate2's cache
-/// grows step by step: a window's text is mostly well under its 448 tokens, and beam search
-/// and the fallback samples keep a cache per hypothesis (tiny.en: 5.5 MB each at full size).
+/// grows step by step (tiny.en: 5.5 MB per sequence at full size). A cache shared as a prefix
+/// must not be cleared or rewritten while a cache reading it is in use.
 package final class WhisperKVCache {
-    /// Keys per layer.
-    package var keys: [[Float]]
-    /// Values per layer.
-    package var values: [[Float]]
-    /// Tokens cached.
+    /// This cache's own keys per layer (positions from ``prefixCount`` on).
+    package private(set) var keys: [[Float]]
+    /// This cache's own values per layer.
+    package private(set) var values: [[Float]]
+    /// Positions cached, the shared prefix included.
     package var count = 0
     /// Values per row (the model's width).
     package let width: Int
-    /// Rows the storage holds.
+    /// Own rows the storage holds.
     package private(set) var capacity: Int
-    /// The most rows it can grow to (the model's text context).
+    /// The most positions a sequence can have (the model's text context).
     package let maximumRows: Int
-    /// Rows a new cache holds before it first grows: a prompt and a short segment.
+    /// The cache whose first ``prefixCount`` rows are this one's first positions, or nil.
+    package private(set) var prefix: WhisperKVCache?
+    /// Positions read from ``prefix``.
+    package private(set) var prefixCount = 0
+    /// Own rows a new cache holds before it first grows: a prompt and a short segment.
     package static let initialRows = 64
     /// Rows added at a time when it grows.
     package static let growthRows = 64
@@ -33,28 +41,37 @@ package final class WhisperKVCache {
         values = keys
     }
 
-    /// A copy of `other` (its storage is shared until either is written).
-    package init(copying other: WhisperKVCache) {
-        width = other.width
-        maximumRows = other.maximumRows
-        capacity = other.capacity
-        keys = other.keys
-        values = other.values
-        count = other.count
+    /// A cache whose positions so far are `shared`'s (read from it, not copied): a beam or a
+    /// fallback sample starting from the prompt. `shared` must have no prefix of its own.
+    package init(sharing shared: WhisperKVCache) {
+        precondition(shared.prefix == nil, "a shared prefix has no prefix of its own")
+        width = shared.width
+        maximumRows = shared.maximumRows
+        capacity = min(Self.initialRows, max(shared.maximumRows - shared.count, 0))
+        keys = Array(repeating: [Float](repeating: 0, count: capacity * width), count: shared.keys.count)
+        values = keys
+        prefix = shared
+        prefixCount = shared.count
+        count = shared.count
     }
 
-    /// Forgets every token (keeps the storage).
-    package func clear() { count = 0 }
+    /// Forgets every token and the shared prefix (keeps the storage).
+    package func clear() {
+        count = 0
+        prefix = nil
+        prefixCount = 0
+    }
 
-    /// Grows the storage to hold at least `rows` rows, rounded up to a multiple of
-    /// ``growthRows`` (at most ``maximumRows``); the rows set are kept. Growing by a fixed
-    /// step rather than doubling: a window prompted with the text before it (up to 224 tokens)
-    /// needs 250-350 rows, which doubling would round up to the whole context; the copies cost
-    /// a few hundred kilobytes each, next to the decoder steps that fill the rows.
+    /// Grows the own storage to hold positions up to `rows` (own rows rounded up to a multiple
+    /// of ``growthRows``, positions at most ``maximumRows``); the rows set are kept. Growing by
+    /// a fixed step rather than doubling: a window prompted with the text before it (up to
+    /// 224 tokens) needs 250-350 rows, which doubling would round up to the whole context; the
+    /// copies cost a few hundred kilobytes each, next to the decoder steps that fill the rows.
     package func reserve(rows: Int) {
-        guard rows > capacity else { return }
         precondition(rows <= maximumRows, "decoder context overflow")
-        let grown = min(maximumRows, (rows + Self.growthRows - 1) / Self.growthRows * Self.growthRows)
+        let own = rows - prefixCount
+        guard own > capacity else { return }
+        let grown = min(maximumRows - prefixCount, (own + Self.growthRows - 1) / Self.growthRows * Self.growthRows)
         let added = (grown - capacity) * width
         for layer in keys.indices {
             keys[layer].append(contentsOf: repeatElement(0, count: added))
@@ -63,13 +80,54 @@ package final class WhisperKVCache {
         capacity = grown
     }
 
-    /// Makes this cache hold `other`'s tokens by copying only the rows set in `other` into
-    /// this cache's own storage (same dimensions; grown if it is smaller): a beam's step
-    /// copies the tokens so far, not the whole context.
+    /// Stores `key` and `value` (`width` values each) of layer `layer` at `position`, which
+    /// must be past the shared prefix and reserved.
+    package func store(layer: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
+        let row = position - prefixCount
+        precondition(row >= 0 && row < capacity, "a row outside the cache's own storage")
+        keys[layer].withUnsafeMutableBufferPointer { (($0.baseAddress! + row * width)).update(from: key, count: width) }
+        values[layer].withUnsafeMutableBufferPointer { (($0.baseAddress! + row * width)).update(from: value, count: width) }
+    }
+
+    /// Calls `body` with layer `layer`'s rows: ``WhisperKVRows/key(_:)`` and
+    /// ``WhisperKVRows/value(_:)`` point at any position below ``count``.
+    package func withRows<R>(layer: Int, _ body: (WhisperKVRows) -> R) -> R {
+        keys[layer].withUnsafeBufferPointer { kp in
+            values[layer].withUnsafeBufferPointer { vp in
+                guard let prefix else {
+                    return body(WhisperKVRows(prefixKeys: kp.baseAddress!, prefixValues: vp.baseAddress!, prefixCount: 0, keys: kp.baseAddress!, values: vp.baseAddress!, width: width))
+                }
+                return prefix.keys[layer].withUnsafeBufferPointer { pk in
+                    prefix.values[layer].withUnsafeBufferPointer { pv in
+                        body(WhisperKVRows(
+                            prefixKeys: pk.baseAddress!, prefixValues: pv.baseAddress!, prefixCount: prefixCount,
+                            keys: kp.baseAddress!, values: vp.baseAddress!, width: width))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Layer `layer`'s keys of positions `0 ..< count`, row-major (a copy).
+    package func keyRows(layer: Int) -> [Float] { rows(layer: layer, keys: true) }
+    /// Layer `layer`'s values of positions `0 ..< count`, row-major (a copy).
+    package func valueRows(layer: Int) -> [Float] { rows(layer: layer, keys: false) }
+
+    private func rows(layer: Int, keys: Bool) -> [Float] {
+        let own = (keys ? self.keys : values)[layer].prefix((count - prefixCount) * width)
+        guard let prefix else { return Array(own) }
+        return Array((keys ? prefix.keys : prefix.values)[layer].prefix(prefixCount * width)) + own
+    }
+
+    /// Makes this cache hold `other`'s positions: the same shared prefix, and a copy of its own
+    /// rows in this cache's storage (grown if it is smaller). A beam's continuation copies the
+    /// tokens its parent decoded, not the prompt.
     package func copyRows(from other: WhisperKVCache) {
         precondition(other !== self && width == other.width && keys.count == other.keys.count && maximumRows == other.maximumRows, "caches of other dimensions")
+        prefix = other.prefix
+        prefixCount = other.prefixCount
         reserve(rows: other.count)
-        let filled = other.count * width
+        let filled = (other.count - other.prefixCount) * width
         for layer in keys.indices {
             keys[layer].withUnsafeMutableBufferPointer { destination in
                 other.keys[layer].withUnsafeBufferPointer { destination.baseAddress!.update(from: $0.baseAddress!, count: filled) }
@@ -79,6 +137,27 @@ package final class WhisperKVCache {
             }
         }
         count = other.count
+    }
+}
+
+/// One layer's self-attention rows of a ``WhisperKVCache``: positions below `prefixCount` in
+/// the shared prefix, the rest in the cache's own storage.
+package struct WhisperKVRows {
+    let prefixKeys: UnsafePointer<Float>
+    let prefixValues: UnsafePointer<Float>
+    let prefixCount: Int
+    let keys: UnsafePointer<Float>
+    let values: UnsafePointer<Float>
+    let width: Int
+
+    /// The key row of `position`.
+    @inline(__always) package func key(_ position: Int) -> UnsafePointer<Float> {
+        position < prefixCount ? prefixKeys + position * width : keys + (position - prefixCount) * width
+    }
+
+    /// The value row of `position`.
+    @inline(__always) package func value(_ position: Int) -> UnsafePointer<Float> {
+        position < prefixCount ? prefixValues + position * width : values + (position - prefixCount) * width
     }
 }
 
@@ -352,28 +431,20 @@ package final class WhisperDecoder: WhisperDecoding {
         WhisperKernels.linear(h, rows: n, layer.selfQKV, qkv, threads: threads)
         let scale = 1 / Float(hw).squareRoot()
         for i in 0..<n {
-            caches[i].keys[index].withUnsafeMutableBufferPointer { kp in
-                caches[i].values[index].withUnsafeMutableBufferPointer { vp in
-                    (kp.baseAddress! + positions[i] * d).update(from: qkv + i * 3 * d + d, count: d)
-                    (vp.baseAddress! + positions[i] * d).update(from: qkv + i * 3 * d + 2 * d, count: d)
-                }
-            }
+            caches[i].store(layer: index, position: positions[i], key: qkv + i * 3 * d + d, value: qkv + i * 3 * d + 2 * d)
         }
         // Row i attends to its cache's positions 0...positions[i] (causal).
         for i in 0..<n {
             let visible = positions[i] + 1
-            caches[i].keys[index].withUnsafeBufferPointer { kp in
-                caches[i].values[index].withUnsafeBufferPointer { vp in
-                    let keys = kp.baseAddress!, values = vp.baseAddress!
-                    for head in 0..<dm.headCount {
-                        let q = qkv + i * 3 * d + head * hw
-                        let s = scores
-                        for j in 0..<visible { s[j] = WhisperKernels.dot(q, keys + j * d + head * hw, count: hw) * scale }
-                        WhisperKernels.softmaxRows(s, rows: 1, width: visible, stride: visible, threads: 1)
-                        let o = h + i * d + head * hw
-                        for c in 0..<hw { o[c] = 0 }
-                        for j in 0..<visible { WhisperKernels.axpy(s[j], values + j * d + head * hw, o, count: hw) }
-                    }
+            caches[i].withRows(layer: index) { rows in
+                for head in 0..<dm.headCount {
+                    let q = qkv + i * 3 * d + head * hw
+                    let s = scores
+                    for j in 0..<visible { s[j] = WhisperKernels.dot(q, rows.key(j) + head * hw, count: hw) * scale }
+                    WhisperKernels.softmaxRows(s, rows: 1, width: visible, stride: visible, threads: 1)
+                    let o = h + i * d + head * hw
+                    for c in 0..<hw { o[c] = 0 }
+                    for j in 0..<visible { WhisperKernels.axpy(s[j], rows.value(j) + head * hw, o, count: hw) }
                 }
             }
         }

@@ -202,7 +202,7 @@ package final class WhisperWindowDecoder {
         let count = temperature > 0 ? max(1, samples) : 1
         var hypotheses: [Hypothesis] = (0..<count).map { k in
             Hypothesis(
-                cache: count == 1 ? cache : WhisperKVCache(copying: cache), logits: logits,
+                cache: count == 1 ? cache : WhisperKVCache(sharing: cache), logits: logits,
                 generator: SplitMix64(seed: temperature > 0 ? random.next() : 0))
         }
         /// Picks the next token of `h` from its logits; whether it needs a decoder step.
@@ -301,7 +301,7 @@ package final class WhisperWindowDecoder {
             cache.copyRows(from: parent)
             return cache
         }
-        var beams = [Beam(tokens: [], sumLogProb: 0, cache: copy(of: cache), logits: logits)]
+        var beams = [Beam(tokens: [], sumLogProb: 0, cache: WhisperKVCache(sharing: cache), logits: logits)]
         var finished: [(tokens: [Int], sum: Double)] = []
         while finished.count < beamSize && !beams.isEmpty {
             var candidates: [(score: Double, beam: Int, token: Int)] = []

@@ -157,14 +157,13 @@ package final class ReferenceWhisperDecoder: WhisperDecoding {
             let h = referenceLayerNorm(x, rows: n, layer.selfNorm)
             let qkv = referenceLinear(h, rows: n, layer.selfQKV)
             for i in 0..<n {
-                for c in 0..<d {
-                    cache.keys[index][(start + i) * d + c] = qkv[i * 3 * d + d + c]
-                    cache.values[index][(start + i) * d + c] = qkv[i * 3 * d + 2 * d + c]
-                }
+                let key = Array(qkv[(i * 3 * d + d)..<(i * 3 * d + 2 * d)]), value = Array(qkv[(i * 3 * d + 2 * d)..<(i * 3 * d + 3 * d)])
+                cache.store(layer: index, position: start + i, key: key, value: value)
             }
+            cache.count = start + n
             let selfAttention = referenceAttention(
                 queries: qkv, queryStride: 3 * d, queryOffset: 0, rows: n,
-                keys: cache.keys[index], values: cache.values[index], kvStride: d, keyOffset: 0, valueOffset: 0,
+                keys: cache.keyRows(layer: index), values: cache.valueRows(layer: index), kvStride: d, keyOffset: 0, valueOffset: 0,
                 visible: { start + $0 + 1 }, dimensions: dm)
             add(&x, referenceLinear(selfAttention, rows: n, layer.selfOut))
             let c = referenceLayerNorm(x, rows: n, layer.crossNorm)

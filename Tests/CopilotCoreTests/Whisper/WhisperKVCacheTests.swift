@@ -3,9 +3,10 @@ import CopilotReference
 import Testing
 
 /// The self-attention cache grows with the sequence instead of holding the whole text context
-/// from the start: decoding across its growth gives the logits of a cache reserved at full size
-/// (one token at a time, a prompt at once, a batch step, a beam's copied rows), and the
-/// reference's.
+/// from the start, and beams and samples read the prompt's rows from the cache that decoded it
+/// instead of copying them: decoding across the growth and from a shared prompt gives the
+/// logits of a cache reserved at full size (one token at a time, a prompt at once, a batch
+/// step, a beam's copied rows), and the reference's.
 @Suite struct WhisperKVCacheTests {
     /// A model whose text context (200) is more than three times a new cache's rows.
     static let weights = RandomWhisper.weights(textContext: 200)
@@ -86,6 +87,52 @@ import Testing
         #expect(a == b)
     }
 
+    /// Three caches start from one decoded prompt, sharing its rows: each continues with its
+    /// own tokens (one token at a time, a batch step, copied rows, growth past its first own
+    /// rows) and gets the logits of a full-size cache that decoded prompt and tokens itself, by
+    /// the optimized decoder and by the reference; the prompt's cache is never written.
+    @Test func cachesSharingAPromptGetTheLogitsOfTheirOwnCopy() {
+        let dims = Self.weights.dimensions
+        let decoder = WhisperDecoder(weights: Self.weights, threads: 2), reference = ReferenceWhisperDecoder(weights: Self.weights)
+        let encoded = RandomWhisper.mel(dims.audioContext * dims.width, seed: 8)
+        let cross = decoder.crossCache(encoderOutput: encoded), referenceCross = reference.crossCache(encoderOutput: encoded)
+        let prompt = (0..<40).map(Self.token)
+        let promptCache = WhisperKVCache(dimensions: dims), referencePrompt = WhisperKVCache(dimensions: dims)
+        var logits: [Float] = []
+        decoder.decode(tokens: prompt[...], cache: promptCache, cross: cross, logits: &logits)
+        reference.decode(tokens: prompt[...], cache: referencePrompt, cross: referenceCross, logits: &logits)
+        let promptKeys = promptCache.keyRows(layer: 0)
+        let shared = (0..<3).map { _ in WhisperKVCache(sharing: promptCache) }
+        let referenceShared = WhisperKVCache(sharing: referencePrompt)
+        let own = (0..<3).map { _ in Self.fullSize() }
+        for cache in own { decoder.decode(tokens: prompt[...], cache: cache, cross: cross, logits: &logits) }
+        #expect(shared.allSatisfy { $0.count == 40 && $0.prefixCount == 40 && $0.capacity == WhisperKVCache.initialRows })
+        var a: [Float] = [], b: [Float] = [], r: [Float] = []
+        for step in 0..<100 {
+            let tokens = (0..<3).map { Self.token(1000 + 7 * step + $0) }
+            if step % 2 == 0 {
+                var batchA = [[Float]](repeating: [], count: 3), batchB = batchA
+                decoder.decode(batch: tokens, caches: shared, cross: cross, logits: &batchA)
+                decoder.decode(batch: tokens, caches: own, cross: cross, logits: &batchB)
+                #expect(batchA == batchB, "batch step \(step)")
+            } else {
+                for i in 0..<3 {
+                    decoder.decode(tokens: [tokens[i]][...], cache: shared[i], cross: cross, logits: &a)
+                    decoder.decode(tokens: [tokens[i]][...], cache: own[i], cross: cross, logits: &b)
+                    #expect(a == b, "step \(step), sequence \(i)")
+                }
+            }
+            reference.decode(tokens: [tokens[0]][...], cache: referenceShared, cross: referenceCross, logits: &r)
+            decoder.decode(tokens: [7][...], cache: { let c = WhisperKVCache(dimensions: dims); c.copyRows(from: shared[0]); return c }(), cross: cross, logits: &a)
+            decoder.decode(tokens: [7][...], cache: { let c = Self.fullSize(); c.copyRows(from: own[0]); return c }(), cross: cross, logits: &b)
+            #expect(a == b, "copied rows after step \(step)")
+        }
+        #expect(RandomWhisper.relativeError(shared[0].keyRows(layer: 0), referenceShared.keyRows(layer: 0)) < 1e-4)
+        #expect(shared[0].count == 140 && shared[0].prefixCount == 40 && shared[0].capacity == 128)
+        #expect(promptCache.count == 40 && promptCache.keyRows(layer: 0) == promptKeys)
+        #expect(shared[1].keyRows(layer: 0) == own[1].keyRows(layer: 0))
+    }
+
     /// Two beams continuing one parent: the last takes over the parent's cache and the other
     /// gets a copy of its rows, so each writes only its own. The decoder reads each sequence
     /// back from its cache's rows; the likelier path goes through the parent's second
@@ -134,9 +181,13 @@ final class RowsDecoder: WhisperDecoding {
 
     func decode(tokens: ArraySlice<Int>, cache: WhisperKVCache, cross: WhisperCrossCache, logits: inout [Float]) {
         cache.reserve(rows: cache.count + tokens.count)
-        for (i, token) in tokens.enumerated() { cache.keys[0][(cache.count + i) * cache.width] = Float(token) }
+        for (i, token) in tokens.enumerated() {
+            let row = [Float](repeating: Float(token), count: cache.width)
+            cache.store(layer: 0, position: cache.count + i, key: row, value: row)
+        }
         cache.count += tokens.count
-        let sequence = (0..<cache.count).map { Int(cache.keys[0][$0 * cache.width]) }
+        let keys = cache.keyRows(layer: 0)
+        let sequence = (0..<cache.count).map { Int(keys[$0 * cache.width]) }
         sequences.append(sequence)
         logits = [Float](repeating: 0, count: dimensions.vocabularySize)
         for (token, value) in table[Array(sequence.dropFirst())] ?? [(50256, 30)] { logits[token] = value }
