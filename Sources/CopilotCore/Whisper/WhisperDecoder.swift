@@ -94,29 +94,31 @@ package final class WhisperKVCache {
     package func withRows<R>(layer: Int, _ body: (WhisperKVRows) -> R) -> R {
         keys[layer].withUnsafeBufferPointer { kp in
             values[layer].withUnsafeBufferPointer { vp in
-                guard let prefix else {
-                    return body(WhisperKVRows(prefixKeys: kp.baseAddress!, prefixValues: vp.baseAddress!, prefixCount: 0, keys: kp.baseAddress!, values: vp.baseAddress!, width: width))
+                // Without a prefix, prefixCount is 0 and the prefix pointers are never read.
+                func rows(prefixKeys: UnsafePointer<Float>, prefixValues: UnsafePointer<Float>) -> R {
+                    body(WhisperKVRows(
+                        prefixKeys: prefixKeys, prefixValues: prefixValues, prefixCount: prefixCount,
+                        keys: kp.baseAddress!, values: vp.baseAddress!, width: width))
                 }
+                guard let prefix else { return rows(prefixKeys: kp.baseAddress!, prefixValues: vp.baseAddress!) }
                 return prefix.keys[layer].withUnsafeBufferPointer { pk in
-                    prefix.values[layer].withUnsafeBufferPointer { pv in
-                        body(WhisperKVRows(
-                            prefixKeys: pk.baseAddress!, prefixValues: pv.baseAddress!, prefixCount: prefixCount,
-                            keys: kp.baseAddress!, values: vp.baseAddress!, width: width))
-                    }
+                    prefix.values[layer].withUnsafeBufferPointer { pv in rows(prefixKeys: pk.baseAddress!, prefixValues: pv.baseAddress!) }
                 }
             }
         }
     }
 
     /// Layer `layer`'s keys of positions `0 ..< count`, row-major (a copy).
-    package func keyRows(layer: Int) -> [Float] { rows(layer: layer, keys: true) }
+    package func keyRows(layer: Int) -> [Float] { rows(\.keys, layer: layer) }
     /// Layer `layer`'s values of positions `0 ..< count`, row-major (a copy).
-    package func valueRows(layer: Int) -> [Float] { rows(layer: layer, keys: false) }
+    package func valueRows(layer: Int) -> [Float] { rows(\.values, layer: layer) }
 
-    private func rows(layer: Int, keys: Bool) -> [Float] {
-        let own = (keys ? self.keys : values)[layer].prefix((count - prefixCount) * width)
+    /// Positions `0 ..< count` of layer `layer` of `storage` (keys or values): the shared
+    /// prefix's rows, then this cache's own.
+    private func rows(_ storage: KeyPath<WhisperKVCache, [[Float]]>, layer: Int) -> [Float] {
+        let own = self[keyPath: storage][layer].prefix((count - prefixCount) * width)
         guard let prefix else { return Array(own) }
-        return Array((keys ? prefix.keys : prefix.values)[layer].prefix(prefixCount * width)) + own
+        return Array(prefix[keyPath: storage][layer].prefix(prefixCount * width)) + own
     }
 
     /// Makes this cache hold `other`'s positions: the same shared prefix, and a copy of its own

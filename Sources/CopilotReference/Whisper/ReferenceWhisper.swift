@@ -147,6 +147,7 @@ package final class ReferenceWhisperDecoder: WhisperDecoding {
         let dm = dimensions
         let d = dm.width, n = tokens.count, start = cache.count
         cache.reserve(rows: start + n)
+        cache.count = start + n  // each layer stores its rows of the new positions before reading them
         var x = [Float](repeating: 0, count: n * d)
         for (i, token) in tokens.enumerated() {
             for c in 0..<d {
@@ -160,7 +161,6 @@ package final class ReferenceWhisperDecoder: WhisperDecoding {
                 let key = Array(qkv[(i * 3 * d + d)..<(i * 3 * d + 2 * d)]), value = Array(qkv[(i * 3 * d + 2 * d)..<(i * 3 * d + 3 * d)])
                 cache.store(layer: index, position: start + i, key: key, value: value)
             }
-            cache.count = start + n
             let selfAttention = referenceAttention(
                 queries: qkv, queryStride: 3 * d, queryOffset: 0, rows: n,
                 keys: cache.keyRows(layer: index), values: cache.valueRows(layer: index), kvStride: d, keyOffset: 0, valueOffset: 0,
@@ -178,7 +178,6 @@ package final class ReferenceWhisperDecoder: WhisperDecoding {
             let hidden = referenceLinear(f, rows: n, layer.ffnIn).map(referenceGELU)
             add(&x, referenceLinear(hidden, rows: n, layer.ffnOut))
         }
-        cache.count = start + n
         return x
     }
 }
